@@ -1,0 +1,29 @@
+// What every activity factory receives, and the per-activity logger carrying workflow/run/activity ids.
+import { Context } from '@temporalio/activity';
+import type { Logger } from 'pino';
+import type { Client } from '@temporalio/client';
+import type { ObjectStore } from './objectStore';
+
+export interface ActivityDeps {
+  store: ObjectStore;
+  logger: Logger;
+  /** Scratch folder for trainer inputs and outputs; each attempt gets a subfolder. */
+  workDir: string;
+  /** Folder prepended to PATH for trainer processes (the project venv's bin). */
+  pythonBinDir?: string;
+  /** Commit of the code that trained a model, recorded on its model card. */
+  gitCommit: string;
+  /** Used by the training activity to push progress to its workflow (shown in the UI). */
+  client?: Client;
+  progressSignalSeconds?: number;
+}
+
+export function activityLogger(base: Logger): Logger {
+  const info = Context.current().info;
+  return base.child({
+    workflowId: info.workflowExecution?.workflowId,
+    runId: info.workflowExecution?.runId,
+    activity: info.activityType,
+    attempt: info.attempt,
+  });
+}

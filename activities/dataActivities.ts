@@ -1,0 +1,104 @@
+// The CPU stages before training: load the model config, validate the data, prepare the splits.
+import { createHash } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { deriveFeature, labelOf } from '../core/features';
+import { keys } from '../core/keys';
+import { ModelConfig } from '../core/modelConfig';
+import { parseOrThrow } from '../core/parse';
+import type { PreparedData, SplitName, ValidationReport } from '../core/reports';
+import { timeAwareSplit } from '../core/split';
+import { describeViolations, validateColumns } from '../core/validation';
+import { type ActivityDeps, activityLogger } from './context';
+import { type ParquetColumn, writeParquet } from './datasetFiles';
+import { classify, FailureType } from './failures';
+import { loadDataset } from './loadDataset';
+
+export interface DataStageInput {
+  modelId: string;
+  runId: string;
+  config: ModelConfig;
+  datasetKeys: string[];
+}
+
+export function createDataActivities(deps: ActivityDeps) {
+  const { store } = deps;
+
+  async function loadModelConfig(modelId: string): Promise<ModelConfig> {
+    const raw = await store.getJsonIfExists(keys.registeredConfig(modelId));
+    if (raw === undefined) {
+      throw ApplicationFailure.nonRetryable(
+        `model "${modelId}" has no registered configuration at ${store.uri(keys.registeredConfig(modelId))}: run \`ct models register <config file>\` or pass modelConfig in the run input`,
+        FailureType.modelConfigNotFound,
+      );
+    }
+    try {
+      return parseOrThrow(ModelConfig, raw, `registered model config for "${modelId}"`);
+    } catch (err) {
+      return classify(err);
+    }
+  }
+
+  async function validateDataset(input: DataStageInput): Promise<ValidationReport> {
+    const log = activityLogger(deps.logger);
+    try {
+      const { columns, rows } = await loadDataset(store, input.config, input.datasetKeys);
+      const reportKey = keys.validationReport(input.modelId, input.runId);
+      const report = validateColumns(input.config, columns, rows, input.datasetKeys, reportKey);
+      await store.putJson(reportKey, report);
+      log.info({ rows, ok: report.ok, violations: report.violations.length }, 'dataset validated');
+      if (!report.ok) {
+        throw ApplicationFailure.create({
+          message: `dataset failed validation (report ${store.uri(reportKey)}):\n${describeViolations(report.violations)}`,
+          type: FailureType.validationFailed,
+          nonRetryable: true,
+          details: [report],
+        });
+      }
+      return report;
+    } catch (err) {
+      return classify(err);
+    }
+  }
+
+  async function prepareSplits(input: DataStageInput): Promise<PreparedData> {
+    const log = activityLogger(deps.logger);
+    const { config } = input;
+    try {
+      const wanted = [...new Set([config.dataset.timeColumn, config.label.source, ...config.features.map((f) => f.source)])];
+      const { columns, rows, digests } = await loadDataset(store, config, input.datasetKeys, wanted);
+      const times = columns[config.dataset.timeColumn]!.map((t) => (typeof t === 'number' ? t : Number.NaN));
+      const labelSource = columns[config.label.source]!;
+      const split = timeAwareSplit(times, { sampleRows: config.dataset.sampleRows, seed: config.seed, ...config.split });
+      const splits = {} as PreparedData['splits'];
+      for (const [name, allRows] of Object.entries(split) as [SplitName, number[]][]) {
+        const rowsOut = allRows.filter((r) => labelOf(config.label, labelSource[r]!) !== null);
+        if (rowsOut.length === 0) throw ApplicationFailure.nonRetryable(`the ${name} split is empty: the dataset has too few labelled rows`, FailureType.validationFailed);
+        const out: ParquetColumn[] = config.features.map((f) => {
+          const source = columns[f.source]!;
+          return {
+            name: f.name,
+            type: f.type === 'numeric' ? 'DOUBLE' : 'STRING',
+            data: rowsOut.map((r) => deriveFeature(f, source[r]!)),
+          };
+        });
+        out.push({ name: config.label.name, type: 'INT32', data: rowsOut.map((r) => labelOf(config.label, labelSource[r]!)) });
+        const bytes = writeParquet(out);
+        const key = keys.split(input.modelId, input.runId, name);
+        await store.put(key, bytes);
+        splits[name] = {
+          key,
+          rows: rowsOut.length,
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+          from: new Date(times[rowsOut[0]!]!).toISOString(),
+          to: new Date(times[rowsOut[rowsOut.length - 1]!]!).toISOString(),
+        };
+      }
+      log.info({ rows, splits: Object.fromEntries(Object.entries(splits).map(([k, v]) => [k, v.rows])) }, 'splits prepared');
+      return { rows, splits, sourceDigests: digests };
+    } catch (err) {
+      return classify(err);
+    }
+  }
+
+  return { loadModelConfig, validateDataset, prepareSplits };
+}

@@ -1,0 +1,82 @@
+// Reading and writing tabular files (Parquet, CSV) as columns of plain cells.
+import { parquetMetadata, parquetRead } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { parseCsv, typeCell } from '../core/csv';
+import type { Cell, Columns } from '../core/features';
+import type { ColumnType } from '../core/modelConfig';
+
+export class UnreadableDatasetError extends Error {
+  override readonly name = 'UnreadableDatasetError';
+}
+
+function toCell(v: unknown): Cell {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof Date) return v.getTime();
+  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
+  return JSON.stringify(v);
+}
+
+export async function readParquet(bytes: Uint8Array, source: string, wanted?: string[]): Promise<{ columns: Columns; rows: number }> {
+  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  let rows: number;
+  let available: string[];
+  try {
+    const meta = parquetMetadata(file);
+    rows = Number(meta.num_rows);
+    available = meta.schema.slice(1).map((s) => s.name);
+  } catch (err) {
+    throw new UnreadableDatasetError(`${source} is not a readable Parquet file (${(err as Error).message})`);
+  }
+  const names = wanted ? wanted.filter((c) => available.includes(c)) : available;
+  const columns: Columns = Object.fromEntries(names.map((n) => [n, new Array<Cell>(rows).fill(null)]));
+  try {
+    await parquetRead({
+      file,
+      compressors,
+      columns: names,
+      onChunk: ({ columnName, columnData, rowStart }) => {
+        const target = columns[columnName];
+        if (!target) return;
+        for (let i = 0; i < columnData.length; i++) {
+          const row = rowStart + i;
+          if (row < rows) target[row] = toCell(columnData[i]);
+        }
+      },
+    });
+  } catch (err) {
+    throw new UnreadableDatasetError(`${source} is truncated or corrupt Parquet (${(err as Error).message})`);
+  }
+  return { columns, rows };
+}
+
+export function readCsv(bytes: Uint8Array, source: string, types: Record<string, ColumnType>): { columns: Columns; rows: number } {
+  let parsed: ReturnType<typeof parseCsv>;
+  try {
+    parsed = parseCsv(Buffer.from(bytes).toString('utf8'));
+  } catch (err) {
+    throw new UnreadableDatasetError(`${source} is not readable CSV (${(err as Error).message})`);
+  }
+  const columns: Columns = {};
+  parsed.header.forEach((name, c) => {
+    columns[name] = parsed.rows.map((r) => typeCell(r[c] ?? '', types[name]));
+  });
+  return { columns, rows: parsed.rows.length };
+}
+
+/** Concatenates column sets read from several files (columns missing from a file are filled with nulls). */
+export function concatColumns(parts: { columns: Columns; rows: number }[]): { columns: Columns; rows: number } {
+  const names = [...new Set(parts.flatMap((p) => Object.keys(p.columns)))];
+  const rows = parts.reduce((s, p) => s + p.rows, 0);
+  const columns: Columns = {};
+  for (const name of names) columns[name] = parts.flatMap((p) => p.columns[name] ?? new Array<Cell>(p.rows).fill(null));
+  return { columns, rows };
+}
+
+export type ParquetColumn = { name: string; data: (number | string | null)[]; type: 'DOUBLE' | 'STRING' | 'INT32' | 'TIMESTAMP' };
+
+export function writeParquet(columns: ParquetColumn[]): Uint8Array {
+  const data = columns.map((c) => ({ ...c, data: c.type === 'TIMESTAMP' ? c.data.map((v) => (v === null ? null : new Date(v))) : c.data }));
+  return new Uint8Array(parquetWriteBuffer({ columnData: data }));
+}

@@ -1,0 +1,27 @@
+// Turning known error kinds into Temporal failures: bad data and bad config are not retried; outages are.
+import { ApplicationFailure } from '@temporalio/common';
+import { InvalidInputError } from '../core/parse';
+import { UnreadableDatasetError } from './datasetFiles';
+import { ObjectNotFoundError } from './objectStore';
+
+export const FailureType = {
+  invalidInput: 'InvalidInput',
+  datasetNotFound: 'DatasetNotFound',
+  datasetUnreadable: 'DatasetUnreadable',
+  validationFailed: 'DataValidationFailed',
+  modelConfigNotFound: 'ModelConfigNotFound',
+  trainerConfig: 'TrainerConfigError',
+  trainerData: 'TrainerDataError',
+  trainerOutOfMemory: 'TrainerOutOfMemory',
+  trainerPreempted: 'TrainerPreempted',
+  trainerCrashed: 'TrainerCrashed',
+} as const;
+
+/** Re-throws `err` as a non-retryable failure when retrying cannot help; anything else propagates (and is retried). */
+export function classify(err: unknown): never {
+  if (err instanceof ApplicationFailure) throw err;
+  if (err instanceof ObjectNotFoundError) throw ApplicationFailure.nonRetryable(err.message, FailureType.datasetNotFound);
+  if (err instanceof UnreadableDatasetError) throw ApplicationFailure.nonRetryable(err.message, FailureType.datasetUnreadable);
+  if (err instanceof InvalidInputError) throw ApplicationFailure.nonRetryable(err.message, FailureType.invalidInput);
+  throw err;
+}

@@ -1,0 +1,26 @@
+// Local file helpers shared by the activities that stage files for a trainer.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export async function freshDir(dir: string): Promise<string> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+/** PATH with the project's Python first, so a trainer command of `python3 …` finds PyTorch. */
+// The trainer needs no credentials: the activity moves its files, so secrets stay out of its environment.
+const SECRET_ENV = /^(CT_S3_|AWS_|TEMPORAL_API_KEY|TEMPORAL_TLS)/;
+
+export function trainerEnv(pythonBinDir: string | undefined, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !SECRET_ENV.test(k)));
+  const PATH = pythonBinDir ? `${pythonBinDir}:${process.env.PATH ?? ''}` : process.env.PATH;
+  return { ...env, PATH, PYTHONUNBUFFERED: '1', ...extra };
+}

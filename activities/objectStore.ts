@@ -1,0 +1,166 @@
+// A thin, typed wrapper over one S3 bucket: the only place that talks to the S3 API.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { AppConfig } from '../core/appConfig';
+
+export function createS3Client(s3: AppConfig['s3']): S3Client {
+  return new S3Client({
+    region: s3.region,
+    endpoint: s3.endpoint,
+    forcePathStyle: s3.forcePathStyle,
+    credentials: s3.accessKeyId && s3.secretAccessKey ? { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } : undefined,
+    // Temporal retries the activity; the SDK itself only smooths over a blip.
+    maxAttempts: 2,
+  });
+}
+
+export class ObjectNotFoundError extends Error {
+  override readonly name = 'ObjectNotFoundError';
+  constructor(readonly uri: string) {
+    super(`no object at ${uri}`);
+  }
+}
+
+/** Wraps transport failures so the message names the endpoint and the cause, never credentials. */
+export class ObjectStoreUnavailableError extends Error {
+  override readonly name = 'ObjectStoreUnavailableError';
+}
+
+export class ObjectStore {
+  constructor(
+    readonly client: S3Client,
+    readonly bucket: string,
+    private readonly endpointLabel = 'S3',
+  ) {}
+
+  uri(key: string): string {
+    return `s3://${this.bucket}/${key}`;
+  }
+
+  private async send<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof S3ServiceException) throw err;
+      const code = (err as { code?: string }).code ?? (err as Error).name;
+      throw new ObjectStoreUnavailableError(`object store ${this.endpointLabel} unreachable during ${what}: ${code} ${(err as Error).message}`);
+    }
+  }
+
+  async ensureBucket(): Promise<void> {
+    const exists = await this.send('HeadBucket', () => this.client.send(new HeadBucketCommand({ Bucket: this.bucket }))).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof S3ServiceException && (err.$metadata.httpStatusCode === 404 || err.name === 'NotFound')) return false;
+        throw err;
+      },
+    );
+    if (!exists) {
+      await this.send('CreateBucket', () => this.client.send(new CreateBucketCommand({ Bucket: this.bucket }))).catch((err: unknown) => {
+        if (err instanceof S3ServiceException && (err.name === 'BucketAlreadyOwnedByYou' || err.name === 'BucketAlreadyExists')) return;
+        throw err;
+      });
+    }
+    // Versioning keeps every overwritten registry/audit object recoverable.
+    await this.send('PutBucketVersioning', () =>
+      this.client.send(new PutBucketVersioningCommand({ Bucket: this.bucket, VersioningConfiguration: { Status: 'Enabled' } })),
+    );
+  }
+
+  async getBytes(key: string): Promise<Uint8Array> {
+    try {
+      const res = await this.send(`GetObject ${key}`, () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
+      return await res.Body!.transformToByteArray();
+    } catch (err) {
+      if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404)) throw new ObjectNotFoundError(this.uri(key));
+      throw err;
+    }
+  }
+
+  async getJson(key: string): Promise<unknown> {
+    return JSON.parse(Buffer.from(await this.getBytes(key)).toString('utf8')) as unknown;
+  }
+
+  async getJsonIfExists(key: string): Promise<unknown> {
+    try {
+      return await this.getJson(key);
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.send(`HeadObject ${key}`, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
+      return true;
+    } catch (err) {
+      if (err instanceof S3ServiceException && (err.name === 'NotFound' || err.$metadata.httpStatusCode === 404)) return false;
+      throw err;
+    }
+  }
+
+  async put(key: string, body: Uint8Array | string, contentType = 'application/octet-stream'): Promise<void> {
+    await this.send(`PutObject ${key}`, () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType })));
+  }
+
+  async putJson(key: string, value: unknown): Promise<void> {
+    await this.put(key, JSON.stringify(value, null, 2), 'application/json');
+  }
+
+  /** Writes only if no object exists at `key`; returns false when another writer got there first. */
+  async putIfAbsent(key: string, body: string, contentType = 'application/json'): Promise<boolean> {
+    try {
+      await this.send(`PutObject ${key}`, () =>
+        this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, IfNoneMatch: '*' })),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof S3ServiceException && (err.$metadata.httpStatusCode === 412 || err.name === 'PreconditionFailed')) return false;
+      throw err;
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const out: string[] = [];
+    let token: string | undefined;
+    do {
+      const res = await this.send(`ListObjectsV2 ${prefix}`, () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })),
+      );
+      for (const o of res.Contents ?? []) if (o.Key) out.push(o.Key);
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  /** Streams a local file up; multipart for large files, so checkpoints of any size fit. */
+  async uploadFile(key: string, file: string): Promise<void> {
+    await this.send(`Upload ${key}`, () =>
+      new Upload({ client: this.client, params: { Bucket: this.bucket, Key: key, Body: createReadStream(file) }, queueSize: 4, partSize: 8 * 1024 * 1024 }).done(),
+    );
+  }
+
+  async downloadFile(key: string, file: string): Promise<void> {
+    try {
+      const res = await this.send(`GetObject ${key}`, () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
+      await pipeline(res.Body as Readable, createWriteStream(file));
+    } catch (err) {
+      if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404)) throw new ObjectNotFoundError(this.uri(key));
+      throw err;
+    }
+  }
+}

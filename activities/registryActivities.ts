@@ -1,0 +1,60 @@
+// The last stage: register the approved candidate as a new version and move the champion alias to it.
+import type { ModelConfig } from '../core/modelConfig';
+import { keys } from '../core/keys';
+import type { Decision, EvaluationReport, GateVerdict, PreparedData, RegisteredVersion, TrainingResult } from '../core/reports';
+import type { RunInput } from '../core/runInput';
+import { type ActivityDeps, activityLogger } from './context';
+import { registerVersion, setAlias } from './registryStore';
+
+export interface RegisterInput {
+  modelId: string;
+  workflowId: string;
+  runId: string;
+  config: ModelConfig;
+  datasetKeys: string[];
+  trigger: RunInput['trigger'];
+  prepared: PreparedData;
+  trained: TrainingResult;
+  evaluation: EvaluationReport;
+  verdict: GateVerdict;
+  decision: Decision;
+  promote: boolean;
+}
+
+export function createRegistryActivities(deps: ActivityDeps) {
+  const { store } = deps;
+
+  async function registerModel(input: RegisterInput): Promise<RegisteredVersion> {
+    const log = activityLogger(deps.logger);
+    const { version, alreadyRegistered } = await registerVersion(
+      store,
+      {
+        modelId: input.modelId,
+        createdAt: new Date().toISOString(),
+        run: { workflowId: input.workflowId, runId: input.runId, trigger: input.trigger },
+        artifactSha256: input.trained.modelSha256,
+        gitCommit: deps.gitCommit,
+        trainer: { command: input.trained.command, device: input.trained.device, steps: input.trained.steps, seconds: input.trained.seconds, attempt: input.trained.attempt },
+        parameters: { hyperparameters: input.config.hyperparameters, seed: input.config.seed },
+        data: { datasetKeys: input.datasetKeys, sourceDigests: input.prepared.sourceDigests, splits: input.prepared.splits },
+        evaluation: input.evaluation,
+        gate: input.verdict,
+        decision: input.decision,
+        training: input.trained,
+      },
+      input.trained.modelKey,
+    );
+    if (input.promote) await setAlias(store, input.modelId, 'champion', version, input.runId, new Date());
+    log.info({ version, alreadyRegistered, promoted: input.promote }, 'model registered');
+    return {
+      modelId: input.modelId,
+      version,
+      cardKey: keys.versionCard(input.modelId, version),
+      artifactKey: keys.versionArtifact(input.modelId, version),
+      promoted: input.promote,
+      alreadyRegistered,
+    };
+  }
+
+  return { registerModel };
+}

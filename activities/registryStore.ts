@@ -1,0 +1,71 @@
+// The S3 model registry: numbered versions with cards, aliases, and a per-run marker that makes
+// registration idempotent (a retried or replayed registration never creates a second version).
+import { Alias, ModelCard, renderModelCardMarkdown } from '../core/modelCard';
+import { keys, versionFromCardKey } from '../core/keys';
+import type { ObjectStore } from './objectStore';
+
+export async function listVersions(store: ObjectStore, modelId: string): Promise<number[]> {
+  return (await store.list(keys.versionsPrefix(modelId)))
+    .map(versionFromCardKey)
+    .filter((v): v is number => v !== null)
+    .sort((a, b) => a - b);
+}
+
+export async function readCard(store: ObjectStore, modelId: string, version: number): Promise<ModelCard> {
+  return ModelCard.parse(await store.getJson(keys.versionCard(modelId, version)));
+}
+
+export async function readAlias(store: ObjectStore, modelId: string, alias: string): Promise<Alias | null> {
+  const raw = await store.getJsonIfExists(keys.alias(modelId, alias));
+  return raw === undefined ? null : Alias.parse(raw);
+}
+
+export async function readChampion(store: ObjectStore, modelId: string): Promise<{ version: number; card: ModelCard } | null> {
+  const alias = await readAlias(store, modelId, 'champion');
+  return alias ? { version: alias.version, card: await readCard(store, modelId, alias.version) } : null;
+}
+
+/**
+ * Registers `card` (its version field is assigned here) for `runId`, exactly once:
+ * 1. a run marker says which version this run already got;
+ * 2. failing that, a card carrying this runId (a crash between card and marker);
+ * 3. else the next free number, claimed with a conditional write so concurrent registrations never share one.
+ */
+export async function registerVersion(
+  store: ObjectStore,
+  card: Omit<ModelCard, 'version' | 'artifactKey'>,
+  artifactSourceKey: string,
+): Promise<{ version: number; alreadyRegistered: boolean }> {
+  const { modelId } = card;
+  const runId = card.run.runId;
+  const marker = (await store.getJsonIfExists(keys.runRegistration(modelId, runId))) as { version: number } | undefined;
+  if (marker) return { version: marker.version, alreadyRegistered: true };
+
+  const versions = await listVersions(store, modelId);
+  for (const v of versions.slice(-20).reverse()) {
+    const existing = await readCard(store, modelId, v);
+    if (existing.run.runId === runId) {
+      await completeVersion(store, existing, artifactSourceKey);
+      return { version: v, alreadyRegistered: true };
+    }
+  }
+  for (let version = (versions[versions.length - 1] ?? 0) + 1; ; version++) {
+    const full: ModelCard = { ...card, version, artifactKey: keys.versionArtifact(modelId, version) };
+    if (await store.putIfAbsent(keys.versionCard(modelId, version), JSON.stringify(full, null, 2))) {
+      await completeVersion(store, full, artifactSourceKey);
+      return { version, alreadyRegistered: false };
+    }
+  }
+}
+
+/** Idempotently writes what belongs with a claimed version card: artifact, readable card, run marker (last). */
+async function completeVersion(store: ObjectStore, card: ModelCard, artifactSourceKey: string): Promise<void> {
+  if (!(await store.exists(card.artifactKey))) await store.put(card.artifactKey, await store.getBytes(artifactSourceKey));
+  await store.put(keys.versionCardMarkdown(card.modelId, card.version), renderModelCardMarkdown(card), 'text/markdown');
+  await store.putJson(keys.runRegistration(card.modelId, card.run.runId), { version: card.version });
+}
+
+export async function setAlias(store: ObjectStore, modelId: string, alias: string, version: number, runId: string, now: Date): Promise<void> {
+  const value: Alias = { version, runId, updatedAt: now.toISOString() };
+  await store.putJson(keys.alias(modelId, alias), value);
+}

@@ -1,0 +1,80 @@
+// Runs a trainer (any language, trainers/PROTOCOL.md) as its own process group, streaming its JSON-line events.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { parseTrainerLine, type TrainerEvent } from '../core/trainerProtocol';
+
+export interface TrainerRun {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  lastError: Extract<TrainerEvent, { event: 'error' }> | null;
+  stderrTail: string;
+}
+
+export interface RunTrainerOptions {
+  command: string[];
+  mode: 'train' | 'predict';
+  configFile: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  onEvent: (event: TrainerEvent) => void | Promise<void>;
+  onStderr?: (line: string) => void;
+  /** Aborting asks the trainer to checkpoint (SIGTERM) and kills its whole group after `graceMs`. */
+  signal?: AbortSignal;
+  graceMs?: number;
+}
+
+const STDERR_TAIL_LINES = 20;
+
+export async function runTrainer(opts: RunTrainerOptions): Promise<TrainerRun> {
+  const [program, ...args] = opts.command;
+  const child = spawn(program!, [...args, opts.mode, '--config', opts.configFile], {
+    cwd: opts.cwd,
+    env: opts.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // own process group: we can signal the trainer and everything it started
+  });
+  const killGroup = (sig: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, sig);
+    } catch {
+      // group already gone
+    }
+  };
+  let killTimer: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    killGroup('SIGTERM');
+    killTimer = setTimeout(() => killGroup('SIGKILL'), opts.graceMs ?? 30_000);
+  };
+  if (opts.signal?.aborted) onAbort();
+  else opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+  let lastError: TrainerRun['lastError'] = null;
+  const stderr: string[] = [];
+  // Events are handled one at a time, in order: a checkpoint upload finishes before the next event is seen.
+  let chain = Promise.resolve();
+  let handlerError: Error | undefined;
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const event = parseTrainerLine(line);
+    if (!event) return;
+    if (event.event === 'error') lastError = event;
+    chain = chain.then(() => opts.onEvent(event)).catch((err: unknown) => {
+      handlerError ??= err instanceof Error ? err : new Error(JSON.stringify(err));
+    });
+  });
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    stderr.push(line);
+    if (stderr.length > STDERR_TAIL_LINES) stderr.shift();
+    opts.onStderr?.(line);
+  });
+  const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, sig) => resolve([code, sig]));
+  });
+  opts.signal?.removeEventListener('abort', onAbort);
+  // The trainer is gone; make sure nothing it started outlives it.
+  killGroup('SIGKILL');
+  if (killTimer) clearTimeout(killTimer);
+  await chain;
+  if (handlerError) throw handlerError;
+  return { exitCode, signal, lastError, stderrTail: stderr.join('\n') };
+}

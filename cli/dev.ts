@@ -1,0 +1,41 @@
+// `ct dev`: Temporal (+ Web UI), MinIO and both workers in the foreground; Ctrl-C stops them all in order.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { projectRoot, stateDir } from '../stack/paths';
+import { startProcess, tcpOpen } from '../stack/processes';
+import { ensureLocalStack, localEnv, localPorts } from './localStack';
+
+export async function runDev(): Promise<void> {
+  if (await tcpOpen(localPorts.temporal)) {
+    throw new Error(`port ${localPorts.temporal} is already in use (another \`ct dev\`?); set CT_DEV_TEMPORAL_PORT, CT_DEV_UI_PORT and CT_DEV_S3_PORT to run a second one`);
+  }
+  const stack = await ensureLocalStack();
+  const logDir = path.join(stateDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const env = { ...localEnv(), CT_WORK_DIR: path.join(stateDir, 'work') };
+  const workers = ['control', 'gpu'].map((kind) =>
+    startProcess(`${kind}-worker`, process.execPath, ['--import', 'tsx', path.join(projectRoot, 'workers', `${kind}.ts`)], logDir, env),
+  );
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  out(`Temporal  127.0.0.1:${localPorts.temporal}  (namespace default)`);
+  out(`Web UI    ${stack.uiUrl}`);
+  out(`S3        http://127.0.0.1:${localPorts.s3}  bucket ct-local  (MinIO)`);
+  out(`workers   control (queue ct), gpu (queue ct-gpu); logs in ${path.relative(projectRoot, logDir)}/`);
+  out(`state     ${path.relative(projectRoot, stateDir)}/ (kept across restarts)`);
+  out('Ctrl-C stops everything.');
+
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    for (const w of workers) w.child.once('exit', (code) => {
+      out(`${w.name} exited (code ${code}); see ${w.logFile}`);
+      resolve();
+    });
+  });
+  out('stopping workers…');
+  await Promise.all(workers.map((w) => w.stop(70_000)));
+  out('stopping Temporal and MinIO…');
+  await stack.stop();
+  out('stopped.');
+}

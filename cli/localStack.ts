@@ -1,0 +1,81 @@
+// The embedded local stack (Temporal dev server + Web UI, MinIO) that `ct dev` and the demo run, with its
+// state in .ct/state so workflows, registry and data survive a restart.
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { AppConfig, type AppConfigInput, mergeEnv } from '../core/appConfig';
+import { parseOrThrow } from '../core/parse';
+import { startMinio } from '../stack/minio';
+import { stateDir } from '../stack/paths';
+import { type ManagedProcess, tcpOpen } from '../stack/processes';
+import { startTemporalDevServer } from '../temporal/devServer';
+import { createObjectStore, loadAppConfig } from '../workers/config';
+
+export const localPorts = {
+  temporal: Number(process.env.CT_DEV_TEMPORAL_PORT ?? 7233),
+  ui: Number(process.env.CT_DEV_UI_PORT ?? 8233),
+  s3: Number(process.env.CT_DEV_S3_PORT ?? 9000),
+};
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'ct-local', secretAccessKey: 'ct-local-secret' };
+
+/** The environment variables that point a worker or CLI process at the local stack. */
+export function localEnv(ports = localPorts): Record<string, string> {
+  return {
+    CT_TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
+    CT_TEMPORAL_NAMESPACE: 'default',
+    CT_S3_ENDPOINT: `http://127.0.0.1:${ports.s3}`,
+    CT_S3_BUCKET: 'ct-local',
+    CT_S3_FORCE_PATH_STYLE: 'true',
+    CT_S3_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    CT_S3_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+  };
+}
+
+/** The user's configuration when they have one (CT_CONFIG, ct.config.*, CT_S3_BUCKET), else the local stack's. */
+export function cliConfig(env: NodeJS.ProcessEnv = process.env): { config: AppConfig; local: boolean } {
+  const hasOwn = Boolean(env.CT_CONFIG || env.CT_S3_BUCKET) || ['ct.config.json', 'ct.config.yaml', 'ct.config.yml'].some((f) => existsSync(path.resolve(f)));
+  if (hasOwn) return { config: loadAppConfig(env), local: false };
+  const local: AppConfigInput = { s3: { bucket: 'ct-local' } };
+  return { config: parseOrThrow(AppConfig, mergeEnv(local as Record<string, unknown>, { ...localEnv(), ...env }), 'configuration'), local: true };
+}
+
+export interface LocalStack {
+  uiUrl: string;
+  reused: boolean;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Temporal and MinIO on the local ports with state in .ct/state, or reuses them when a `ct dev`
+ * is already serving both; creates the bucket (versioned).
+ */
+export async function ensureLocalStack(opts: { ui?: boolean } = {}): Promise<LocalStack> {
+  const uiUrl = `http://127.0.0.1:${localPorts.ui}`;
+  const [temporalUp, s3Up] = await Promise.all([tcpOpen(localPorts.temporal), tcpOpen(localPorts.s3)]);
+  const procs: ManagedProcess[] = [];
+  if (temporalUp !== s3Up) {
+    throw new Error(
+      `port ${temporalUp ? localPorts.temporal : localPorts.s3} is in use but port ${temporalUp ? localPorts.s3 : localPorts.temporal} is not: ` +
+        'stop whatever holds it, or choose other ports with CT_DEV_TEMPORAL_PORT / CT_DEV_UI_PORT / CT_DEV_S3_PORT',
+    );
+  }
+  if (!temporalUp) {
+    mkdirSync(path.join(stateDir, 'temporal'), { recursive: true });
+    mkdirSync(path.join(stateDir, 'minio'), { recursive: true });
+    const temporal = await startTemporalDevServer({ dataDir: path.join(stateDir, 'temporal'), port: localPorts.temporal, uiPort: localPorts.ui, ui: opts.ui ?? true });
+    procs.push(temporal.process);
+    const minio = await startMinio({ dataDir: path.join(stateDir, 'minio'), port: localPorts.s3, ...LOCAL_CREDENTIALS }).catch(async (err: unknown) => {
+      await temporal.process.stop();
+      throw err;
+    });
+    procs.push(minio.process);
+  }
+  await createObjectStore(cliConfig({ ...localEnv() }).config).ensureBucket();
+  return {
+    uiUrl,
+    reused: temporalUp,
+    async stop() {
+      for (const p of procs.reverse()) await p.stop();
+    },
+  };
+}

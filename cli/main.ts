@@ -1,0 +1,142 @@
+// The `ct` command.
+import { parseArgs } from 'node:util';
+import { decideRun, runStatus, startRetraining } from '../client';
+import { InvalidInputError } from '../core/parse';
+import type { RunInputJson } from '../core/runInput';
+import { connectClient, createObjectStore } from '../workers/config';
+import { runDemo } from './demo';
+import { runDev } from './dev';
+import { cliConfig } from './localStack';
+import { formatRegistry, loadModelConfigFile, registerModelConfig, showRegistry } from './models';
+import { formatRunSummary } from './runSummary';
+import { writeSchemas } from './schemas';
+
+const USAGE = `usage: ct <command>
+
+  dev                                  Temporal + Web UI, MinIO and both workers in the foreground
+  demo                                 the flights demo (two retraining runs), then exit
+  retrain <modelId> --data <key>...    start a retrainingPipeline run
+          [--by <name>] [--reason <text>] [--config <model config file>] [--wait] [--json]
+  status <workflowId> [--json]         a run's stage, progress and results
+  approve <workflowId> --as <name> [--comment <text>]
+  reject  <workflowId> --as <name> [--comment <text>]
+  models register <config file>        validate and register a model configuration
+  models validate <config file>        validate a model configuration, print it with defaults
+  models show <modelId> [--json]       registry: versions, metrics, aliases
+  schemas                              write the JSON Schemas of all inputs and outputs to schemas/
+
+Configuration: ct.config.{json,yaml} or CT_* environment variables (see README); without any, the local
+stack of \`ct dev\` (127.0.0.1:7233, MinIO on 127.0.0.1:9000).`;
+
+class UsageError extends Error {}
+
+const print = (s: string) => process.stdout.write(`${s}\n`);
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      data: { type: 'string', multiple: true },
+      by: { type: 'string' },
+      as: { type: 'string' },
+      reason: { type: 'string' },
+      comment: { type: 'string' },
+      config: { type: 'string' },
+      wait: { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    print(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  const need = (value: string | undefined, what: string): string => {
+    if (!value) throw new UsageError(`${command}: missing ${what}`);
+    return value;
+  };
+
+  switch (command) {
+    case 'dev':
+      await runDev();
+      return 0;
+    case 'demo':
+      await runDemo();
+      return 0;
+    case 'schemas':
+      for (const f of writeSchemas()) print(f);
+      return 0;
+    case 'models': {
+      const [sub, arg] = rest;
+      if (sub === 'validate') {
+        print(JSON.stringify(loadModelConfigFile(need(arg, 'config file')), null, 2));
+        return 0;
+      }
+      const store = createObjectStore(cliConfig().config);
+      if (sub === 'register') {
+        const cfg = await registerModelConfig(store, need(arg, 'config file'));
+        print(`registered ${cfg.modelId}`);
+        return 0;
+      }
+      if (sub === 'show') {
+        const view = await showRegistry(store, need(arg, 'model id'));
+        print(values.json ? JSON.stringify(view, null, 2) : formatRegistry(view));
+        return 0;
+      }
+      throw new UsageError('models: expected register, validate or show');
+    }
+    case 'retrain': {
+      const modelId = need(rest[0], 'model id');
+      const input: RunInputJson = {
+        modelId,
+        dataset: { keys: values.data ?? [] },
+        trigger: { kind: 'manual', requestedBy: values.by ?? process.env.USER ?? 'unknown', reason: values.reason ?? '' },
+        ...(values.config ? { modelConfig: loadModelConfigFile(values.config) } : {}),
+      };
+      const { config } = cliConfig();
+      const client = await connectClient(config);
+      try {
+        const handle = await startRetraining(client, input, { taskQueue: config.taskQueue });
+        if (!values.wait) {
+          print(values.json ? JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }) : `started ${handle.workflowId}`);
+          return 0;
+        }
+        const result = await handle.result();
+        print(values.json ? JSON.stringify(result, null, 2) : `${handle.workflowId}\n${formatRunSummary(result)}`);
+        return result.outcome === 'promoted' ? 0 : 1;
+      } finally {
+        await client.connection.close();
+      }
+    }
+    case 'status':
+    case 'approve':
+    case 'reject': {
+      const workflowId = need(rest[0], 'workflow id');
+      const client = await connectClient(cliConfig().config);
+      try {
+        if (command === 'status') {
+          const s = await runStatus(client, workflowId);
+          print(values.json ? JSON.stringify(s, null, 2) : `${workflowId}: stage ${s.stage}\n${formatRunSummary(s)}`);
+        } else {
+          const d = await decideRun(client, workflowId, command === 'approve' ? 'approved' : 'rejected', need(values.as, '--as <name>'), values.comment ?? '');
+          print(`${workflowId}: ${d.outcome} by ${d.by}`);
+        }
+        return 0;
+      } finally {
+        await client.connection.close();
+      }
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`ct: ${(err as Error).message}\n`);
+    process.exit(err instanceof UsageError || err instanceof InvalidInputError ? 2 : 1);
+  },
+);

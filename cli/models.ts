@@ -1,0 +1,59 @@
+// `ct models register|show`: model configurations and the registry.
+import { readAlias, listVersions, readCard } from '../activities/registryStore';
+import type { ObjectStore } from '../activities/objectStore';
+import { keys } from '../core/keys';
+import { ModelConfig, ModelId } from '../core/modelConfig';
+import { parseOrThrow } from '../core/parse';
+import { readStructuredFile } from '../workers/config';
+
+export function loadModelConfigFile(file: string): ModelConfig {
+  return parseOrThrow(ModelConfig, readStructuredFile(file), `model config ${file}`);
+}
+
+export async function registerModelConfig(store: ObjectStore, file: string): Promise<ModelConfig> {
+  const config = loadModelConfigFile(file);
+  await store.putJson(keys.registeredConfig(config.modelId), config);
+  return config;
+}
+
+export interface RegistryView {
+  modelId: string;
+  aliases: Record<string, number>;
+  versions: { version: number; createdAt: string; workflowId: string; trigger: string; datasetKeys: string[]; metrics: Record<string, number>; gatePassed: boolean; decidedBy: string; artifactKey: string }[];
+}
+
+export async function showRegistry(store: ObjectStore, modelId: string): Promise<RegistryView> {
+  parseOrThrow(ModelId, modelId, 'model id');
+  const versions = await listVersions(store, modelId);
+  if (versions.length === 0 && !(await store.exists(keys.registeredConfig(modelId)))) {
+    throw new Error(`unknown model "${modelId}": no registered configuration and no versions in ${store.uri(`registry/${modelId}/`)}`);
+  }
+  const champion = await readAlias(store, modelId, 'champion');
+  const cards = await Promise.all(versions.map((v) => readCard(store, modelId, v)));
+  return {
+    modelId,
+    aliases: champion ? { champion: champion.version } : {},
+    versions: cards.map((c) => ({
+      version: c.version,
+      createdAt: c.createdAt,
+      workflowId: c.run.workflowId,
+      trigger: c.run.trigger.kind,
+      datasetKeys: c.data.datasetKeys,
+      metrics: c.evaluation.candidate.overall,
+      gatePassed: c.gate.passed,
+      decidedBy: c.decision.by,
+      artifactKey: c.artifactKey,
+    })),
+  };
+}
+
+export function formatRegistry(view: RegistryView): string {
+  const lines = [`${view.modelId}: ${view.versions.length} version(s); champion ${view.aliases.champion ? `v${view.aliases.champion}` : 'none'}`];
+  for (const v of view.versions) {
+    const m = v.metrics;
+    lines.push(
+      `  v${v.version}${view.aliases.champion === v.version ? ' (champion)' : ''}  ${v.createdAt}  data ${v.datasetKeys.join(',')}  rocAuc ${m.rocAuc?.toFixed(4)}  logLoss ${m.logLoss?.toFixed(4)}  accuracy ${m.accuracy?.toFixed(4)}  by ${v.decidedBy}`,
+    );
+  }
+  return lines.join('\n');
+}

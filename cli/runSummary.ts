@@ -1,0 +1,24 @@
+// Human-readable summary of a finished (or running) retraining run.
+import type { RunStatus } from '../core/runStatus';
+
+const f4 = (x: number | undefined) => (x === undefined ? '   —  ' : Number.isFinite(x) ? x.toFixed(4) : String(x));
+
+export function formatRunSummary(s: RunStatus): string {
+  const lines: string[] = [];
+  lines.push(`  outcome: ${s.outcome}${s.registered ? ` → registered v${s.registered.version}${s.registered.promoted ? ', now champion' : ''}` : ''}`);
+  lines.push(`  stages: ${s.timings.map((t) => `${t.stage} ${t.seconds?.toFixed(1) ?? '…'}s`).join(' · ')}`);
+  if (s.validation) lines.push(`  data: ${s.validation.rows} rows validated`);
+  if (s.training) lines.push(`  training: ${s.training.step} steps on ${s.training.device}, final loss ${s.training.loss?.toFixed(4) ?? '—'}`);
+  const e = s.evaluation;
+  if (e) {
+    const champ = e.champion;
+    lines.push(`  holdout ${e.holdoutRows} rows (threshold ${e.threshold})   candidate   ${champ ? `champion v${champ.version}` : '(no champion)'}`);
+    for (const m of Object.keys(e.candidate.overall) as (keyof typeof e.candidate.overall)[]) {
+      lines.push(`    ${m.padEnd(10)}                       ${f4(e.candidate.overall[m])}      ${champ ? f4(champ.overall[m]) : ''}`);
+    }
+  }
+  if (s.verdict) lines.push(`  gate: ${s.verdict.passed ? 'PASSED' : 'FAILED'} — ${s.verdict.reasons.join('; ')}`);
+  if (s.decision) lines.push(`  decision: ${s.decision.outcome} by ${s.decision.by} (${s.decision.mode})`);
+  if (s.error) lines.push(`  error: ${s.error}`);
+  return lines.join('\n');
+}

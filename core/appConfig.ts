@@ -1,0 +1,74 @@
+// Runtime configuration of workers and the CLI (not of a model): where Temporal and S3 are, task queues.
+// Read from a ct.config.{json,yaml} file and the environment (environment wins); invalid values fail at start-up.
+import { z } from 'zod';
+
+export const AppConfig = z
+  .object({
+    temporal: z
+      .object({
+        address: z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port').optional().describe('overrides the envconfig profile'),
+        namespace: z.string().min(1).optional().describe('overrides the envconfig profile'),
+        profile: z.string().min(1).optional().describe('profile in the Temporal envconfig TOML file (TEMPORAL_CONFIG_FILE)'),
+      })
+      .strict()
+      .default({}),
+    s3: z
+      .object({
+        endpoint: z.url().optional().describe('omit for AWS S3'),
+        region: z.string().min(1).default('us-east-1'),
+        bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not a valid S3 bucket name'),
+        accessKeyId: z.string().min(1).optional().describe('omit to use the AWS default credential chain'),
+        secretAccessKey: z.string().min(1).optional(),
+        forcePathStyle: z.boolean().default(false),
+      })
+      .strict()
+      .refine((s) => (s.accessKeyId === undefined) === (s.secretAccessKey === undefined), {
+        message: 'give both accessKeyId and secretAccessKey, or neither',
+        path: ['secretAccessKey'],
+      }),
+    taskQueue: z.string().min(1).default('ct').describe('control task queue; training runs on "<taskQueue>-gpu"'),
+    workDir: z.string().min(1).default('.ct/work').describe('scratch space of the workers (trainer inputs, checkpoints)'),
+    python: z.string().min(1).optional().describe('interpreter put first on the trainer PATH; defaults to the project venv'),
+    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+  })
+  .strict();
+export type AppConfig = z.infer<typeof AppConfig>;
+export type AppConfigInput = z.input<typeof AppConfig>;
+
+/** Environment variables and the config field each one sets. */
+export const ENV_VARS: Record<string, string> = {
+  CT_TEMPORAL_ADDRESS: 'temporal.address',
+  CT_TEMPORAL_NAMESPACE: 'temporal.namespace',
+  CT_TEMPORAL_PROFILE: 'temporal.profile',
+  CT_S3_ENDPOINT: 's3.endpoint',
+  CT_S3_REGION: 's3.region',
+  CT_S3_BUCKET: 's3.bucket',
+  CT_S3_ACCESS_KEY_ID: 's3.accessKeyId',
+  CT_S3_SECRET_ACCESS_KEY: 's3.secretAccessKey',
+  CT_S3_FORCE_PATH_STYLE: 's3.forcePathStyle',
+  CT_TASK_QUEUE: 'taskQueue',
+  CT_WORK_DIR: 'workDir',
+  CT_PYTHON: 'python',
+  CT_LOG_LEVEL: 'logLevel',
+};
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown) {
+  const parts = path.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    node = (typeof next === 'object' && next !== null ? next : (node[part] = {})) as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]!] = value;
+}
+
+/** Overlays the environment on a config file's content (pure: both are passed in). */
+export function mergeEnv(fileContent: Record<string, unknown>, env: Record<string, string | undefined>): Record<string, unknown> {
+  const merged = structuredClone(fileContent);
+  for (const [name, path] of Object.entries(ENV_VARS)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    setPath(merged, path, path === 's3.forcePathStyle' && (raw === 'true' || raw === 'false') ? raw === 'true' : raw);
+  }
+  return merged;
+}

@@ -1,0 +1,28 @@
+// The naming of every object key and workflow id: one place, so the CLI, activities and docs agree.
+const pad = (version: number) => String(version).padStart(6, '0');
+
+export const keys = {
+  runPrefix: (modelId: string, runId: string) => `runs/${modelId}/${runId}/`,
+  validationReport: (modelId: string, runId: string) => `runs/${modelId}/${runId}/validation-report.json`,
+  split: (modelId: string, runId: string, split: string) => `runs/${modelId}/${runId}/splits/${split}.parquet`,
+  checkpoints: (modelId: string, runId: string) => `runs/${modelId}/${runId}/checkpoints/`,
+  trainedModel: (modelId: string, runId: string) => `runs/${modelId}/${runId}/model/model.pt`,
+  evaluationReport: (modelId: string, runId: string) => `runs/${modelId}/${runId}/evaluation.json`,
+  registeredConfig: (modelId: string) => `registry/${modelId}/config.json`,
+  versionsPrefix: (modelId: string) => `registry/${modelId}/versions/`,
+  versionCard: (modelId: string, version: number) => `registry/${modelId}/versions/${pad(version)}/card.json`,
+  versionCardMarkdown: (modelId: string, version: number) => `registry/${modelId}/versions/${pad(version)}/card.md`,
+  versionArtifact: (modelId: string, version: number) => `registry/${modelId}/versions/${pad(version)}/model.pt`,
+  runRegistration: (modelId: string, runId: string) => `registry/${modelId}/runs/${runId}.json`,
+  alias: (modelId: string, alias: string) => `registry/${modelId}/aliases/${alias}.json`,
+};
+
+/** Parses the version number out of a version card key, or null if the key is not one. */
+export function versionFromCardKey(key: string): number | null {
+  const m = /\/versions\/(\d{6})\/card\.json$/.exec(key);
+  return m ? Number(m[1]) : null;
+}
+
+export const workflowIds = {
+  run: (modelId: string, stamp: string) => `retrain/${modelId}/${stamp}`,
+};

@@ -1,0 +1,155 @@
+// The per-model configuration: one YAML or JSON file per model, the single source of truth
+// for what the data must look like, how features are derived, how the trainer runs and what the gate demands.
+import { z } from 'zod';
+
+export const MODEL_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const ModelId = z
+  .string()
+  .regex(MODEL_ID_PATTERN, 'model ids are 1-63 characters of a-z, 0-9 and "-", starting with a letter or digit');
+
+export const ColumnType = z.enum(['integer', 'number', 'string', 'timestamp', 'boolean']);
+export type ColumnType = z.infer<typeof ColumnType>;
+
+export const ColumnRule = z
+  .object({
+    type: ColumnType,
+    nullable: z.boolean().default(false).describe('whether null/missing values are allowed at all'),
+    min: z.number().optional().describe('smallest allowed value (numeric columns)'),
+    max: z.number().optional().describe('largest allowed value (numeric columns)'),
+    allowed: z.array(z.string()).min(1).optional().describe('allowed categories (string columns)'),
+  })
+  .strict()
+  .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, {
+    message: 'min must not exceed max',
+    path: ['min'],
+  });
+export type ColumnRule = z.infer<typeof ColumnRule>;
+
+export const FeatureTransform = z.enum(['identity', 'hourOfDay', 'dayOfWeek']);
+export type FeatureTransform = z.infer<typeof FeatureTransform>;
+
+export const FeatureSpec = z
+  .object({
+    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'feature names are identifiers'),
+    type: z.enum(['numeric', 'categorical']),
+    source: z.string().min(1).describe('dataset column the feature is derived from'),
+    transform: FeatureTransform.default('identity'),
+  })
+  .strict();
+export type FeatureSpec = z.infer<typeof FeatureSpec>;
+
+export const ComparisonOp = z.enum(['>', '>=', '<', '<=', '==']);
+export type ComparisonOp = z.infer<typeof ComparisonOp>;
+
+export const LabelSpec = z
+  .object({
+    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('label'),
+    source: z.string().min(1),
+    positiveWhen: z.object({ op: ComparisonOp, value: z.number() }).strict(),
+  })
+  .strict();
+export type LabelSpec = z.infer<typeof LabelSpec>;
+
+export const MetricName = z.enum(['rocAuc', 'logLoss', 'accuracy', 'precision', 'recall']);
+export type MetricName = z.infer<typeof MetricName>;
+const MetricBounds = z.partialRecord(MetricName, z.number());
+
+export const ModelConfig = z
+  .object({
+    modelId: ModelId,
+    description: z.string().optional(),
+    dataset: z
+      .object({
+        format: z.enum(['parquet', 'csv']),
+        timeColumn: z.string().min(1).describe('column that orders rows in time (used by the time-aware split)'),
+        columns: z.record(z.string(), ColumnRule).refine((c) => Object.keys(c).length > 0, 'declare at least one column'),
+        minRows: z.number().int().min(1).default(1000),
+        labelBalance: z
+          .object({ minPositiveFraction: z.number().min(0).max(1), maxPositiveFraction: z.number().min(0).max(1) })
+          .strict()
+          .optional(),
+        sampleRows: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe('cap on rows used per run: a seeded uniform sample keeps runs fast on small machines'),
+      })
+      .strict(),
+    features: z.array(FeatureSpec).min(1),
+    label: LabelSpec,
+    split: z
+      .object({
+        validationFraction: z.number().gt(0).lt(1).default(0.1),
+        holdoutFraction: z.number().gt(0).lt(1).default(0.2),
+      })
+      .strict()
+      .default({ validationFraction: 0.1, holdoutFraction: 0.2 })
+      .refine((s) => s.validationFraction + s.holdoutFraction < 0.9, 'validation + holdout must leave at least 10% for training'),
+    seed: z.number().int().min(0).default(42),
+    trainer: z
+      .object({
+        command: z.array(z.string().min(1)).min(1).describe('argv of the trainer; "train"/"predict" and --config are appended'),
+        device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+        timeoutMinutes: z.number().positive().default(120),
+        heartbeatTimeoutSeconds: z.number().int().min(5).default(60),
+        checkpoint: z
+          .object({ everySteps: z.number().int().min(0).default(200), everySeconds: z.number().min(0).default(60) })
+          .strict()
+          .default({ everySteps: 200, everySeconds: 60 }),
+      })
+      .strict(),
+    hyperparameters: z.record(z.string(), z.unknown()).default({}),
+    evaluation: z
+      .object({
+        threshold: z.number().gt(0).lt(1).default(0.5),
+        sliceBy: z.string().optional().describe('feature whose values define per-slice metrics'),
+        minSliceRows: z.number().int().min(1).default(200),
+        maxSlices: z.number().int().min(1).default(20),
+      })
+      .strict()
+      .default({ threshold: 0.5, minSliceRows: 200, maxSlices: 20 }),
+    gate: z
+      .object({
+        minimum: MetricBounds.default({}).describe('candidate metric must be at least this (higher-is-better metrics)'),
+        maximum: MetricBounds.default({}).describe('candidate metric must be at most this (lower-is-better metrics)'),
+        maxRegression: MetricBounds.default({}).describe(
+          'largest allowed worsening vs the champion, direction-aware (a drop for rocAuc, a rise for logLoss)',
+        ),
+      })
+      .strict()
+      .default({ minimum: {}, maximum: {}, maxRegression: {} }),
+    approval: z
+      .object({ mode: z.enum(['auto', 'manual']).default('manual') })
+      .strict()
+      .default({ mode: 'manual' }),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const columns = cfg.dataset.columns;
+    if (!(cfg.dataset.timeColumn in columns)) {
+      ctx.addIssue({ code: 'custom', path: ['dataset', 'timeColumn'], message: `"${cfg.dataset.timeColumn}" is not a declared column` });
+    }
+    cfg.features.forEach((f, i) => {
+      if (!(f.source in columns)) {
+        ctx.addIssue({ code: 'custom', path: ['features', i, 'source'], message: `"${f.source}" is not a declared column` });
+      }
+      if (f.transform !== 'identity' && columns[f.source]?.type !== 'timestamp') {
+        ctx.addIssue({ code: 'custom', path: ['features', i, 'transform'], message: `${f.transform} needs a timestamp column` });
+      }
+    });
+    const names = cfg.features.map((f) => f.name);
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup) ctx.addIssue({ code: 'custom', path: ['features'], message: `feature "${dup}" is declared twice` });
+    if (names.includes(cfg.label.name)) {
+      ctx.addIssue({ code: 'custom', path: ['label', 'name'], message: `label name "${cfg.label.name}" clashes with a feature` });
+    }
+    if (!(cfg.label.source in columns)) {
+      ctx.addIssue({ code: 'custom', path: ['label', 'source'], message: `"${cfg.label.source}" is not a declared column` });
+    }
+    if (cfg.evaluation.sliceBy !== undefined && !names.includes(cfg.evaluation.sliceBy)) {
+      ctx.addIssue({ code: 'custom', path: ['evaluation', 'sliceBy'], message: `"${cfg.evaluation.sliceBy}" is not a feature` });
+    }
+  });
+export type ModelConfig = z.infer<typeof ModelConfig>;
+export type ModelConfigInput = z.input<typeof ModelConfig>;

@@ -1,0 +1,105 @@
+// What each pipeline stage produces. These shapes are stored in S3, returned by the workflow and its
+// `status` query, and exported as JSON Schema, so they are zod schemas rather than bare types.
+import { z } from 'zod';
+import { MetricName } from './modelConfig';
+
+export const Violation = z.object({
+  column: z.string(),
+  rule: z.string(),
+  message: z.string(),
+  count: z.number().int(),
+  examples: z.array(z.object({ row: z.number().int(), value: z.unknown() })),
+});
+export type Violation = z.infer<typeof Violation>;
+
+export const ValidationReport = z.object({
+  ok: z.boolean(),
+  rows: z.number().int(),
+  datasetKeys: z.array(z.string()),
+  positiveFraction: z.number().nullable(),
+  columns: z.record(z.string(), z.object({ nulls: z.number().int(), min: z.number().nullable(), max: z.number().nullable(), distinct: z.number().int().nullable() })),
+  violations: z.array(Violation),
+  reportKey: z.string(),
+});
+export type ValidationReport = z.infer<typeof ValidationReport>;
+
+export const SplitName = z.enum(['train', 'validation', 'holdout']);
+export type SplitName = z.infer<typeof SplitName>;
+
+export const PreparedData = z.object({
+  rows: z.number().int(),
+  splits: z.record(SplitName, z.object({ key: z.string(), rows: z.number().int(), sha256: z.string(), from: z.string(), to: z.string() })),
+  sourceDigests: z.record(z.string(), z.string()),
+});
+export type PreparedData = z.infer<typeof PreparedData>;
+
+export const TrainingResult = z.object({
+  modelKey: z.string(),
+  modelSha256: z.string(),
+  device: z.string(),
+  steps: z.number().int(),
+  samplesProcessed: z.number().int(),
+  seconds: z.number(),
+  attempt: z.number().int(),
+  resumedFrom: z.string().nullable(),
+  validation: z.record(z.string(), z.number()),
+  command: z.array(z.string()),
+});
+export type TrainingResult = z.infer<typeof TrainingResult>;
+
+export const Metrics = z.record(MetricName, z.number());
+export type Metrics = z.infer<typeof Metrics>;
+
+export const ModelEvaluation = z.object({
+  version: z.number().int().nullable().describe('registry version, null for the candidate'),
+  overall: Metrics,
+  slices: z.array(z.object({ value: z.string(), rows: z.number().int(), metrics: Metrics })),
+});
+export type ModelEvaluation = z.infer<typeof ModelEvaluation>;
+
+export const EvaluationReport = z.object({
+  holdoutSha256: z.string(),
+  holdoutRows: z.number().int(),
+  threshold: z.number(),
+  sliceBy: z.string().nullable(),
+  candidate: ModelEvaluation,
+  champion: ModelEvaluation.nullable(),
+  reportKey: z.string(),
+});
+export type EvaluationReport = z.infer<typeof EvaluationReport>;
+
+export const GateCheck = z.object({
+  metric: MetricName,
+  rule: z.enum(['minimum', 'maximum', 'maxRegression']),
+  threshold: z.number(),
+  value: z.number(),
+  passed: z.boolean(),
+  reason: z.string(),
+});
+export type GateCheck = z.infer<typeof GateCheck>;
+
+export const GateVerdict = z.object({
+  passed: z.boolean(),
+  championVersion: z.number().int().nullable(),
+  checks: z.array(GateCheck),
+  reasons: z.array(z.string()),
+});
+export type GateVerdict = z.infer<typeof GateVerdict>;
+
+export const Decision = z.object({
+  outcome: z.enum(['approved', 'rejected']),
+  by: z.string(),
+  comment: z.string(),
+  mode: z.enum(['auto', 'manual']),
+});
+export type Decision = z.infer<typeof Decision>;
+
+export const RegisteredVersion = z.object({
+  modelId: z.string(),
+  version: z.number().int(),
+  cardKey: z.string(),
+  artifactKey: z.string(),
+  promoted: z.boolean(),
+  alreadyRegistered: z.boolean(),
+});
+export type RegisteredVersion = z.infer<typeof RegisteredVersion>;

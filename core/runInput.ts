@@ -1,0 +1,38 @@
+// The input of a retrainingPipeline run: what any Temporal client sends (exported as JSON Schema under schemas/).
+import { z } from 'zod';
+import { ModelConfig, ModelId } from './modelConfig';
+
+export const TriggerKind = z.enum(['manual', 'drift', 'schedule']);
+export type TriggerKind = z.infer<typeof TriggerKind>;
+
+export const RunInput = z
+  .object({
+    modelId: ModelId,
+    dataset: z
+      .object({
+        keys: z
+          .array(z.string().min(1).refine((k) => !k.startsWith('/') && !k.startsWith('s3://'), 'give an object key relative to the bucket, without s3:// or a leading /'))
+          .min(1)
+          .describe('object keys (in the configured bucket) of the Parquet or CSV files to train on, in time order'),
+      })
+      .strict(),
+    trigger: z
+      .object({
+        kind: TriggerKind.default('manual'),
+        requestedBy: z.string().min(1).default('unknown'),
+        reason: z.string().default(''),
+      })
+      .strict()
+      .default({ kind: 'manual', requestedBy: 'unknown', reason: '' }),
+    modelConfig: ModelConfig.optional().describe(
+      'inline model configuration; when absent the configuration registered with `ct models register` is used',
+    ),
+  })
+  .strict()
+  .superRefine((input, ctx) => {
+    if (input.modelConfig && input.modelConfig.modelId !== input.modelId) {
+      ctx.addIssue({ code: 'custom', path: ['modelConfig', 'modelId'], message: `must equal modelId "${input.modelId}"` });
+    }
+  });
+export type RunInput = z.infer<typeof RunInput>;
+export type RunInputJson = z.input<typeof RunInput>;

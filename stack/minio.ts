@@ -1,0 +1,27 @@
+// MinIO (built from source by stack/install.sh) as the local S3 server: a data folder, credentials, a port.
+import { requireTool } from './paths';
+import { freePort, type ManagedProcess, startProcess, waitUntilReady } from './processes';
+
+export interface ObjectStore {
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  process: ManagedProcess;
+}
+
+export async function startMinio(opts: { dataDir: string; port?: number; accessKeyId?: string; secretAccessKey?: string }): Promise<ObjectStore> {
+  const port = opts.port ?? (await freePort());
+  const consolePort = await freePort();
+  const accessKeyId = opts.accessKeyId ?? 'ct-local';
+  const secretAccessKey = opts.secretAccessKey ?? 'ct-local-secret';
+  const proc = startProcess(
+    'minio',
+    requireTool('minio'),
+    ['server', opts.dataDir, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'],
+    opts.dataDir + '.logs',
+    { MINIO_ROOT_USER: accessKeyId, MINIO_ROOT_PASSWORD: secretAccessKey, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off' },
+  );
+  const endpoint = `http://127.0.0.1:${port}`;
+  await waitUntilReady(proc, async () => (await fetch(`${endpoint}/minio/health/ready`)).ok, 60_000);
+  return { endpoint, accessKeyId, secretAccessKey, process: proc };
+}

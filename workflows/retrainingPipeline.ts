@@ -1,0 +1,173 @@
+// One retraining run as a durable DAG. It reads top to bottom like the recipe it is:
+// validate → prepare → train (GPU queue) → evaluate → gate → approval → register + promote.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ControlActivities, GpuActivities } from '../activities';
+import { evaluateGate } from '../core/gate';
+import type { ModelConfig } from '../core/modelConfig';
+import { parseOrThrow } from '../core/parse';
+import type { Decision } from '../core/reports';
+import { RunInput, type RunInputJson } from '../core/runInput';
+import { ApprovalInput, describeStatus, type RunStatus, type Stage } from '../core/runStatus';
+import { CtModel, CtStage, CtTrigger } from '../core/searchAttributes';
+import { gpuTaskQueueOf } from '../core/taskQueues';
+import { approveUpdate, rejectUpdate, statusQuery, trainingProgressSignal } from './definitions';
+
+const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 };
+const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '20 minutes', retry });
+
+export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunStatus> {
+  const input = parseInput(rawInput);
+  const { workflowId, runId } = workflowInfo();
+  const { modelId } = input;
+  const datasetKeys = input.dataset.keys;
+  const status: RunStatus = {
+    modelId,
+    workflowId,
+    runId,
+    stage: 'starting',
+    outcome: 'running',
+    trigger: input.trigger,
+    datasetKeys,
+    timings: [],
+    validation: null,
+    training: null,
+    evaluation: null,
+    verdict: null,
+    decision: null,
+    registered: null,
+    error: null,
+  };
+  upsertSearchAttributes([
+    { key: CtModel, value: modelId },
+    { key: CtTrigger, value: input.trigger.kind },
+    { key: CtStage, value: status.stage },
+  ]);
+  setHandler(statusQuery, () => status);
+  setHandler(trainingProgressSignal, (progress) => {
+    status.training = progress;
+    setCurrentDetails(describeStatus(status));
+  });
+  const decide = (outcome: Decision['outcome']) => (raw: ApprovalInput) => {
+    const args = ApprovalInput.parse(raw);
+    status.decision = { outcome, by: args.by, comment: args.comment, mode: 'manual' };
+    return status.decision;
+  };
+  const validateDecision = (raw: ApprovalInput) => {
+    parseOrThrow(ApprovalInput, raw, 'approval');
+    if (status.decision) throw new Error(`run already ${status.decision.outcome} by ${status.decision.by}`);
+    if (status.stage !== 'approval') throw new Error(`run is not awaiting approval (stage: ${status.stage})`);
+  };
+  setHandler(approveUpdate, decide('approved'), { validator: validateDecision });
+  setHandler(rejectUpdate, decide('rejected'), { validator: validateDecision });
+
+  /** Runs one stage: bookkeeping for the UI and the timings, and a failure message that names the stage. */
+  async function stage<T>(name: Stage, fn: () => Promise<T>): Promise<T> {
+    const started = new Date();
+    status.stage = name;
+    status.timings.push({ stage: name, startedAt: started.toISOString(), endedAt: null, seconds: null });
+    upsertSearchAttributes([{ key: CtStage, value: name }]);
+    setCurrentDetails(describeStatus(status));
+    try {
+      return await fn();
+    } catch (err) {
+      status.outcome = 'failed';
+      const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
+      status.error = `${name}: ${(cause as Error).message}`;
+      setCurrentDetails(describeStatus(status));
+      throw ApplicationFailure.create({
+        message: `stage ${name} failed: ${(cause as Error).message}`,
+        type: cause instanceof ApplicationFailure && cause.type ? cause.type : 'StageFailed',
+        nonRetryable: true,
+        cause: cause as Error,
+      });
+    } finally {
+      const timing = status.timings[status.timings.length - 1]!;
+      const ended = new Date();
+      timing.endedAt = ended.toISOString();
+      timing.seconds = (ended.getTime() - started.getTime()) / 1000;
+    }
+  }
+
+  const config: ModelConfig = input.modelConfig ?? (await stage('starting', () => control.loadModelConfig(modelId)));
+  const stageInput = { modelId, runId, config, datasetKeys };
+
+  const report = await stage('validate', () =>
+    control.validateDataset.executeWithOptions({ startToCloseTimeout: '20 minutes', retry, summary: `validate ${datasetKeys.length} file(s) against the ${modelId} schema` }, [stageInput]),
+  );
+  status.validation = { rows: report.rows, reportKey: report.reportKey };
+
+  const prepared = await stage('prepare', () =>
+    control.prepareSplits.executeWithOptions({ startToCloseTimeout: '20 minutes', retry, summary: 'time-aware train/validation/holdout split' }, [stageInput]),
+  );
+
+  const trainOptions = {
+    taskQueue: gpuTaskQueueOf(workflowInfo().taskQueue),
+    startToCloseTimeout: `${config.trainer.timeoutMinutes} minutes`,
+    heartbeatTimeout: `${config.trainer.heartbeatTimeoutSeconds} seconds`,
+    retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 10 },
+  };
+  const gpu = proxyActivities<GpuActivities>(trainOptions);
+  const trained = await stage('train', () =>
+    gpu.trainModel.executeWithOptions({ ...trainOptions, summary: `train on ${prepared.splits.train.rows} rows: ${config.trainer.command.join(' ')}` }, [
+      { modelId, runId, config, prepared },
+    ]),
+  );
+
+  const evaluation = await stage('evaluate', () =>
+    control.evaluateModels.executeWithOptions({ startToCloseTimeout: '30 minutes', retry, summary: `score ${prepared.splits.holdout.rows} holdout rows, candidate vs champion` }, [
+      { modelId, runId, config, prepared, trained },
+    ]),
+  );
+  status.evaluation = evaluation;
+
+  const verdict = await stage('gate', async () =>
+    evaluateGate(config.gate, evaluation.candidate.overall, evaluation.champion?.version != null ? { version: evaluation.champion.version, metrics: evaluation.champion.overall } : null),
+  );
+  status.verdict = verdict;
+  if (!verdict.passed) return finish('rejected-by-gate');
+
+  const decision = await stage('approval', async () => {
+    if (config.approval.mode === 'auto') {
+      status.decision = { outcome: 'approved', by: 'policy', comment: 'approval mode auto: gate passed', mode: 'auto' };
+    } else {
+      setCurrentDetails(describeStatus(status));
+      await condition(() => status.decision !== null);
+    }
+    return status.decision!;
+  });
+  if (decision.outcome === 'rejected') return finish('rejected');
+
+  status.registered = await stage('register', () =>
+    control.registerModel.executeWithOptions({ startToCloseTimeout: '10 minutes', retry: { ...retry, maximumAttempts: 10 }, summary: `register ${modelId} and promote to champion` }, [
+      { modelId, workflowId, runId, config, datasetKeys, trigger: input.trigger, prepared, trained, evaluation, verdict, decision, promote: true },
+    ]),
+  );
+  return finish('promoted');
+
+  function finish(outcome: RunStatus['outcome']): RunStatus {
+    status.outcome = outcome;
+    status.stage = 'done';
+    upsertSearchAttributes([{ key: CtStage, value: 'done' }]);
+    setCurrentDetails(describeStatus(status));
+    log.info('run finished', { outcome, version: status.registered?.version });
+    return status;
+  }
+}
+
+function parseInput(raw: unknown): RunInput {
+  try {
+    return parseOrThrow(RunInput, raw, 'retrainingPipeline input');
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidInput');
+  }
+}
