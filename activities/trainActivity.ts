@@ -160,6 +160,7 @@ export function createTrainingActivities(deps: ActivityDeps) {
           const done: NonNullable<typeof result> = result;
           const modelKey = keys.trainedModel(input.modelId, input.runId);
           await store.uploadFile(modelKey, done.modelPath);
+          await pushProgress(true);
           return {
             modelKey,
             modelSha256: await sha256File(done.modelPath),

@@ -1,12 +1,13 @@
 // Puts the real vega-datasets flights (3M US flights, Jan–Jun 2001) into S3 as one Parquet file per month.
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { readParquet, writeParquet, type ParquetColumn } from '../activities/datasetFiles';
 import type { ObjectStore } from '../activities/objectStore';
 
-const require = createRequire(import.meta.url);
-export const FLIGHTS_FILE = path.join(path.dirname(require.resolve('vega-datasets/package.json')), 'data', 'flights-3m.parquet');
+import { projectRoot } from '../stack/paths';
+
+// The package's exports hide data/, so the file is addressed inside node_modules.
+export const FLIGHTS_FILE = path.join(projectRoot, 'node_modules', 'vega-datasets', 'data', 'flights-3m.parquet');
 export const flightsMonthKey = (month: string) => `datasets/flights/${month}.parquet`;
 export const FLIGHT_MONTHS = ['2001-01', '2001-02', '2001-03', '2001-04', '2001-05', '2001-06'];
 

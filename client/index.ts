@@ -1,5 +1,5 @@
 // The typed TypeScript client: start, watch and decide retraining runs from any Node program.
-import type { Client } from '@temporalio/client';
+import { type Client, WorkflowUpdateFailedError } from '@temporalio/client';
 import { workflowIds } from '../core/keys';
 import { parseOrThrow } from '../core/parse';
 import type { Decision } from '../core/reports';
@@ -29,6 +29,12 @@ export async function runStatus(client: Client, workflowId: string): Promise<Run
   return client.workflow.getHandle(workflowId).query(statusQuery);
 }
 
+/** Sends Update approve/reject; a refusal (validator) surfaces as an Error carrying the workflow's reason. */
 export async function decideRun(client: Client, workflowId: string, outcome: Decision['outcome'], by: string, comment = ''): Promise<Decision> {
-  return client.workflow.getHandle(workflowId).executeUpdate(outcome === 'approved' ? approveUpdate : rejectUpdate, { args: [{ by, comment }] });
+  try {
+    return await client.workflow.getHandle(workflowId).executeUpdate(outcome === 'approved' ? approveUpdate : rejectUpdate, { args: [{ by, comment }] });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError && err.cause) throw new Error(`${outcome === 'approved' ? 'approve' : 'reject'} refused: ${err.cause.message}`, { cause: err });
+    throw err;
+  }
 }

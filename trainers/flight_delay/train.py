@@ -532,6 +532,10 @@ def import_torch() -> None:
         return
     # Required for deterministic cuBLAS; must be set before CUDA initialises.
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    # The trainer shares its cores with the worker. Spinning OpenMP threads then slow
+    # small-batch training by 10x or more (measured: 0.8 s -> 15 s on 2 busy cores), so idle
+    # threads sleep instead. Must be set before the OpenMP runtime loads.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch as _torch
     import torch.nn as _nn
 
@@ -540,6 +544,9 @@ def import_torch() -> None:
         threads = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         threads = os.cpu_count() or 1
+    explicit = os.environ.get("OMP_NUM_THREADS", "")
+    if explicit.isdigit() and int(explicit) > 0:
+        threads = int(explicit)  # an operator's explicit choice wins
     torch.set_num_threads(max(1, threads))
 
 

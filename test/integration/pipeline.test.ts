@@ -1,0 +1,105 @@
+// The whole retrainingPipeline on real flights data, real PyTorch trainer, real Temporal and MinIO.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { startRetraining, decideRun, runStatus } from '../../client';
+import { keys } from '../../core/keys';
+import { registerModelConfig, showRegistry } from '../../cli/models';
+import { projectRoot } from '../../stack/paths';
+import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+const record = (name: string) => async (stack: TestStack, workflowId: string) => {
+  if (process.env.CT_RECORD_HISTORIES !== '1') return;
+  const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
+  writeFileSync(path.join(projectRoot, 'test', 'histories', `${name}.json`), JSON.stringify({ workflowId, history }, null, 1));
+};
+
+describe('retrainingPipeline end to end', () => {
+  let stack: TestStack;
+  let tenant: ReturnType<TestStack['tenant']>;
+
+  before(async () => {
+    stack = await startTestStack();
+    tenant = stack.tenant();
+    await tenant.store.ensureBucket();
+    const flights = await readFlightsSlice(0, 40_000);
+    await tenant.store.put('data/jan-a.parquet', flightsParquet(flights));
+    const later = await readFlightsSlice(400_000, 440_000);
+    await tenant.store.put('data/jan-b.parquet', flightsParquet(later));
+    await stack.startWorkers(tenant.config);
+  });
+  after(async () => stack?.stop());
+
+  it('trains, evaluates, gates and promotes v1, then v2 is compared against v1', async () => {
+    const modelConfig = testModelConfig();
+    const first = await startRetraining(stack.client, { modelId: 'flight-delay', dataset: { keys: ['data/jan-a.parquet'] }, trigger: { kind: 'manual', requestedBy: 'test', reason: 'first' }, modelConfig }, { taskQueue: tenant.config.taskQueue });
+    const r1 = await first.result();
+    await record('pipeline-promoted')(stack, first.workflowId);
+    assert.equal(r1.outcome, 'promoted');
+    assert.equal(r1.registered?.version, 1);
+    assert.equal(r1.evaluation?.champion, null, 'no champion for the first run');
+    assert.ok(r1.evaluation!.candidate.overall.rocAuc! > 0.5, `rocAuc ${r1.evaluation!.candidate.overall.rocAuc}`);
+    assert.ok(r1.evaluation!.candidate.slices.length > 0, 'per-origin slices computed');
+    assert.deepEqual(r1.timings.map((t) => t.stage), ['validate', 'prepare', 'train', 'evaluate', 'gate', 'approval', 'register']);
+    assert.ok(r1.training && r1.training.step > 0 && r1.training.checkpointKey?.startsWith(keys.checkpoints('flight-delay', r1.runId)), 'progress signal reached the workflow');
+
+    const desc = await first.describe();
+    assert.deepEqual(desc.typedSearchAttributes.get(await import('../../core/searchAttributes').then((m) => m.CtModel)), 'flight-delay');
+    assert.equal(desc.typedSearchAttributes.get(await import('../../core/searchAttributes').then((m) => m.CtStage)), 'done');
+
+    const second = await startRetraining(stack.client, { modelId: 'flight-delay', dataset: { keys: ['data/jan-b.parquet'] }, modelConfig }, { taskQueue: tenant.config.taskQueue });
+    const r2 = await second.result();
+    assert.equal(r2.evaluation?.champion?.version, 1, 'second run is evaluated against champion v1');
+    assert.equal(r2.verdict?.championVersion, 1);
+    assert.ok(r2.verdict!.checks.some((c) => c.rule === 'maxRegression'));
+    const registry = await showRegistry(tenant.store, 'flight-delay');
+    assert.equal(registry.versions.length, r2.outcome === 'promoted' ? 2 : 1);
+    assert.equal(registry.aliases.champion, r2.outcome === 'promoted' ? 2 : 1);
+    const card = await tenant.store.getBytes(keys.versionCardMarkdown('flight-delay', 1));
+    assert.match(Buffer.from(card).toString(), /# flight-delay v1[\s\S]*git commit/);
+  });
+
+  it('uses the registered model config, waits for approval and records who approved', async () => {
+    const file = path.join(stack.dir, 'manual.json');
+    writeFileSync(file, JSON.stringify({ ...testModelConfig({ approval: 'manual' }), modelId: 'flight-delay-manual' }));
+    await registerModelConfig(tenant.store, file);
+    const handle = await startRetraining(stack.client, { modelId: 'flight-delay-manual', dataset: { keys: ['data/jan-a.parquet'] }, trigger: { kind: 'manual', requestedBy: 'alice', reason: 'r' } }, { taskQueue: tenant.config.taskQueue });
+    await assert.rejects(decideRun(stack.client, handle.workflowId, 'approved', 'bob'), /not awaiting approval/);
+    for (let i = 0; i < 300 && (await runStatus(stack.client, handle.workflowId)).stage !== 'approval'; i++) await new Promise((r) => setTimeout(r, 200));
+    await assert.rejects(decideRun(stack.client, handle.workflowId, 'approved', '  '), /name who decides/);
+    const decision = await decideRun(stack.client, handle.workflowId, 'approved', 'bob', 'looks good');
+    assert.equal(decision.by, 'bob');
+    await assert.rejects(decideRun(stack.client, handle.workflowId, 'rejected', 'carol'), /already approved by bob/);
+    const result = await handle.result();
+    await record('pipeline-manual-approval')(stack, handle.workflowId);
+    assert.equal(result.outcome, 'promoted');
+    assert.equal(result.decision?.mode, 'manual');
+  });
+
+  it('retries a crashed trainer and resumes from its checkpoint', async () => {
+    const modelConfig = testModelConfig({ command: ['env', 'CT_TRAINER_FAIL_AT_STEP=12', 'python3', 'trainers/flight_delay/train.py'] });
+    const handle = await startRetraining(stack.client, { modelId: 'flight-delay', dataset: { keys: ['data/jan-a.parquet'] }, modelConfig }, { taskQueue: tenant.config.taskQueue });
+    const result = await handle.result();
+    assert.ok(result.outcome === 'promoted' || result.outcome === 'rejected-by-gate');
+    assert.ok(result.training!.attempt >= 2, `attempt ${result.training!.attempt}`);
+    const history = await handle.fetchHistory();
+    const failed = history.events!.filter((e) => e.activityTaskStartedEventAttributes?.attempt && e.activityTaskStartedEventAttributes.attempt > 1);
+    assert.ok(failed.length >= 1, 'the training activity ran a second attempt');
+  });
+
+  it('fails fast, without retries, when the trainer rejects its configuration', async () => {
+    const modelConfig = testModelConfig({ hyperparameters: { epochs: -1 } });
+    const handle = await startRetraining(stack.client, { modelId: 'flight-delay', dataset: { keys: ['data/jan-a.parquet'] }, modelConfig }, { taskQueue: tenant.config.taskQueue });
+    const err = await handle.result().then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof WorkflowFailedError);
+    assert.match(String((err.cause as Error).message), /stage train failed: trainer rejected its configuration: .*epochs/);
+    const status = await runStatus(stack.client, handle.workflowId);
+    assert.equal(status.outcome, 'failed');
+    const history = await handle.fetchHistory();
+    const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    assert.ok(attempts.every((a) => a === 1), `no retries: ${attempts.join(',')}`);
+  });
+});
