@@ -1,5 +1,6 @@
 // The whole retrainingPipeline on real flights data, real PyTorch trainer, real Temporal and MinIO.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,14 +8,15 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { startRetraining, decideRun, runStatus } from '../../client';
 import { keys } from '../../core/keys';
 import { registerModelConfig, showRegistry } from '../../cli/models';
-import { projectRoot } from '../../stack/paths';
+import { projectRoot, tools } from '../../stack/paths';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 const record = (name: string) => async (stack: TestStack, workflowId: string) => {
   if (process.env.CT_RECORD_HISTORIES !== '1') return;
-  const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
-  writeFileSync(path.join(projectRoot, 'test', 'histories', `${name}.json`), JSON.stringify({ workflowId, history }, null, 1));
+  // The Temporal CLI's JSON history: the format every SDK's replayer reads.
+  const json = execFileSync(tools.temporal, ['workflow', 'show', '--workflow-id', workflowId, '--address', stack.temporal.address, '--namespace', stack.temporal.namespace, '--output', 'json']);
+  writeFileSync(path.join(projectRoot, 'test', 'histories', `${name}.json`), json);
 };
 
 describe('retrainingPipeline end to end', () => {
@@ -41,8 +43,8 @@ describe('retrainingPipeline end to end', () => {
     assert.equal(r1.outcome, 'promoted');
     assert.equal(r1.registered?.version, 1);
     assert.equal(r1.evaluation?.champion, null, 'no champion for the first run');
-    assert.ok(r1.evaluation!.candidate.overall.rocAuc! > 0.5, `rocAuc ${r1.evaluation!.candidate.overall.rocAuc}`);
-    assert.ok(r1.evaluation!.candidate.slices.length > 0, 'per-origin slices computed');
+    assert.ok(r1.evaluation.candidate.overall.rocAuc > 0.5, `rocAuc ${r1.evaluation.candidate.overall.rocAuc}`);
+    assert.ok(r1.evaluation.candidate.slices.length > 0, 'per-origin slices computed');
     assert.deepEqual(r1.timings.map((t) => t.stage), ['validate', 'prepare', 'train', 'evaluate', 'gate', 'approval', 'register']);
     assert.ok(r1.training && r1.training.step > 0 && r1.training.checkpointKey?.startsWith(keys.checkpoints('flight-delay', r1.runId)), 'progress signal reached the workflow');
 
@@ -54,7 +56,7 @@ describe('retrainingPipeline end to end', () => {
     const r2 = await second.result();
     assert.equal(r2.evaluation?.champion?.version, 1, 'second run is evaluated against champion v1');
     assert.equal(r2.verdict?.championVersion, 1);
-    assert.ok(r2.verdict!.checks.some((c) => c.rule === 'maxRegression'));
+    assert.ok(r2.verdict.checks.some((c) => c.rule === 'maxRegression'));
     const registry = await showRegistry(tenant.store, 'flight-delay');
     assert.equal(registry.versions.length, r2.outcome === 'promoted' ? 2 : 1);
     assert.equal(registry.aliases.champion, r2.outcome === 'promoted' ? 2 : 1);
