@@ -57,7 +57,7 @@ describe('run input and trainer events', () => {
     assert.deepEqual(ok.trigger, { kind: 'manual', requestedBy: 'unknown', reason: '' });
     const bad = RunInput.safeParse({ modelId: 'x', dataset: { keys: ['/abs'] }, trigger: { kind: 'cron' } });
     assert.equal(bad.success, false);
-    assert.deepEqual(bad.error!.issues.map((i) => i.path.join('.')).sort(), ['dataset.keys.0', 'trigger.kind']);
+    assert.deepEqual(bad.error.issues.map((i) => i.path.join('.')).sort(), ['dataset.keys.0', 'trigger.kind']);
   });
 
   it('parses protocol lines and ignores noise', () => {

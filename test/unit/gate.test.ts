@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { evaluateGate, regression } from '../../core/gate';
 
+const m = (rocAuc: number, logLoss: number) => ({ rocAuc, logLoss, accuracy: 0.7, precision: 0.5, recall: 0.5 });
 const gate = { minimum: { rocAuc: 0.6 }, maximum: { logLoss: 0.7 }, maxRegression: { rocAuc: 0.01, logLoss: 0.02 } };
 
 describe('gate', () => {
@@ -12,21 +13,21 @@ describe('gate', () => {
   });
 
   it('passes on absolute bounds alone without a champion', () => {
-    const v = evaluateGate(gate, { rocAuc: 0.65, logLoss: 0.5 }, null);
+    const v = evaluateGate(gate, m(0.65, 0.5), null);
     assert.equal(v.passed, true);
     assert.equal(v.championVersion, null);
     assert.equal(v.checks.length, 2);
   });
 
   it('fails a regression beyond the allowance and says why', () => {
-    const v = evaluateGate(gate, { rocAuc: 0.65, logLoss: 0.5 }, { version: 3, metrics: { rocAuc: 0.7, logLoss: 0.49 } });
+    const v = evaluateGate(gate, m(0.65, 0.5), { version: 3, metrics: m(0.7, 0.49) });
     assert.equal(v.passed, false);
     assert.equal(v.championVersion, 3);
     assert.deepEqual(v.reasons, ['rocAuc is 0.0500 worse than champion v3 (allowed worsening 0.0100)']);
   });
 
   it('fails a missing or NaN metric', () => {
-    const v = evaluateGate(gate, { rocAuc: Number.NaN, logLoss: 0.5 }, null);
+    const v = evaluateGate(gate, m(Number.NaN, 0.5), null);
     assert.equal(v.passed, false);
     assert.match(v.reasons[0]!, /rocAuc NaN < minimum/);
   });
