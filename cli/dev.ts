@@ -1,8 +1,9 @@
 // `ct dev`: Temporal (+ Web UI), MinIO and both workers in the foreground; Ctrl-C stops them all in order.
 import { mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { projectRoot, stateDir } from '../stack/paths';
-import { startProcess, tcpOpen } from '../stack/processes';
+import { startProcess, tcpOpen, waitUntilReady } from '../stack/processes';
 import { ensureLocalStack, localEnv, localPorts } from './localStack';
 
 export async function runDev(): Promise<void> {
@@ -17,6 +18,14 @@ export async function runDev(): Promise<void> {
     startProcess(`${kind}-worker`, process.execPath, ['--import', 'tsx', path.join(projectRoot, 'workers', `${kind}.ts`)], logDir, env),
   );
   const out = (s: string) => process.stdout.write(`${s}\n`);
+  for (const w of workers) {
+    const kind = w.name.replace('-worker', '');
+    await waitUntilReady(w, async () => (await readFile(w.logFile, 'utf8').catch(() => '')).includes(`"msg":"${kind} worker started"`), 120_000).catch(async (err: unknown) => {
+      await Promise.all(workers.map((x) => x.stop()));
+      await stack.stop();
+      throw err;
+    });
+  }
   out(`Temporal  127.0.0.1:${localPorts.temporal}  (namespace default)`);
   out(`Web UI    ${stack.uiUrl}`);
   out(`S3        http://127.0.0.1:${localPorts.s3}  bucket ct-local  (MinIO)`);

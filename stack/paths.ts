@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const toolsDir = path.join(projectRoot, '.ct', 'tools');
-export const stateDir = path.join(projectRoot, '.ct', 'state');
+/** Local state of `ct dev` and the demo (Temporal SQLite, MinIO data, logs); CT_STATE_DIR moves it. */
+export const stateDir = path.resolve(process.env.CT_STATE_DIR ?? path.join(projectRoot, '.ct', 'state'));
 
 export const tools = {
   temporal: path.join(toolsDir, 'venv', 'bin', 'temporal'),

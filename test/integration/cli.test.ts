@@ -1,0 +1,114 @@
+// The `ct` command as a user runs it: a real process against the real servers.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { projectRoot } from '../../stack/paths';
+import { freePort, tcpOpen } from '../../stack/processes';
+import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+const CT = path.join(projectRoot, 'bin', 'ct.js');
+
+function runCt(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CT, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+describe('ct command', () => {
+  let stack: TestStack;
+  let tenant: ReturnType<TestStack['tenant']>;
+  let env: NodeJS.ProcessEnv;
+  // Asynchronous on purpose: the workers run in this process and must keep running while ct waits.
+  const ct = (...args: string[]) => runCt(args, env, stack.dir);
+
+  before(async () => {
+    stack = await startTestStack();
+    tenant = stack.tenant();
+    await tenant.store.ensureBucket();
+    await tenant.store.put('data/jan.parquet', flightsParquet(await readFlightsSlice(0, 20_000)));
+    await stack.startWorkers(tenant.config);
+    const s3 = tenant.config.s3;
+    env = {
+      ...process.env,
+      CT_TEMPORAL_ADDRESS: stack.temporal.address,
+      CT_S3_ENDPOINT: s3.endpoint,
+      CT_S3_BUCKET: s3.bucket,
+      CT_S3_ACCESS_KEY_ID: s3.accessKeyId,
+      CT_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      CT_S3_FORCE_PATH_STYLE: 'true',
+      CT_TASK_QUEUE: tenant.config.taskQueue,
+    };
+  });
+  after(async () => stack?.stop());
+
+  it('registers a model, retrains it and shows the registry as JSON', async () => {
+    const file = path.join(stack.dir, 'model.json');
+    writeFileSync(file, JSON.stringify(testModelConfig()));
+    const reg = await ct('models', 'register', file);
+    assert.equal(reg.status, 0, reg.stderr);
+    assert.match(reg.stdout, /registered flight-delay/);
+    const run = await ct('retrain', 'flight-delay', '--data', 'data/jan.parquet', '--by', 'cli-test', '--reason', 'smoke', '--wait', '--json');
+    assert.equal(run.status, 0, run.stderr);
+    const result = JSON.parse(run.stdout) as { outcome: string; trigger: { requestedBy: string }; registered: { version: number } };
+    assert.equal(result.outcome, 'promoted');
+    assert.equal(result.trigger.requestedBy, 'cli-test');
+    const show = await ct('models', 'show', 'flight-delay', '--json');
+    assert.equal(show.status, 0, show.stderr);
+    const view = JSON.parse(show.stdout) as { aliases: { champion: number }; versions: { version: number; metrics: { rocAuc: number } }[] };
+    assert.equal(view.aliases.champion, 1);
+    assert.equal(view.versions[0]!.version, 1);
+    assert.ok(view.versions[0]!.metrics.rocAuc > 0.5);
+  });
+
+  it('explains bad input with exit code 2 and the field at fault', async () => {
+    const noData = await ct('retrain', 'flight-delay');
+    assert.equal(noData.status, 2);
+    assert.match(noData.stderr, /dataset\.keys: /);
+    const bad = path.join(stack.dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ ...testModelConfig(), label: { source: 'nope', positiveWhen: { op: '>', value: 1 } } }));
+    const reg = await ct('models', 'register', bad);
+    assert.equal(reg.status, 2);
+    assert.match(reg.stderr, /label\.source: "nope" is not a declared column/);
+    const unknown = await ct('models', 'show', 'no-such-model');
+    assert.equal(unknown.status, 1);
+    assert.match(unknown.stderr, /unknown model "no-such-model"/);
+    const typo = await ct('retrian');
+    assert.equal(typo.status, 2);
+    assert.match(typo.stderr, /unknown command "retrian"/);
+    const badEnv = await runCt(['models', 'show', 'x'], { ...env, CT_S3_ENDPOINT: 'nope' }, stack.dir);
+    assert.equal(badEnv.status, 2);
+    assert.match(badEnv.stderr, /s3\.endpoint: Invalid URL/);
+  });
+
+  it('ct dev starts Temporal with the Web UI, MinIO and both workers, and Ctrl-C stops them all', async () => {
+    const ports = { CT_DEV_TEMPORAL_PORT: String(await freePort()), CT_DEV_UI_PORT: String(await freePort()), CT_DEV_S3_PORT: String(await freePort()) };
+    const state = mkdtempSync(path.join(os.tmpdir(), 'ct-dev-'));
+    const dev = spawn(process.execPath, [CT, 'dev'], { env: { ...process.env, ...ports, CT_STATE_DIR: state }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    dev.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const deadline = Date.now() + 90_000;
+    while (!out.includes('Ctrl-C stops everything') && Date.now() < deadline && dev.exitCode === null) await new Promise((r) => setTimeout(r, 200));
+    assert.match(out, new RegExp(`Web UI    http://127\\.0\\.0\\.1:${ports.CT_DEV_UI_PORT}`));
+    const ui = await fetch(`http://127.0.0.1:${ports.CT_DEV_UI_PORT}/`);
+    assert.equal(ui.status, 200);
+    assert.equal((await fetch(`http://127.0.0.1:${ports.CT_DEV_S3_PORT}/minio/health/ready`)).status, 200);
+    assert.match(readFileSync(path.join(state, 'logs', 'gpu-worker.log'), 'utf8'), /no GPU found.*1 slot[\s\S]*gpu worker started/);
+    assert.match(readFileSync(path.join(state, 'logs', 'control-worker.log'), 'utf8'), /"taskQueue":"ct".*control worker started/);
+    const exited = new Promise<number | null>((resolve) => dev.once('exit', (code) => resolve(code)));
+    dev.kill('SIGINT');
+    assert.equal(await exited, 0);
+    assert.match(out, /stopped\./);
+    for (const port of Object.values(ports)) assert.equal(await tcpOpen(Number(port)), false, `port ${port} closed after Ctrl-C`);
+    rmSync(state, { recursive: true, force: true });
+  });
+});
