@@ -37,6 +37,7 @@ export async function runDev(): Promise<void> {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    process.once('SIGHUP', stop);
     for (const w of workers) w.child.once('exit', (code) => {
       out(`${w.name} exited (code ${code}); see ${w.logFile}`);
       resolve();

@@ -8,6 +8,7 @@ import { startMinio } from '../stack/minio';
 import { stateDir } from '../stack/paths';
 import { type ManagedProcess, tcpOpen } from '../stack/processes';
 import { startTemporalDevServer } from '../temporal/devServer';
+import type { ObjectStore } from '../activities/objectStore';
 import { createObjectStore, loadAppConfig } from '../workers/config';
 
 export const localPorts = {
@@ -37,6 +38,21 @@ export function cliConfig(env: NodeJS.ProcessEnv = process.env): { config: AppCo
   if (hasOwn) return { config: loadAppConfig(env), local: false };
   const local: AppConfigInput = { s3: { bucket: 'ct-local' } };
   return { config: parseOrThrow(AppConfig, mergeEnv(local as Record<string, unknown>, { ...localEnv(), ...env }), 'configuration'), local: true };
+}
+
+/**
+ * Runs `fn` against the configured object store; for the local stack when `ct dev` is not running, MinIO is
+ * started on .ct/state for the duration (so `ct models show` works after the demo has exited).
+ */
+export async function withObjectStore<T>(fn: (store: ObjectStore) => Promise<T>): Promise<T> {
+  const { config, local } = cliConfig();
+  if (!local || (await tcpOpen(localPorts.s3)) || !existsSync(path.join(stateDir, 'minio'))) return fn(createObjectStore(config));
+  const minio = await startMinio({ dataDir: path.join(stateDir, 'minio'), port: localPorts.s3, ...LOCAL_CREDENTIALS });
+  try {
+    return await fn(createObjectStore(config));
+  } finally {
+    await minio.process.stop();
+  }
 }
 
 export interface LocalStack {

@@ -3,10 +3,10 @@ import { parseArgs } from 'node:util';
 import { decideRun, runStatus, startRetraining } from '../client';
 import { InvalidInputError } from '../core/parse';
 import type { RunInputJson } from '../core/runInput';
-import { connectClient, createObjectStore } from '../workers/config';
+import { connectClient } from '../workers/config';
 import { runDemo } from './demo';
 import { runDev } from './dev';
-import { cliConfig } from './localStack';
+import { cliConfig, withObjectStore } from './localStack';
 import { formatRegistry, loadModelConfigFile, registerModelConfig, showRegistry } from './models';
 import { formatRunSummary } from './runSummary';
 import { writeSchemas } from './schemas';
@@ -74,14 +74,15 @@ async function main(argv: string[]): Promise<number> {
         print(JSON.stringify(loadModelConfigFile(need(arg, 'config file')), null, 2));
         return 0;
       }
-      const store = createObjectStore(cliConfig().config);
       if (sub === 'register') {
-        const cfg = await registerModelConfig(store, need(arg, 'config file'));
+        const file = need(arg, 'config file');
+        const cfg = await withObjectStore((store) => registerModelConfig(store, file));
         print(`registered ${cfg.modelId}`);
         return 0;
       }
       if (sub === 'show') {
-        const view = await showRegistry(store, need(arg, 'model id'));
+        const modelId = need(arg, 'model id');
+        const view = await withObjectStore((store) => showRegistry(store, modelId));
         print(values.json ? JSON.stringify(view, null, 2) : formatRegistry(view));
         return 0;
       }

@@ -22,6 +22,7 @@ export async function startRetraining(client: Client, input: RunInputJson, optio
     taskQueue: options.taskQueue ?? 'ct',
     workflowId: options.workflowId ?? workflowIds.run(parsed.modelId, stamp),
     args: [input],
+    staticSummary: `retrain ${parsed.modelId} on ${parsed.dataset.keys.join(', ')} (${parsed.trigger.kind} by ${parsed.trigger.requestedBy})`,
   });
 }
 

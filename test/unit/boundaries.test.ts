@@ -69,6 +69,10 @@ describe('run input and trainer events', () => {
 });
 
 describe('JSON Schemas', () => {
+  it('accept the documented example run input', () => {
+    RunInput.parse(JSON.parse(readFileSync(path.join(projectRoot, 'schemas', 'run-input.example.json'), 'utf8')));
+  });
+
   it('in schemas/ are current (regenerate with npm run schemas)', () => {
     for (const [file, text] of Object.entries(renderSchemas())) {
       assert.equal(readFileSync(path.join(projectRoot, 'schemas', file), 'utf8'), text, `${file} is stale`);
