@@ -73,7 +73,7 @@ describe('retrainingPipeline end to end', () => {
     for (let i = 0; i < 300 && (await runStatus(stack.client, handle.workflowId)).stage !== 'approval'; i++) await new Promise((r) => setTimeout(r, 200));
     await assert.rejects(decideRun(stack.client, handle.workflowId, 'approved', '  '), /name who decides/);
     // What the Web UI shows as the workflow's current details.
-    const metadata = (await handle.query('__temporal_workflow_metadata')) as { currentDetails: string };
+    const metadata = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
     assert.match(metadata.currentDetails, /stage \*\*approval\*\*[\s\S]*waiting for Update `approve` or `reject`/);
     const decision = await decideRun(stack.client, handle.workflowId, 'approved', 'bob', 'looks good');
     assert.equal(decision.by, 'bob');
