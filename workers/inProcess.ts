@@ -25,12 +25,16 @@ export async function startInProcessWorkers(config: AppConfig, logger: Logger, w
   const wiring = { connection, namespace, taskQueue: config.taskQueue, deps, workflowBundle };
   const workers = [await createControlWorker(wiring), await createGpuWorker({ ...wiring, logger, client })];
   const running = workers.map((w) => w.run());
+  let stopped: Promise<void> | undefined;
   return {
-    async stop() {
-      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-      await Promise.all(running);
-      await connection.close();
-      await client.connection.close();
+    stop() {
+      stopped ??= (async () => {
+        for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+        await Promise.all(running);
+        await connection.close();
+        await client.connection.close();
+      })();
+      return stopped;
     },
   };
 }
