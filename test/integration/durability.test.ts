@@ -3,8 +3,10 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
 import { decideRun, runStatus, startRetraining } from '../../client';
 import { freePort } from '../../stack/processes';
+import type { retrainingPipeline } from '../../workflows';
 import { startTemporalDevServer, type DevServer } from '../../temporal/devServer';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
 import { startTestStack, type TestStack } from '../helpers/stack';
@@ -27,7 +29,6 @@ describe('durability', () => {
     await tenant.store.ensureBucket();
     await tenant.store.put('data/jan.parquet', flightsParquet(await readFlightsSlice(0, 20_000)));
     const workers = await stack.startWorkers(config);
-    const { Client, Connection } = await import('@temporalio/client');
     let connection = await Connection.connect({ address: server.address });
     let client = new Client({ connection });
     const handle = await startRetraining(client, { modelId: 'flight-delay', dataset: { keys: ['data/jan.parquet'] }, modelConfig: testModelConfig({ approval: 'manual' }) }, { taskQueue: config.taskQueue });
@@ -41,7 +42,7 @@ describe('durability', () => {
 
     assert.equal((await runStatus(client, handle.workflowId)).stage, 'approval', 'state survived the restart');
     await decideRun(client, handle.workflowId, 'approved', 'after-restart');
-    const result = await client.workflow.getHandle(handle.workflowId).result();
+    const result = await client.workflow.getHandle<typeof retrainingPipeline>(handle.workflowId).result();
     assert.equal(result.outcome, 'promoted');
     assert.equal(result.decision?.by, 'after-restart');
     await workers.stop();
