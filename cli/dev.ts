@@ -33,16 +33,19 @@ export async function runDev(): Promise<void> {
   out(`state     ${path.relative(projectRoot, stateDir)}/ (kept across restarts)`);
   out('Ctrl-C stops everything.');
 
+  let stopping = false;
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     process.once('SIGHUP', stop);
     for (const w of workers) w.child.once('exit', (code) => {
+      if (stopping) return;
       out(`${w.name} exited (code ${code}); see ${w.logFile}`);
       resolve();
     });
   });
+  stopping = true;
   out('stopping workers…');
   await Promise.all(workers.map((w) => w.stop(70_000)));
   out('stopping Temporal and MinIO…');
