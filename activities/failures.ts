@@ -15,6 +15,7 @@ export const FailureType = {
   trainerOutOfMemory: 'TrainerOutOfMemory',
   trainerPreempted: 'TrainerPreempted',
   trainerCrashed: 'TrainerCrashed',
+  trainerStalled: 'TrainerStalled',
 } as const;
 
 /** Re-throws `err` as a non-retryable failure when retrying cannot help; anything else propagates (and is retried). */

@@ -3,15 +3,16 @@ import type { ActivityDeps } from './context';
 import { createDataActivities } from './dataActivities';
 import { createEvaluationActivities } from './evaluateActivity';
 import { createRegistryActivities } from './registryActivities';
-import { createTrainingActivities } from './trainActivity';
+import { createTrainingActivities, type TrainingDeps } from './trainActivity';
 
 export type { ActivityDeps } from './context';
+export type { TrainingDeps } from './trainActivity';
 
 export function createControlActivities(deps: ActivityDeps) {
   return { ...createDataActivities(deps), ...createEvaluationActivities(deps), ...createRegistryActivities(deps) };
 }
 
-export function createGpuActivities(deps: ActivityDeps) {
+export function createGpuActivities(deps: TrainingDeps) {
   return createTrainingActivities(deps);
 }
 

@@ -4,9 +4,11 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import {
   CreateBucketCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectVersionsCommand,
   ListObjectsV2Command,
   PutBucketVersioningCommand,
   PutObjectCommand,
@@ -151,10 +153,35 @@ export class ObjectStore {
   }
 
   /** Streams a local file up; multipart for large files, so checkpoints of any size fit. */
-  async uploadFile(key: string, file: string): Promise<void> {
+  async uploadFile(key: string, file: string, metadata?: Record<string, string>): Promise<void> {
     await this.send(`Upload ${key}`, () =>
-      new Upload({ client: this.client, params: { Bucket: this.bucket, Key: key, Body: createReadStream(file) }, queueSize: 4, partSize: 8 * 1024 * 1024 }).done(),
+      new Upload({
+        client: this.client,
+        params: { Bucket: this.bucket, Key: key, Body: createReadStream(file), Metadata: metadata },
+        queueSize: 4,
+        partSize: 8 * 1024 * 1024,
+      }).done(),
     );
+  }
+
+  /** User metadata of an object (x-amz-meta-*), or null if there is no object. */
+  async metadata(key: string): Promise<Record<string, string> | null> {
+    try {
+      const res = await this.send(`HeadObject ${key}`, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
+      return res.Metadata ?? {};
+    } catch (err) {
+      if (err instanceof S3ServiceException && (err.name === 'NotFound' || err.$metadata.httpStatusCode === 404)) return null;
+      throw err;
+    }
+  }
+
+  /** Deletes every version of `key`: in a versioned bucket a plain delete would keep the bytes. */
+  async deleteAllVersions(key: string): Promise<void> {
+    const res = await this.send(`ListObjectVersions ${key}`, () => this.client.send(new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: key })));
+    const versions = [...(res.Versions ?? []), ...(res.DeleteMarkers ?? [])].filter((v) => v.Key === key);
+    for (const v of versions) {
+      await this.send(`DeleteObject ${key}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, VersionId: v.VersionId })));
+    }
   }
 
   async downloadFile(key: string, file: string): Promise<void> {

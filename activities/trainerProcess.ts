@@ -21,6 +21,9 @@ export interface RunTrainerOptions {
   /** Aborting asks the trainer to checkpoint (SIGTERM) and kills its whole group after `graceMs`. */
   signal?: AbortSignal;
   graceMs?: number;
+  /** Aborting kills the whole group at once (a stalled trainer cannot checkpoint). */
+  killSignal?: AbortSignal;
+  onSpawn?: (pid: number) => void;
 }
 
 const STDERR_TAIL_LINES = 20;
@@ -47,6 +50,10 @@ export async function runTrainer(opts: RunTrainerOptions): Promise<TrainerRun> {
   };
   if (opts.signal?.aborted) onAbort();
   else opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const onKill = () => killGroup('SIGKILL');
+  if (opts.killSignal?.aborted) onKill();
+  else opts.killSignal?.addEventListener('abort', onKill, { once: true });
+  if (child.pid) opts.onSpawn?.(child.pid);
 
   let lastError: TrainerRun['lastError'] = null;
   const stderr: string[] = [];
@@ -71,6 +78,7 @@ export async function runTrainer(opts: RunTrainerOptions): Promise<TrainerRun> {
     child.once('close', (code, sig) => resolve([code, sig]));
   });
   opts.signal?.removeEventListener('abort', onAbort);
+  opts.killSignal?.removeEventListener('abort', onKill);
   // The trainer is gone; make sure nothing it started outlives it.
   killGroup('SIGKILL');
   if (killTimer) clearTimeout(killTimer);

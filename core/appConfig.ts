@@ -30,6 +30,7 @@ export const AppConfig = z
     workDir: z.string().min(1).default('.ct/work').describe('scratch space of the workers (trainer inputs, checkpoints)'),
     python: z.string().min(1).optional().describe('interpreter put first on the trainer PATH; defaults to the project venv'),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+    gpusPerJob: z.number().int().min(1).default(1).describe('GPUs given to each training on a GPU worker; slots = GPUs / gpusPerJob'),
   })
   .strict();
 export type AppConfig = z.infer<typeof AppConfig>;
@@ -50,6 +51,7 @@ export const ENV_VARS: Record<string, string> = {
   CT_WORK_DIR: 'workDir',
   CT_PYTHON: 'python',
   CT_LOG_LEVEL: 'logLevel',
+  CT_GPUS_PER_JOB: 'gpusPerJob',
 };
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown) {
@@ -62,13 +64,20 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown) 
   node[parts[parts.length - 1]!] = value;
 }
 
+/** Environment values are strings; booleans and integers are converted when they spell one, else left for zod to reject. */
+function coerce(path: string, raw: string): unknown {
+  if (path === 's3.forcePathStyle' && (raw === 'true' || raw === 'false')) return raw === 'true';
+  if (path === 'gpusPerJob' && /^\d+$/.test(raw)) return Number(raw);
+  return raw;
+}
+
 /** Overlays the environment on a config file's content (pure: both are passed in). */
 export function mergeEnv(fileContent: Record<string, unknown>, env: Record<string, string | undefined>): Record<string, unknown> {
   const merged = structuredClone(fileContent);
   for (const [name, path] of Object.entries(ENV_VARS)) {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
-    setPath(merged, path, path === 's3.forcePathStyle' && (raw === 'true' || raw === 'false') ? raw === 'true' : raw);
+    setPath(merged, path, coerce(path, raw));
   }
   return merged;
 }

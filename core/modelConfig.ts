@@ -92,7 +92,14 @@ export const ModelConfig = z
         command: z.array(z.string().min(1)).min(1).describe('argv of the trainer; "train"/"predict" and --config are appended'),
         device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
         timeoutMinutes: z.number().positive().default(120),
-        heartbeatTimeoutSeconds: z.number().int().min(5).default(60),
+        heartbeatTimeoutSeconds: z
+          .number()
+          .int()
+          .min(5)
+          .default(60)
+          .describe('a trainer silent this long is stalled: its process tree is killed and the attempt retried'),
+        keepCheckpoints: z.number().int().min(1).default(3).describe('checkpoints kept in S3 per run; older ones are deleted'),
+        stopGraceSeconds: z.number().int().min(1).default(30).describe('after SIGTERM (checkpoint now), SIGKILL follows this much later'),
         checkpoint: z
           .object({ everySteps: z.number().int().min(0).default(200), everySeconds: z.number().min(0).default(60) })
           .strict()

@@ -14,5 +14,10 @@ export const TrainingProgress = z.object({
   checkpointKey: z.string().nullable(),
   checkpointSha256: z.string().nullable(),
   device: z.string().nullable(),
+  gpus: z.array(z.string()).optional(),
+  attemptStartedAt: z.string().optional(),
+  updatedAt: z.string().optional(),
+  gpuUtilization: z.number().nullable().optional().describe('percent, mean over the attempt\'s GPUs'),
+  gpuMemoryMiB: z.number().nullable().optional(),
 });
 export type TrainingProgress = z.infer<typeof TrainingProgress>;

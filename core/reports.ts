@@ -42,6 +42,8 @@ export const TrainingResult = z.object({
   seconds: z.number(),
   attempt: z.number().int(),
   resumedFrom: z.string().nullable(),
+  skippedCheckpoints: z.array(z.object({ key: z.string(), reason: z.string() })).default([]),
+  gpus: z.array(z.string()).default([]),
   validation: z.record(z.string(), z.number()),
   command: z.array(z.string()),
 });

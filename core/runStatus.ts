@@ -8,7 +8,7 @@ export const STAGES = ['validate', 'prepare', 'train', 'evaluate', 'gate', 'appr
 export const Stage = z.enum(['starting', ...STAGES, 'done']);
 export type Stage = z.infer<typeof Stage>;
 
-export const Outcome = z.enum(['running', 'promoted', 'rejected-by-gate', 'rejected', 'failed']);
+export const Outcome = z.enum(['running', 'promoted', 'rejected-by-gate', 'rejected', 'failed', 'cancelled']);
 export type Outcome = z.infer<typeof Outcome>;
 
 export const StageTiming = z.object({ stage: Stage, startedAt: z.string(), endedAt: z.string().nullable(), seconds: z.number().nullable() });

@@ -1,6 +1,7 @@
 // A worker process: configuration, logging, connections, the worker itself, and graceful shutdown
 // (the SDK drains on SIGINT/SIGTERM: running activities are cancelled and given the grace time).
 import path from 'node:path';
+import type { Logger } from 'pino';
 import { tools } from '../stack/paths';
 import { connectClient, connectWorker, createObjectStore, gitCommit, loadAppConfig } from './config';
 import { createLogger, installRuntimeLogger } from './logging';
@@ -22,11 +23,23 @@ export async function runWorkerProcess(kind: 'control' | 'gpu'): Promise<void> {
   const worker =
     kind === 'control'
       ? await createControlWorker({ connection, namespace, taskQueue: config.taskQueue, deps })
-      : await createGpuWorker({ connection, namespace, taskQueue: config.taskQueue, deps, logger, client: await connectClient(config) });
+      : await createGpuWorker({ connection, namespace, taskQueue: config.taskQueue, deps, logger, client: await connectClient(config), gpusPerJob: config.gpusPerJob, shutdownSignal: shutdownOnSignal(logger) });
   logger.info({ namespace, taskQueue: worker.options.taskQueue }, `${kind} worker started`);
   await worker.run();
   await connection.close();
   logger.info(`${kind} worker stopped`);
+}
+
+/** SIGTERM/SIGINT abort this signal (the SDK drains the worker on the same signals). */
+function shutdownOnSignal(logger: Logger): AbortSignal {
+  const controller = new AbortController();
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(sig, () => {
+      logger.warn({ signal: sig }, 'shutting down: asking running trainers to checkpoint');
+      controller.abort(sig);
+    });
+  }
+  return controller.signal;
 }
 
 export function exitOnError(err: unknown): never {

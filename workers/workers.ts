@@ -5,6 +5,7 @@ import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio
 import type { Logger } from 'pino';
 import { createControlActivities, createGpuActivities, type ActivityDeps } from '../activities';
 import { gpuTaskQueueOf } from '../core/taskQueues';
+import { GpuPool } from '../activities/gpuPool';
 import { discoverGpus } from './gpuSlots';
 
 const require = createRequire(import.meta.url);
@@ -30,17 +31,25 @@ export async function createControlWorker(w: WorkerWiring): Promise<Worker> {
   });
 }
 
-export async function createGpuWorker(w: WorkerWiring & { logger: Logger; client: Client }): Promise<Worker> {
+export interface GpuWorkerWiring extends WorkerWiring {
+  logger: Logger;
+  client: Client;
+  gpusPerJob: number;
+  /** Aborted on SIGTERM/SIGINT: running trainers checkpoint at once and their attempts are retried elsewhere. */
+  shutdownSignal?: AbortSignal;
+}
+
+export async function createGpuWorker(w: GpuWorkerWiring): Promise<Worker> {
   const inventory = discoverGpus();
-  const slots = Math.max(1, inventory.gpus.length);
+  const gpuPool = new GpuPool(inventory.gpus, w.gpusPerJob);
   if (inventory.gpus.length === 0) w.logger.warn('no GPU found (nvidia-smi / CUDA_VISIBLE_DEVICES): training runs on CPU with 1 slot');
-  else w.logger.info({ gpus: inventory.gpus, source: inventory.source, slots }, 'GPUs discovered');
+  else w.logger.info({ gpus: inventory.gpus, source: inventory.source, gpusPerJob: w.gpusPerJob, slots: gpuPool.slots }, 'GPUs discovered');
   return Worker.create({
     connection: w.connection,
     namespace: w.namespace,
     taskQueue: gpuTaskQueueOf(w.taskQueue),
-    activities: createGpuActivities({ ...w.deps, client: w.client }),
-    maxConcurrentActivityTaskExecutions: slots,
+    activities: createGpuActivities({ ...w.deps, client: w.client, gpuPool, shutdownSignal: w.shutdownSignal }),
+    maxConcurrentActivityTaskExecutions: gpuPool.slots,
     // Time for running trainers to write a checkpoint after the cancellation that shutdown sends them.
     shutdownGraceTime: '60s',
   });

@@ -1,9 +1,11 @@
 // One retraining run as a durable DAG. It reads top to bottom like the recipe it is:
 // validate → prepare → train (GPU queue) → evaluate → gate → approval → register + promote.
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   condition,
+  isCancellation,
   log,
   proxyActivities,
   setCurrentDetails,
@@ -80,6 +82,11 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
     try {
       return await fn();
     } catch (err) {
+      if (isCancellation(err)) {
+        status.outcome = 'cancelled';
+        setCurrentDetails(describeStatus(status));
+        throw err;
+      }
       status.outcome = 'failed';
       const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
       status.error = `${name}: ${(cause as Error).message}`;
@@ -115,6 +122,8 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
     startToCloseTimeout: `${config.trainer.timeoutMinutes} minutes`,
     heartbeatTimeout: `${config.trainer.heartbeatTimeoutSeconds} seconds`,
     retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 10 },
+    // On cancellation, wait until the trainer's process tree is gone before the run counts as cancelled.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   };
   const gpu = proxyActivities<GpuActivities>(trainOptions);
   const trained = await stage('train', () =>
