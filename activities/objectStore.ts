@@ -118,8 +118,10 @@ export class ObjectStore {
     }
   }
 
-  async put(key: string, body: Uint8Array | string, contentType = 'application/octet-stream'): Promise<void> {
-    await this.send(`PutObject ${key}`, () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType })));
+  async put(key: string, body: Uint8Array | string, contentType = 'application/octet-stream', metadata?: Record<string, string>): Promise<void> {
+    await this.send(`PutObject ${key}`, () =>
+      this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, Metadata: metadata })),
+    );
   }
 
   async putJson(key: string, value: unknown): Promise<void> {

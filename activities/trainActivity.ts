@@ -3,7 +3,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { type ActivityCancellationDetails, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { AttemptOutcome, AttemptRecord } from '../core/attempts';
 import { keys } from '../core/keys';
 import type { ModelConfig } from '../core/modelConfig';
@@ -214,7 +214,7 @@ export function createTrainingActivities(deps: TrainingDeps) {
       clearInterval(watchdog);
     }
 
-    const outcome = classifyAttempt(run, finished.done !== null, stall.signal.aborted, ctx.cancellationSignal, deps.shutdownSignal);
+    const outcome = classifyAttempt(run, finished.done !== null, stall.signal.aborted, ctx.cancellationSignal.aborted ? ctx.cancellationDetails : undefined, deps.shutdownSignal);
     const message = run?.lastError?.message ?? run?.stderrTail.split('\n').slice(-5).join('\n') ?? 'no resume point usable';
     const endedAt = new Date();
     const wallSeconds = (endedAt.getTime() - startedAt.getTime()) / 1000;
@@ -307,11 +307,18 @@ export function createTrainingActivities(deps: TrainingDeps) {
   return { trainModel };
 }
 
-function classifyAttempt(run: TrainerRun | null, done: boolean, stalled: boolean, cancellation: AbortSignal, shutdown?: AbortSignal): AttemptOutcome {
+function classifyAttempt(
+  run: TrainerRun | null,
+  done: boolean,
+  stalled: boolean,
+  cancelled: ActivityCancellationDetails | undefined,
+  shutdown?: AbortSignal,
+): AttemptOutcome {
   if (run?.exitCode === EXIT.ok && done) return 'succeeded';
   if (stalled) return 'stalled';
-  if (cancellation.aborted) return cancellation.reason === 'CANCELLED' ? 'cancelled' : 'stalled';
-  if (shutdown?.aborted || run?.exitCode === EXIT.preempted) return 'preempted';
+  if (cancelled?.cancelRequested) return 'cancelled';
+  if (cancelled?.workerShutdown || shutdown?.aborted || run?.exitCode === EXIT.preempted) return 'preempted';
+  if (cancelled) return 'stalled'; // timed out or no longer known to the server: it stopped hearing from us
   switch (run?.exitCode) {
     case EXIT.configError:
       return 'config-error';

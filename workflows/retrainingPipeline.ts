@@ -4,6 +4,7 @@ import {
   ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
+  CancelledFailure,
   condition,
   isCancellation,
   log,
@@ -85,7 +86,8 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
       if (isCancellation(err)) {
         status.outcome = 'cancelled';
         setCurrentDetails(describeStatus(status));
-        throw err;
+        // Throw the cancellation itself (not the activity failure wrapping it) so the run ends as cancelled.
+        throw err instanceof ActivityFailure && err.cause instanceof CancelledFailure ? err.cause : err;
       }
       status.outcome = 'failed';
       const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;

@@ -22,7 +22,7 @@ export interface TestStack {
   client: Client;
   /** A configuration for one isolated tenant: its own bucket and task queue. */
   tenant(overrides?: Partial<AppConfig['s3']>): { config: AppConfig; store: ObjectStore };
-  startWorkers(config: AppConfig): Promise<RunningWorkers>;
+  startWorkers(config: AppConfig, options?: { gpu?: boolean }): Promise<RunningWorkers>;
   stop(): Promise<void>;
 }
 
@@ -59,8 +59,8 @@ export async function startTestStack(): Promise<TestStack> {
       });
       return { config, store: new ObjectStore(createS3Client(config.s3), config.s3.bucket, config.s3.endpoint) };
     },
-    async startWorkers(config) {
-      const w = await startInProcessWorkers(config, testLogger, { code: (await workflowBundle()).code });
+    async startWorkers(config, options) {
+      const w = await startInProcessWorkers(config, testLogger, { code: (await workflowBundle()).code }, options);
       workers.push(w);
       return w;
     },

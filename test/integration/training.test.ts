@@ -1,0 +1,158 @@
+// Training that survives anything: worker killed (-9) or shut down, trainer stopped (SIGSTOP), a corrupt
+// checkpoint, cancellation. Real worker processes, real trainer processes, real Temporal and MinIO.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import { startRetraining } from '../../client';
+import { AttemptRecord } from '../../core/attempts';
+import { keys } from '../../core/keys';
+import type { TrainingResult } from '../../core/reports';
+import { listVersions } from '../../activities/registryStore';
+import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
+import { processesInGroup, startGpuWorkerProcess, trainerProcesses, trainingHeartbeat, waitFor } from '../helpers/processes';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+const EVERY_STEPS = 5;
+/** ~70 steps at ≥150 ms each: long enough to interrupt, short enough for CI. */
+const slowConfig = () => {
+  const base = testModelConfig({ command: ['env', 'CT_TRAINER_STEP_DELAY_MS=150', 'python3', 'trainers/flight_delay/train.py'], hyperparameters: { epochs: 4 } });
+  return { ...base, trainer: { ...base.trainer, heartbeatTimeoutSeconds: 5, keepCheckpoints: 3, stopGraceSeconds: 10, checkpoint: { everySteps: EVERY_STEPS, everySeconds: 0 } } };
+};
+
+type Tenant = ReturnType<TestStack['tenant']>;
+
+async function attempts(tenant: Tenant, runId: string): Promise<AttemptRecord[]> {
+  const list = await tenant.store.list(keys.attempts('flight-delay', runId));
+  return Promise.all(list.sort().map(async (k) => AttemptRecord.parse(await tenant.store.getJson(k))));
+}
+
+function trainedOf(history: Awaited<ReturnType<ReturnType<TestStack['client']['workflow']['getHandle']>['fetchHistory']>>): TrainingResult {
+  return history
+    .events!.flatMap((e) => e.activityTaskCompletedEventAttributes?.result?.payloads ?? [])
+    .map((p) => JSON.parse(Buffer.from(p.data!).toString()) as Record<string, unknown>)
+    .find((r) => 'modelSha256' in r) as unknown as TrainingResult;
+}
+
+describe('training that survives anything', () => {
+  let stack: TestStack;
+  let inProc: Tenant; // control + GPU worker in this process
+  let outProc: Tenant; // control worker here, GPU worker as separate processes
+  const start = (tenant: Tenant) =>
+    startRetraining(stack.client, { modelId: 'flight-delay', dataset: { keys: ['data/jan.parquet'] }, modelConfig: slowConfig() }, { taskQueue: tenant.config.taskQueue });
+
+  before(async () => {
+    stack = await startTestStack();
+    const data = flightsParquet(await readFlightsSlice(0, 20_000));
+    inProc = stack.tenant();
+    outProc = stack.tenant();
+    for (const t of [inProc, outProc]) {
+      await t.store.ensureBucket();
+      await t.store.put('data/jan.parquet', data);
+    }
+    await stack.startWorkers(inProc.config);
+    await stack.startWorkers(outProc.config, { gpu: false });
+  });
+  after(async () => stack?.stop());
+
+  it('kill -9 of the GPU worker: another worker resumes from the last checkpoint, the model is registered once', async () => {
+    const workerA = await startGpuWorkerProcess(outProc.config, stack.dir, 'gpu-a');
+    const handle = await start(outProc);
+    const runId = (await handle.describe()).runId;
+    const beat = await waitFor('step 12 with a checkpoint', async () => {
+      const b = await trainingHeartbeat(handle);
+      return b && b.step >= 12 && b.checkpointKey ? b : null;
+    });
+    workerA.child.kill('SIGKILL');
+    // The orphaned trainer dies on its next write to the dead worker's pipe: nothing is left behind.
+    await waitFor('the orphaned trainer to exit', async () => trainerProcesses(runId).length === 0, 30_000);
+    const workerB = await startGpuWorkerProcess(outProc.config, stack.dir, 'gpu-b');
+    const result = await handle.result();
+    await workerB.stop();
+    assert.ok(result.outcome === 'promoted' || result.outcome === 'rejected-by-gate', result.outcome);
+    const records = await attempts(outProc, runId);
+    assert.deepEqual(records.map((r) => r.outcome), ['lost', 'succeeded']);
+    const redone = records[0]!.lastStep - records[1]!.resumedFromStep;
+    assert.ok(records[1]!.resumedFromStep > 0, 'resumed, not restarted');
+    assert.ok(redone <= EVERY_STEPS, `re-did ${redone} steps (last heartbeat step ${beat.step}), at most one checkpoint interval`);
+    if (result.outcome === 'promoted') {
+      const versions = await listVersions(outProc.store, 'flight-delay');
+      assert.equal(versions.filter((v) => v === result.registered!.version).length, 1);
+      assert.equal(((await outProc.store.getJson(keys.runRegistration('flight-delay', runId))) as { version: number }).version, result.registered!.version);
+    }
+  });
+
+  it('SIGTERM to the GPU worker: the trainer checkpoints, the worker exits, the next worker loses no step', async () => {
+    const workerA = await startGpuWorkerProcess(outProc.config, stack.dir, 'gpu-c');
+    const handle = await start(outProc);
+    const runId = (await handle.describe()).runId;
+    await waitFor('step 8', async () => ((await trainingHeartbeat(handle))?.step ?? 0) >= 8);
+    const exited = new Promise<number | null>((resolve) => workerA.child.once('exit', (code) => resolve(code)));
+    workerA.child.kill('SIGTERM');
+    assert.equal(await exited, 0, 'the worker drained and exited cleanly');
+    const beat = await trainingHeartbeat(handle);
+    assert.match(beat?.checkpointKey ?? '', /step-\d+\.pt$/);
+    const workerB = await startGpuWorkerProcess(outProc.config, stack.dir, 'gpu-d');
+    await handle.result();
+    await workerB.stop();
+    const records = await attempts(outProc, runId);
+    assert.deepEqual(records.map((r) => r.outcome), ['preempted', 'succeeded']);
+    assert.equal(records[1]!.resumedFromStep, records[0]!.lastStep, 'resumed exactly where the preempted attempt stopped');
+    assert.equal(records[0]!.deviceSecondsKind, 'cpu');
+    assert.ok(records[0]!.deviceSeconds > 0);
+  });
+
+  it('SIGSTOP of the trainer: the stall is detected within the heartbeat timeout and a new attempt completes', async () => {
+    const handle = await start(inProc);
+    const runId = (await handle.describe()).runId;
+    await waitFor('step 10', async () => ((await trainingHeartbeat(handle))?.step ?? 0) >= 10);
+    const [stuck] = trainerProcesses(runId);
+    assert.ok(stuck);
+    const stoppedAt = Date.now();
+    process.kill(stuck.pid, 'SIGSTOP');
+    await waitFor('the stuck trainer to be killed', async () => processesInGroup(stuck.pgid).length === 0, 30_000);
+    const detectedAfter = (Date.now() - stoppedAt) / 1000;
+    assert.ok(detectedAfter < 5 + 3, `stall handled after ${detectedAfter}s (heartbeat timeout 5s)`);
+    const result = await handle.result();
+    assert.notEqual(result.outcome, 'failed');
+    const records = await attempts(inProc, runId);
+    assert.equal(records[0]!.outcome, 'stalled');
+    assert.equal(records[records.length - 1]!.outcome, 'succeeded');
+  });
+
+  it('a corrupt newest checkpoint is skipped for the previous one, and the skip is recorded', async () => {
+    const handle = await start(inProc);
+    const runId = (await handle.describe()).runId;
+    const prefix = keys.checkpoints('flight-delay', runId);
+    await waitFor('two stored checkpoints', async () => (await inProc.store.list(prefix)).length >= 2);
+    const [trainer] = trainerProcesses(runId);
+    process.kill(trainer!.pid, 'SIGSTOP'); // hold it still while we corrupt its newest checkpoint
+    const stored = (await inProc.store.list(prefix)).sort().reverse();
+    const newest = stored[0]!;
+    const meta = (await inProc.store.metadata(newest))!;
+    await inProc.store.put(newest, Buffer.from('not a checkpoint'), 'application/octet-stream', meta);
+    process.kill(trainer!.pid, 'SIGKILL'); // a crash: the retry must resume
+    const result = await handle.result();
+    assert.notEqual(result.outcome, 'failed');
+    const trained = trainedOf(await handle.fetchHistory());
+    assert.equal(trained.skippedCheckpoints[0]?.key, newest);
+    assert.match(trained.skippedCheckpoints[0].reason, /does not match/);
+    assert.equal(trained.resumedFrom, stored[1]);
+    const left = await inProc.store.list(prefix);
+    assert.ok(left.length <= 3, `kept ${left.length} checkpoints, at most keepCheckpoints=3`);
+  });
+
+  it('cancelling the run during training leaves no process of the trainer group behind', async () => {
+    const handle = await start(inProc);
+    const runId = (await handle.describe()).runId;
+    await waitFor('step 5', async () => ((await trainingHeartbeat(handle))?.step ?? 0) >= 5);
+    const [trainer] = trainerProcesses(runId);
+    assert.ok(trainer);
+    await handle.cancel();
+    const err = await handle.result().then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, `${String(err)}: ${String((err as WorkflowFailedError).cause)} ${String((err as WorkflowFailedError).cause?.cause)}`);
+    assert.deepEqual(processesInGroup(trainer.pgid), [], 'the whole process group is gone when the run is cancelled');
+    const records = await attempts(inProc, runId);
+    assert.equal(records[0]!.outcome, 'cancelled');
+  });
+});
