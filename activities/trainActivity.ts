@@ -153,8 +153,9 @@ export function createTrainingActivities(deps: TrainingDeps) {
       }
     };
 
-    // Resume points, newest first: the last heartbeat's checkpoint, then whatever S3 holds for this run.
-    const candidates = [...new Set([...(previous?.checkpointKey ? [previous.checkpointKey] : []), ...(await checkpoints.listNewestFirst())])];
+    // Resume points, newest (highest step) first: the last heartbeat's checkpoint and whatever S3 holds for this run
+    // (a checkpoint stored just before a crash may be newer than the last heartbeat that reached the server).
+    const candidates = [...new Set([...(previous?.checkpointKey ? [previous.checkpointKey] : []), ...(await checkpoints.listNewestFirst())])].sort().reverse();
     const skipped: { key: string; reason: string }[] = [];
     const graceful = AbortSignal.any([ctx.cancellationSignal, ...(deps.shutdownSignal ? [deps.shutdownSignal] : [])]);
     let run: TrainerRun | null = null;

@@ -50,6 +50,9 @@ export async function createGpuWorker(w: GpuWorkerWiring): Promise<Worker> {
     taskQueue: gpuTaskQueueOf(w.taskQueue),
     activities: createGpuActivities({ ...w.deps, client: w.client, gpuPool, shutdownSignal: w.shutdownSignal }),
     maxConcurrentActivityTaskExecutions: gpuPool.slots,
+    // Send training heartbeats at most 1 s apart (the SDK would wait up to 80% of the heartbeat timeout), so the
+    // server's view of progress, checkpoint and lost work is never more than a second old.
+    maxHeartbeatThrottleInterval: '1s',
     // Time for running trainers to write a checkpoint after the cancellation that shutdown sends them.
     shutdownGraceTime: '60s',
   });
