@@ -142,12 +142,20 @@ describe('training that survives anything', () => {
     assert.ok(left.length <= 3, `kept ${left.length} checkpoints, at most keepCheckpoints=3`);
   });
 
-  it('cancelling the run during training leaves no process of the trainer group behind', async () => {
-    const handle = await start(inProc);
+  it('cancelling the run during training leaves no process of the trainer group behind, launcher children included', async () => {
+    // A launcher (like torchrun) that starts a helper process next to the trainer, in the same process group.
+    const config = slowConfig();
+    const launcher = ['bash', '-c', 'sleep 600 & exec env CT_TRAINER_STEP_DELAY_MS=150 python3 trainers/flight_delay/train.py "$@"', 'launcher'];
+    const handle = await startRetraining(
+      stack.client,
+      { modelId: 'flight-delay', dataset: { keys: ['data/jan.parquet'] }, modelConfig: { ...config, trainer: { ...config.trainer, command: launcher } } },
+      { taskQueue: inProc.config.taskQueue },
+    );
     const runId = (await handle.describe()).runId;
     await waitFor('step 5', async () => ((await trainingHeartbeat(handle))?.step ?? 0) >= 5);
     const [trainer] = trainerProcesses(runId);
     assert.ok(trainer);
+    assert.ok(processesInGroup(trainer.pgid).length >= 2, 'the launcher started a helper beside the trainer');
     await handle.cancel();
     const err = await handle.result().then(() => null, (e: unknown) => e);
     assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, `${String(err)}: ${String((err as WorkflowFailedError).cause)} ${String((err as WorkflowFailedError).cause?.cause)}`);
