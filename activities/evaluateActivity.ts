@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { keys } from '../core/keys';
+import { mcNemar, pairedBootstrap } from '../core/comparison';
 import { classificationMetrics, sliceMetrics } from '../core/metrics';
 import type { ModelConfig } from '../core/modelConfig';
 import type { EvaluationReport, ModelEvaluation, PreparedData, TrainingResult } from '../core/reports';
@@ -72,9 +73,18 @@ export function createEvaluationActivities(deps: ActivityDeps) {
       };
     };
 
-    const candidate = evaluate(await score(config, dir, 'candidate', input.trained.modelKey, holdoutFile), null);
+    const candidateScores = await score(config, dir, 'candidate', input.trained.modelKey, holdoutFile);
+    const candidate = evaluate(candidateScores, null);
     const champion = await readChampion(store, input.modelId);
-    const championEval = champion ? evaluate(await score(config, dir, 'champion', champion.card.artifactKey, holdoutFile), champion.version) : null;
+    const championScores = champion ? await score(config, dir, 'champion', champion.card.artifactKey, holdoutFile) : null;
+    const championEval = champion && championScores ? evaluate(championScores, champion.version) : null;
+    const { method, metric, confidence, resamples } = config.gate.comparison;
+    const comparison =
+      championScores === null || method === 'point'
+        ? null
+        : method === 'bootstrap'
+          ? pairedBootstrap(metric, candidateScores, championScores, labels, { threshold, resamples, confidence, seed: config.seed })
+          : mcNemar(candidateScores, championScores, labels, threshold, confidence);
     const reportKey = keys.evaluationReport(input.modelId, input.runId);
     const report: EvaluationReport = {
       holdoutSha256: input.prepared.splits.holdout.sha256,
@@ -83,6 +93,7 @@ export function createEvaluationActivities(deps: ActivityDeps) {
       sliceBy,
       candidate,
       champion: championEval,
+      comparison,
       reportKey,
     };
     await store.putJson(reportKey, report);

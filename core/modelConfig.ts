@@ -123,9 +123,34 @@ export const ModelConfig = z
         maxRegression: MetricBounds.default({}).describe(
           'largest allowed worsening vs the champion, direction-aware (a drop for rocAuc, a rise for logLoss)',
         ),
+        maxRelativeRegression: MetricBounds.default({}).describe('largest allowed worsening as a fraction of the champion\'s value (0.02 = 2%)'),
+        comparison: z
+          .object({
+            method: z.enum(['point', 'bootstrap', 'mcnemar']).default('point').describe(
+              'point: compare point estimates; bootstrap: the lower bound of a paired bootstrap CI of the improvement must stay above -maxRegression (non-inferiority); mcnemar: fail when the candidate is significantly less accurate',
+            ),
+            metric: MetricName.default('rocAuc').describe('metric the bootstrap compares (mcnemar always uses accuracy)'),
+            confidence: z.number().gt(0.5).lt(1).default(0.95),
+            resamples: z.number().int().min(100).max(100_000).default(1000),
+          })
+          .strict()
+          .default({ method: 'point', metric: 'rocAuc', confidence: 0.95, resamples: 1000 }),
+        slices: z
+          .object({ metric: MetricName, maxRegression: z.number().min(0), minRows: z.number().int().min(1).default(200) })
+          .strict()
+          .optional()
+          .describe('per-slice rule (slices of evaluation.sliceBy): no slice with enough rows may regress more than this'),
+        noChampion: z.enum(['absolute-only', 'reject']).default('absolute-only').describe('what the gate does when there is no champion yet'),
       })
       .strict()
-      .default({ minimum: {}, maximum: {}, maxRegression: {} }),
+      .default({
+        minimum: {},
+        maximum: {},
+        maxRegression: {},
+        maxRelativeRegression: {},
+        comparison: { method: 'point', metric: 'rocAuc', confidence: 0.95, resamples: 1000 },
+        noChampion: 'absolute-only',
+      }),
     approval: z
       .object({ mode: z.enum(['auto', 'manual']).default('manual') })
       .strict()

@@ -59,6 +59,18 @@ export const ModelEvaluation = z.object({
 });
 export type ModelEvaluation = z.infer<typeof ModelEvaluation>;
 
+export const ComparisonResult = z.object({
+  method: z.enum(['bootstrap', 'mcnemar']),
+  metric: MetricName,
+  estimate: z.number(),
+  lower: z.number().nullable(),
+  upper: z.number().nullable(),
+  confidence: z.number(),
+  pValue: z.number().nullable(),
+  resamples: z.number().int().nullable(),
+  discordant: z.object({ candidateOnly: z.number().int(), championOnly: z.number().int() }).nullable(),
+});
+
 export const EvaluationReport = z.object({
   holdoutSha256: z.string(),
   holdoutRows: z.number().int(),
@@ -66,13 +78,16 @@ export const EvaluationReport = z.object({
   sliceBy: z.string().nullable(),
   candidate: ModelEvaluation,
   champion: ModelEvaluation.nullable(),
+  /** The statistical champion/challenger comparison, when the gate asks for one and a champion exists. */
+  comparison: ComparisonResult.nullable().optional(),
   reportKey: z.string(),
 });
 export type EvaluationReport = z.infer<typeof EvaluationReport>;
 
 export const GateCheck = z.object({
   metric: MetricName,
-  rule: z.enum(['minimum', 'maximum', 'maxRegression']),
+  rule: z.enum(['minimum', 'maximum', 'maxRegression', 'maxRelativeRegression', 'nonInferiority', 'mcnemar', 'slice', 'noChampion']),
+  slice: z.string().optional(),
   threshold: z.number(),
   value: z.number(),
   passed: z.boolean(),
@@ -85,6 +100,10 @@ export const GateVerdict = z.object({
   championVersion: z.number().int().nullable(),
   checks: z.array(GateCheck),
   reasons: z.array(z.string()),
+  /** What the verdict was computed from, so it can be audited and reproduced (absent on verdicts of older runs). */
+  holdoutSha256: z.string().optional(),
+  comparison: ComparisonResult.nullable().optional(),
+  thresholds: z.record(z.string(), z.unknown()).optional(),
 });
 export type GateVerdict = z.infer<typeof GateVerdict>;
 

@@ -8,6 +8,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -15,7 +16,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ControlActivities, GpuActivities } from '../activities';
-import { evaluateGate } from '../core/gate';
+import { evaluateGate, evaluateGateOnReport } from '../core/gate';
 import type { ModelConfig } from '../core/modelConfig';
 import { parseOrThrow } from '../core/parse';
 import type { Decision } from '../core/reports';
@@ -142,7 +143,10 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
   status.evaluation = evaluation;
 
   const verdict = await stage('gate', async () =>
-    evaluateGate(config.gate, evaluation.candidate.overall, evaluation.champion?.version != null ? { version: evaluation.champion.version, metrics: evaluation.champion.overall } : null),
+    // Runs started before the statistical gate keep the point-estimate gate they began with.
+    patched('statistical-gate')
+      ? evaluateGateOnReport(config.gate, evaluation)
+      : evaluateGate(config.gate, evaluation.candidate.overall, evaluation.champion?.version != null ? { version: evaluation.champion.version, metrics: evaluation.champion.overall } : null),
   );
   status.verdict = verdict;
   if (!verdict.passed) return finish('rejected-by-gate');

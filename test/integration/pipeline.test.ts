@@ -64,6 +64,30 @@ describe('retrainingPipeline end to end', () => {
     assert.match(Buffer.from(card).toString(), /# flight-delay v1[\s\S]*git commit/);
   });
 
+  it('gates statistically: paired bootstrap non-inferiority and per-slice rules, recorded on the verdict', async () => {
+    const base = testModelConfig();
+    const modelConfig = {
+      ...base,
+      gate: {
+        ...base.gate,
+        maxRegression: { rocAuc: 0.05 },
+        comparison: { method: 'bootstrap' as const, metric: 'rocAuc' as const, confidence: 0.9, resamples: 300 },
+        slices: { metric: 'rocAuc' as const, maxRegression: 0.5, minRows: 50 },
+      },
+    };
+    const handle = await startRetraining(stack.client, { modelId: 'flight-delay', dataset: { keys: ['data/jan-b.parquet'] }, modelConfig }, { taskQueue: tenant.config.taskQueue });
+    const result = await handle.result();
+    await record('pipeline-statistical-gate')(stack, handle.workflowId);
+    const verdict = result.verdict!;
+    assert.equal(verdict.comparison?.method, 'bootstrap');
+    assert.ok(verdict.comparison!.lower! <= verdict.comparison!.estimate && verdict.comparison!.estimate <= verdict.comparison!.upper!);
+    assert.equal(verdict.holdoutSha256, result.evaluation!.holdoutSha256);
+    assert.equal(verdict.championVersion, result.evaluation!.champion!.version);
+    assert.ok(verdict.checks.some((c) => c.rule === 'nonInferiority'));
+    assert.ok(verdict.checks.some((c) => c.rule === 'slice' && c.slice));
+    assert.ok(!verdict.checks.some((c) => c.rule === 'maxRegression' && c.metric === 'rocAuc'), 'the bootstrap replaces the point check');
+  });
+
   it('uses the registered model config, waits for approval and records who approved', async () => {
     const file = path.join(stack.dir, 'manual.json');
     writeFileSync(file, JSON.stringify({ ...testModelConfig({ approval: 'manual' }), modelId: 'flight-delay-manual' }));
