@@ -80,7 +80,7 @@ describe('retrainingPipeline end to end', () => {
     await record('pipeline-statistical-gate')(stack, handle.workflowId);
     const verdict = result.verdict!;
     assert.equal(verdict.comparison?.method, 'bootstrap');
-    assert.ok(verdict.comparison!.lower! <= verdict.comparison!.estimate && verdict.comparison!.estimate <= verdict.comparison!.upper!);
+    assert.ok(verdict.comparison.lower! <= verdict.comparison.estimate && verdict.comparison.estimate <= verdict.comparison.upper!);
     assert.equal(verdict.holdoutSha256, result.evaluation!.holdoutSha256);
     assert.equal(verdict.championVersion, result.evaluation!.champion!.version);
     assert.ok(verdict.checks.some((c) => c.rule === 'nonInferiority'));
