@@ -4,7 +4,7 @@ import { keys } from '../core/keys';
 import type { Decision, EvaluationReport, GateVerdict, PreparedData, RegisteredVersion, TrainingResult } from '../core/reports';
 import type { RunInput } from '../core/runInput';
 import { type ActivityDeps, activityLogger } from './context';
-import { registerVersion, setAlias } from './registryStore';
+import { readAlias, registerVersion, setAlias } from './registryStore';
 
 export interface RegisterInput {
   modelId: string;
@@ -56,5 +56,10 @@ export function createRegistryActivities(deps: ActivityDeps) {
     };
   }
 
-  return { registerModel };
+  /** The champion's version now (it may have moved while a run waited for approval). */
+  async function currentChampionVersion(modelId: string): Promise<number | null> {
+    return (await readAlias(store, modelId, 'champion'))?.version ?? null;
+  }
+
+  return { registerModel, currentChampionVersion };
 }

@@ -135,20 +135,23 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
     ]),
   );
 
-  const evaluation = await stage('evaluate', () =>
-    control.evaluateModels.executeWithOptions({ startToCloseTimeout: '30 minutes', retry, summary: `score ${prepared.splits.holdout.rows} holdout rows, candidate vs champion` }, [
-      { modelId, runId, config, prepared, trained },
-    ]),
-  );
-  status.evaluation = evaluation;
-
-  const verdict = await stage('gate', async () =>
-    // Runs started before the statistical gate keep the point-estimate gate they began with.
-    patched('statistical-gate')
-      ? evaluateGateOnReport(config.gate, evaluation)
-      : evaluateGate(config.gate, evaluation.candidate.overall, evaluation.champion?.version != null ? { version: evaluation.champion.version, metrics: evaluation.champion.overall } : null),
-  );
-  status.verdict = verdict;
+  const evaluateAndGate = async () => {
+    const evaluation = await stage('evaluate', () =>
+      control.evaluateModels.executeWithOptions({ startToCloseTimeout: '30 minutes', retry, summary: `score ${prepared.splits.holdout.rows} holdout rows, candidate vs champion` }, [
+        { modelId, runId, config, prepared, trained },
+      ]),
+    );
+    status.evaluation = evaluation;
+    const verdict = await stage('gate', async () =>
+      // Runs started before the statistical gate keep the point-estimate gate they began with.
+      patched('statistical-gate')
+        ? evaluateGateOnReport(config.gate, evaluation)
+        : evaluateGate(config.gate, evaluation.candidate.overall, evaluation.champion?.version != null ? { version: evaluation.champion.version, metrics: evaluation.champion.overall } : null),
+    );
+    status.verdict = verdict;
+    return { evaluation, verdict };
+  };
+  let { evaluation, verdict } = await evaluateAndGate();
   if (!verdict.passed) return finish('rejected-by-gate');
 
   const decision = await stage('approval', async () => {
@@ -161,6 +164,17 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
     return status.decision!;
   });
   if (decision.outcome === 'rejected') return finish('rejected');
+
+  // A verdict holds only against the champion it was computed with: if another run promoted a new champion
+  // while this one waited, evaluate and gate again before promoting.
+  if (patched('regate-before-promotion')) {
+    const championNow = await control.currentChampionVersion(modelId);
+    if (championNow !== verdict.championVersion) {
+      log.info('champion changed during approval: evaluating again', { was: verdict.championVersion, now: championNow });
+      ({ evaluation, verdict } = await evaluateAndGate());
+      if (!verdict.passed) return finish('rejected-by-gate');
+    }
+  }
 
   status.registered = await stage('register', () =>
     control.registerModel.executeWithOptions({ startToCloseTimeout: '10 minutes', retry: { ...retry, maximumAttempts: 10 }, summary: `register ${modelId} and promote to champion` }, [

@@ -108,6 +108,27 @@ describe('retrainingPipeline end to end', () => {
     assert.equal(result.decision?.mode, 'manual');
   });
 
+  it('evaluates and gates again when the champion changes while the run waits for approval', async () => {
+    const manual = { ...testModelConfig({ approval: 'manual' }), modelId: 'flight-delay-regate' };
+    const auto = { ...testModelConfig(), modelId: 'flight-delay-regate' };
+    const start = (modelConfig: typeof manual, key: string) =>
+      startRetraining(stack.client, { modelId: 'flight-delay-regate', dataset: { keys: [key] }, modelConfig }, { taskQueue: tenant.config.taskQueue });
+    const waiting = await start(manual, 'data/jan-a.parquet');
+    for (let i = 0; i < 300 && (await runStatus(stack.client, waiting.workflowId)).stage !== 'approval'; i++) await new Promise((r) => setTimeout(r, 200));
+    const before = await runStatus(stack.client, waiting.workflowId);
+    assert.equal(before.verdict?.championVersion, null, 'gated with no champion');
+    const other = await (await start(auto, 'data/jan-b.parquet')).result();
+    assert.equal(other.registered?.version, 1, 'another run promoted v1 meanwhile');
+    await decideRun(stack.client, waiting.workflowId, 'approved', 'bob');
+    const result = await waiting.result();
+    await record('pipeline-regate')(stack, waiting.workflowId);
+    assert.equal(result.verdict?.championVersion, 1, 'the verdict that counts was computed against the new champion');
+    assert.equal(result.evaluation?.champion?.version, 1);
+    assert.deepEqual(result.timings.filter((t) => t.stage === 'evaluate' || t.stage === 'gate').map((t) => t.stage), ['evaluate', 'gate', 'evaluate', 'gate']);
+    if (result.outcome === 'promoted') assert.equal(result.registered?.version, 2);
+    else assert.equal(result.outcome, 'rejected-by-gate');
+  });
+
   it('retries a crashed trainer and resumes from its checkpoint', async () => {
     const modelConfig = testModelConfig({ command: ['env', 'CT_TRAINER_FAIL_AT_STEP=12', 'python3', 'trainers/flight_delay/train.py'] });
     const handle = await startRetraining(stack.client, { modelId: 'flight-delay', dataset: { keys: ['data/jan-a.parquet'] }, modelConfig }, { taskQueue: tenant.config.taskQueue });
