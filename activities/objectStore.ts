@@ -141,6 +141,35 @@ export class ObjectStore {
     }
   }
 
+  /** An object's JSON with its ETag (for a later conditional write), or null when there is none. */
+  async getJsonWithEtag(key: string): Promise<{ value: unknown; etag: string } | null> {
+    try {
+      const res = await this.send(`GetObject ${key}`, () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
+      return { value: JSON.parse(await res.Body!.transformToString('utf8')) as unknown, etag: res.ETag! };
+    } catch (err) {
+      if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404)) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * Compare-and-swap: writes only if the object is still at `etag` (or still absent when `etag` is null).
+   * Returns false when another writer changed it first.
+   */
+  async putJsonIfUnchanged(key: string, value: unknown, etag: string | null): Promise<boolean> {
+    try {
+      await this.send(`PutObject ${key}`, () =>
+        this.client.send(
+          new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify(value, null, 2), ContentType: 'application/json', ...(etag ? { IfMatch: etag } : { IfNoneMatch: '*' }) }),
+        ),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof S3ServiceException && (err.$metadata.httpStatusCode === 412 || err.$metadata.httpStatusCode === 409 || err.name === 'PreconditionFailed')) return false;
+      throw err;
+    }
+  }
+
   async list(prefix: string): Promise<string[]> {
     const out: string[] = [];
     let token: string | undefined;

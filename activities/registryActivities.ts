@@ -4,7 +4,7 @@ import { keys } from '../core/keys';
 import type { Decision, EvaluationReport, GateVerdict, PreparedData, RegisteredVersion, TrainingResult } from '../core/reports';
 import type { RunInput } from '../core/runInput';
 import { type ActivityDeps, activityLogger } from './context';
-import { readAlias, registerVersion, setAlias } from './registryStore';
+import { moveAlias, readAlias, registerVersion, setAlias } from './registryStore';
 
 export interface RegisterInput {
   modelId: string;
@@ -19,6 +19,8 @@ export interface RegisterInput {
   verdict: GateVerdict;
   decision: Decision;
   promote: boolean;
+  /** When set, promotion is a compare-and-swap from this champion (null: none yet); absent on older runs. */
+  expectedChampion?: number | null;
 }
 
 export function createRegistryActivities(deps: ActivityDeps) {
@@ -44,15 +46,25 @@ export function createRegistryActivities(deps: ActivityDeps) {
       },
       input.trained.modelKey,
     );
-    if (input.promote) await setAlias(store, input.modelId, 'champion', version, input.runId, new Date());
-    log.info({ version, alreadyRegistered, promoted: input.promote }, 'model registered');
+    let promoted = input.promote;
+    let championNow: number | null = null;
+    if (input.promote && input.expectedChampion !== undefined) {
+      const move = await moveAlias(store, input.modelId, 'champion', version, input.runId, input.expectedChampion, new Date());
+      promoted = move.moved;
+      championNow = move.current;
+    } else if (input.promote) {
+      await setAlias(store, input.modelId, 'champion', version, input.runId, new Date());
+      championNow = version;
+    }
+    log.info({ version, alreadyRegistered, promoted, championNow }, promoted ? 'model registered and promoted' : 'model registered; champion moved meanwhile, not promoted');
     return {
       modelId: input.modelId,
       version,
       cardKey: keys.versionCard(input.modelId, version),
       artifactKey: keys.versionArtifact(input.modelId, version),
-      promoted: input.promote,
+      promoted,
       alreadyRegistered,
+      championNow,
     };
   }
 

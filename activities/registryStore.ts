@@ -65,6 +65,29 @@ async function completeVersion(store: ObjectStore, card: ModelCard, artifactSour
   await store.putJson(keys.runRegistration(card.modelId, card.run.runId), { version: card.version });
 }
 
+/**
+ * Moves `alias` to `version` only if it still points at `expected` (null = no alias yet): a compare-and-swap on
+ * the alias object, so of two concurrent promotions from the same champion exactly one wins.
+ */
+export async function moveAlias(
+  store: ObjectStore,
+  modelId: string,
+  alias: string,
+  version: number,
+  runId: string,
+  expected: number | null,
+  now: Date,
+): Promise<{ moved: boolean; current: number | null }> {
+  const key = keys.alias(modelId, alias);
+  const existing = await store.getJsonWithEtag(key);
+  const current = existing ? Alias.parse(existing.value).version : null;
+  if (current === version) return { moved: true, current };
+  if (current !== expected) return { moved: false, current };
+  const value: Alias = { version, runId, updatedAt: now.toISOString() };
+  if (await store.putJsonIfUnchanged(key, value, existing?.etag ?? null)) return { moved: true, current: version };
+  return { moved: false, current: (await readAlias(store, modelId, alias))?.version ?? null };
+}
+
 export async function setAlias(store: ObjectStore, modelId: string, alias: string, version: number, runId: string, now: Date): Promise<void> {
   const value: Alias = { version, runId, updatedAt: now.toISOString() };
   await store.putJson(keys.alias(modelId, alias), value);

@@ -7,7 +7,7 @@ import { connectClient } from '../workers/config';
 import { runDemo } from './demo';
 import { runDev } from './dev';
 import { cliConfig, withObjectStore } from './localStack';
-import { formatRegistry, loadModelConfigFile, registerModelConfig, showRegistry } from './models';
+import { formatRegistry, loadModelConfigFile, registerModelConfig, rollbackChampion, showRegistry } from './models';
 import { formatRunSummary } from './runSummary';
 import { writeSchemas } from './schemas';
 
@@ -23,6 +23,7 @@ const USAGE = `usage: ct <command>
   models register <config file>        validate and register a model configuration
   models validate <config file>        validate a model configuration, print it with defaults
   models show <modelId> [--json]       registry: versions, metrics, aliases
+  rollback <modelId> --to <version> --as <name>   move the champion back to an earlier version
   schemas                              write the JSON Schemas of all inputs and outputs to schemas/
 
 Configuration: ct.config.{json,yaml} or CT_* environment variables (see README); without any, the local
@@ -42,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
       as: { type: 'string' },
       reason: { type: 'string' },
       comment: { type: 'string' },
+      to: { type: 'string' },
       config: { type: 'string' },
       wait: { type: 'boolean' },
       json: { type: 'boolean' },
@@ -87,6 +89,14 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       throw new UsageError('models: expected register, validate or show');
+    }
+    case 'rollback': {
+      const modelId = need(rest[0], 'model id');
+      const to = Number(need(values.to, '--to <version>'));
+      const by = need(values.as, '--as <name>');
+      const r = await withObjectStore((store) => rollbackChampion(store, modelId, to, by));
+      print(`${modelId}: champion ${r.from === null ? 'none' : `v${r.from}`} → v${r.to} (rollback by ${by})`);
+      return 0;
     }
     case 'retrain': {
       const modelId = need(rest[0], 'model id');

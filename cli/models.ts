@@ -1,9 +1,9 @@
 // `ct models register|show`: model configurations and the registry.
-import { readAlias, listVersions, readCard } from '../activities/registryStore';
+import { listVersions, moveAlias, readAlias, readCard } from '../activities/registryStore';
 import type { ObjectStore } from '../activities/objectStore';
 import { keys } from '../core/keys';
 import { ModelConfig, ModelId } from '../core/modelConfig';
-import { parseOrThrow } from '../core/parse';
+import { InvalidInputError, parseOrThrow } from '../core/parse';
 import { readStructuredFile } from '../workers/config';
 
 export function loadModelConfigFile(file: string): ModelConfig {
@@ -45,6 +45,18 @@ export async function showRegistry(store: ObjectStore, modelId: string): Promise
       artifactKey: c.artifactKey,
     })),
   };
+}
+
+/** `ct rollback`: moves the champion alias back to an existing version, from the champion the caller saw. */
+export async function rollbackChampion(store: ObjectStore, modelId: string, version: number, by: string): Promise<{ from: number | null; to: number }> {
+  parseOrThrow(ModelId, modelId, 'model id');
+  if (!Number.isInteger(version) || version < 1) throw new InvalidInputError('rollback', [`--to: expected a version number, got "${version}"`]);
+  const versions = await listVersions(store, modelId);
+  if (!versions.includes(version)) throw new Error(`${modelId} has no version ${version} (versions: ${versions.join(', ') || 'none'})`);
+  const from = (await readAlias(store, modelId, 'champion'))?.version ?? null;
+  const move = await moveAlias(store, modelId, 'champion', version, `rollback by ${by}`, from, new Date());
+  if (!move.moved) throw new Error(`the champion of ${modelId} changed to v${move.current} while rolling back; nothing changed, try again`);
+  return { from, to: version };
 }
 
 export function formatRegistry(view: RegistryView): string {

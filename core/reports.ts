@@ -122,5 +122,6 @@ export const RegisteredVersion = z.object({
   artifactKey: z.string(),
   promoted: z.boolean(),
   alreadyRegistered: z.boolean(),
+  championNow: z.number().int().nullable().optional(),
 });
 export type RegisteredVersion = z.infer<typeof RegisteredVersion>;

@@ -176,12 +176,24 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
     }
   }
 
-  status.registered = await stage('register', () =>
-    control.registerModel.executeWithOptions({ startToCloseTimeout: '10 minutes', retry: { ...retry, maximumAttempts: 10 }, summary: `register ${modelId} and promote to champion` }, [
-      { modelId, workflowId, runId, config, datasetKeys, trigger: input.trigger, prepared, trained, evaluation, verdict, decision, promote: true },
-    ]),
-  );
-  return finish('promoted');
+  const register = (expectedChampion?: number | null) =>
+    stage('register', () =>
+      control.registerModel.executeWithOptions({ startToCloseTimeout: '10 minutes', retry: { ...retry, maximumAttempts: 10 }, summary: `register ${modelId} and promote to champion` }, [
+        { modelId, workflowId, runId, config, datasetKeys, trigger: input.trigger, prepared, trained, evaluation, verdict, decision, promote: true, expectedChampion },
+      ]),
+    );
+  if (!patched('conditional-promotion')) {
+    status.registered = await register();
+    return finish('promoted');
+  }
+  // Promotion is a compare-and-swap from the champion the verdict was computed against: if another run won the
+  // race, this candidate is gated again against the new champion before it may try again.
+  for (;;) {
+    status.registered = await register(verdict.championVersion);
+    if (status.registered.promoted) return finish('promoted');
+    ({ evaluation, verdict } = await evaluateAndGate());
+    if (!verdict.passed) return finish('rejected-by-gate');
+  }
 
   function finish(outcome: RunStatus['outcome']): RunStatus {
     status.outcome = outcome;

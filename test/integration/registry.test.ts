@@ -6,7 +6,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GetBucketVersioningCommand } from '@aws-sdk/client-s3';
-import { listVersions, readChampion, registerVersion, setAlias } from '../../activities/registryStore';
+import { listVersions, moveAlias, readChampion, registerVersion, setAlias } from '../../activities/registryStore';
+import { rollbackChampion } from '../../cli/models';
 import { keys } from '../../core/keys';
 import type { ModelCard } from '../../core/modelCard';
 import { startTestStack, type TestStack } from '../helpers/stack';
@@ -84,6 +85,23 @@ describe('S3 registry and object store', () => {
     const champion = await readChampion(store, 'm');
     assert.equal(champion?.version, 4);
     assert.equal(champion?.card.version, 4);
+  });
+
+  it('lets exactly one of several concurrent promotions from the same champion win', async () => {
+    const results = await Promise.all([3, 5, 6, 7].map((v) => moveAlias(store, 'm', 'champion', v, `run-${v}`, 4, new Date())));
+    assert.equal(results.filter((r) => r.moved).length, 1, JSON.stringify(results));
+    const winner = [3, 5, 6, 7][results.findIndex((r) => r.moved)]!;
+    assert.equal((await readChampion(store, 'm'))?.version, winner);
+    assert.deepEqual(await moveAlias(store, 'm', 'champion', 2, 'late', 4, new Date()), { moved: false, current: winner }, 'a stale expectation loses');
+    assert.deepEqual(await moveAlias(store, 'm', 'champion', winner, 'retry', 4, new Date()), { moved: true, current: winner }, 'retrying the winner is idempotent');
+  });
+
+  it('rolls the champion back to an earlier version, and refuses a version that does not exist', async () => {
+    const before = (await readChampion(store, 'm'))!.version;
+    assert.deepEqual(await rollbackChampion(store, 'm', 1, 'alice'), { from: before, to: 1 });
+    assert.equal((await readChampion(store, 'm'))?.version, 1);
+    await assert.rejects(rollbackChampion(store, 'm', 42, 'alice'), /m has no version 42 \(versions: 1, 2, 3, 4, 5, 6, 7\)/);
+    await assert.rejects(rollbackChampion(store, 'm', 0, 'alice'), /--to: expected a version number/);
   });
 
   it('round-trips a large file with multipart upload', async () => {
