@@ -2,6 +2,7 @@
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { Client } from '@temporalio/client';
+import type { AuditLog } from './auditLog';
 import type { ObjectStore } from './objectStore';
 
 export interface ActivityDeps {
@@ -16,6 +17,8 @@ export interface ActivityDeps {
   /** Used by the training activity to push progress to its workflow (shown in the UI). */
   client?: Client;
   progressSignalSeconds?: number;
+  /** The audit log (hash chain in an Object Lock bucket); runs record their decisions there. */
+  audit?: AuditLog;
 }
 
 export function activityLogger(base: Logger): Logger {

@@ -1,4 +1,5 @@
 // Activity factories by worker: the control worker (task queue ct) and the GPU worker (task queue ct-gpu).
+import { createAuditActivities } from './auditActivities';
 import type { ActivityDeps } from './context';
 import { createDataActivities } from './dataActivities';
 import { createEvaluationActivities } from './evaluateActivity';
@@ -9,7 +10,7 @@ export type { ActivityDeps } from './context';
 export type { TrainingDeps } from './trainActivity';
 
 export function createControlActivities(deps: ActivityDeps) {
-  return { ...createDataActivities(deps), ...createEvaluationActivities(deps), ...createRegistryActivities(deps) };
+  return { ...createDataActivities(deps), ...createEvaluationActivities(deps), ...createRegistryActivities(deps), ...createAuditActivities(deps) };
 }
 
 export function createGpuActivities(deps: TrainingDeps) {

@@ -65,7 +65,8 @@ export class ObjectStore {
     }
   }
 
-  async ensureBucket(): Promise<void> {
+  /** Creates the bucket if missing, with versioning; `objectLock` buckets can hold write-once (retained) objects. */
+  async ensureBucket(options: { objectLock?: boolean } = {}): Promise<void> {
     const exists = await this.send('HeadBucket', () => this.client.send(new HeadBucketCommand({ Bucket: this.bucket }))).then(
       () => true,
       (err: unknown) => {
@@ -74,7 +75,7 @@ export class ObjectStore {
       },
     );
     if (!exists) {
-      await this.send('CreateBucket', () => this.client.send(new CreateBucketCommand({ Bucket: this.bucket }))).catch((err: unknown) => {
+      await this.send('CreateBucket', () => this.client.send(new CreateBucketCommand({ Bucket: this.bucket, ObjectLockEnabledForBucket: options.objectLock || undefined }))).catch((err: unknown) => {
         if (err instanceof S3ServiceException && (err.name === 'BucketAlreadyOwnedByYou' || err.name === 'BucketAlreadyExists')) return;
         throw err;
       });
@@ -128,11 +129,23 @@ export class ObjectStore {
     await this.put(key, JSON.stringify(value, null, 2), 'application/json');
   }
 
-  /** Writes only if no object exists at `key`; returns false when another writer got there first. */
-  async putIfAbsent(key: string, body: string, contentType = 'application/json'): Promise<boolean> {
+  /**
+   * Writes only if no object exists at `key`; returns false when another writer got there first.
+   * With `retainUntil`, the object is locked (Object Lock) against deletion and overwrite until then.
+   */
+  async putIfAbsent(key: string, body: string, contentType = 'application/json', retainUntil?: { date: Date; mode: 'GOVERNANCE' | 'COMPLIANCE' }): Promise<boolean> {
     try {
       await this.send(`PutObject ${key}`, () =>
-        this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, IfNoneMatch: '*' })),
+        this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: body,
+            ContentType: contentType,
+            IfNoneMatch: '*',
+            ...(retainUntil ? { ObjectLockMode: retainUntil.mode, ObjectLockRetainUntilDate: retainUntil.date } : {}),
+          }),
+        ),
       );
       return true;
     } catch (err) {

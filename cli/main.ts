@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import { decideRun, runStatus, startRetraining } from '../client';
 import { InvalidInputError } from '../core/parse';
 import type { RunInputJson } from '../core/runInput';
-import { connectClient } from '../workers/config';
+import { connectClient, createAuditLog } from '../workers/config';
+import { formatAuditRecord } from './auditFormat';
 import { runDemo } from './demo';
 import { runDev } from './dev';
 import { cliConfig, withObjectStore } from './localStack';
@@ -23,7 +24,9 @@ const USAGE = `usage: ct <command>
   models register <config file>        validate and register a model configuration
   models validate <config file>        validate a model configuration, print it with defaults
   models show <modelId> [--json]       registry: versions, metrics, aliases
-  rollback <modelId> --to <version> --as <name>   move the champion back to an earlier version
+  rollback <modelId> --to <version> --as <name>   move the champion back to an earlier version (audited)
+  audit show <modelId> [--json]        the model's audit records
+  audit verify <modelId>               recompute the hash chain; exit 3 at the first broken link
   schemas                              write the JSON Schemas of all inputs and outputs to schemas/
 
 Configuration: ct.config.{json,yaml} or CT_* environment variables (see README); without any, the local
@@ -90,11 +93,31 @@ async function main(argv: string[]): Promise<number> {
       }
       throw new UsageError('models: expected register, validate or show');
     }
+    case 'audit': {
+      const [sub, modelId] = rest;
+      if (sub !== 'show' && sub !== 'verify') throw new UsageError('audit: expected show or verify');
+      const id = need(modelId, 'model id');
+      const log = createAuditLog(cliConfig().config);
+      return withObjectStore(async () => {
+        if (sub === 'show') {
+          const records = await log.records(id);
+          print(values.json ? JSON.stringify(records, null, 2) : records.map(formatAuditRecord).join('\n') || `${id}: no audit records`);
+          return 0;
+        }
+        const check = await log.verify(id);
+        if (check.ok) {
+          print(`${id}: audit chain intact (${check.records} records)`);
+          return 0;
+        }
+        print(`${id}: audit chain BROKEN at record ${check.seq} of ${check.records}: ${check.reason}`);
+        return 3;
+      });
+    }
     case 'rollback': {
       const modelId = need(rest[0], 'model id');
       const to = Number(need(values.to, '--to <version>'));
       const by = need(values.as, '--as <name>');
-      const r = await withObjectStore((store) => rollbackChampion(store, modelId, to, by));
+      const r = await withObjectStore((store) => rollbackChampion(store, createAuditLog(cliConfig().config), modelId, to, by));
       print(`${modelId}: champion ${r.from === null ? 'none' : `v${r.from}`} → v${r.to} (rollback by ${by})`);
       return 0;
     }

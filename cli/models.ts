@@ -1,5 +1,6 @@
 // `ct models register|show`: model configurations and the registry.
 import { listVersions, moveAlias, readAlias, readCard } from '../activities/registryStore';
+import type { AuditLog } from '../activities/auditLog';
 import type { ObjectStore } from '../activities/objectStore';
 import { keys } from '../core/keys';
 import { ModelConfig, ModelId } from '../core/modelConfig';
@@ -48,7 +49,7 @@ export async function showRegistry(store: ObjectStore, modelId: string): Promise
 }
 
 /** `ct rollback`: moves the champion alias back to an existing version, from the champion the caller saw. */
-export async function rollbackChampion(store: ObjectStore, modelId: string, version: number, by: string): Promise<{ from: number | null; to: number }> {
+export async function rollbackChampion(store: ObjectStore, audit: AuditLog, modelId: string, version: number, by: string): Promise<{ from: number | null; to: number }> {
   parseOrThrow(ModelId, modelId, 'model id');
   if (!Number.isInteger(version) || version < 1) throw new InvalidInputError('rollback', [`--to: expected a version number, got "${version}"`]);
   const versions = await listVersions(store, modelId);
@@ -56,6 +57,8 @@ export async function rollbackChampion(store: ObjectStore, modelId: string, vers
   const from = (await readAlias(store, modelId, 'champion'))?.version ?? null;
   const move = await moveAlias(store, modelId, 'champion', version, `rollback by ${by}`, from, new Date());
   if (!move.moved) throw new Error(`the champion of ${modelId} changed to v${move.current} while rolling back; nothing changed, try again`);
+  await audit.ensureBucket();
+  await audit.append({ modelId, kind: 'rollback', actor: by, workflowId: null, runId: null, details: { from, to: version } });
   return { from, to: version };
 }
 

@@ -30,6 +30,14 @@ export const AppConfig = z
     workDir: z.string().min(1).default('.ct/work').describe('scratch space of the workers (trainer inputs, checkpoints)'),
     python: z.string().min(1).optional().describe('interpreter put first on the trainer PATH; defaults to the project venv'),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+    audit: z
+      .object({
+        bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not a valid S3 bucket name').optional().describe('defaults to "<s3.bucket>-audit"'),
+        retentionDays: z.number().int().min(1).default(365).describe('Object Lock retention of every audit record'),
+        mode: z.enum(['GOVERNANCE', 'COMPLIANCE']).default('COMPLIANCE').describe('COMPLIANCE: nobody, not even root, can delete a record before retention ends'),
+      })
+      .strict()
+      .default({ retentionDays: 365, mode: 'COMPLIANCE' }),
     gpusPerJob: z.number().int().min(1).default(1).describe('GPUs given to each training on a GPU worker; slots = GPUs / gpusPerJob'),
   })
   .strict();
@@ -52,6 +60,8 @@ export const ENV_VARS: Record<string, string> = {
   CT_PYTHON: 'python',
   CT_LOG_LEVEL: 'logLevel',
   CT_GPUS_PER_JOB: 'gpusPerJob',
+  CT_AUDIT_BUCKET: 'audit.bucket',
+  CT_AUDIT_RETENTION_DAYS: 'audit.retentionDays',
 };
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown) {
@@ -67,7 +77,7 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown) 
 /** Environment values are strings; booleans and integers are converted when they spell one, else left for zod to reject. */
 function coerce(path: string, raw: string): unknown {
   if (path === 's3.forcePathStyle' && (raw === 'true' || raw === 'false')) return raw === 'true';
-  if (path === 'gpusPerJob' && /^\d+$/.test(raw)) return Number(raw);
+  if ((path === 'gpusPerJob' || path === 'audit.retentionDays') && /^\d+$/.test(raw)) return Number(raw);
   return raw;
 }
 

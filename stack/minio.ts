@@ -1,6 +1,6 @@
 // MinIO (built from source by stack/install.sh) as the local S3 server: a data folder, credentials, a port.
 import { requireTool } from './paths';
-import { freePort, type ManagedProcess, startProcess, waitUntilReady } from './processes';
+import { freePort, type ManagedProcess, startOnFreePorts, startProcess, waitUntilReady } from './processes';
 
 export interface ObjectStore {
   endpoint: string;
@@ -10,6 +10,10 @@ export interface ObjectStore {
 }
 
 export async function startMinio(opts: { dataDir: string; port?: number; accessKeyId?: string; secretAccessKey?: string }): Promise<ObjectStore> {
+  return opts.port === undefined ? startOnFreePorts(() => startMinioOnce(opts)) : startMinioOnce(opts);
+}
+
+async function startMinioOnce(opts: { dataDir: string; port?: number; accessKeyId?: string; secretAccessKey?: string }): Promise<ObjectStore> {
   const port = opts.port ?? (await freePort());
   const consolePort = await freePort();
   const accessKeyId = opts.accessKeyId ?? 'ct-local';

@@ -1,6 +1,6 @@
 // Child server processes (Temporal, MinIO): started with logs to a file, awaited until ready, stopped cleanly.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -35,6 +35,24 @@ export function startProcess(name: string, command: string, args: string[], logD
   };
 }
 
+/**
+ * Starts a server on kernel-chosen free ports, retrying with new ports when another process took one between
+ * our probe and the server's bind (the dev server binds further ports of its own, so this race is real).
+ */
+export async function startOnFreePorts<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (i >= attempts || !(err instanceof PortInUseError)) throw err;
+    }
+  }
+}
+
+export class PortInUseError extends Error {
+  override readonly name = 'PortInUseError';
+}
+
 /** A free TCP port on 127.0.0.1, chosen by the kernel. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -52,7 +70,11 @@ export async function freePort(): Promise<number> {
 export async function waitUntilReady(proc: ManagedProcess, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited with code ${proc.child.exitCode}; see ${proc.logFile}`);
+    if (proc.child.exitCode !== null) {
+      const log = readFileSync(proc.logFile, 'utf8');
+      const message = `${proc.name} exited with code ${proc.child.exitCode}; see ${proc.logFile}`;
+      throw /already in use|address in use/i.test(log) ? new PortInUseError(message) : new Error(message);
+    }
     if (await probe().catch(() => false)) return;
     await sleep(200);
   }

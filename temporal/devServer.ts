@@ -2,7 +2,7 @@
 // search attributes: the same launcher serves `ct dev`, the demo and the integration tests.
 import path from 'node:path';
 import { requireTool } from '../stack/paths';
-import { freePort, type ManagedProcess, startProcess, tcpOpen, waitUntilReady } from '../stack/processes';
+import { freePort, type ManagedProcess, startOnFreePorts, startProcess, tcpOpen, waitUntilReady } from '../stack/processes';
 import { ALL_SEARCH_ATTRIBUTES } from '../core/searchAttributes';
 
 export interface DevServerOptions {
@@ -21,6 +21,10 @@ export interface DevServer {
 }
 
 export async function startTemporalDevServer(opts: DevServerOptions): Promise<DevServer> {
+  return opts.port === undefined ? startOnFreePorts(() => startOnce(opts)) : startOnce(opts);
+}
+
+async function startOnce(opts: DevServerOptions): Promise<DevServer> {
   const port = opts.port ?? (await freePort());
   const uiPort = opts.uiPort ?? (await freePort());
   const namespace = opts.namespace ?? 'default';

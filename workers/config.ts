@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 import YAML from 'yaml';
+import { AuditLog } from '../activities/auditLog';
 import { ObjectStore, createS3Client } from '../activities/objectStore';
 import { AppConfig, mergeEnv } from '../core/appConfig';
 import { parseOrThrow } from '../core/parse';
@@ -52,6 +53,11 @@ export async function connectWorker(config: AppConfig): Promise<{ connection: Na
 
 export function createObjectStore(config: AppConfig): ObjectStore {
   return new ObjectStore(createS3Client(config.s3), config.s3.bucket, config.s3.endpoint ?? `AWS S3 (${config.s3.region})`);
+}
+
+/** The audit log: its own bucket (Object Lock needs to be enabled when a bucket is created). */
+export function createAuditLog(config: AppConfig): AuditLog {
+  return new AuditLog(new ObjectStore(createS3Client(config.s3), AuditLog.bucketName(config), config.s3.endpoint ?? `AWS S3 (${config.s3.region})`), config.audit);
 }
 
 export function gitCommit(cwd = process.cwd()): string {

@@ -5,7 +5,7 @@ import type { WorkflowBundleOption } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../core/appConfig';
 import { tools } from '../stack/paths';
-import { connectClient, connectWorker, createObjectStore, gitCommit } from './config';
+import { connectClient, connectWorker, createAuditLog, createObjectStore, gitCommit } from './config';
 import { createControlWorker, createGpuWorker } from './workers';
 
 export interface RunningWorkers {
@@ -21,6 +21,7 @@ export async function startInProcessWorkers(config: AppConfig, logger: Logger, w
     workDir: path.resolve(config.workDir),
     pythonBinDir: path.dirname(config.python ?? tools.python),
     gitCommit: gitCommit(),
+    audit: createAuditLog(config),
   };
   const wiring = { connection, namespace, taskQueue: config.taskQueue, deps, workflowBundle };
   const workers = [await createControlWorker(wiring), ...(options.gpu === false ? [] : [await createGpuWorker({ ...wiring, logger, client, gpusPerJob: config.gpusPerJob })])];

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { tools } from '../stack/paths';
-import { connectClient, connectWorker, createObjectStore, gitCommit, loadAppConfig } from './config';
+import { connectClient, connectWorker, createAuditLog, createObjectStore, gitCommit, loadAppConfig } from './config';
 import { createLogger, installRuntimeLogger } from './logging';
 import { createControlWorker, createGpuWorker } from './workers';
 
@@ -19,6 +19,7 @@ export async function runWorkerProcess(kind: 'control' | 'gpu'): Promise<void> {
     workDir: path.resolve(config.workDir),
     pythonBinDir: path.dirname(config.python ?? tools.python),
     gitCommit: gitCommit(),
+    audit: createAuditLog(config),
   };
   const worker =
     kind === 'control'

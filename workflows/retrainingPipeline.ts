@@ -18,6 +18,7 @@ import {
 import type { ControlActivities, GpuActivities } from '../activities';
 import { evaluateGate, evaluateGateOnReport } from '../core/gate';
 import type { ModelConfig } from '../core/modelConfig';
+import type { AuditKind } from '../core/audit';
 import { parseOrThrow } from '../core/parse';
 import type { Decision } from '../core/reports';
 import { RunInput, type RunInputJson } from '../core/runInput';
@@ -74,6 +75,16 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
   setHandler(approveUpdate, decide('approved'), { validator: validateDecision });
   setHandler(rejectUpdate, decide('rejected'), { validator: validateDecision });
 
+  // Every decision of consequence goes to the model's audit chain (runs started before it existed skip this).
+  const auditing = patched('audit-log');
+  let auditCount = 0;
+  const audit = async (kind: AuditKind, actor: string, details: Record<string, unknown>) => {
+    if (!auditing) return;
+    await control.recordAudit.executeWithOptions({ startToCloseTimeout: '2 minutes', retry: { ...retry, maximumAttempts: 10 }, summary: `audit: ${kind}` }, [
+      { modelId, kind, actor, workflowId, runId, details, eventId: `${runId}/${auditCount++}/${kind}` },
+    ]);
+  };
+
   /** Runs one stage: bookkeeping for the UI and the timings, and a failure message that names the stage. */
   async function stage<T>(name: Stage, fn: () => Promise<T>): Promise<T> {
     const started = new Date();
@@ -108,6 +119,7 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
     }
   }
 
+  await audit('run-started', input.trigger.requestedBy, { trigger: input.trigger, datasetKeys });
   const config: ModelConfig = input.modelConfig ?? (await stage('starting', () => control.loadModelConfig(modelId)));
   const stageInput = { modelId, runId, config, datasetKeys };
 
@@ -149,6 +161,7 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
         : evaluateGate(config.gate, evaluation.candidate.overall, evaluation.champion?.version != null ? { version: evaluation.champion.version, metrics: evaluation.champion.overall } : null),
     );
     status.verdict = verdict;
+    await audit('gate-verdict', 'system', { passed: verdict.passed, championVersion: verdict.championVersion, reasons: verdict.reasons, holdoutSha256: evaluation.holdoutSha256 });
     return { evaluation, verdict };
   };
   let { evaluation, verdict } = await evaluateAndGate();
@@ -163,6 +176,7 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
     }
     return status.decision!;
   });
+  await audit('decision', decision.by, { outcome: decision.outcome, mode: decision.mode, comment: decision.comment });
   if (decision.outcome === 'rejected') return finish('rejected');
 
   // A verdict holds only against the champion it was computed with: if another run promoted a new champion
@@ -190,7 +204,10 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
   // race, this candidate is gated again against the new champion before it may try again.
   for (;;) {
     status.registered = await register(verdict.championVersion);
-    if (status.registered.promoted) return finish('promoted');
+    if (status.registered.promoted) {
+      await audit('promotion', decision.by, { version: status.registered.version, previousChampion: verdict.championVersion });
+      return finish('promoted');
+    }
     ({ evaluation, verdict } = await evaluateAndGate());
     if (!verdict.passed) return finish('rejected-by-gate');
   }

@@ -37,10 +37,12 @@ export const testLogger = pino({ level: process.env.CT_TEST_LOG_LEVEL ?? 'warn' 
 export async function startTestStack(): Promise<TestStack> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-test-'));
   installRuntimeLogger(testLogger);
-  const [temporal, minio] = await Promise.all([
-    startTemporalDevServer({ dataDir: dir, ui: false }),
-    startMinio({ dataDir: path.join(dir, 'minio') }),
-  ]);
+  // One after the other: the dev server binds internal ports of its own that MinIO's probe could pick.
+  const temporal = await startTemporalDevServer({ dataDir: dir, ui: false });
+  const minio = await startMinio({ dataDir: path.join(dir, 'minio') }).catch(async (err: unknown) => {
+    await temporal.process.stop();
+    throw err;
+  });
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection, namespace: temporal.namespace });
   const workers: RunningWorkers[] = [];

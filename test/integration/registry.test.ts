@@ -8,6 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { GetBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { listVersions, moveAlias, readChampion, registerVersion, setAlias } from '../../activities/registryStore';
 import { rollbackChampion } from '../../cli/models';
+import { AuditLog } from '../../activities/auditLog';
+import { ObjectStore } from '../../activities/objectStore';
 import { keys } from '../../core/keys';
 import type { ModelCard } from '../../core/modelCard';
 import { startTestStack, type TestStack } from '../helpers/stack';
@@ -41,9 +43,12 @@ describe('S3 registry and object store', () => {
   let store: ReturnType<TestStack['tenant']>['store'];
   const card = (runId: string) => ({ ...cardFromHistory(), run: { workflowId: `w-${runId}`, runId, trigger: { kind: 'manual' as const, requestedBy: 't', reason: '' } } });
 
+  let audit: AuditLog;
+
   before(async () => {
     stack = await startTestStack();
     store = stack.tenant().store;
+    audit = new AuditLog(new ObjectStore(store.client, `${store.bucket}-audit`), { retentionDays: 1, mode: 'GOVERNANCE' });
     await store.ensureBucket();
     await store.put('runs/m/model.pt', 'weights');
   });
@@ -98,10 +103,12 @@ describe('S3 registry and object store', () => {
 
   it('rolls the champion back to an earlier version, and refuses a version that does not exist', async () => {
     const before = (await readChampion(store, 'm'))!.version;
-    assert.deepEqual(await rollbackChampion(store, 'm', 1, 'alice'), { from: before, to: 1 });
+    assert.deepEqual(await rollbackChampion(store, audit, 'm', 1, 'alice'), { from: before, to: 1 });
     assert.equal((await readChampion(store, 'm'))?.version, 1);
-    await assert.rejects(rollbackChampion(store, 'm', 42, 'alice'), /m has no version 42 \(versions: 1, 2, 3, 4, 5, 6, 7\)/);
-    await assert.rejects(rollbackChampion(store, 'm', 0, 'alice'), /--to: expected a version number/);
+    const [record] = await audit.records('m');
+    assert.deepEqual([record?.kind, record?.actor, record?.details], ['rollback', 'alice', { from: before, to: 1 }]);
+    await assert.rejects(rollbackChampion(store, audit, 'm', 42, 'alice'), /m has no version 42 \(versions: 1, 2, 3, 4, 5, 6, 7\)/);
+    await assert.rejects(rollbackChampion(store, audit, 'm', 0, 'alice'), /--to: expected a version number/);
   });
 
   it('round-trips a large file with multipart upload', async () => {
