@@ -29,9 +29,9 @@ describe('audit hash chain', () => {
     modified[1] = { ...modified[1]!, actor: 'mallory' };
     assert.deepEqual(verifyChain(modified, sha), { ok: false, records: 4, seq: 2, reason: 'content does not match its hash (the record was modified)' });
     const rehashed = chain(4);
-    const forged = { ...rehashed[1]!, actor: 'mallory' };
-    const { hash: _drop, ...unsigned } = forged;
-    rehashed[1] = { ...forged, hash: sha(canonicalJson(unsigned)) };
+    const forged: Partial<AuditRecord> = { ...rehashed[1]!, actor: 'mallory' };
+    delete forged.hash;
+    rehashed[1] = { ...(forged as AuditRecord), hash: sha(canonicalJson(forged)) };
     assert.equal((verifyChain(rehashed, sha) as { seq: number }).seq, 3, 're-hashing a forged record breaks the next link');
     const removed = chain(4);
     removed.splice(1, 1);
