@@ -1,5 +1,6 @@
 // Activity factories by worker: the control worker (task queue ct) and the GPU worker (task queue ct-gpu).
 import { createAuditActivities } from './auditActivities';
+import { createNotifyActivities } from './notifyActivities';
 import type { ActivityDeps } from './context';
 import { createDataActivities } from './dataActivities';
 import { createEvaluationActivities } from './evaluateActivity';
@@ -10,7 +11,7 @@ export type { ActivityDeps } from './context';
 export type { TrainingDeps } from './trainActivity';
 
 export function createControlActivities(deps: ActivityDeps) {
-  return { ...createDataActivities(deps), ...createEvaluationActivities(deps), ...createRegistryActivities(deps), ...createAuditActivities(deps) };
+  return { ...createDataActivities(deps), ...createEvaluationActivities(deps), ...createRegistryActivities(deps), ...createAuditActivities(deps), ...createNotifyActivities(deps) };
 }
 
 export function createGpuActivities(deps: TrainingDeps) {

@@ -154,8 +154,8 @@ async function main(argv: string[]): Promise<number> {
           const s = await runStatus(client, workflowId);
           print(values.json ? JSON.stringify(s, null, 2) : `${workflowId}: stage ${s.stage}\n${formatRunSummary(s)}`);
         } else {
-          const d = await decideRun(client, workflowId, command === 'approve' ? 'approved' : 'rejected', need(values.as, '--as <name>'), values.comment ?? '');
-          print(`${workflowId}: ${d.outcome} by ${d.by}`);
+          const r = await decideRun(client, workflowId, command === 'approve' ? 'approved' : 'rejected', need(values.as, '--as <name>'), values.comment ?? '');
+          print(r.decision ? `${workflowId}: ${r.decision.outcome} by ${r.decision.by} (${r.approvals} of ${r.quorum} approvals)` : `${workflowId}: approval recorded, ${r.approvals} of ${r.quorum} needed`);
         }
         return 0;
       } finally {

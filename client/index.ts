@@ -4,7 +4,7 @@ import { workflowIds } from '../core/keys';
 import { parseOrThrow } from '../core/parse';
 import type { Decision } from '../core/reports';
 import { RunInput, type RunInputJson } from '../core/runInput';
-import type { RunStatus } from '../core/runStatus';
+import type { ApprovalResult, RunStatus } from '../core/runStatus';
 import type { retrainingPipeline } from '../workflows';
 import { approveUpdate, rejectUpdate, statusQuery } from '../workflows/definitions';
 
@@ -31,7 +31,7 @@ export async function runStatus(client: Client, workflowId: string): Promise<Run
 }
 
 /** Sends Update approve/reject; a refusal (validator) surfaces as an Error carrying the workflow's reason. */
-export async function decideRun(client: Client, workflowId: string, outcome: Decision['outcome'], by: string, comment = ''): Promise<Decision> {
+export async function decideRun(client: Client, workflowId: string, outcome: Decision['outcome'], by: string, comment = ''): Promise<ApprovalResult> {
   try {
     return await client.workflow.getHandle(workflowId).executeUpdate(outcome === 'approved' ? approveUpdate : rejectUpdate, { args: [{ by, comment }] });
   } catch (err) {

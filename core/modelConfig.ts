@@ -53,6 +53,7 @@ export type LabelSpec = z.infer<typeof LabelSpec>;
 export const MetricName = z.enum(['rocAuc', 'logLoss', 'accuracy', 'precision', 'recall']);
 export type MetricName = z.infer<typeof MetricName>;
 const MetricBounds = z.partialRecord(MetricName, z.number());
+const Duration = z.string().regex(/^\d+(\.\d+)?[smhd]$/, 'a duration like 90s, 30m, 4h or 2d');
 
 export const ModelConfig = z
   .object({
@@ -152,9 +153,23 @@ export const ModelConfig = z
         noChampion: 'absolute-only',
       }),
     approval: z
-      .object({ mode: z.enum(['auto', 'manual']).default('manual') })
+      .object({
+        mode: z.enum(['auto', 'manual', 'policy']).default('manual').describe('policy: auto-approve when autoApprove holds, else ask people'),
+        roles: z.record(z.string(), z.array(z.string().min(1))).default({}).describe('role → members'),
+        approverRoles: z.array(z.string()).default([]).describe('roles whose members may decide; empty: anyone'),
+        escalationRoles: z.array(z.string()).default([]).describe('roles added after escalateAfter'),
+        quorum: z.number().int().min(1).default(1).describe('distinct approvals needed'),
+        reminderAfter: Duration.optional(),
+        escalateAfter: Duration.optional(),
+        rejectAfter: Duration.optional().describe('no decision by then: rejected automatically'),
+        notifyUrl: z.url().optional().describe('webhook called (POST JSON) for reminders and escalations'),
+        autoApprove: z
+          .object({ minMargin: MetricBounds.default({}), noSliceRegression: z.boolean().default(true) })
+          .strict()
+          .optional(),
+      })
       .strict()
-      .default({ mode: 'manual' }),
+      .default({ mode: 'manual', roles: {}, approverRoles: [], escalationRoles: [], quorum: 1 }),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -178,6 +193,18 @@ export const ModelConfig = z
     }
     if (!(cfg.label.source in columns)) {
       ctx.addIssue({ code: 'custom', path: ['label', 'source'], message: `"${cfg.label.source}" is not a declared column` });
+    }
+    for (const [field, roles] of [['approverRoles', cfg.approval.approverRoles], ['escalationRoles', cfg.approval.escalationRoles]] as const) {
+      for (const role of roles) {
+        if (!(role in cfg.approval.roles)) ctx.addIssue({ code: 'custom', path: ['approval', field], message: `role "${role}" is not defined in approval.roles` });
+      }
+    }
+    const members = new Set(cfg.approval.approverRoles.flatMap((r) => cfg.approval.roles[r] ?? []));
+    if (cfg.approval.approverRoles.length > 0 && members.size < cfg.approval.quorum) {
+      ctx.addIssue({ code: 'custom', path: ['approval', 'quorum'], message: `quorum ${cfg.approval.quorum} exceeds the ${members.size} members of the approver roles` });
+    }
+    if (cfg.approval.mode === 'policy' && !cfg.approval.autoApprove) {
+      ctx.addIssue({ code: 'custom', path: ['approval', 'autoApprove'], message: 'mode "policy" needs an autoApprove rule' });
     }
     if (cfg.evaluation.sliceBy !== undefined && !names.includes(cfg.evaluation.sliceBy)) {
       ctx.addIssue({ code: 'custom', path: ['evaluation', 'sliceBy'], message: `"${cfg.evaluation.sliceBy}" is not a feature` });

@@ -109,9 +109,12 @@ export type GateVerdict = z.infer<typeof GateVerdict>;
 
 export const Decision = z.object({
   outcome: z.enum(['approved', 'rejected']),
+  /** Who decided: the person whose approval completed the quorum or who rejected, "policy" or "timeout". */
   by: z.string(),
   comment: z.string(),
-  mode: z.enum(['auto', 'manual']),
+  mode: z.enum(['auto', 'manual', 'policy', 'timeout']),
+  approvals: z.array(z.object({ by: z.string(), comment: z.string(), at: z.string() })).default([]),
+  evidence: z.array(z.string()).default([]),
 });
 export type Decision = z.infer<typeof Decision>;
 

@@ -37,6 +37,10 @@ export const ApprovalInput = z
   .strict();
 export type ApprovalInput = z.input<typeof ApprovalInput>;
 
+/** What Update approve/reject returns: the decision once made, and the count towards the quorum. */
+export const ApprovalResult = z.object({ decision: Decision.nullable(), approvals: z.number().int(), quorum: z.number().int() });
+export type ApprovalResult = z.infer<typeof ApprovalResult>;
+
 /** A short, human-readable progress line for the Web UI's current details. */
 export function describeStatus(s: RunStatus): string {
   const lines = [`**${s.modelId}** — stage **${s.stage}** (${s.outcome}) · trigger ${s.trigger.kind} by ${s.trigger.requestedBy}`];

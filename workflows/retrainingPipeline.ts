@@ -16,13 +16,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ControlActivities, GpuActivities } from '../activities';
+import { allowedApprovers, type ApprovalPolicy, autoApproval, durationMs, refusal } from '../core/approvals';
 import { evaluateGate, evaluateGateOnReport } from '../core/gate';
 import type { ModelConfig } from '../core/modelConfig';
 import type { AuditKind } from '../core/audit';
 import { parseOrThrow } from '../core/parse';
 import type { Decision } from '../core/reports';
 import { RunInput, type RunInputJson } from '../core/runInput';
-import { ApprovalInput, describeStatus, type RunStatus, type Stage } from '../core/runStatus';
+import { ApprovalInput, type ApprovalResult, describeStatus, type RunStatus, type Stage } from '../core/runStatus';
 import { CtModel, CtStage, CtTrigger } from '../core/searchAttributes';
 import { gpuTaskQueueOf } from '../core/taskQueues';
 import { approveUpdate, rejectUpdate, statusQuery, trainingProgressSignal } from './definitions';
@@ -62,18 +63,35 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
     status.training = progress;
     setCurrentDetails(describeStatus(status));
   });
-  const decide = (outcome: Decision['outcome']) => (raw: ApprovalInput) => {
+  // Approvals: validators refuse (synchronously, nothing recorded) whoever may not decide; distinct approvals count
+  // towards the quorum; one allowed rejection decides.
+  let policy: ApprovalPolicy | null = null;
+  let escalated = false;
+  const approvals = new Map<string, { by: string; comment: string; at: string }>();
+  const validateDecision = (outcome: Decision['outcome']) => (raw: ApprovalInput) => {
+    const args = parseOrThrow(ApprovalInput, raw, 'approval');
+    const state = { stage: status.stage, decided: status.decision ? `${status.decision.outcome} by ${status.decision.by}` : null, escalated, requester: input.trigger.requestedBy };
+    const why = policy ? refusal(policy, state, args.by, outcome) : `run is not awaiting approval (stage: ${status.stage})`;
+    if (why) throw new Error(why);
+  };
+  const decide = (outcome: Decision['outcome']) => async (raw: ApprovalInput): Promise<ApprovalResult> => {
     const args = ApprovalInput.parse(raw);
-    status.decision = { outcome, by: args.by, comment: args.comment, mode: 'manual' };
-    return status.decision;
+    const quorum = policy?.quorum ?? 1;
+    if (outcome === 'rejected') {
+      status.decision = { outcome, by: args.by, comment: args.comment, mode: 'manual', approvals: [...approvals.values()], evidence: [] };
+      await audit('rejection', args.by, { comment: args.comment });
+    } else if (!approvals.has(args.by)) {
+      approvals.set(args.by, { by: args.by, comment: args.comment, at: new Date().toISOString() });
+      await audit('approval', args.by, { comment: args.comment, approvals: approvals.size, quorum });
+      if (approvals.size >= quorum && !status.decision) {
+        status.decision = { outcome: 'approved', by: args.by, comment: args.comment, mode: 'manual', approvals: [...approvals.values()], evidence: [] };
+      }
+    }
+    setCurrentDetails(describeStatus(status));
+    return { decision: status.decision, approvals: approvals.size, quorum };
   };
-  const validateDecision = (raw: ApprovalInput) => {
-    parseOrThrow(ApprovalInput, raw, 'approval');
-    if (status.decision) throw new Error(`run already ${status.decision.outcome} by ${status.decision.by}`);
-    if (status.stage !== 'approval') throw new Error(`run is not awaiting approval (stage: ${status.stage})`);
-  };
-  setHandler(approveUpdate, decide('approved'), { validator: validateDecision });
-  setHandler(rejectUpdate, decide('rejected'), { validator: validateDecision });
+  setHandler(approveUpdate, decide('approved'), { validator: validateDecision('approved') });
+  setHandler(rejectUpdate, decide('rejected'), { validator: validateDecision('rejected') });
 
   // Every decision of consequence goes to the model's audit chain (runs started before it existed skip this).
   const auditing = patched('audit-log');
@@ -84,6 +102,23 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
       { modelId, kind, actor, workflowId, runId, details, eventId: `${runId}/${auditCount++}/${kind}` },
     ]);
   };
+
+  const waitWithDeadlines = (p: ApprovalPolicy) =>
+    waitWithDeadlinesImpl(p, () => status.decision !== null, async (kind) => {
+      if (kind === 'timeout') {
+        status.decision = { outcome: 'rejected', by: 'timeout', comment: `no decision within ${p.rejectAfter}`, mode: 'timeout', approvals: [...approvals.values()], evidence: [] };
+        return;
+      }
+      if (kind === 'escalation') {
+        escalated = true;
+        await audit('escalation', 'system', { to: p.escalationRoles });
+      }
+      const approvers = [...allowedApprovers(p, escalated)];
+      await control.notifyApprovers.executeWithOptions({ startToCloseTimeout: '1 minute', retry, summary: `${kind}: notify ${approvers.length} approver(s)` }, [
+        { kind, modelId, workflowId, approvers, url: p.notifyUrl, message: `${modelId} run ${workflowId} is waiting for approval (${kind})` },
+      ]);
+      setCurrentDetails(describeStatus(status));
+    });
 
   /** Runs one stage: bookkeeping for the UI and the timings, and a failure message that names the stage. */
   async function stage<T>(name: Stage, fn: () => Promise<T>): Promise<T> {
@@ -121,6 +156,7 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
 
   await audit('run-started', input.trigger.requestedBy, { trigger: input.trigger, datasetKeys });
   const config: ModelConfig = input.modelConfig ?? (await stage('starting', () => control.loadModelConfig(modelId)));
+  policy = config.approval;
   const stageInput = { modelId, runId, config, datasetKeys };
 
   const report = await stage('validate', () =>
@@ -169,9 +205,14 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
 
   const decision = await stage('approval', async () => {
     if (config.approval.mode === 'auto') {
-      status.decision = { outcome: 'approved', by: 'policy', comment: 'approval mode auto: gate passed', mode: 'auto' };
+      status.decision = { outcome: 'approved', by: 'policy', comment: 'approval mode auto: gate passed', mode: 'auto', approvals: [], evidence: [] };
     } else {
+      if (config.approval.mode === 'policy') {
+        const auto = autoApproval(config.approval, verdict, evaluation);
+        if (auto.approve) status.decision = { outcome: 'approved', by: 'policy', comment: 'autoApprove policy held', mode: 'policy', approvals: [], evidence: auto.evidence };
+      }
       setCurrentDetails(describeStatus(status));
+      if (!status.decision && patched('approval-timers')) await waitWithDeadlines(config.approval);
       await condition(() => status.decision !== null);
     }
     return status.decision!;
@@ -219,6 +260,30 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
     setCurrentDetails(describeStatus(status));
     log.info('run finished', { outcome, version: status.registered?.version });
     return status;
+  }
+}
+
+/** Silence has consequences: a reminder, then escalation to more approvers, then automatic rejection. */
+async function waitWithDeadlinesImpl(
+  policy: ApprovalPolicy,
+  decided: () => boolean,
+  onDeadline: (kind: 'reminder' | 'escalation' | 'timeout') => Promise<void>,
+): Promise<void> {
+  const start = Date.now();
+  const deadlines = (
+    [
+      ['reminder', policy.reminderAfter],
+      ['escalation', policy.escalateAfter],
+      ['timeout', policy.rejectAfter],
+    ] as const
+  )
+    .filter(([, after]) => after !== undefined)
+    .map(([kind, after]) => ({ kind, at: start + durationMs(after!) }))
+    .sort((a, b) => a.at - b.at);
+  for (const d of deadlines) {
+    if (await condition(decided, Math.max(1, d.at - Date.now()))) return;
+    await onDeadline(d.kind);
+    if (d.kind === 'timeout') return;
   }
 }
 

@@ -100,7 +100,7 @@ describe('retrainingPipeline end to end', () => {
     const metadata = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
     assert.match(metadata.currentDetails, /stage \*\*approval\*\*[\s\S]*waiting for Update `approve` or `reject`/);
     const decision = await decideRun(stack.client, handle.workflowId, 'approved', 'bob', 'looks good');
-    assert.equal(decision.by, 'bob');
+    assert.equal(decision.decision?.by, 'bob');
     await assert.rejects(decideRun(stack.client, handle.workflowId, 'rejected', 'carol'), /already approved by bob/);
     const result = await handle.result();
     await record('pipeline-manual-approval')(stack, handle.workflowId);

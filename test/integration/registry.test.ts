@@ -33,7 +33,7 @@ function cardFromHistory(): Omit<ModelCard, 'version' | 'artifactKey'> {
     data: { datasetKeys: ['d'], sourceDigests: prepared.sourceDigests, splits: prepared.splits },
     evaluation,
     gate: { passed: true, championVersion: null, checks: [], reasons: ['ok'] },
-    decision: { outcome: 'approved', by: 'policy', comment: '', mode: 'auto' },
+    decision: { outcome: 'approved', by: 'policy', comment: '', mode: 'auto', approvals: [], evidence: [] },
     training: trained,
   };
 }

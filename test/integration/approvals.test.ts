@@ -1,0 +1,127 @@
+// Governance on the time-skipping test server (hours and days pass in seconds) with real workers, the real
+// trainer and MinIO: who may approve, quorum, and reminder → escalation → automatic rejection at their times.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import proto from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { decideRun, runStatus, startRetraining } from '../../client';
+import { AppConfig } from '../../core/appConfig';
+import { ALL_SEARCH_ATTRIBUTES } from '../../core/searchAttributes';
+import { startMinio, type ObjectStore as Minio } from '../../stack/minio';
+import { tools } from '../../stack/paths';
+import { createAuditLog, createObjectStore } from '../../workers/config';
+import { startInProcessWorkers, type RunningWorkers } from '../../workers/inProcess';
+import { installRuntimeLogger } from '../../workers/logging';
+import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
+import { testLogger, workflowBundle } from '../helpers/stack';
+
+const approval = {
+  mode: 'manual' as const,
+  roles: { 'ml-lead': ['alice', 'bob', 'dave'], risk: ['carol'] },
+  approverRoles: ['ml-lead'],
+  escalationRoles: ['risk'],
+  quorum: 2,
+  reminderAfter: '1h',
+  escalateAfter: '4h',
+  rejectAfter: '1d',
+};
+
+describe('approvals (time-skipping server)', () => {
+  let env: TestWorkflowEnvironment;
+  let minio: Minio;
+  let workers: RunningWorkers;
+  let config: AppConfig;
+  let dir: string;
+  let webhook: http.Server;
+  const notifications: { kind: string; approvers: string[]; at: number }[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'ct-approvals-'));
+    installRuntimeLogger(testLogger);
+    env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: tools.temporalTestServer } } });
+    await env.connection.operatorService.addSearchAttributes({
+      namespace: 'default',
+      searchAttributes: Object.fromEntries(ALL_SEARCH_ATTRIBUTES.map((k) => [k.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+    });
+    minio = await startMinio({ dataDir: path.join(dir, 'minio') });
+    webhook = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const n = JSON.parse(body) as { kind: string; approvers: string[] };
+        notifications.push({ ...n, at: Date.now() });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
+    config = AppConfig.parse({
+      temporal: { address: env.address, namespace: 'default' },
+      s3: { endpoint: minio.endpoint, bucket: 'ct-approvals', accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey, forcePathStyle: true },
+      taskQueue: 'ct-approvals',
+      workDir: path.join(dir, 'work'),
+    });
+    const store = createObjectStore(config);
+    await store.ensureBucket();
+    await store.put('data/jan.parquet', flightsParquet(await readFlightsSlice(0, 20_000)));
+    workers = await startInProcessWorkers(config, testLogger, { code: (await workflowBundle()).code });
+  });
+  after(async () => {
+    await workers?.stop();
+    await env?.teardown();
+    await minio?.process.stop();
+    webhook?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const start = async (modelId: string, overrides: object = {}) => {
+    const { port } = webhook.address() as { port: number };
+    const modelConfig = { ...testModelConfig(), modelId, approval: { ...approval, notifyUrl: `http://127.0.0.1:${port}/notify`, ...overrides } };
+    const handle = await startRetraining(env.client, { modelId, dataset: { keys: ['data/jan.parquet'] }, trigger: { kind: 'manual', requestedBy: 'alice', reason: 'test' }, modelConfig }, { taskQueue: config.taskQueue });
+    for (let i = 0; i < 600 && (await runStatus(env.client, handle.workflowId)).stage !== 'approval'; i++) await new Promise((r) => setTimeout(r, 100));
+    return handle;
+  };
+
+  it('refuses outsiders, the requester and decisions after the fact; counts a duplicate once; needs 2 distinct approvers', async () => {
+    const handle = await start('gov-quorum');
+    await assert.rejects(decideRun(env.client, handle.workflowId, 'approved', 'mallory'), /mallory is not in an approver role of this model \(ml-lead\)/);
+    await assert.rejects(decideRun(env.client, handle.workflowId, 'approved', 'alice'), /separation of duties: alice requested this run/);
+    assert.deepEqual(await decideRun(env.client, handle.workflowId, 'approved', 'bob', 'ok'), { decision: null, approvals: 1, quorum: 2 });
+    assert.deepEqual(await decideRun(env.client, handle.workflowId, 'approved', 'bob', 'again'), { decision: null, approvals: 1, quorum: 2 }, 'the same approver counts once');
+    const second = await decideRun(env.client, handle.workflowId, 'approved', 'dave');
+    assert.equal(second.decision?.outcome, 'approved');
+    assert.deepEqual(second.decision?.approvals.map((a) => a.by), ['bob', 'dave']);
+    await assert.rejects(decideRun(env.client, handle.workflowId, 'rejected', 'bob'), /run already approved by dave|not awaiting approval/);
+    const result = await handle.result();
+    assert.equal(result.outcome, 'promoted');
+    const audit = await createAuditLog(config).records('gov-quorum');
+    assert.deepEqual(audit.map((r) => `${r.kind}:${r.actor}`), ['run-started:alice', 'gate-verdict:system', 'approval:bob', 'approval:dave', 'decision:dave', 'promotion:dave']);
+  });
+
+  it('reminds after 1h, escalates after 4h to the escalation role, and rejects after 1d without a decision', async () => {
+    const handle = await start('gov-timeout');
+    await assert.rejects(decideRun(env.client, handle.workflowId, 'approved', 'carol'), /carol is not in an approver role/);
+    notifications.length = 0;
+    const result = await handle.result(); // the server skips time while we wait: 1 day passes in seconds
+    assert.equal(result.outcome, 'rejected');
+    assert.deepEqual([result.decision?.by, result.decision?.mode], ['timeout', 'timeout']);
+    assert.deepEqual(notifications.map((n) => n.kind), ['reminder', 'escalation']);
+    assert.deepEqual(notifications[1]!.approvers, ['alice', 'bob', 'dave', 'carol']);
+    const approvalStage = result.timings.find((t) => t.stage === 'approval')!;
+    assert.ok(Math.abs(approvalStage.seconds! - 86_400) < 60, `approval waited ${approvalStage.seconds}s of workflow time`);
+    const audit = await createAuditLog(config).records('gov-timeout');
+    assert.ok(audit.some((r) => r.kind === 'escalation'));
+    assert.equal(audit.find((r) => r.kind === 'decision')?.actor, 'timeout');
+  });
+
+  it('after escalation, a member of the escalation role can complete the quorum', async () => {
+    const handle = await start('gov-escalate', { quorum: 1 });
+    await env.sleep('5h');
+    const r = await decideRun(env.client, handle.workflowId, 'approved', 'carol', 'risk sign-off');
+    assert.equal(r.decision?.by, 'carol');
+    assert.equal((await handle.result()).outcome, 'promoted');
+  });
+});
