@@ -35,7 +35,7 @@ describe('approval rules', () => {
   it('validates the policy in the model config', () => {
     const bad = ModelConfig.shape.approval.safeParse({ approverRoles: ['nobody'], rejectAfter: 'soon' });
     assert.equal(bad.success, false);
-    assert.match(JSON.stringify(bad.error!.issues), /a duration like 90s, 30m, 4h or 2d/);
+    assert.match(JSON.stringify(bad.error.issues), /a duration like 90s, 30m, 4h or 2d/);
     assert.equal(durationMs('90s'), 90_000);
     assert.equal(durationMs('2d'), 172_800_000);
     assert.throws(() => durationMs('2 days'), /not a duration/);
