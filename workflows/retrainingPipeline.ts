@@ -98,7 +98,7 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
   let auditCount = 0;
   const audit = async (kind: AuditKind, actor: string, details: Record<string, unknown>) => {
     if (!auditing) return;
-    await control.recordAudit.executeWithOptions({ startToCloseTimeout: '2 minutes', retry: { ...retry, maximumAttempts: 10 }, summary: `audit: ${kind}` }, [
+    await control.recordAudit.executeWithOptions({ startToCloseTimeout: '2 minutes', retry, summary: `audit: ${kind}` }, [
       { modelId, kind, actor, workflowId, runId, details, eventId: `${runId}/${auditCount++}/${kind}` },
     ]);
   };
@@ -154,8 +154,12 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
     }
   }
 
-  await audit('run-started', input.trigger.requestedBy, { trigger: input.trigger, datasetKeys });
-  const config: ModelConfig = input.modelConfig ?? (await stage('starting', () => control.loadModelConfig(modelId)));
+  const config: ModelConfig = auditing
+    ? await stage('starting', async () => {
+        await audit('run-started', input.trigger.requestedBy, { trigger: input.trigger, datasetKeys });
+        return input.modelConfig ?? (await control.loadModelConfig(modelId));
+      })
+    : (input.modelConfig ?? (await stage('starting', () => control.loadModelConfig(modelId))));
   policy = config.approval;
   const stageInput = { modelId, runId, config, datasetKeys };
 

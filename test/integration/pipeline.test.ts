@@ -45,7 +45,7 @@ describe('retrainingPipeline end to end', () => {
     assert.equal(r1.evaluation?.champion, null, 'no champion for the first run');
     assert.ok(r1.evaluation.candidate.overall.rocAuc > 0.5, `rocAuc ${r1.evaluation.candidate.overall.rocAuc}`);
     assert.ok(r1.evaluation.candidate.slices.length > 0, 'per-origin slices computed');
-    assert.deepEqual(r1.timings.map((t) => t.stage), ['validate', 'prepare', 'train', 'evaluate', 'gate', 'approval', 'register']);
+    assert.deepEqual(r1.timings.map((t) => t.stage), ['starting', 'validate', 'prepare', 'train', 'evaluate', 'gate', 'approval', 'register']);
     assert.ok(r1.training && r1.training.step > 0 && r1.training.checkpointKey?.startsWith(keys.checkpoints('flight-delay', r1.runId)), 'progress signal reached the workflow');
 
     const desc = await first.describe();
