@@ -19,6 +19,8 @@ export interface ActivityDeps {
   progressSignalSeconds?: number;
   /** The audit log (hash chain in an Object Lock bucket); runs record their decisions there. */
   audit?: AuditLog;
+  /** Verifies signed approval tokens; never logged, never in workflow history. */
+  approvalSecret?: string;
 }
 
 export function activityLogger(base: Logger): Logger {

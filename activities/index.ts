@@ -1,4 +1,5 @@
 // Activity factories by worker: the control worker (task queue ct) and the GPU worker (task queue ct-gpu).
+import { createApprovalTokenActivities } from './approvalTokens';
 import { createAuditActivities } from './auditActivities';
 import { createNotifyActivities } from './notifyActivities';
 import type { ActivityDeps } from './context';
@@ -11,7 +12,7 @@ export type { ActivityDeps } from './context';
 export type { TrainingDeps } from './trainActivity';
 
 export function createControlActivities(deps: ActivityDeps) {
-  return { ...createDataActivities(deps), ...createEvaluationActivities(deps), ...createRegistryActivities(deps), ...createAuditActivities(deps), ...createNotifyActivities(deps) };
+  return { ...createDataActivities(deps), ...createEvaluationActivities(deps), ...createRegistryActivities(deps), ...createAuditActivities(deps), ...createNotifyActivities(deps), ...createApprovalTokenActivities(deps) };
 }
 
 export function createGpuActivities(deps: TrainingDeps) {

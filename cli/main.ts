@@ -1,6 +1,8 @@
 // The `ct` command.
 import { parseArgs } from 'node:util';
 import { decideRun, runStatus, startRetraining } from '../client';
+import { issueApprovalToken } from '../activities/approvalTokens';
+import { durationMs } from '../core/approvals';
 import { InvalidInputError } from '../core/parse';
 import type { RunInputJson } from '../core/runInput';
 import { connectClient, createAuditLog } from '../workers/config';
@@ -19,7 +21,7 @@ const USAGE = `usage: ct <command>
   retrain <modelId> --data <key>...    start a retrainingPipeline run
           [--by <name>] [--reason <text>] [--config <model config file>] [--wait] [--json]
   status <workflowId> [--json]         a run's stage, progress and results
-  approve <workflowId> --as <name> [--comment <text>]
+  approve <workflowId> --as <name> [--comment <text>] [--token <signed token>]
   reject  <workflowId> --as <name> [--comment <text>]
   models register <config file>        validate and register a model configuration
   models validate <config file>        validate a model configuration, print it with defaults
@@ -27,6 +29,7 @@ const USAGE = `usage: ct <command>
   rollback <modelId> --to <version> --as <name>   move the champion back to an earlier version (audited)
   audit show <modelId> [--json]        the model's audit records
   audit verify <modelId>               recompute the hash chain; exit 3 at the first broken link
+  token --as <name> --run <workflowId> [--ttl 1d]   issue a signed approval token (needs CT_APPROVAL_SECRET)
   schemas                              write the JSON Schemas of all inputs and outputs to schemas/
 
 Configuration: ct.config.{json,yaml} or CT_* environment variables (see README); without any, the local
@@ -46,6 +49,9 @@ async function main(argv: string[]): Promise<number> {
       as: { type: 'string' },
       reason: { type: 'string' },
       comment: { type: 'string' },
+      token: { type: 'string' },
+      run: { type: 'string' },
+      ttl: { type: 'string' },
       to: { type: 'string' },
       config: { type: 'string' },
       wait: { type: 'boolean' },
@@ -92,6 +98,13 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       throw new UsageError('models: expected register, validate or show');
+    }
+    case 'token': {
+      const secret = cliConfig().config.approvalSecret;
+      if (!secret) throw new UsageError('token: set CT_APPROVAL_SECRET (the workers must share it)');
+      const ttl = durationMs(values.ttl ?? '1d');
+      print(issueApprovalToken(secret, { by: need(values.as, '--as <name>'), workflowId: need(values.run, '--run <workflowId>'), exp: Date.now() + ttl }));
+      return 0;
     }
     case 'audit': {
       const [sub, modelId] = rest;
@@ -154,7 +167,7 @@ async function main(argv: string[]): Promise<number> {
           const s = await runStatus(client, workflowId);
           print(values.json ? JSON.stringify(s, null, 2) : `${workflowId}: stage ${s.stage}\n${formatRunSummary(s)}`);
         } else {
-          const r = await decideRun(client, workflowId, command === 'approve' ? 'approved' : 'rejected', need(values.as, '--as <name>'), values.comment ?? '');
+          const r = await decideRun(client, workflowId, command === 'approve' ? 'approved' : 'rejected', need(values.as, '--as <name>'), values.comment ?? '', values.token);
           print(r.decision ? `${workflowId}: ${r.decision.outcome} by ${r.decision.by} (${r.approvals} of ${r.quorum} approvals)` : `${workflowId}: approval recorded, ${r.approvals} of ${r.quorum} needed`);
         }
         return 0;

@@ -31,9 +31,9 @@ export async function runStatus(client: Client, workflowId: string): Promise<Run
 }
 
 /** Sends Update approve/reject; a refusal (validator) surfaces as an Error carrying the workflow's reason. */
-export async function decideRun(client: Client, workflowId: string, outcome: Decision['outcome'], by: string, comment = ''): Promise<ApprovalResult> {
+export async function decideRun(client: Client, workflowId: string, outcome: Decision['outcome'], by: string, comment = '', token?: string): Promise<ApprovalResult> {
   try {
-    return await client.workflow.getHandle(workflowId).executeUpdate(outcome === 'approved' ? approveUpdate : rejectUpdate, { args: [{ by, comment }] });
+    return await client.workflow.getHandle(workflowId).executeUpdate(outcome === 'approved' ? approveUpdate : rejectUpdate, { args: [{ by, comment, ...(token ? { token } : {}) }] });
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError && err.cause) throw new Error(`${outcome === 'approved' ? 'approve' : 'reject'} refused: ${err.cause.message}`, { cause: err });
     throw err;

@@ -38,6 +38,7 @@ export const AppConfig = z
       })
       .strict()
       .default({ retentionDays: 365, mode: 'COMPLIANCE' }),
+    approvalSecret: z.string().min(16, 'use at least 16 characters').optional().describe('HMAC secret of signed approval tokens'),
     gpusPerJob: z.number().int().min(1).default(1).describe('GPUs given to each training on a GPU worker; slots = GPUs / gpusPerJob'),
   })
   .strict();
@@ -61,6 +62,7 @@ export const ENV_VARS: Record<string, string> = {
   CT_LOG_LEVEL: 'logLevel',
   CT_GPUS_PER_JOB: 'gpusPerJob',
   CT_AUDIT_BUCKET: 'audit.bucket',
+  CT_APPROVAL_SECRET: 'approvalSecret',
   CT_AUDIT_RETENTION_DAYS: 'audit.retentionDays',
 };
 

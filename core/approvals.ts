@@ -20,9 +20,10 @@ export function allowedApprovers(policy: ApprovalPolicy, escalated: boolean): Se
 }
 
 /** Why `by` may not make this decision now, or null when it may. */
-export function refusal(policy: ApprovalPolicy, state: ApprovalState, by: string, outcome: 'approved' | 'rejected'): string | null {
+export function refusal(policy: ApprovalPolicy, state: ApprovalState, by: string, outcome: 'approved' | 'rejected', hasToken = false): string | null {
   if (state.decided) return `run already ${state.decided}`;
   if (state.stage !== 'approval') return `run is not awaiting approval (stage: ${state.stage})`;
+  if (policy.signedApprovals && !hasToken) return 'this model requires a signed approval token (ct token --as <name> --run <workflowId>)';
   if (policy.approverRoles.length > 0) {
     const allowed = allowedApprovers(policy, state.escalated);
     if (!allowed.has(by)) {

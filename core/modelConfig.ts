@@ -159,6 +159,7 @@ export const ModelConfig = z
         approverRoles: z.array(z.string()).default([]).describe('roles whose members may decide; empty: anyone'),
         escalationRoles: z.array(z.string()).default([]).describe('roles added after escalateAfter'),
         quorum: z.number().int().min(1).default(1).describe('distinct approvals needed'),
+        signedApprovals: z.boolean().default(false).describe('approvals need an HMAC token issued for the approver and the run (ct token)'),
         reminderAfter: Duration.optional(),
         escalateAfter: Duration.optional(),
         rejectAfter: Duration.optional().describe('no decision by then: rejected automatically'),
@@ -169,7 +170,7 @@ export const ModelConfig = z
           .optional(),
       })
       .strict()
-      .default({ mode: 'manual', roles: {}, approverRoles: [], escalationRoles: [], quorum: 1 }),
+      .default({ mode: 'manual', roles: {}, approverRoles: [], escalationRoles: [], quorum: 1, signedApprovals: false }),
   })
   .strict()
   .superRefine((cfg, ctx) => {

@@ -33,7 +33,7 @@ export const RunStatus = z.object({
 export type RunStatus = z.infer<typeof RunStatus>;
 
 export const ApprovalInput = z
-  .object({ by: z.string().trim().min(1, 'name who decides'), comment: z.string().default('') })
+  .object({ by: z.string().trim().min(1, 'name who decides'), comment: z.string().default(''), token: z.string().optional().describe('signed approval token (when the model requires one)') })
   .strict();
 export type ApprovalInput = z.input<typeof ApprovalInput>;
 

@@ -22,6 +22,7 @@ export async function startInProcessWorkers(config: AppConfig, logger: Logger, w
     pythonBinDir: path.dirname(config.python ?? tools.python),
     gitCommit: gitCommit(),
     audit: createAuditLog(config),
+    approvalSecret: config.approvalSecret,
   };
   const wiring = { connection, namespace, taskQueue: config.taskQueue, deps, workflowBundle };
   const workers = [await createControlWorker(wiring), ...(options.gpu === false ? [] : [await createGpuWorker({ ...wiring, logger, client, gpusPerJob: config.gpusPerJob })])];

@@ -8,7 +8,7 @@ const REDACT = [
   'accessKeyId', '*.accessKeyId', '*.*.accessKeyId',
   'apiKey', '*.apiKey', '*.*.apiKey',
   'authorization', '*.authorization', 'headers.authorization',
-  'token', '*.token', 'password', '*.password',
+  'token', '*.token', 'password', '*.password', 'approvalSecret', '*.approvalSecret',
 ];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

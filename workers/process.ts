@@ -20,6 +20,7 @@ export async function runWorkerProcess(kind: 'control' | 'gpu'): Promise<void> {
     pythonBinDir: path.dirname(config.python ?? tools.python),
     gitCommit: gitCommit(),
     audit: createAuditLog(config),
+    approvalSecret: config.approvalSecret,
   };
   const worker =
     kind === 'control'

@@ -10,6 +10,7 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -30,6 +31,7 @@ import { approveUpdate, rejectUpdate, statusQuery, trainingProgressSignal } from
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 };
 const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '20 minutes', retry });
+const tokens = proxyLocalActivities<ControlActivities>({ startToCloseTimeout: '10 seconds' });
 
 export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunStatus> {
   const input = parseInput(rawInput);
@@ -71,12 +73,17 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
   const validateDecision = (outcome: Decision['outcome']) => (raw: ApprovalInput) => {
     const args = parseOrThrow(ApprovalInput, raw, 'approval');
     const state = { stage: status.stage, decided: status.decision ? `${status.decision.outcome} by ${status.decision.by}` : null, escalated, requester: input.trigger.requestedBy };
-    const why = policy ? refusal(policy, state, args.by, outcome) : `run is not awaiting approval (stage: ${status.stage})`;
+    const why = policy ? refusal(policy, state, args.by, outcome, args.token !== undefined) : `run is not awaiting approval (stage: ${status.stage})`;
     if (why) throw new Error(why);
   };
   const decide = (outcome: Decision['outcome']) => async (raw: ApprovalInput): Promise<ApprovalResult> => {
     const args = ApprovalInput.parse(raw);
     const quorum = policy?.quorum ?? 1;
+    if (policy?.signedApprovals) {
+      // The secret is the workers', not the workflow's: a local activity checks the token.
+      const check = await tokens.verifyApprovalToken({ token: args.token ?? '', by: args.by, workflowId });
+      if (!check.valid) throw ApplicationFailure.nonRetryable(`approval token refused: ${check.reason}`, 'ApprovalTokenRefused');
+    }
     if (outcome === 'rejected') {
       status.decision = { outcome, by: args.by, comment: args.comment, mode: 'manual', approvals: [...approvals.values()], evidence: [] };
       await audit('rejection', args.by, { comment: args.comment });

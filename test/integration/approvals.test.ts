@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { decideRun, runStatus, startRetraining } from '../../client';
+import { issueApprovalToken } from '../../activities/approvalTokens';
 import { AppConfig } from '../../core/appConfig';
 import { ALL_SEARCH_ATTRIBUTES } from '../../core/searchAttributes';
 import { startMinio, type ObjectStore as Minio } from '../../stack/minio';
@@ -19,6 +20,7 @@ import { installRuntimeLogger } from '../../workers/logging';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
 import { testLogger, workflowBundle } from '../helpers/stack';
 
+const SECRET = 'test-approval-secret-0123';
 const approval = {
   mode: 'manual' as const,
   roles: { 'ml-lead': ['alice', 'bob', 'dave'], risk: ['carol'] },
@@ -63,6 +65,7 @@ describe('approvals (time-skipping server)', () => {
       s3: { endpoint: minio.endpoint, bucket: 'ct-approvals', accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey, forcePathStyle: true },
       taskQueue: 'ct-approvals',
       workDir: path.join(dir, 'work'),
+      approvalSecret: SECRET,
     });
     const store = createObjectStore(config);
     await store.ensureBucket();
@@ -115,6 +118,18 @@ describe('approvals (time-skipping server)', () => {
     const audit = await createAuditLog(config).records('gov-timeout');
     assert.ok(audit.some((r) => r.kind === 'escalation'));
     assert.equal(audit.find((r) => r.kind === 'decision')?.actor, 'timeout');
+  });
+
+  it('with signed approvals, only a token issued for that approver and run counts', async () => {
+    const handle = await start('gov-signed', { quorum: 1, signedApprovals: true });
+    const token = (by: string, workflowId: string, secret = SECRET) => issueApprovalToken(secret, { by, workflowId, exp: Date.now() + 3_600_000 });
+    await assert.rejects(decideRun(env.client, handle.workflowId, 'approved', 'bob'), /requires a signed approval token/);
+    await assert.rejects(decideRun(env.client, handle.workflowId, 'approved', 'bob', '', token('bob', handle.workflowId, 'forged-secret-0123456')), /approval token refused: signature does not match/);
+    await assert.rejects(decideRun(env.client, handle.workflowId, 'approved', 'bob', '', token('dave', handle.workflowId)), /approval token refused: token was issued to dave, not bob/);
+    await assert.rejects(decideRun(env.client, handle.workflowId, 'approved', 'bob', '', token('bob', 'retrain/other/run')), /token was issued for another run/);
+    const r = await decideRun(env.client, handle.workflowId, 'approved', 'bob', 'signed', token('bob', handle.workflowId));
+    assert.equal(r.decision?.by, 'bob');
+    assert.equal((await handle.result()).outcome, 'promoted');
   });
 
   it('after escalation, a member of the escalation role can complete the quorum', async () => {
