@@ -222,6 +222,11 @@ export class ObjectStore {
     }
   }
 
+  /** Deletes `key` (in a versioned bucket its earlier versions stay, behind a delete marker). */
+  async delete(key: string): Promise<void> {
+    await this.send(`DeleteObject ${key}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
+  }
+
   /** Deletes every version of `key`: in a versioned bucket a plain delete would keep the bytes. */
   async deleteAllVersions(key: string): Promise<void> {
     const res = await this.send(`ListObjectVersions ${key}`, () => this.client.send(new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: key })));

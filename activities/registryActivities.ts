@@ -4,7 +4,7 @@ import { keys } from '../core/keys';
 import type { Decision, EvaluationReport, GateVerdict, PreparedData, RegisteredVersion, TrainingResult } from '../core/reports';
 import type { RunInput } from '../core/runInput';
 import { type ActivityDeps, activityLogger } from './context';
-import { moveAlias, readAlias, registerVersion, setAlias } from './registryStore';
+import { clearAliasIf, moveAlias, readAlias, recordCardDecision, registerVersion, setAlias } from './registryStore';
 
 export interface RegisterInput {
   modelId: string;
@@ -17,8 +17,11 @@ export interface RegisterInput {
   trained: TrainingResult;
   evaluation: EvaluationReport;
   verdict: GateVerdict;
-  decision: Decision;
+  /** Null when registering the challenger before approval. */
+  decision: Decision | null;
   promote: boolean;
+  /** Point the challenger alias at the version (registered before approval, not promoted). */
+  challenger?: boolean;
   /** When set, promotion is a compare-and-swap from this champion (null: none yet); absent on older runs. */
   expectedChampion?: number | null;
 }
@@ -46,6 +49,8 @@ export function createRegistryActivities(deps: ActivityDeps) {
       },
       input.trained.modelKey,
     );
+    if (alreadyRegistered && input.decision) await recordCardDecision(store, input.modelId, version, input.decision);
+    if (input.challenger && !input.promote) await setAlias(store, input.modelId, 'challenger', version, input.runId, new Date());
     let promoted = input.promote;
     let championNow: number | null = null;
     if (input.promote && input.expectedChampion !== undefined) {
@@ -56,6 +61,7 @@ export function createRegistryActivities(deps: ActivityDeps) {
       await setAlias(store, input.modelId, 'champion', version, input.runId, new Date());
       championNow = version;
     }
+    if (promoted) await clearAliasIf(store, input.modelId, 'challenger', version);
     log.info({ version, alreadyRegistered, promoted, championNow }, promoted ? 'model registered and promoted' : 'model registered; champion moved meanwhile, not promoted');
     return {
       modelId: input.modelId,
@@ -73,5 +79,11 @@ export function createRegistryActivities(deps: ActivityDeps) {
     return (await readAlias(store, modelId, 'champion'))?.version ?? null;
   }
 
-  return { registerModel, currentChampionVersion };
+  /** A rejected challenger: the decision goes on its card and the challenger alias no longer points at it. */
+  async function closeChallenger(input: { modelId: string; version: number; decision: Decision }): Promise<void> {
+    await recordCardDecision(store, input.modelId, input.version, input.decision);
+    await clearAliasIf(store, input.modelId, 'challenger', input.version);
+  }
+
+  return { registerModel, currentChampionVersion, closeChallenger };
 }

@@ -58,6 +58,22 @@ export async function registerVersion(
   }
 }
 
+/** Records the final decision on a version's card (the bucket keeps the earlier card as a prior version). */
+export async function recordCardDecision(store: ObjectStore, modelId: string, version: number, decision: ModelCard['decision']): Promise<void> {
+  const card = await readCard(store, modelId, version);
+  if (JSON.stringify(card.decision) === JSON.stringify(decision)) return;
+  const updated: ModelCard = { ...card, decision };
+  await store.putJson(keys.versionCard(modelId, version), updated);
+  await store.put(keys.versionCardMarkdown(modelId, version), renderModelCardMarkdown(updated), 'text/markdown');
+}
+
+/** Removes `alias` if it still points at `version`. */
+export async function clearAliasIf(store: ObjectStore, modelId: string, alias: string, version: number): Promise<void> {
+  const current = await store.getJsonWithEtag(keys.alias(modelId, alias));
+  if (!current || Alias.parse(current.value).version !== version) return;
+  await store.delete(keys.alias(modelId, alias));
+}
+
 /** Idempotently writes what belongs with a claimed version card: artifact, readable card, run marker (last). */
 async function completeVersion(store: ObjectStore, card: ModelCard, artifactSourceKey: string): Promise<void> {
   if (!(await store.exists(card.artifactKey))) await store.put(card.artifactKey, await store.getBytes(artifactSourceKey));

@@ -19,7 +19,7 @@ export async function registerModelConfig(store: ObjectStore, file: string): Pro
 
 export interface RegistryView {
   modelId: string;
-  aliases: Record<string, number>;
+  aliases: { champion?: number; challenger?: number };
   versions: { version: number; createdAt: string; workflowId: string; trigger: string; datasetKeys: string[]; metrics: Record<string, number>; gatePassed: boolean; decidedBy: string; artifactKey: string }[];
 }
 
@@ -30,10 +30,11 @@ export async function showRegistry(store: ObjectStore, modelId: string): Promise
     throw new Error(`unknown model "${modelId}": no registered configuration and no versions in ${store.uri(`registry/${modelId}/`)}`);
   }
   const champion = await readAlias(store, modelId, 'champion');
+  const challenger = await readAlias(store, modelId, 'challenger');
   const cards = await Promise.all(versions.map((v) => readCard(store, modelId, v)));
   return {
     modelId,
-    aliases: champion ? { champion: champion.version } : {},
+    aliases: { ...(champion ? { champion: champion.version } : {}), ...(challenger ? { challenger: challenger.version } : {}) },
     versions: cards.map((c) => ({
       version: c.version,
       createdAt: c.createdAt,
@@ -42,7 +43,7 @@ export async function showRegistry(store: ObjectStore, modelId: string): Promise
       datasetKeys: c.data.datasetKeys,
       metrics: c.evaluation.candidate.overall,
       gatePassed: c.gate.passed,
-      decidedBy: c.decision.by,
+      decidedBy: c.decision ? `${c.decision.outcome} by ${c.decision.by}` : 'pending',
       artifactKey: c.artifactKey,
     })),
   };
@@ -63,11 +64,13 @@ export async function rollbackChampion(store: ObjectStore, audit: AuditLog, mode
 }
 
 export function formatRegistry(view: RegistryView): string {
-  const lines = [`${view.modelId}: ${view.versions.length} version(s); champion ${view.aliases.champion ? `v${view.aliases.champion}` : 'none'}`];
+  const lines = [
+    `${view.modelId}: ${view.versions.length} version(s); champion ${view.aliases.champion ? `v${view.aliases.champion}` : 'none'}${view.aliases.challenger ? `; challenger v${view.aliases.challenger}` : ''}`,
+  ];
   for (const v of view.versions) {
     const m = v.metrics;
     lines.push(
-      `  v${v.version}${view.aliases.champion === v.version ? ' (champion)' : ''}  ${v.createdAt}  data ${v.datasetKeys.join(',')}  rocAuc ${m.rocAuc?.toFixed(4)}  logLoss ${m.logLoss?.toFixed(4)}  accuracy ${m.accuracy?.toFixed(4)}  by ${v.decidedBy}`,
+      `  v${v.version}${view.aliases.champion === v.version ? ' (champion)' : ''}${view.aliases.challenger === v.version ? ' (challenger)' : ''}  ${v.createdAt}  data ${v.datasetKeys.join(',')}  rocAuc ${m.rocAuc?.toFixed(4)}  logLoss ${m.logLoss?.toFixed(4)}  accuracy ${m.accuracy?.toFixed(4)}  by ${v.decidedBy}`,
     );
   }
   return lines.join('\n');

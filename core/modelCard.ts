@@ -16,7 +16,8 @@ export const ModelCard = z.object({
   data: z.object({ datasetKeys: z.array(z.string()), sourceDigests: z.record(z.string(), z.string()), splits: PreparedData.shape.splits }),
   evaluation: EvaluationReport,
   gate: GateVerdict,
-  decision: Decision,
+  /** Null while the version is the challenger awaiting approval. */
+  decision: Decision.nullable(),
   training: TrainingResult,
 });
 export type ModelCard = z.infer<typeof ModelCard>;
@@ -51,10 +52,12 @@ export function renderModelCardMarkdown(card: ModelCard): string {
     '',
     '## Decision',
     '',
-    `${card.decision.outcome} by ${card.decision.by} (${card.decision.mode})${card.decision.comment ? `: ${card.decision.comment}` : ''}`,
+    card.decision
+      ? `${card.decision.outcome} by ${card.decision.by} (${card.decision.mode})${card.decision.comment ? `: ${card.decision.comment}` : ''}`
+      : 'pending: this version is the challenger, awaiting approval',
     '',
-    ...card.decision.approvals.map((a) => `- approved by ${a.by} at ${a.at}${a.comment ? `: ${a.comment}` : ''}`),
-    ...card.decision.evidence.map((e) => `- policy evidence: ${e}`),
+    ...(card.decision?.approvals ?? []).map((a) => `- approved by ${a.by} at ${a.at}${a.comment ? `: ${a.comment}` : ''}`),
+    ...(card.decision?.evidence ?? []).map((e) => `- policy evidence: ${e}`),
     ...(card.gate.comparison ? [`- comparison: ${card.gate.comparison.method} on ${card.gate.comparison.metric}, improvement ${card.gate.comparison.estimate.toFixed(4)}${card.gate.comparison.lower !== null ? ` (${card.gate.comparison.confidence * 100}% CI ${card.gate.comparison.lower.toFixed(4)} … ${card.gate.comparison.upper?.toFixed(4)})` : ''}`] : []),
     '',
     '## Lineage',

@@ -214,6 +214,17 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
   let { evaluation, verdict } = await evaluateAndGate();
   if (!verdict.passed) return finish('rejected-by-gate');
 
+  // A candidate that passed the gate is registered now as the challenger, so it can be inspected (and shadowed)
+  // while people decide; approval promotes that same version.
+  const registerArgs = (decision: Decision | null, promote: boolean, expectedChampion?: number | null) =>
+    [{ modelId, workflowId, runId, config, datasetKeys, trigger: input.trigger, prepared, trained, evaluation, verdict, decision, promote, expectedChampion, challenger: !promote }] as const;
+  const withChallenger = patched('challenger-alias');
+  if (withChallenger) {
+    status.registered = await stage('register', () =>
+      control.registerModel.executeWithOptions({ startToCloseTimeout: '10 minutes', retry, summary: `register ${modelId} as challenger` }, [...registerArgs(null, false)]),
+    );
+  }
+
   const decision = await stage('approval', async () => {
     if (config.approval.mode === 'auto') {
       status.decision = { outcome: 'approved', by: 'policy', comment: 'approval mode auto: gate passed', mode: 'auto', approvals: [], evidence: [] };
@@ -229,7 +240,13 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
     return status.decision!;
   });
   await audit('decision', decision.by, { outcome: decision.outcome, mode: decision.mode, comment: decision.comment });
-  if (decision.outcome === 'rejected') return finish('rejected');
+  if (decision.outcome === 'rejected') {
+    if (withChallenger && status.registered) {
+      const version = status.registered.version;
+      await control.closeChallenger.executeWithOptions({ startToCloseTimeout: '2 minutes', retry, summary: `record rejection on v${version}` }, [{ modelId, version, decision }]);
+    }
+    return finish('rejected');
+  }
 
   // A verdict holds only against the champion it was computed with: if another run promoted a new champion
   // while this one waited, evaluate and gate again before promoting.
@@ -245,7 +262,7 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
   const register = (expectedChampion?: number | null) =>
     stage('register', () =>
       control.registerModel.executeWithOptions({ startToCloseTimeout: '10 minutes', retry: { ...retry, maximumAttempts: 10 }, summary: `register ${modelId} and promote to champion` }, [
-        { modelId, workflowId, runId, config, datasetKeys, trigger: input.trigger, prepared, trained, evaluation, verdict, decision, promote: true, expectedChampion },
+        ...registerArgs(decision, true, expectedChampion),
       ]),
     );
   if (!patched('conditional-promotion')) {

@@ -45,7 +45,8 @@ describe('retrainingPipeline end to end', () => {
     assert.equal(r1.evaluation?.champion, null, 'no champion for the first run');
     assert.ok(r1.evaluation.candidate.overall.rocAuc > 0.5, `rocAuc ${r1.evaluation.candidate.overall.rocAuc}`);
     assert.ok(r1.evaluation.candidate.slices.length > 0, 'per-origin slices computed');
-    assert.deepEqual(r1.timings.map((t) => t.stage), ['starting', 'validate', 'prepare', 'train', 'evaluate', 'gate', 'approval', 'register']);
+    // register twice: as the challenger once the gate passed, then promoted after approval
+    assert.deepEqual(r1.timings.map((t) => t.stage), ['starting', 'validate', 'prepare', 'train', 'evaluate', 'gate', 'register', 'approval', 'register']);
     assert.ok(r1.training && r1.training.step > 0 && r1.training.checkpointKey?.startsWith(keys.checkpoints('flight-delay', r1.runId)), 'progress signal reached the workflow');
 
     const desc = await first.describe();
@@ -99,6 +100,11 @@ describe('retrainingPipeline end to end', () => {
     // What the Web UI shows as the workflow's current details.
     const metadata = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
     assert.match(metadata.currentDetails, /stage \*\*approval\*\*[\s\S]*waiting for Update `approve` or `reject`/);
+    // Waiting for approval, the candidate is already a registered version: the challenger.
+    const waitingView = await showRegistry(tenant.store, 'flight-delay-manual');
+    const challenger = waitingView.aliases.challenger;
+    assert.ok(challenger !== undefined, 'challenger alias set while awaiting approval');
+    assert.equal(waitingView.versions.find((v) => v.version === challenger)?.decidedBy, 'pending');
     const decision = await decideRun(stack.client, handle.workflowId, 'approved', 'bob', 'looks good');
     assert.equal(decision.decision?.by, 'bob');
     await assert.rejects(decideRun(stack.client, handle.workflowId, 'rejected', 'carol'), /already approved by bob/);
@@ -106,6 +112,22 @@ describe('retrainingPipeline end to end', () => {
     await record('pipeline-manual-approval')(stack, handle.workflowId);
     assert.equal(result.outcome, 'promoted');
     assert.equal(result.decision?.mode, 'manual');
+    const afterView = await showRegistry(tenant.store, 'flight-delay-manual');
+    assert.deepEqual(afterView.aliases, { champion: challenger }, 'the challenger became champion; no challenger left');
+    assert.equal(afterView.versions.find((v) => v.version === challenger)?.decidedBy, 'approved by bob');
+
+    // A rejected challenger keeps its version (with the rejection on its card) and loses the alias.
+    const rejected = await startRetraining(stack.client, { modelId: 'flight-delay-manual', dataset: { keys: ['data/jan-b.parquet'] }, trigger: { kind: 'manual', requestedBy: 'alice', reason: 'r2' } }, { taskQueue: tenant.config.taskQueue });
+    for (let i = 0; i < 300 && (await runStatus(stack.client, rejected.workflowId)).stage !== 'approval'; i++) await new Promise((r) => setTimeout(r, 200));
+    const r2 = await runStatus(stack.client, rejected.workflowId);
+    assert.equal(r2.stage, 'approval', 'the second candidate passed the gate and waits as the challenger');
+    {
+      await decideRun(stack.client, rejected.workflowId, 'rejected', 'bob', 'not now');
+      assert.equal((await rejected.result()).outcome, 'rejected');
+      const view = await showRegistry(tenant.store, 'flight-delay-manual');
+      assert.deepEqual(view.aliases, { champion: challenger });
+      assert.equal(view.versions.find((v) => v.version === r2.registered?.version)?.decidedBy, 'rejected by bob');
+    }
   });
 
   it('evaluates and gates again when the champion changes while the run waits for approval', async () => {
@@ -118,14 +140,15 @@ describe('retrainingPipeline end to end', () => {
     const before = await runStatus(stack.client, waiting.workflowId);
     assert.equal(before.verdict?.championVersion, null, 'gated with no champion');
     const other = await (await start(auto, 'data/jan-b.parquet')).result();
-    assert.equal(other.registered?.version, 1, 'another run promoted v1 meanwhile');
+    assert.ok(other.registered?.promoted, 'another run promoted its version meanwhile');
+    const newChampion = other.registered.version;
     await decideRun(stack.client, waiting.workflowId, 'approved', 'bob');
     const result = await waiting.result();
     await record('pipeline-regate')(stack, waiting.workflowId);
-    assert.equal(result.verdict?.championVersion, 1, 'the verdict that counts was computed against the new champion');
-    assert.equal(result.evaluation?.champion?.version, 1);
+    assert.equal(result.verdict?.championVersion, newChampion, 'the verdict that counts was computed against the new champion');
+    assert.equal(result.evaluation?.champion?.version, newChampion);
     assert.deepEqual(result.timings.filter((t) => t.stage === 'evaluate' || t.stage === 'gate').map((t) => t.stage), ['evaluate', 'gate', 'evaluate', 'gate']);
-    if (result.outcome === 'promoted') assert.equal(result.registered?.version, 2);
+    if (result.outcome === 'promoted') assert.equal((await showRegistry(tenant.store, 'flight-delay-regate')).aliases.champion, result.registered?.version);
     else assert.equal(result.outcome, 'rejected-by-gate');
   });
 
