@@ -70,7 +70,7 @@ export function formatRegistry(view: RegistryView): string {
   for (const v of view.versions) {
     const m = v.metrics;
     lines.push(
-      `  v${v.version}${view.aliases.champion === v.version ? ' (champion)' : ''}${view.aliases.challenger === v.version ? ' (challenger)' : ''}  ${v.createdAt}  data ${v.datasetKeys.join(',')}  rocAuc ${m.rocAuc?.toFixed(4)}  logLoss ${m.logLoss?.toFixed(4)}  accuracy ${m.accuracy?.toFixed(4)}  by ${v.decidedBy}`,
+      `  v${v.version}${view.aliases.champion === v.version ? ' (champion)' : ''}${view.aliases.challenger === v.version ? ' (challenger)' : ''}  ${v.createdAt}  data ${v.datasetKeys.join(',')}  rocAuc ${m.rocAuc?.toFixed(4)}  logLoss ${m.logLoss?.toFixed(4)}  accuracy ${m.accuracy?.toFixed(4)}  ${v.decidedBy}`,
     );
   }
   return lines.join('\n');
