@@ -9,6 +9,8 @@ export interface Notification {
   approvers: string[];
   url?: string;
   message: string;
+  /** Workflow time at which the deadline fired. */
+  at: string;
 }
 
 export function createNotifyActivities(deps: ActivityDeps) {

@@ -122,7 +122,7 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
       }
       const approvers = [...allowedApprovers(p, escalated)];
       await control.notifyApprovers.executeWithOptions({ startToCloseTimeout: '1 minute', retry, summary: `${kind}: notify ${approvers.length} approver(s)` }, [
-        { kind, modelId, workflowId, approvers, url: p.notifyUrl, message: `${modelId} run ${workflowId} is waiting for approval (${kind})` },
+        { kind, modelId, workflowId, approvers, url: p.notifyUrl, message: `${modelId} run ${workflowId} is waiting for approval (${kind})`, at: new Date().toISOString() },
       ]);
       setCurrentDetails(describeStatus(status));
     });

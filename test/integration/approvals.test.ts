@@ -39,7 +39,7 @@ describe('approvals (time-skipping server)', () => {
   let config: AppConfig;
   let dir: string;
   let webhook: http.Server;
-  const notifications: { kind: string; approvers: string[]; at: number }[] = [];
+  const notifications: { kind: string; approvers: string[]; at: string }[] = [];
 
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'ct-approvals-'));
@@ -54,8 +54,7 @@ describe('approvals (time-skipping server)', () => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
-        const n = JSON.parse(body) as { kind: string; approvers: string[] };
-        notifications.push({ ...n, at: Date.now() });
+        notifications.push(JSON.parse(body) as { kind: string; approvers: string[]; at: string });
         res.end('ok');
       });
     });
@@ -114,7 +113,10 @@ describe('approvals (time-skipping server)', () => {
     assert.deepEqual(notifications.map((n) => n.kind), ['reminder', 'escalation']);
     assert.deepEqual(notifications[1]!.approvers, ['alice', 'bob', 'dave', 'carol']);
     const approvalStage = result.timings.find((t) => t.stage === 'approval')!;
-    assert.ok(Math.abs(approvalStage.seconds! - 86_400) < 60, `approval waited ${approvalStage.seconds}s of workflow time`);
+    const after = (at: string) => (Date.parse(at) - Date.parse(approvalStage.startedAt)) / 1000;
+    assert.ok(Math.abs(after(notifications[0]!.at) - 3_600) < 5, `reminder after ${after(notifications[0]!.at)}s`);
+    assert.ok(Math.abs(after(notifications[1]!.at) - 14_400) < 5, `escalation after ${after(notifications[1]!.at)}s`);
+    assert.ok(Math.abs(approvalStage.seconds! - 86_400) < 5, `rejected after ${approvalStage.seconds}s of workflow time`);
     const audit = await createAuditLog(config).records('gov-timeout');
     assert.ok(audit.some((r) => r.kind === 'escalation'));
     assert.equal(audit.find((r) => r.kind === 'decision')?.actor, 'timeout');
