@@ -134,6 +134,22 @@ describe('approvals (time-skipping server)', () => {
     assert.equal((await handle.result()).outcome, 'promoted');
   });
 
+  it('the auto-approve policy decides as "policy" and records its evidence; when it does not hold, people decide', async () => {
+    const { port } = webhook.address() as { port: number };
+    const modelId = 'gov-policy';
+    const policyConfig = (minMargin: number) => ({ ...testModelConfig(), modelId, approval: { ...approval, mode: 'policy' as const, quorum: 1, notifyUrl: `http://127.0.0.1:${port}/n`, autoApprove: { minMargin: { rocAuc: minMargin }, noSliceRegression: false } } });
+    const first = await startRetraining(env.client, { modelId, dataset: { keys: ['data/jan.parquet'] }, modelConfig: policyConfig(0) }, { taskQueue: config.taskQueue });
+    const r1 = await first.result();
+    assert.deepEqual([r1.outcome, r1.decision?.by, r1.decision?.mode], ['promoted', 'policy', 'policy']);
+    assert.ok(r1.decision!.evidence.includes('gate passed'), r1.decision!.evidence.join('; '));
+    // Against that champion, an impossible margin: the policy does not hold and the run waits for a person.
+    const second = await startRetraining(env.client, { modelId, dataset: { keys: ['data/jan.parquet'] }, trigger: { kind: 'manual', requestedBy: 'alice', reason: 'margin' }, modelConfig: policyConfig(0.5) }, { taskQueue: config.taskQueue });
+    for (let i = 0; i < 600 && (await runStatus(env.client, second.workflowId)).stage !== 'approval'; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await runStatus(env.client, second.workflowId)).decision, null);
+    await decideRun(env.client, second.workflowId, 'rejected', 'bob', 'no gain');
+    assert.equal((await second.result()).outcome, 'rejected');
+  });
+
   it('after escalation, a member of the escalation role can complete the quorum', async () => {
     const handle = await start('gov-escalate', { quorum: 1 });
     await env.sleep('5h');
