@@ -6,7 +6,10 @@ import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 import YAML from 'yaml';
+import type { Logger } from 'pino';
+import type { ActivityDeps } from '../activities';
 import { AuditLog } from '../activities/auditLog';
+import { tools } from '../stack/paths';
 import { ObjectStore, createS3Client } from '../activities/objectStore';
 import { AppConfig, mergeEnv } from '../core/appConfig';
 import { parseOrThrow } from '../core/parse';
@@ -58,6 +61,19 @@ export function createObjectStore(config: AppConfig): ObjectStore {
 /** The audit log: its own bucket (Object Lock needs to be enabled when a bucket is created). */
 export function createAuditLog(config: AppConfig): AuditLog {
   return new AuditLog(new ObjectStore(createS3Client(config.s3), AuditLog.bucketName(config), config.s3.endpoint ?? `AWS S3 (${config.s3.region})`), config.audit);
+}
+
+/** The dependencies every activity factory receives, built from the runtime configuration. */
+export function activityDeps(config: AppConfig, logger: Logger): ActivityDeps {
+  return {
+    store: createObjectStore(config),
+    logger,
+    workDir: path.resolve(config.workDir),
+    pythonBinDir: path.dirname(config.python ?? tools.python),
+    gitCommit: gitCommit(),
+    audit: createAuditLog(config),
+    approvalSecret: config.approvalSecret,
+  };
 }
 
 export function gitCommit(cwd = process.cwd()): string {

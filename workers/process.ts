@@ -1,9 +1,7 @@
 // A worker process: configuration, logging, connections, the worker itself, and graceful shutdown
 // (the SDK drains on SIGINT/SIGTERM: running activities are cancelled and given the grace time).
-import path from 'node:path';
 import type { Logger } from 'pino';
-import { tools } from '../stack/paths';
-import { connectClient, connectWorker, createAuditLog, createObjectStore, gitCommit, loadAppConfig } from './config';
+import { activityDeps, connectClient, connectWorker, loadAppConfig } from './config';
 import { createLogger, installRuntimeLogger } from './logging';
 import { createControlWorker, createGpuWorker } from './workers';
 
@@ -12,16 +10,7 @@ export async function runWorkerProcess(kind: 'control' | 'gpu'): Promise<void> {
   const logger = createLogger(config.logLevel).child({ worker: kind });
   installRuntimeLogger(logger);
   const { connection, namespace } = await connectWorker(config);
-  const store = createObjectStore(config);
-  const deps = {
-    store,
-    logger,
-    workDir: path.resolve(config.workDir),
-    pythonBinDir: path.dirname(config.python ?? tools.python),
-    gitCommit: gitCommit(),
-    audit: createAuditLog(config),
-    approvalSecret: config.approvalSecret,
-  };
+  const deps = activityDeps(config, logger);
   const worker =
     kind === 'control'
       ? await createControlWorker({ connection, namespace, taskQueue: config.taskQueue, deps })

@@ -6,19 +6,13 @@ import type { AppConfig } from '../../core/appConfig';
 import type { TrainingProgress } from '../../core/progress';
 import { projectRoot } from '../../stack/paths';
 import { startProcess, waitUntilReady, type ManagedProcess } from '../../stack/processes';
+import { ctEnv } from './ct';
 
 /** A GPU worker as its own process (workers/gpu.ts), configured through the environment like in production. */
 export async function startGpuWorkerProcess(config: AppConfig, logDir: string, name: string): Promise<ManagedProcess> {
-  const s3 = config.s3;
   const proc = startProcess(name, process.execPath, ['--import', 'tsx', path.join(projectRoot, 'workers', 'gpu.ts')], logDir, {
-    CT_TEMPORAL_ADDRESS: config.temporal.address,
+    ...ctEnv(config),
     CT_TEMPORAL_NAMESPACE: config.temporal.namespace,
-    CT_S3_ENDPOINT: s3.endpoint,
-    CT_S3_BUCKET: s3.bucket,
-    CT_S3_ACCESS_KEY_ID: s3.accessKeyId,
-    CT_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    CT_S3_FORCE_PATH_STYLE: 'true',
-    CT_TASK_QUEUE: config.taskQueue,
     CT_WORK_DIR: path.join(config.workDir, name),
   });
   await waitUntilReady(proc, async () => readFileSync(proc.logFile, 'utf8').includes('gpu worker started'), 60_000);

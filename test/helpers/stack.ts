@@ -14,6 +14,7 @@ import { startTemporalDevServer, type DevServer } from '../../temporal/devServer
 import { installRuntimeLogger } from '../../workers/logging';
 import { startInProcessWorkers, type RunningWorkers } from '../../workers/inProcess';
 import { workflowsPath } from '../../workers/workers';
+import { flightsParquet, readFlightsSlice } from './flights';
 
 export interface TestStack {
   dir: string;
@@ -73,4 +74,13 @@ export async function startTestStack(): Promise<TestStack> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A fresh tenant holding data/jan.parquet (the first 20,000 real flights) with both workers running. */
+export async function flightsTenant(stack: TestStack): Promise<ReturnType<TestStack['tenant']>> {
+  const tenant = stack.tenant();
+  await tenant.store.ensureBucket();
+  await tenant.store.put('data/jan.parquet', flightsParquet(await readFlightsSlice(0, 20_000)));
+  await stack.startWorkers(tenant.config);
+  return tenant;
 }

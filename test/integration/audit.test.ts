@@ -1,25 +1,14 @@
 // The audit log on the real MinIO with Object Lock: what a run records, tamper detection, locked records.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DeleteObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startRetraining } from '../../client';
 import { createAuditLog } from '../../workers/config';
-import { projectRoot } from '../../stack/paths';
-import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { testModelConfig } from '../helpers/flights';
+import { ctEnv, runCt } from '../helpers/ct';
+import { flightsTenant, startTestStack, type TestStack } from '../helpers/stack';
 
-function ct(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'ct.js'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const ct = (args: string[], env: NodeJS.ProcessEnv) => runCt(args, env);
 
 describe('audit log', () => {
   let stack: TestStack;
@@ -28,12 +17,8 @@ describe('audit log', () => {
 
   before(async () => {
     stack = await startTestStack();
-    tenant = stack.tenant();
-    await tenant.store.ensureBucket();
-    await tenant.store.put('data/jan.parquet', flightsParquet(await readFlightsSlice(0, 20_000)));
-    await stack.startWorkers(tenant.config);
-    const s3 = tenant.config.s3;
-    env = { ...process.env, CT_S3_ENDPOINT: s3.endpoint, CT_S3_BUCKET: s3.bucket, CT_S3_ACCESS_KEY_ID: s3.accessKeyId, CT_S3_SECRET_ACCESS_KEY: s3.secretAccessKey, CT_S3_FORCE_PATH_STYLE: 'true' };
+    tenant = await flightsTenant(stack);
+    env = ctEnv(tenant.config);
   });
   after(async () => stack?.stop());
 

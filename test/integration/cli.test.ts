@@ -1,28 +1,14 @@
 // The `ct` command as a user runs it: a real process against the real servers.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { CT, ctEnv, runCt } from '../helpers/ct';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { projectRoot } from '../../stack/paths';
 import { freePort, tcpOpen } from '../../stack/processes';
-import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
-import { startTestStack, type TestStack } from '../helpers/stack';
-
-const CT = path.join(projectRoot, 'bin', 'ct.js');
-
-function runCt(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CT, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+import { testModelConfig } from '../helpers/flights';
+import { flightsTenant, startTestStack, type TestStack } from '../helpers/stack';
 
 describe('ct command', () => {
   let stack: TestStack;
@@ -33,21 +19,8 @@ describe('ct command', () => {
 
   before(async () => {
     stack = await startTestStack();
-    tenant = stack.tenant();
-    await tenant.store.ensureBucket();
-    await tenant.store.put('data/jan.parquet', flightsParquet(await readFlightsSlice(0, 20_000)));
-    await stack.startWorkers(tenant.config);
-    const s3 = tenant.config.s3;
-    env = {
-      ...process.env,
-      CT_TEMPORAL_ADDRESS: stack.temporal.address,
-      CT_S3_ENDPOINT: s3.endpoint,
-      CT_S3_BUCKET: s3.bucket,
-      CT_S3_ACCESS_KEY_ID: s3.accessKeyId,
-      CT_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      CT_S3_FORCE_PATH_STYLE: 'true',
-      CT_TASK_QUEUE: tenant.config.taskQueue,
-    };
+    tenant = await flightsTenant(stack);
+    env = ctEnv(tenant.config);
   });
   after(async () => stack?.stop());
 

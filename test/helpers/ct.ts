@@ -1,0 +1,35 @@
+// Runs the `ct` command as a user would: a separate process, asynchronously, so workers running in the test
+// process keep working while it waits.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import type { AppConfig } from '../../core/appConfig';
+import { projectRoot } from '../../stack/paths';
+
+export const CT = path.join(projectRoot, 'bin', 'ct.js');
+
+export function runCt(args: string[], env: NodeJS.ProcessEnv, cwd = projectRoot): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CT, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/** The environment that points `ct` at one test tenant (its bucket, task queue and Temporal server). */
+export function ctEnv(config: AppConfig): NodeJS.ProcessEnv {
+  const s3 = config.s3;
+  return {
+    ...process.env,
+    CT_TEMPORAL_ADDRESS: config.temporal.address,
+    CT_S3_ENDPOINT: s3.endpoint,
+    CT_S3_BUCKET: s3.bucket,
+    CT_S3_ACCESS_KEY_ID: s3.accessKeyId,
+    CT_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    CT_S3_FORCE_PATH_STYLE: 'true',
+    CT_TASK_QUEUE: config.taskQueue,
+  };
+}
