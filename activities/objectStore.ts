@@ -32,6 +32,11 @@ export function createS3Client(s3: AppConfig['s3']): S3Client {
   });
 }
 
+/** S3 says there is no such object or bucket (GetObject: NoSuchKey; HEAD requests: a bare 404 / NotFound). */
+function isNotFound(err: unknown): boolean {
+  return err instanceof S3ServiceException && (err.$metadata.httpStatusCode === 404 || err.name === 'NoSuchKey' || err.name === 'NotFound');
+}
+
 export class ObjectNotFoundError extends Error {
   override readonly name = 'ObjectNotFoundError';
   constructor(readonly uri: string) {
@@ -70,7 +75,7 @@ export class ObjectStore {
     const exists = await this.send('HeadBucket', () => this.client.send(new HeadBucketCommand({ Bucket: this.bucket }))).then(
       () => true,
       (err: unknown) => {
-        if (err instanceof S3ServiceException && (err.$metadata.httpStatusCode === 404 || err.name === 'NotFound')) return false;
+        if (isNotFound(err)) return false;
         throw err;
       },
     );
@@ -91,7 +96,7 @@ export class ObjectStore {
       const res = await this.send(`GetObject ${key}`, () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
       return await res.Body!.transformToByteArray();
     } catch (err) {
-      if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404)) throw new ObjectNotFoundError(this.uri(key));
+      if (isNotFound(err)) throw new ObjectNotFoundError(this.uri(key));
       throw err;
     }
   }
@@ -114,7 +119,7 @@ export class ObjectStore {
       await this.send(`HeadObject ${key}`, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
       return true;
     } catch (err) {
-      if (err instanceof S3ServiceException && (err.name === 'NotFound' || err.$metadata.httpStatusCode === 404)) return false;
+      if (isNotFound(err)) return false;
       throw err;
     }
   }
@@ -160,7 +165,7 @@ export class ObjectStore {
       const res = await this.send(`GetObject ${key}`, () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
       return { value: JSON.parse(await res.Body!.transformToString('utf8')) as unknown, etag: res.ETag! };
     } catch (err) {
-      if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404)) return null;
+      if (isNotFound(err)) return null;
       throw err;
     }
   }
@@ -217,7 +222,7 @@ export class ObjectStore {
       const res = await this.send(`HeadObject ${key}`, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
       return res.Metadata ?? {};
     } catch (err) {
-      if (err instanceof S3ServiceException && (err.name === 'NotFound' || err.$metadata.httpStatusCode === 404)) return null;
+      if (isNotFound(err)) return null;
       throw err;
     }
   }
@@ -241,7 +246,7 @@ export class ObjectStore {
       const res = await this.send(`GetObject ${key}`, () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
       await pipeline(res.Body as Readable, createWriteStream(file));
     } catch (err) {
-      if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404)) throw new ObjectNotFoundError(this.uri(key));
+      if (isNotFound(err)) throw new ObjectNotFoundError(this.uri(key));
       throw err;
     }
   }

@@ -2,7 +2,6 @@
 const pad = (version: number) => String(version).padStart(6, '0');
 
 export const keys = {
-  runPrefix: (modelId: string, runId: string) => `runs/${modelId}/${runId}/`,
   validationReport: (modelId: string, runId: string) => `runs/${modelId}/${runId}/validation-report.json`,
   split: (modelId: string, runId: string, split: string) => `runs/${modelId}/${runId}/splits/${split}.parquet`,
   checkpoints: (modelId: string, runId: string) => `runs/${modelId}/${runId}/checkpoints/`,
