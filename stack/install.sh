@@ -36,6 +36,14 @@ if [ ! -f "$venv/.complete" ]; then
   touch "$venv/.complete"
 fi
 
+# 2b. Test-only packages (SciPy, the drift engine's reference), layered on the venv so PyTorch is not reinstalled
+test_hash=$(sha256sum < "$root/test/requirements.txt" | cut -c1-12)
+if [ "$(cat "$venv/.test-installed" 2>/dev/null)" != "$test_hash" ]; then
+  say "installing test packages into $venv"
+  "$venv/bin/pip" install --quiet --progress-bar off -r "$root/test/requirements.txt"
+  echo "$test_hash" > "$venv/.test-installed"
+fi
+
 # 3. MinIO, built once per pinned version
 minio_dir="$tools/minio-$MINIO_VERSION"
 if [ ! -x "$minio_dir/minio" ]; then
