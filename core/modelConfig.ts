@@ -171,6 +171,26 @@ export const ModelConfig = z
       })
       .strict()
       .default({ mode: 'manual', roles: {}, approverRoles: [], escalationRoles: [], quorum: 1, signedApprovals: false }),
+    continuousTraining: z
+      .object({
+        data: z
+          .object({
+            prefix: z
+              .string()
+              .min(1)
+              .refine((k) => !k.startsWith('/') && !k.startsWith('s3://'), 'give a key prefix relative to the bucket, without s3:// or a leading /')
+              .describe('key prefix under which new data windows land, one file per window; key order is time order'),
+            checkWindows: z.number().int().min(1).default(1).describe('newest files a scheduled drift check profiles as the current window'),
+            trainWindows: z.number().int().min(1).default(1).describe('newest files a retrain started by the supervisor trains on'),
+          })
+          .strict()
+          .optional()
+          .describe('where the supervisor and drift checks find data; without it only explicit dataset keys work'),
+        cooldown: Duration.default('6h').describe('after a retrain finishes, drift reports attach to its incident this long instead of starting another run'),
+        manualWhilePaused: z.boolean().default(false).describe('whether requestRetrain by a person starts a run while the supervisor is paused'),
+      })
+      .strict()
+      .default({ cooldown: '6h', manualWhilePaused: false }),
   })
   .strict()
   .superRefine((cfg, ctx) => {
