@@ -1,5 +1,6 @@
 // Turning known error kinds into Temporal failures: bad data and bad config are not retried; outages are.
 import { ApplicationFailure } from '@temporalio/common';
+import { SupervisorRefusal } from '../client/supervisor';
 import { InvalidInputError } from '../core/parse';
 import { UnreadableDatasetError } from './datasetFiles';
 import { ObjectNotFoundError } from './objectStore';
@@ -23,6 +24,6 @@ export function classify(err: unknown): never {
   if (err instanceof ApplicationFailure) throw err;
   if (err instanceof ObjectNotFoundError) throw ApplicationFailure.nonRetryable(err.message, FailureType.datasetNotFound);
   if (err instanceof UnreadableDatasetError) throw ApplicationFailure.nonRetryable(err.message, FailureType.datasetUnreadable);
-  if (err instanceof InvalidInputError) throw ApplicationFailure.nonRetryable(err.message, FailureType.invalidInput);
+  if (err instanceof InvalidInputError || err instanceof SupervisorRefusal) throw ApplicationFailure.nonRetryable(err.message, FailureType.invalidInput);
   throw err;
 }

@@ -4,6 +4,8 @@ import { createAuditActivities } from './auditActivities';
 import { createNotifyActivities } from './notifyActivities';
 import type { ActivityDeps } from './context';
 import { createDataActivities } from './dataActivities';
+import { createDriftActivities } from './driftActivities';
+import { createSupervisorActivities } from './supervisorActivities';
 import { createEvaluationActivities } from './evaluateActivity';
 import { createRegistryActivities } from './registryActivities';
 import { createTrainingActivities, type TrainingDeps } from './trainActivity';
@@ -12,7 +14,7 @@ export type { ActivityDeps } from './context';
 export type { TrainingDeps } from './trainActivity';
 
 export function createControlActivities(deps: ActivityDeps) {
-  return { ...createDataActivities(deps), ...createEvaluationActivities(deps), ...createRegistryActivities(deps), ...createAuditActivities(deps), ...createNotifyActivities(deps), ...createApprovalTokenActivities(deps) };
+  return { ...createDataActivities(deps), ...createEvaluationActivities(deps), ...createRegistryActivities(deps), ...createAuditActivities(deps), ...createNotifyActivities(deps), ...createApprovalTokenActivities(deps), ...createDriftActivities(deps), ...createSupervisorActivities(deps) };
 }
 
 export function createGpuActivities(deps: TrainingDeps) {

@@ -4,6 +4,7 @@ import { keys } from '../core/keys';
 import type { Decision, EvaluationReport, GateVerdict, PreparedData, RegisteredVersion, TrainingResult } from '../core/reports';
 import type { RunInput } from '../core/runInput';
 import { type ActivityDeps, activityLogger } from './context';
+import { storeReferenceProfile } from './driftActivities';
 import { clearAliasIf, moveAlias, readAlias, recordCardDecision, registerVersion, setAlias } from './registryStore';
 
 export interface RegisterInput {
@@ -49,6 +50,8 @@ export function createRegistryActivities(deps: ActivityDeps) {
       },
       input.trained.modelKey,
     );
+    // The training split's profile: what drift checks compare new data with while this version is champion.
+    await storeReferenceProfile(store, input.config, input.modelId, version, input.prepared.splits.train.key);
     if (alreadyRegistered && input.decision) await recordCardDecision(store, input.modelId, version, input.decision);
     if (input.challenger && !input.promote) await setAlias(store, input.modelId, 'challenger', version, input.runId, new Date());
     let promoted = input.promote;

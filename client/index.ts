@@ -39,3 +39,4 @@ export async function decideRun(client: Client, workflowId: string, outcome: Dec
     throw err;
   }
 }
+export * from './supervisor';

@@ -40,6 +40,14 @@ export const AppConfig = z
       .default({ retentionDays: 365, mode: 'COMPLIANCE' }),
     approvalSecret: z.string().min(16, 'use at least 16 characters').optional().describe('HMAC secret of signed approval tokens'),
     gpusPerJob: z.number().int().min(1).default(1).describe('GPUs given to each training on a GPU worker; slots = GPUs / gpusPerJob'),
+    webhook: z
+      .object({
+        secret: z.string().min(16, 'use at least 16 characters').optional().describe('HMAC-SHA256 secret that signs drift alert bodies'),
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8787),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8787 }),
   })
   .strict();
 export type AppConfig = z.infer<typeof AppConfig>;
@@ -63,6 +71,9 @@ export const ENV_VARS: Record<string, string> = {
   CT_GPUS_PER_JOB: 'gpusPerJob',
   CT_AUDIT_BUCKET: 'audit.bucket',
   CT_APPROVAL_SECRET: 'approvalSecret',
+  CT_WEBHOOK_SECRET: 'webhook.secret',
+  CT_WEBHOOK_HOST: 'webhook.host',
+  CT_WEBHOOK_PORT: 'webhook.port',
   CT_AUDIT_RETENTION_DAYS: 'audit.retentionDays',
 };
 
@@ -79,7 +90,7 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown) 
 /** Environment values are strings; booleans and integers are converted when they spell one, else left for zod to reject. */
 function coerce(path: string, raw: string): unknown {
   if (path === 's3.forcePathStyle' && (raw === 'true' || raw === 'false')) return raw === 'true';
-  if ((path === 'gpusPerJob' || path === 'audit.retentionDays') && /^\d+$/.test(raw)) return Number(raw);
+  if ((path === 'gpusPerJob' || path === 'audit.retentionDays' || path === 'webhook.port') && /^\d+$/.test(raw)) return Number(raw);
   return raw;
 }
 

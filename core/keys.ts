@@ -16,6 +16,8 @@ export const keys = {
   versionArtifact: (modelId: string, version: number) => `registry/${modelId}/versions/${pad(version)}/model.pt`,
   runRegistration: (modelId: string, runId: string) => `registry/${modelId}/runs/${runId}.json`,
   alias: (modelId: string, alias: string) => `registry/${modelId}/aliases/${alias}.json`,
+  referenceProfile: (modelId: string, version: number) => `registry/${modelId}/versions/${pad(version)}/reference-profile.json`,
+  driftReport: (modelId: string, stamp: string) => `drift/${modelId}/reports/${stamp}.json`,
 };
 
 /** Parses the version number out of a version card key, or null if the key is not one. */
@@ -26,4 +28,8 @@ export function versionFromCardKey(key: string): number | null {
 
 export const workflowIds = {
   run: (modelId: string, stamp: string) => `retrain/${modelId}/${stamp}`,
+  supervisor: (modelId: string) => `ct/${modelId}`,
+  driftCheck: (modelId: string, stamp: string) => `drift-check/${modelId}/${stamp}`,
+  driftSchedule: (modelId: string) => `ct/${modelId}/drift-check`,
+  retrainSchedule: (modelId: string) => `ct/${modelId}/retrain`,
 };

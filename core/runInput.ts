@@ -21,6 +21,16 @@ export const RunInput = z
         kind: TriggerKind.default('manual'),
         requestedBy: z.string().min(1).default('unknown'),
         reason: z.string().default(''),
+        incident: z
+          .object({
+            id: z.string().min(1),
+            supervisor: z.string().min(1).describe('workflow id of the continuousTraining workflow that started the run'),
+            openedAt: z.string(),
+            evidence: z.array(z.record(z.string(), z.unknown())).describe('the reports and requests that opened the incident'),
+          })
+          .strict()
+          .optional()
+          .describe('set by the supervisor: the incident this run answers'),
       })
       .strict()
       .default({ kind: 'manual', requestedBy: 'unknown', reason: '' }),

@@ -13,7 +13,7 @@ export interface RunningWorkers {
 export async function startInProcessWorkers(config: AppConfig, logger: Logger, workflowBundle?: WorkflowBundleOption, options: { gpu?: boolean } = {}): Promise<RunningWorkers> {
   const { connection, namespace } = await connectWorker(config);
   const client = await connectClient(config);
-  const deps = activityDeps(config, logger);
+  const deps = { ...activityDeps(config, logger), client };
   const wiring = { connection, namespace, taskQueue: config.taskQueue, deps, workflowBundle };
   const workers = [await createControlWorker(wiring), ...(options.gpu === false ? [] : [await createGpuWorker({ ...wiring, logger, client, gpusPerJob: config.gpusPerJob })])];
   const running = workers.map((w) => w.run());

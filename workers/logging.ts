@@ -9,6 +9,7 @@ const REDACT = [
   'apiKey', '*.apiKey', '*.*.apiKey',
   'authorization', '*.authorization', 'headers.authorization',
   'token', '*.token', 'password', '*.password', 'approvalSecret', '*.approvalSecret',
+  'secret', '*.secret', 'signature', '*.signature', 'headers["x-ct-signature"]',
 ];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

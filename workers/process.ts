@@ -10,14 +10,17 @@ export async function runWorkerProcess(kind: 'control' | 'gpu'): Promise<void> {
   const logger = createLogger(config.logLevel).child({ worker: kind });
   installRuntimeLogger(logger);
   const { connection, namespace } = await connectWorker(config);
-  const deps = activityDeps(config, logger);
+  // Both need a client: the GPU worker signals training progress, the control worker watches runs and sends Updates.
+  const client = await connectClient(config);
+  const deps = { ...activityDeps(config, logger), client };
   const worker =
     kind === 'control'
       ? await createControlWorker({ connection, namespace, taskQueue: config.taskQueue, deps })
-      : await createGpuWorker({ connection, namespace, taskQueue: config.taskQueue, deps, logger, client: await connectClient(config), gpusPerJob: config.gpusPerJob, shutdownSignal: shutdownOnSignal(logger) });
+      : await createGpuWorker({ connection, namespace, taskQueue: config.taskQueue, deps, logger, client, gpusPerJob: config.gpusPerJob, shutdownSignal: shutdownOnSignal(logger) });
   logger.info({ namespace, taskQueue: worker.options.taskQueue }, `${kind} worker started`);
   await worker.run();
   await connection.close();
+  await client.connection.close();
   logger.info(`${kind} worker stopped`);
 }
 

@@ -27,6 +27,7 @@ import { RunInput, type RunInputJson } from '../core/runInput';
 import { ApprovalInput, type ApprovalResult, describeStatus, type RunStatus, type Stage } from '../core/runStatus';
 import { CtModel, CtStage, CtTrigger } from '../core/searchAttributes';
 import { gpuTaskQueueOf } from '../core/taskQueues';
+import { parseWorkflowInput } from './inputs';
 import { approveUpdate, rejectUpdate, statusQuery, trainingProgressSignal } from './definitions';
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 };
@@ -34,7 +35,7 @@ const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '20 mi
 const tokens = proxyLocalActivities<ControlActivities>({ startToCloseTimeout: '10 seconds' });
 
 export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunStatus> {
-  const input = parseInput(rawInput);
+  const input = parseWorkflowInput(RunInput, rawInput, 'retrainingPipeline input');
   const { workflowId, runId } = workflowInfo();
   const { modelId } = input;
   const datasetKeys = input.dataset.keys;
@@ -312,13 +313,5 @@ async function waitWithDeadlinesImpl(
     if (await condition(decided, Math.max(1, d.at - Date.now()))) return;
     await onDeadline(d.kind);
     if (d.kind === 'timeout') return;
-  }
-}
-
-function parseInput(raw: unknown): RunInput {
-  try {
-    return parseOrThrow(RunInput, raw, 'retrainingPipeline input');
-  } catch (err) {
-    throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidInput');
   }
 }

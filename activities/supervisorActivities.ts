@@ -1,0 +1,62 @@
+// What the supervisor and its triggers need from the outside world: the newest data windows, the fate of a
+// run in flight, and update-with-start on a supervisor (workflows cannot send Updates themselves).
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { reportDrift, requestRetrain } from '../client/supervisor';
+import type { DriftAlertJson, RetrainRequestJson, SupervisorAck } from '../core/continuousTraining';
+import type { RunStatus } from '../core/runStatus';
+import { type ActivityDeps, activityLogger } from './context';
+import { classify, FailureType } from './failures';
+
+export interface RunResult {
+  outcome: string;
+  version: number | null;
+  promoted: boolean;
+  error: string | null;
+}
+
+export function createSupervisorActivities(deps: ActivityDeps) {
+  const client = () => {
+    if (!deps.client) throw ApplicationFailure.nonRetryable('this worker has no Temporal client for supervisor activities', 'WorkerMisconfigured');
+    return deps.client;
+  };
+
+  /** The newest `count` data files under `prefix` (key order is time order), oldest first. */
+  async function resolveDataWindow(input: { prefix: string; count: number }): Promise<string[]> {
+    const keys = (await deps.store.list(input.prefix)).filter((k) => !k.endsWith('/')).sort();
+    if (keys.length === 0) throw ApplicationFailure.nonRetryable(`no data files under ${deps.store.uri(input.prefix)}`, FailureType.validationFailed);
+    return keys.slice(-input.count);
+  }
+
+  /** Waits (heartbeating) until the run has closed, however it closed: completed, failed, cancelled, terminated. */
+  async function awaitRetrainingRun(input: { workflowId: string; pollSeconds: number }): Promise<RunResult> {
+    const ctx = Context.current();
+    const handle = client().workflow.getHandle(input.workflowId);
+    for (;;) {
+      const description = await handle.describe();
+      if (description.status.name !== 'RUNNING') {
+        try {
+          const status = (await handle.result()) as RunStatus;
+          return { outcome: status.outcome, version: status.registered?.version ?? null, promoted: status.registered?.promoted ?? false, error: status.error };
+        } catch (err) {
+          const cause = (err as Error).cause instanceof Error ? ((err as Error).cause as Error) : (err as Error);
+          return { outcome: description.status.name.toLowerCase(), version: null, promoted: false, error: cause.message };
+        }
+      }
+      ctx.heartbeat();
+      await ctx.sleep(input.pollSeconds * 1000);
+    }
+  }
+
+  async function reportToSupervisor(alert: DriftAlertJson): Promise<SupervisorAck> {
+    const ack = await reportDrift(client(), alert, { taskQueue: Context.current().info.taskQueue }).catch(classify);
+    activityLogger(deps.logger).info({ alertId: alert.alertId, action: ack.action, incident: ack.incidentId }, 'drift reported to supervisor');
+    return ack;
+  }
+
+  async function requestRetrainFromSupervisor(input: { modelId: string; request: RetrainRequestJson }): Promise<SupervisorAck> {
+    return requestRetrain(client(), input.modelId, input.request, { taskQueue: Context.current().info.taskQueue }).catch(classify);
+  }
+
+  return { resolveDataWindow, awaitRetrainingRun, reportToSupervisor, requestRetrainFromSupervisor };
+}

@@ -1,0 +1,64 @@
+// Talking to a model's supervisor (continuousTraining, workflow id ct/<modelId>). Reports and requests use
+// update-with-start, so a caller never needs to know whether the supervisor is running.
+import { type Client, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
+import { DriftAlert, type DriftAlertJson, RetrainRequest, type RetrainRequestJson, type SupervisorAck, type SupervisorStatus } from '../core/continuousTraining';
+import { workflowIds } from '../core/keys';
+import { parseOrThrow } from '../core/parse';
+import type { continuousTraining } from '../workflows';
+import { pauseSignal, reportDriftUpdate, requestRetrainUpdate, resumeSignal, supervisorStatusQuery } from '../workflows/definitions';
+
+export interface SupervisorOptions {
+  taskQueue?: string;
+}
+
+function startOperation(modelId: string, options: SupervisorOptions) {
+  return new WithStartWorkflowOperation<typeof continuousTraining>('continuousTraining', {
+    workflowId: workflowIds.supervisor(modelId),
+    taskQueue: options.taskQueue ?? 'ct',
+    args: [{ modelId }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    staticSummary: `supervisor of ${modelId}: drift reports and retrain requests become one run per incident`,
+  });
+}
+
+/** The supervisor refused a report or request (its validator or handler): retrying the same input cannot help. */
+export class SupervisorRefusal extends Error {
+  override readonly name = 'SupervisorRefusal';
+}
+
+async function refusedAsError<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError && err.cause) throw new SupervisorRefusal(`${what} refused: ${err.cause.message}`, { cause: err });
+    throw err;
+  }
+}
+
+/** Sends a drift alert to the model's supervisor, starting the supervisor if it is not running. */
+export async function reportDrift(client: Client, alert: DriftAlertJson, options: SupervisorOptions = {}): Promise<SupervisorAck> {
+  const parsed = parseOrThrow(DriftAlert, alert, 'drift alert');
+  return refusedAsError(`drift alert ${parsed.alertId}`, () =>
+    client.workflow.executeUpdateWithStart(reportDriftUpdate, { args: [parsed], startWorkflowOperation: startOperation(parsed.modelId, options) }),
+  );
+}
+
+/** Asks the model's supervisor for a retrain (manual or scheduled), starting the supervisor if needed. */
+export async function requestRetrain(client: Client, modelId: string, request: RetrainRequestJson, options: SupervisorOptions = {}): Promise<SupervisorAck> {
+  const parsed = parseOrThrow(RetrainRequest, request, 'retrain request');
+  return refusedAsError(`retrain request for ${modelId}`, () =>
+    client.workflow.executeUpdateWithStart(requestRetrainUpdate, { args: [parsed], startWorkflowOperation: startOperation(modelId, options) }),
+  );
+}
+
+export async function supervisorStatus(client: Client, modelId: string): Promise<SupervisorStatus> {
+  return client.workflow.getHandle(workflowIds.supervisor(modelId)).query(supervisorStatusQuery);
+}
+
+export async function pauseSupervisor(client: Client, modelId: string, by: string, reason = ''): Promise<void> {
+  await client.workflow.getHandle(workflowIds.supervisor(modelId)).signal(pauseSignal, { by, reason });
+}
+
+export async function resumeSupervisor(client: Client, modelId: string, by: string, reason = ''): Promise<void> {
+  await client.workflow.getHandle(workflowIds.supervisor(modelId)).signal(resumeSignal, { by, reason });
+}

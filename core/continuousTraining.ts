@@ -1,0 +1,279 @@
+// The supervisor's rules, pure: what a drift report or a retrain request does to a model's state.
+// The continuousTraining workflow calls these from its handlers; each call decides synchronously, so a storm
+// of concurrent reports is serialised by the workflow and opens exactly one incident.
+import { z } from 'zod';
+import { ModelId } from './modelConfig';
+import { TriggerKind } from './runInput';
+
+const ObjectKey = z.string().min(1).refine((k) => !k.startsWith('/') && !k.startsWith('s3://'), 'give an object key relative to the bucket, without s3:// or a leading /');
+
+/** A drift alert: from a scheduled driftCheck, the webhook or any Temporal client (exported as JSON Schema). */
+export const DriftAlert = z
+  .object({
+    alertId: z.string().min(1).max(200).describe('unique per alert: a replayed id is recorded once'),
+    modelId: ModelId,
+    source: z.string().min(1).max(100).default('external').describe('who detected it: drift-check, a monitoring system, ...'),
+    datasetDrift: z.boolean().describe('the detector\'s dataset-level verdict'),
+    driftedShare: z.number().min(0).max(1).optional(),
+    driftedFeatures: z.array(z.string().min(1)).default([]).describe('must name features of the model'),
+    detectedAt: z.iso.datetime({ offset: true }).optional(),
+    reportKey: ObjectKey.optional().describe('object key of the full drift report'),
+    window: z.array(ObjectKey).optional().describe('object keys of the data window that was checked'),
+    championVersion: z.number().int().min(1).nullable().optional().describe('the version whose reference profile was used'),
+  })
+  .strict();
+export type DriftAlert = z.infer<typeof DriftAlert>;
+export type DriftAlertJson = z.input<typeof DriftAlert>;
+
+/** A request to retrain now, by a person (manual) or a retraining schedule. */
+export const RetrainRequest = z
+  .object({
+    requestId: z.string().min(1).max(200).optional().describe('idempotency key: a repeated id is recorded once'),
+    kind: TriggerKind.exclude(['drift']).default('manual'),
+    requestedBy: z.string().min(1).max(200),
+    reason: z.string().min(1).max(2000),
+    datasetKeys: z.array(ObjectKey).min(1).optional().describe('train on these files; default: the newest continuousTraining.data windows'),
+  })
+  .strict();
+export type RetrainRequest = z.infer<typeof RetrainRequest>;
+export type RetrainRequestJson = z.input<typeof RetrainRequest>;
+
+export const Evidence = z.object({
+  id: z.string(),
+  kind: TriggerKind,
+  source: z.string(),
+  at: z.string(),
+  datasetDrift: z.boolean().optional(),
+  driftedShare: z.number().optional(),
+  driftedFeatures: z.array(z.string()).optional(),
+  reportKey: z.string().optional(),
+  requestedBy: z.string().optional(),
+  reason: z.string().optional(),
+});
+export type Evidence = z.infer<typeof Evidence>;
+
+export interface RunRecord {
+  workflowId: string;
+  incidentId: string;
+  trigger: TriggerKind;
+  startedAt: string;
+  finishedAt: string | null;
+  outcome: string;
+  version: number | null;
+  error: string | null;
+}
+
+export interface Incident {
+  id: string;
+  kind: TriggerKind;
+  openedAt: string;
+  requestedBy: string;
+  reason: string;
+  datasetKeys: string[] | null;
+  /** Every report and request that belongs to it, the opener first (capped at MAX_EVIDENCE; evidenceCount goes on). */
+  evidence: Evidence[];
+  evidenceCount: number;
+  run: RunRecord | null;
+  cooldownUntil: string | null;
+  error: string | null;
+}
+
+export interface SupervisorState {
+  modelId: string;
+  paused: boolean;
+  championVersion: number | null;
+  recent: Evidence[];
+  consecutiveDrift: number;
+  incident: Incident | null;
+  closedIncidents: Incident[];
+  nextIncident: number;
+  seenIds: string[];
+  reportsReceived: number;
+  generation: number;
+}
+
+export type AckAction = 'started' | 'attached' | 'recorded' | 'duplicate' | 'paused';
+export interface SupervisorAck {
+  action: AckAction;
+  incidentId: string | null;
+  message: string;
+}
+
+export interface SupervisorRules {
+  persistence: number;
+  manualWhilePaused: boolean;
+}
+
+const MAX_EVIDENCE = 1000;
+const MAX_RECENT = 20;
+const MAX_SEEN = 2000;
+const MAX_CLOSED = 10;
+
+export function initialState(modelId: string): SupervisorState {
+  return { modelId, paused: false, championVersion: null, recent: [], consecutiveDrift: 0, incident: null, closedIncidents: [], nextIncident: 1, seenIds: [], reportsReceived: 0, generation: 0 };
+}
+
+/** An incident is open while its run is pending or in flight, and through the cooldown after it. */
+export function openIncident(state: SupervisorState, now: number): Incident | null {
+  const inc = state.incident;
+  if (!inc) return null;
+  if (!inc.run || inc.run.finishedAt === null) return inc;
+  return inc.cooldownUntil !== null && Date.parse(inc.cooldownUntil) > now ? inc : null;
+}
+
+/** The incident waiting for its run to be started (by the workflow's main loop). */
+export function pendingStart(state: SupervisorState): Incident | null {
+  const inc = state.incident;
+  return inc && !inc.run && !inc.error ? inc : null;
+}
+
+export function runInFlight(state: SupervisorState): RunRecord | null {
+  const run = state.incident?.run;
+  return run && run.finishedAt === null ? run : null;
+}
+
+function seen(state: SupervisorState, id: string): boolean {
+  if (state.seenIds.includes(id)) return true;
+  state.seenIds.push(id);
+  if (state.seenIds.length > MAX_SEEN) state.seenIds.splice(0, state.seenIds.length - MAX_SEEN);
+  return false;
+}
+
+function attach(inc: Incident, e: Evidence): void {
+  inc.evidenceCount++;
+  if (inc.evidence.length < MAX_EVIDENCE) inc.evidence.push(e);
+}
+
+function open(state: SupervisorState, kind: TriggerKind, at: string, requestedBy: string, reason: string, first: Evidence, datasetKeys: string[] | null): Incident {
+  closeIncident(state);
+  const id = `incident-${String(state.nextIncident++).padStart(4, '0')}`;
+  state.incident = { id, kind, openedAt: at, requestedBy, reason, datasetKeys, evidence: [first], evidenceCount: 1, run: null, cooldownUntil: null, error: null };
+  return state.incident;
+}
+
+/** Moves the current incident (if any) to the closed list. */
+export function closeIncident(state: SupervisorState): void {
+  if (!state.incident) return;
+  state.closedIncidents.push(state.incident);
+  if (state.closedIncidents.length > MAX_CLOSED) state.closedIncidents.shift();
+  state.incident = null;
+}
+
+/** Names in driftedFeatures that are not features of the model, or null when all are. */
+export function unknownFeatures(alert: Pick<DriftAlert, 'driftedFeatures'>, features: string[]): string | null {
+  const unknown = alert.driftedFeatures.filter((f) => !features.includes(f));
+  return unknown.length ? `unknown feature(s) ${unknown.map((f) => `"${f}"`).join(', ')}; the model's features are ${features.join(', ')}` : null;
+}
+
+export function receiveDrift(state: SupervisorState, alert: DriftAlert, now: number, rules: SupervisorRules): SupervisorAck {
+  if (seen(state, alert.alertId)) return { action: 'duplicate', incidentId: null, message: `alert ${alert.alertId} was already received` };
+  state.reportsReceived++;
+  const at = new Date(now).toISOString();
+  const evidence: Evidence = {
+    id: alert.alertId,
+    kind: 'drift',
+    source: alert.source,
+    at,
+    datasetDrift: alert.datasetDrift,
+    ...(alert.driftedShare !== undefined ? { driftedShare: alert.driftedShare } : {}),
+    driftedFeatures: alert.driftedFeatures,
+    ...(alert.reportKey ? { reportKey: alert.reportKey } : {}),
+  };
+  state.recent.push(evidence);
+  if (state.recent.length > MAX_RECENT) state.recent.shift();
+  state.consecutiveDrift = alert.datasetDrift ? state.consecutiveDrift + 1 : 0;
+
+  const current = openIncident(state, now);
+  if (current && alert.datasetDrift) {
+    attach(current, evidence);
+    return { action: 'attached', incidentId: current.id, message: `attached to open ${current.id} (${current.run?.finishedAt ? 'cooling down' : 'retrain in flight'})` };
+  }
+  if (!alert.datasetDrift) return { action: 'recorded', incidentId: current?.id ?? null, message: 'no dataset drift: recorded' };
+  if (state.paused) return { action: 'paused', incidentId: null, message: 'supervisor is paused: drift recorded, no retrain started' };
+  if (state.consecutiveDrift < rules.persistence) {
+    return { action: 'recorded', incidentId: null, message: `drift in ${state.consecutiveDrift} of ${rules.persistence} consecutive windows needed` };
+  }
+  const reason = `dataset drift${alert.driftedFeatures.length ? ` in ${alert.driftedFeatures.join(', ')}` : ''} (${alert.source} ${alert.alertId})`;
+  const inc = open(state, 'drift', at, alert.source, reason, evidence, null);
+  return { action: 'started', incidentId: inc.id, message: `opened ${inc.id}: a retrain starts` };
+}
+
+export function receiveRetrainRequest(state: SupervisorState, req: RetrainRequest, now: number, rules: SupervisorRules): SupervisorAck {
+  if (req.requestId !== undefined && seen(state, req.requestId)) return { action: 'duplicate', incidentId: null, message: `request ${req.requestId} was already received` };
+  const at = new Date(now).toISOString();
+  const evidence: Evidence = { id: req.requestId ?? `${req.kind}-${now}`, kind: req.kind, source: req.kind, at, requestedBy: req.requestedBy, reason: req.reason };
+  const current = state.incident;
+  if (current && (pendingStart(state) === current || runInFlight(state))) {
+    attach(current, evidence);
+    return { action: 'attached', incidentId: current.id, message: `a retrain is already in flight for ${current.id}: request attached to it` };
+  }
+  if (state.paused && !(req.kind === 'manual' && rules.manualWhilePaused)) {
+    return { action: 'paused', incidentId: null, message: `supervisor is paused: ${req.kind} retrain not started${req.kind === 'manual' ? ' (continuousTraining.manualWhilePaused is false)' : ''}` };
+  }
+  // An explicit request is not held back by a cooldown: it ends the cooling incident and opens its own.
+  const inc = open(state, req.kind, at, req.requestedBy, req.reason, evidence, req.datasetKeys ?? null);
+  return { action: 'started', incidentId: inc.id, message: `opened ${inc.id}: a retrain starts` };
+}
+
+export function recordRunStarted(state: SupervisorState, workflowId: string, now: number): RunRecord {
+  const inc = state.incident!;
+  inc.run = { workflowId, incidentId: inc.id, trigger: inc.kind, startedAt: new Date(now).toISOString(), finishedAt: null, outcome: 'running', version: null, error: null };
+  return inc.run;
+}
+
+/** The run ended: the incident cools down; a promoted version becomes the champion; drift counting starts afresh. */
+export function recordRunFinished(state: SupervisorState, result: { outcome: string; version: number | null; promoted: boolean; error: string | null }, now: number, cooldownMs: number): void {
+  const run = runInFlight(state);
+  if (!run) return;
+  Object.assign(run, { finishedAt: new Date(now).toISOString(), outcome: result.outcome, version: result.version, error: result.error });
+  if (result.promoted && result.version !== null) state.championVersion = result.version;
+  state.incident!.cooldownUntil = new Date(now + cooldownMs).toISOString();
+  state.consecutiveDrift = 0;
+}
+
+/** A run could not be started (no data, no config): the incident closes with the reason. */
+export function recordStartFailed(state: SupervisorState, error: string): void {
+  if (!state.incident) return;
+  state.incident.error = error;
+  closeIncident(state);
+}
+
+/** Closes an incident whose cooldown is over; returns when the next cooldown ends (ms), if any. */
+export function expireCooldown(state: SupervisorState, now: number): number | null {
+  const until = state.incident?.cooldownUntil;
+  if (!until || runInFlight(state)) return null;
+  if (Date.parse(until) <= now) {
+    closeIncident(state);
+    return null;
+  }
+  return Date.parse(until);
+}
+
+export type SupervisorPhase = 'watching' | 'retraining' | 'cooling-down' | 'paused';
+export function phaseOf(state: SupervisorState, now: number): SupervisorPhase {
+  if (pendingStart(state) || runInFlight(state)) return 'retraining';
+  if (openIncident(state, now)) return 'cooling-down';
+  return state.paused ? 'paused' : 'watching';
+}
+
+export interface SupervisorStatus extends SupervisorState {
+  phase: SupervisorPhase;
+  lastRuns: RunRecord[];
+}
+
+export function describeSupervisor(state: SupervisorState, now: number): SupervisorStatus {
+  const lastRuns = [...state.closedIncidents, ...(state.incident ? [state.incident] : [])].flatMap((i) => (i.run ? [i.run] : [])).reverse();
+  return { ...state, phase: phaseOf(state, now), lastRuns };
+}
+
+/** The input of the continuousTraining workflow (id ct/<modelId>); `carried` is its own state across continue-as-new. */
+export const SupervisorInput = z
+  .object({
+    modelId: ModelId,
+    historyLimit: z.number().int().min(50).default(10_000).describe('continue as new once the history has this many events (or the server suggests it)'),
+    runPollSeconds: z.number().min(0.1).default(10).describe('how often the run in flight is checked for completion'),
+    carried: z.custom<SupervisorState>((v) => typeof v === 'object' && v !== null).optional().describe('internal: state handed over on continue-as-new'),
+  })
+  .strict();
+export type SupervisorInput = z.infer<typeof SupervisorInput>;
+export type SupervisorInputJson = z.input<typeof SupervisorInput>;

@@ -1,0 +1,134 @@
+// Temporal Schedules per model: periodic drift checks (driftCheck) and, optionally, periodic retraining
+// (scheduledRetrain → the supervisor). Ids: ct/<modelId>/drift-check and ct/<modelId>/retrain.
+import { type Client, type ScheduleOverlapPolicy, ScheduleNotFoundError, type ScheduleSpec } from '@temporalio/client';
+import { z } from 'zod';
+import { workflowIds } from '../core/keys';
+import { ModelId } from '../core/modelConfig';
+import { parseOrThrow } from '../core/parse';
+import type { driftCheck, scheduledRetrain } from '../workflows';
+
+const Every = z.string().regex(/^\d+(\.\d+)?(s|m|h|d)$/, 'an interval like 30m, 6h or 1d').optional();
+const OverlapPolicy = z.enum(['skip', 'buffer-one', 'buffer-all', 'cancel-other', 'terminate-other', 'allow-all']);
+
+export const ScheduleRequest = z
+  .object({
+    modelId: ModelId,
+    every: Every.describe('drift-check interval'),
+    cron: z.string().min(1).optional().describe('drift-check cron expression (UTC), instead of --every'),
+    retrainEvery: Every.describe('also retrain periodically at this interval'),
+    retrainCron: z.string().min(1).optional(),
+    overlap: OverlapPolicy.default('skip').describe('what happens when the previous action is still running'),
+    paused: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if ((r.every === undefined) === (r.cron === undefined)) ctx.addIssue({ code: 'custom', path: ['every'], message: 'give exactly one of --every <duration> or --cron <expression>' });
+    if (r.retrainEvery !== undefined && r.retrainCron !== undefined) ctx.addIssue({ code: 'custom', path: ['retrainEvery'], message: 'give at most one of --retrain-every or --retrain-cron' });
+  });
+export type ScheduleRequest = z.input<typeof ScheduleRequest>;
+
+export type ScheduleKind = 'drift-check' | 'retrain';
+const scheduleId = (modelId: string, kind: ScheduleKind) => (kind === 'drift-check' ? workflowIds.driftSchedule(modelId) : workflowIds.retrainSchedule(modelId));
+
+function spec(every: string | undefined, cron: string | undefined): ScheduleSpec {
+  return every ? { intervals: [{ every: every as `${number}${'s' | 'm' | 'h' | 'd'}` }] } : { cronExpressions: [cron!] };
+}
+
+const overlapOf = (o: z.infer<typeof OverlapPolicy>) => o.toUpperCase().replace('-', '_') as ScheduleOverlapPolicy;
+
+/** Creates the drift-check schedule (and the retrain schedule when asked); an existing one is an error naming it. */
+export async function createSchedules(client: Client, raw: ScheduleRequest, taskQueue: string): Promise<string[]> {
+  const req = parseOrThrow(ScheduleRequest, raw, 'schedule');
+  const created: string[] = [];
+  const policies = { overlap: overlapOf(req.overlap), catchupWindow: '1 hour' as const };
+  const id = scheduleId(req.modelId, 'drift-check');
+  await client.schedule.create({
+    scheduleId: id,
+    spec: spec(req.every, req.cron),
+    action: { type: 'startWorkflow', workflowType: 'driftCheck' as unknown as typeof driftCheck, args: [{ modelId: req.modelId }], taskQueue, workflowId: `drift-check/${req.modelId}`, staticSummary: `scheduled drift check of ${req.modelId}` },
+    policies,
+    state: { paused: req.paused, note: `created by ct schedule create` },
+  });
+  created.push(id);
+  if (req.retrainEvery !== undefined || req.retrainCron !== undefined) {
+    const rid = scheduleId(req.modelId, 'retrain');
+    await client.schedule.create({
+      scheduleId: rid,
+      spec: spec(req.retrainEvery, req.retrainCron),
+      action: { type: 'startWorkflow', workflowType: 'scheduledRetrain' as unknown as typeof scheduledRetrain, args: [{ modelId: req.modelId }], taskQueue, workflowId: `scheduled-retrain/${req.modelId}`, staticSummary: `scheduled retrain request for ${req.modelId}` },
+      policies,
+      state: { paused: req.paused, note: `created by ct schedule create` },
+    });
+    created.push(rid);
+  }
+  return created;
+}
+
+export interface ScheduleInfo {
+  scheduleId: string;
+  modelId: string;
+  kind: ScheduleKind;
+  paused: boolean;
+  spec: string;
+  nextRuns: string[];
+  recentRuns: string[];
+}
+
+/** Our schedules (ids ct/<modelId>/...), optionally of one model. */
+export async function listSchedules(client: Client, modelId?: string): Promise<ScheduleInfo[]> {
+  const out: ScheduleInfo[] = [];
+  for await (const s of client.schedule.list()) {
+    const m = /^ct\/([^/]+)\/(drift-check|retrain)$/.exec(s.scheduleId);
+    if (!m || (modelId && m[1] !== modelId)) continue;
+    const d = await client.schedule.getHandle(s.scheduleId).describe();
+    const every = (d.spec.intervals ?? []).map((i) => `every ${typeof i.every === 'number' ? `${i.every / 1000}s` : i.every}`);
+    const cron = (d.spec.calendars ?? []).length ? ['calendar/cron'] : [];
+    out.push({
+      scheduleId: s.scheduleId,
+      modelId: m[1]!,
+      kind: m[2] as ScheduleKind,
+      paused: d.state.paused,
+      spec: [...every, ...cron].join(', '),
+      nextRuns: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
+      recentRuns: d.info.recentActions.slice(-3).map((a) => `${a.takenAt.toISOString()} ${a.action.workflow.workflowId}`),
+    });
+  }
+  return out.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
+}
+
+/** The schedules of a model that exist (drift-check first); none is an error naming the model. */
+async function handlesOf(client: Client, modelId: string, kind?: ScheduleKind) {
+  const kinds: ScheduleKind[] = kind ? [kind] : ['drift-check', 'retrain'];
+  const handles = [];
+  for (const k of kinds) {
+    const handle = client.schedule.getHandle(scheduleId(modelId, k));
+    try {
+      await handle.describe();
+      handles.push(handle);
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+    }
+  }
+  if (handles.length === 0) throw new ScheduleNotFoundError(`no ${kind ?? 'drift-check or retrain'} schedule for model "${modelId}" (ct schedule list shows them)`, modelId);
+  return handles;
+}
+
+export async function pauseSchedules(client: Client, modelId: string, paused: boolean, note: string, kind?: ScheduleKind): Promise<string[]> {
+  const handles = await handlesOf(client, modelId, kind);
+  for (const h of handles) await (paused ? h.pause(note) : h.unpause(note));
+  return handles.map((h) => h.scheduleId);
+}
+
+export async function deleteSchedules(client: Client, modelId: string, kind?: ScheduleKind): Promise<string[]> {
+  const handles = await handlesOf(client, modelId, kind);
+  for (const h of handles) await h.delete();
+  return handles.map((h) => h.scheduleId);
+}
+
+/** Runs the schedule's actions for the times it would have fired in [start, end) (e.g. after an outage). */
+export async function backfillSchedules(client: Client, modelId: string, start: Date, end: Date, kind: ScheduleKind = 'drift-check'): Promise<string[]> {
+  if (!(start < end)) throw new RangeError(`backfill needs --from before --to (got ${start.toISOString()} … ${end.toISOString()})`);
+  const handles = await handlesOf(client, modelId, kind);
+  for (const h of handles) await h.backfill({ start, end, overlap: 'BUFFER_ALL' }); // one after the other; the supervisor coalesces
+  return handles.map((h) => h.scheduleId);
+}

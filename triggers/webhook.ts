@@ -1,0 +1,112 @@
+// The drift-alert webhook: POST a DriftAlert as JSON, signed with HMAC-SHA256 of the raw body
+// (header X-CT-Signature: sha256=<hex>); the alert goes to the model's supervisor by update-with-start.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { ObjectStore } from '../activities/objectStore';
+import { reportDrift, SupervisorRefusal } from '../client/supervisor';
+import { DriftAlert } from '../core/continuousTraining';
+import { keys } from '../core/keys';
+import { InvalidInputError, parseOrThrow } from '../core/parse';
+
+export const SIGNATURE_HEADER = 'x-ct-signature';
+export const ALERTS_PATH = '/v1/drift-alerts';
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export function signBody(secret: string, body: string | Uint8Array): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+export function signatureValid(secret: string, body: Uint8Array, header: string | undefined): boolean {
+  if (!header) return false;
+  const expected = Buffer.from(signBody(secret, body));
+  const given = Buffer.from(header.trim());
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+export interface WebhookOptions {
+  client: Client;
+  store: ObjectStore;
+  secret: string;
+  taskQueue: string;
+  logger: Logger;
+  host?: string;
+  port?: number;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+export async function startWebhook(options: WebhookOptions): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+  const { client, store, secret, taskQueue, logger } = options;
+  const log = logger.child({ component: 'webhook' });
+
+  async function handle(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
+    if (req.url === '/healthz' && req.method === 'GET') return { status: 200, body: { ok: true } };
+    if (req.url !== ALERTS_PATH) throw new HttpError(404, `no such endpoint: POST ${ALERTS_PATH}`);
+    if (req.method !== 'POST') throw new HttpError(405, `use POST ${ALERTS_PATH}`);
+    const body = await readBody(req);
+    // Authenticate before looking at the content: an unsigned body is never parsed, let alone acted on.
+    if (!signatureValid(secret, body, req.headers[SIGNATURE_HEADER] as string | undefined)) {
+      throw new HttpError(401, `missing or invalid ${SIGNATURE_HEADER} (expected sha256=<hex HMAC-SHA256 of the body>)`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      throw new HttpError(400, `body is not JSON: ${(err as Error).message}`);
+    }
+    const alert = parseOrThrow(DriftAlert, json, 'drift alert');
+    if (!(await store.exists(keys.registeredConfig(alert.modelId)))) throw new HttpError(404, `unknown model "${alert.modelId}": register it with \`ct models register\``);
+    const ack = await reportDrift(client, alert, { taskQueue });
+    log.info({ alertId: alert.alertId, modelId: alert.modelId, action: ack.action, incident: ack.incidentId }, 'drift alert accepted');
+    return { status: ack.action === 'duplicate' ? 200 : 202, body: ack };
+  }
+
+  const server = createServer((req, res) => {
+    handle(req)
+      .then(({ status, body }) => send(res, status, body))
+      .catch((err: unknown) => {
+        const status = err instanceof HttpError ? err.status : err instanceof InvalidInputError ? 400 : err instanceof SupervisorRefusal ? 422 : 503;
+        const message = status === 503 ? `could not reach the supervisor: ${(err as Error).message}` : (err as Error).message;
+        log.warn({ status, path: req.url, error: message }, 'drift alert refused');
+        send(res, status, { error: message });
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8787, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const url = `http://${address}:${port}${ALERTS_PATH}`;
+  log.info({ url }, 'drift-alert webhook listening');
+  return {
+    server,
+    url,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

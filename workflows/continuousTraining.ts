@@ -1,0 +1,222 @@
+// The supervisor of one model (workflow id ct/<modelId>): turns drift reports and retrain requests into exactly
+// one retraining run per incident, holds the model's state, and lives forever by continuing as new.
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  log,
+  ParentClosePolicy,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ControlActivities } from '../activities';
+import { durationMs } from '../core/approvals';
+import {
+  describeSupervisor,
+  DriftAlert,
+  expireCooldown,
+  initialState,
+  pendingStart,
+  phaseOf,
+  receiveDrift,
+  receiveRetrainRequest,
+  recordRunFinished,
+  recordRunStarted,
+  recordStartFailed,
+  RetrainRequest,
+  runInFlight,
+  type SupervisorAck,
+  SupervisorInput,
+  type SupervisorInputJson,
+  type SupervisorRules,
+  type SupervisorState,
+  unknownFeatures,
+} from '../core/continuousTraining';
+import { workflowIds } from '../core/keys';
+import type { ModelConfig } from '../core/modelConfig';
+import { parseOrThrow } from '../core/parse';
+import type { RunInputJson } from '../core/runInput';
+import { CtModel, CtStage, CtTrigger } from '../core/searchAttributes';
+import { parseWorkflowInput } from './inputs';
+import { pauseSignal, reportDriftUpdate, requestRetrainUpdate, resumeSignal, supervisorStatusQuery } from './definitions';
+import { retrainingPipeline } from './retrainingPipeline';
+
+const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 };
+const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry });
+
+export async function continuousTraining(rawInput: SupervisorInputJson): Promise<void> {
+  const input = parseWorkflowInput(SupervisorInput, rawInput, 'continuousTraining input');
+  const { modelId } = input;
+  const state: SupervisorState = input.carried ?? initialState(modelId);
+  const { workflowId } = workflowInfo();
+  if (workflowId !== workflowIds.supervisor(modelId)) {
+    throw ApplicationFailure.nonRetryable(`the supervisor of "${modelId}" must run as workflow id ${workflowIds.supervisor(modelId)}, not ${workflowId}`, 'InvalidInput');
+  }
+  let config: ModelConfig | undefined;
+  let configError: string | undefined;
+  const rules = (): SupervisorRules => ({ persistence: config?.drift?.persistence ?? 1, manualWhilePaused: config?.continuousTraining.manualWhilePaused ?? false });
+
+  const show = () => {
+    const phase = phaseOf(state, Date.now());
+    upsertSearchAttributes([{ key: CtStage, value: phase }, ...(state.incident ? [{ key: CtTrigger, value: state.incident.kind }] : [])]);
+    const inc = state.incident;
+    setCurrentDetails(
+      [
+        `**${modelId}**: ${phase}${state.paused ? ' (paused)' : ''} · champion ${state.championVersion === null ? 'none' : `v${state.championVersion}`}`,
+        inc ? `open ${inc.id} (${inc.kind}): ${inc.reason} · evidence ${inc.evidenceCount}${inc.run ? ` · run ${inc.run.workflowId} ${inc.run.outcome}` : ''}${inc.cooldownUntil ? ` · cooldown until ${inc.cooldownUntil}` : ''}` : 'no open incident',
+        `reports received ${state.reportsReceived} · drift in ${state.consecutiveDrift} consecutive window(s)`,
+      ].join('\n\n'),
+    );
+  };
+
+  // Handlers decide synchronously once the config is known: updates are serialised by the workflow, so of any
+  // number of concurrent reports exactly one opens the incident.
+  const ready = async () => {
+    await condition(() => config !== undefined || configError !== undefined);
+    if (configError) throw ApplicationFailure.nonRetryable(configError, 'UnknownModel');
+    return config!;
+  };
+  setHandler(supervisorStatusQuery, () => describeSupervisor(state, Date.now()));
+  setHandler(
+    reportDriftUpdate,
+    async (raw): Promise<SupervisorAck> => {
+      const alert = DriftAlert.parse(raw);
+      const cfg = await ready();
+      const unknown = unknownFeatures(alert, cfg.features.map((f) => f.name));
+      if (unknown) throw ApplicationFailure.nonRetryable(`drift alert ${alert.alertId}: ${unknown}`, 'InvalidInput');
+      const ack = receiveDrift(state, alert, Date.now(), rules());
+      log.info('drift report', { alertId: alert.alertId, action: ack.action, incident: ack.incidentId });
+      show();
+      return ack;
+    },
+    {
+      validator: (raw) => {
+        const alert = parseOrThrow(DriftAlert, raw, 'drift alert');
+        if (alert.modelId !== modelId) throw new Error(`drift alert is for model "${alert.modelId}", this supervisor is ${modelId}'s`);
+        const unknown = config ? unknownFeatures(alert, config.features.map((f) => f.name)) : null;
+        if (unknown) throw new Error(`drift alert ${alert.alertId}: ${unknown}`);
+      },
+    },
+  );
+  setHandler(
+    requestRetrainUpdate,
+    async (raw): Promise<SupervisorAck> => {
+      const request = RetrainRequest.parse(raw);
+      await ready();
+      const ack = receiveRetrainRequest(state, request, Date.now(), rules());
+      log.info('retrain request', { by: request.requestedBy, kind: request.kind, action: ack.action, incident: ack.incidentId });
+      show();
+      return ack;
+    },
+    { validator: (raw) => void parseOrThrow(RetrainRequest, raw, 'retrain request') },
+  );
+  setHandler(pauseSignal, ({ by, reason }) => {
+    state.paused = true;
+    log.info('paused', { by, reason });
+    show();
+  });
+  setHandler(resumeSignal, ({ by, reason }) => {
+    state.paused = false;
+    log.info('resumed', { by, reason });
+    show();
+  });
+
+  upsertSearchAttributes([{ key: CtModel, value: modelId }]);
+  try {
+    config = await control.loadModelConfig(modelId);
+  } catch (err) {
+    configError = (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message;
+    await condition(allHandlersFinished);
+    throw ApplicationFailure.nonRetryable(configError, 'UnknownModel');
+  }
+  if (state.generation === 0) state.championVersion = await control.currentChampionVersion(modelId);
+  show();
+
+  // A run started by an earlier generation (before continue-as-new) is watched again by this one.
+  let watching: string | null = null;
+  const watch = (runId: string) => {
+    watching = runId;
+    void control.awaitRetrainingRun
+      .executeWithOptions({ startToCloseTimeout: '30 days', heartbeatTimeout: `${Math.max(30, input.runPollSeconds * 3)} seconds`, retry: { ...retry, maximumAttempts: 0 }, summary: `wait for ${runId}` }, [
+        { workflowId: runId, pollSeconds: input.runPollSeconds },
+      ])
+      .then((result) => {
+        recordRunFinished(state, result, Date.now(), durationMs(config!.continuousTraining.cooldown));
+        log.info('retrain finished', { workflowId: runId, outcome: result.outcome, version: result.version });
+        watching = null;
+        show();
+      });
+  };
+  const inFlight = runInFlight(state);
+  if (inFlight) watch(inFlight.workflowId);
+
+  const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= input.historyLimit;
+  for (;;) {
+    const cooldownEnds = expireCooldown(state, Date.now());
+    show();
+    const woke = await condition(
+      () => pendingStart(state) !== null || historyFull() || (state.incident?.cooldownUntil != null && watching === null && cooldownEnds === null),
+      cooldownEnds === null ? undefined : Math.max(1, cooldownEnds - Date.now()),
+    );
+    if (!woke) continue; // the cooldown ended
+    const pending = pendingStart(state);
+    if (pending) {
+      await startRun(pending.id);
+      continue;
+    }
+    if (historyFull()) {
+      // Handlers first: an update accepted but not yet answered must not be lost. The run in flight is a child
+      // with ParentClosePolicy ABANDON, so it keeps going and the next generation watches it.
+      await condition(allHandlersFinished);
+      if (pendingStart(state)) continue;
+      state.generation++;
+      log.info('continuing as new', { historyLength: workflowInfo().historyLength, generation: state.generation });
+      await continueAsNew<typeof continuousTraining>({ modelId, historyLimit: input.historyLimit, runPollSeconds: input.runPollSeconds, carried: state });
+    }
+  }
+
+  async function startRun(incidentId: string): Promise<void> {
+    const inc = state.incident!;
+    try {
+      config = await control.loadModelConfig(modelId); // the newest registered config applies to the new run
+      const data = config.continuousTraining.data;
+      const datasetKeys =
+        inc.datasetKeys ??
+        (data
+          ? await control.resolveDataWindow({ prefix: data.prefix, count: data.trainWindows })
+          : (() => {
+              throw new Error(`model "${modelId}" has no continuousTraining.data.prefix: a retrain needs explicit datasetKeys`);
+            })());
+      const runId = workflowIds.run(modelId, `${new Date().toISOString().replace(/[:.]/g, '-')}-${incidentId}`);
+      const runInput: RunInputJson = {
+        modelId,
+        dataset: { keys: datasetKeys },
+        trigger: {
+          kind: inc.kind,
+          requestedBy: inc.requestedBy,
+          reason: inc.reason,
+          incident: { id: inc.id, supervisor: workflowId, openedAt: inc.openedAt, evidence: inc.evidence },
+        },
+      };
+      await startChild(retrainingPipeline, {
+        workflowId: runId,
+        args: [runInput],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        staticSummary: `${inc.kind} retrain of ${modelId} for ${inc.id}: ${inc.reason}`,
+      });
+      recordRunStarted(state, runId, Date.now());
+      log.info('retrain started', { incident: inc.id, workflowId: runId, datasetKeys });
+      watch(runId);
+    } catch (err) {
+      const cause = (err as Error).cause instanceof Error ? ((err as Error).cause as Error) : (err as Error);
+      log.warn('retrain could not start', { incident: inc.id, error: cause.message });
+      recordStartFailed(state, cause.message);
+    }
+    show();
+  }
+}
