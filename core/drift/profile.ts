@@ -1,0 +1,177 @@
+// The reference profile: each feature's distribution in the training data, computed once and stored as JSON.
+import { z } from 'zod';
+import { InvalidInputError } from '../parse';
+import { sampleIndices } from '../split';
+import { calibrateFeature } from './adaptive';
+import type { FeatureColumn, FeatureFrame } from './frame';
+import type { DriftSettings } from './settings';
+import { DriftMethod } from './settings';
+import { type Distribution, distributionOf } from './statistics';
+
+export const OTHER_CATEGORY = '__other__';
+export const QUANTILES = { p1: 0.01, p5: 0.05, p25: 0.25, p50: 0.5, p75: 0.75, p95: 0.95, p99: 0.99 } as const;
+
+const Adaptive = z.object({ method: DriftMethod, threshold: z.number(), mean: z.number(), std: z.number(), chunks: z.number().int() }).strict();
+const Common = {
+  name: z.string().min(1),
+  rows: z.number().int().min(0),
+  missing: z.number().int().min(0),
+  missingRate: z.number().min(0).max(1),
+  adaptive: Adaptive.optional().describe('threshold calibrated on chunks of the reference (drift.adaptive)'),
+};
+
+export const NumericProfile = z
+  .object({
+    ...Common,
+    kind: z.literal('numeric'),
+    distinct: z.number().int().min(0).describe('distinct non-missing values in the reference'),
+    sampled: z.boolean().describe('true: values/counts hold a seeded sample (KS and Wasserstein are then approximate)'),
+    values: z.array(z.number()).describe('distinct values, ascending'),
+    counts: z.array(z.number().int().min(1)),
+    mean: z.number(),
+    std: z.number().describe('population standard deviation (ddof 0), as np.std'),
+    min: z.number(),
+    max: z.number(),
+    quantiles: z.object(Object.fromEntries(Object.keys(QUANTILES).map((k) => [k, z.number()])) as Record<keyof typeof QUANTILES, z.ZodNumber>),
+    bins: z.object({ edges: z.array(z.number()).describe('interior edges; bins are (-inf, e1], (e1, e2], …, (ek, +inf)'), counts: z.array(z.number().int().min(0)) }).strict(),
+  })
+  .strict()
+  .refine((p) => p.values.length === p.counts.length, 'values and counts differ in length')
+  .refine((p) => p.bins.counts.length === p.bins.edges.length + 1, 'bins need one more count than edges');
+export type NumericProfile = z.infer<typeof NumericProfile>;
+
+export const CategoricalProfile = z
+  .object({
+    ...Common,
+    kind: z.literal('categorical'),
+    categories: z.array(z.string()).describe(`categories by descending count; ${OTHER_CATEGORY} holds those beyond the cap`),
+    counts: z.array(z.number().int().min(1)),
+    capped: z.boolean(),
+  })
+  .strict()
+  .refine((p) => p.categories.length === p.counts.length, 'categories and counts differ in length');
+export type CategoricalProfile = z.infer<typeof CategoricalProfile>;
+
+export const FeatureProfile = z.union([NumericProfile, CategoricalProfile]);
+export type FeatureProfile = z.infer<typeof FeatureProfile>;
+
+export const ReferenceProfile = z
+  .object({
+    schemaVersion: z.literal(1),
+    rows: z.number().int().min(0),
+    features: z.array(FeatureProfile),
+  })
+  .strict();
+export type ReferenceProfile = z.infer<typeof ReferenceProfile>;
+
+/** np.quantile(data, q) (linear interpolation) from a distribution. */
+export function quantileOf(d: Distribution, q: number): number {
+  const pos = q * (d.total - 1);
+  const lo = Math.floor(pos);
+  const at = (rank: number): number => {
+    let cum = 0;
+    for (let i = 0; i < d.values.length; i++) {
+      cum += d.counts[i]!;
+      if (rank < cum) return d.values[i]!;
+    }
+    return d.values[d.values.length - 1]!;
+  };
+  const a = at(lo);
+  const frac = pos - lo;
+  return frac === 0 ? a : a + (at(lo + 1) - a) * frac;
+}
+
+/** The bin of `value`: the number of interior edges strictly below it. */
+export function binOf(edges: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = edges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (edges[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export function binCounts(edges: readonly number[], d: Distribution): number[] {
+  const counts = new Array<number>(edges.length + 1).fill(0);
+  for (let i = 0; i < d.values.length; i++) counts[binOf(edges, d.values[i]!)]! += d.counts[i]!;
+  return counts;
+}
+
+function numericProfile(col: Extract<FeatureColumn, { kind: 'numeric' }>, settings: DriftSettings): NumericProfile {
+  const full = distributionOf(col.values);
+  if (full.total === 0) throw new InvalidInputError('reference', [`feature "${col.name}" has no values in the reference`]);
+  let mean = 0;
+  for (let i = 0; i < full.values.length; i++) mean += full.values[i]! * full.counts[i]!;
+  mean /= full.total;
+  let ss = 0;
+  for (let i = 0; i < full.values.length; i++) ss += full.counts[i]! * (full.values[i]! - mean) ** 2;
+  const { maxDistinct, bins, seed } = settings.profile;
+  let kept = full;
+  if (full.values.length > maxDistinct) {
+    const present = col.values.filter((v) => !Number.isNaN(v));
+    kept = distributionOf(sampleIndices(present.length, maxDistinct, seed).map((i) => present[i]!));
+  }
+  const edges = [...new Set(Array.from({ length: bins - 1 }, (_, i) => quantileOf(full, (i + 1) / bins)))];
+  const quantiles = Object.fromEntries(Object.entries(QUANTILES).map(([k, q]) => [k, quantileOf(full, q)])) as NumericProfile['quantiles'];
+  return {
+    name: col.name,
+    kind: 'numeric',
+    rows: col.values.length,
+    missing: col.values.length - full.total,
+    missingRate: (col.values.length - full.total) / col.values.length,
+    distinct: full.values.length,
+    sampled: kept !== full,
+    values: Array.from(kept.values),
+    counts: Array.from(kept.counts),
+    mean,
+    std: Math.sqrt(ss / full.total),
+    min: full.values[0]!,
+    max: full.values[full.values.length - 1]!,
+    quantiles,
+    bins: { edges, counts: binCounts(edges, full) },
+  };
+}
+
+/** Category counts of a column ('' = missing), in first-seen order. */
+export function categoryCounts(values: readonly string[]): { counts: Map<string, number>; missing: number } {
+  const counts = new Map<string, number>();
+  let missing = 0;
+  for (const v of values) {
+    if (v === '') missing++;
+    else counts.set(v, (counts.get(v) ?? 0) + 1);
+  }
+  return { counts, missing };
+}
+
+function categoricalProfile(col: Extract<FeatureColumn, { kind: 'categorical' }>, settings: DriftSettings): CategoricalProfile {
+  const { counts, missing } = categoryCounts(col.values);
+  if (counts.size === 0) throw new InvalidInputError('reference', [`feature "${col.name}" has no values in the reference`]);
+  const sorted = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  const cap = settings.profile.maxCategories;
+  const kept = sorted.slice(0, cap);
+  const other = sorted.slice(cap).reduce((s, [, c]) => s + c, 0);
+  if (other > 0) kept.push([OTHER_CATEGORY, other]);
+  return {
+    name: col.name,
+    kind: 'categorical',
+    rows: col.values.length,
+    missing,
+    missingRate: missing / col.values.length,
+    categories: kept.map(([k]) => k),
+    counts: kept.map(([, c]) => c),
+    capped: other > 0,
+  };
+}
+
+/** Profiles the reference (training) data; with drift.adaptive enabled also calibrates each feature's threshold. */
+export function profileReference(frame: FeatureFrame, settings: DriftSettings): ReferenceProfile {
+  const rows = frame.reduce((n, c) => Math.max(n, c.values.length), 0);
+  const features = frame.map((col): FeatureProfile => {
+    if (col.values.length === 0) throw new InvalidInputError('reference', [`feature "${col.name}" has no rows in the reference`]);
+    const profile = col.kind === 'numeric' ? numericProfile(col, settings) : categoricalProfile(col, settings);
+    return settings.adaptive.enabled ? { ...profile, adaptive: calibrateFeature(profile, col, rows, settings) } : profile;
+  });
+  return { schemaVersion: 1, rows, features };
+}

@@ -1,0 +1,143 @@
+// detectDrift: a window's features against the reference profile, one verdict per feature and for the dataset.
+import { z } from 'zod';
+import { InvalidInputError } from '../parse';
+import { featureMetrics, type FeatureMetrics, methodValue } from './compare';
+import { adjustPValues, datasetVerdict } from './decision';
+import { type FeatureFrame, frameRows } from './frame';
+import { chooseMethod, methodMisfit } from './methods';
+import type { ReferenceProfile } from './profile';
+import { DriftCorrection, DriftMethod, type DriftSettings, isPValueMethod } from './settings';
+
+const Test = z.object({ statistic: z.number(), pValue: z.number() }).strict();
+
+export const FeatureDriftResult = z
+  .object({
+    name: z.string(),
+    kind: z.enum(['numeric', 'categorical']),
+    method: DriftMethod,
+    statistic: z.number().describe('the deciding statistic: test statistic for p-value methods, else the distance'),
+    pValue: z.number().nullable().describe('raw p-value (p-value methods), else null'),
+    adjustedPValue: z.number().nullable().describe('after drift.correction (p-value methods), else null'),
+    threshold: z.number(),
+    thresholdSource: z.enum(['fixed', 'override', 'adaptive']),
+    drifted: z.boolean(),
+    missingRate: z.object({ reference: z.number(), current: z.number() }).strict(),
+    missingRateDrifted: z.boolean().describe('|current − reference missing rate| > drift.missingRateThreshold (reported, not counted as drift)'),
+    uniqueValues: z.number().int(),
+    unseenCategories: z.object({ count: z.number().int(), share: z.number(), examples: z.array(z.string()) }).strict().optional(),
+    outOfRangeShare: z.number().optional().describe('share of current values outside the reference [min, max] (numeric)'),
+    metrics: z
+      .object({
+        ks: Test.optional(),
+        wasserstein: z.number().optional(),
+        wassersteinNormed: z.number().optional(),
+        chisquare: Test.extend({ dof: z.number().int() }).optional(),
+        ztest: Test.optional(),
+        jensenshannon: z.number(),
+        psi: z.number(),
+      })
+      .strict()
+      .describe('every metric computed for the feature, whichever decided'),
+  })
+  .strict();
+export type FeatureDriftResult = z.infer<typeof FeatureDriftResult>;
+
+export const DriftReport = z
+  .object({
+    schemaVersion: z.literal(1),
+    datasetDrift: z.boolean(),
+    driftedShare: z.number(),
+    driftedFeatures: z.array(z.string()),
+    fraction: z.number().describe('drift.fraction: the share of drifted features that makes dataset drift'),
+    correction: DriftCorrection,
+    referenceRows: z.number().int(),
+    currentRows: z.number().int(),
+    missingRateDrifted: z.array(z.string()),
+    features: z.array(FeatureDriftResult),
+  })
+  .strict();
+export type DriftReport = z.infer<typeof DriftReport>;
+
+function checkInputs(reference: ReferenceProfile, current: FeatureFrame, settings: DriftSettings): void {
+  const problems: string[] = [];
+  const known = new Set(reference.features.map((f) => f.name));
+  for (const name of Object.keys(settings.features)) {
+    if (!known.has(name)) problems.push(`drift.features.${name}: "${name}" is not a feature of the reference profile (features: ${[...known].join(', ')})`);
+  }
+  if (frameRows(current) === 0) problems.push('current window has no rows');
+  else {
+    for (const f of reference.features) {
+      const col = current.find((c) => c.name === f.name);
+      if (!col) problems.push(`feature "${f.name}" is missing from the current window`);
+      else if (col.kind !== f.kind) problems.push(`feature "${f.name}" is ${f.kind} in the reference but ${col.kind} in the current window`);
+      else if (col.values.length === 0) problems.push(`feature "${f.name}" has no rows in the current window`);
+      else if (col.kind === 'numeric' ? col.values.every((v) => Number.isNaN(v)) : col.values.every((v) => v === '')) {
+        problems.push(`feature "${f.name}" is 100% missing in the current window`);
+      }
+    }
+  }
+  if (problems.length > 0) throw new InvalidInputError('drift check', problems);
+}
+
+/** Compares a window with the reference profile; throws InvalidInputError naming every bad input. */
+export function detectDrift(reference: ReferenceProfile, current: FeatureFrame, settings: DriftSettings): DriftReport {
+  checkInputs(reference, current, settings);
+  const misfits: string[] = [];
+  const partial = reference.features.map((profile) => {
+    const metrics: FeatureMetrics = featureMetrics(profile, current.find((c) => c.name === profile.name)!);
+    const override = settings.features[profile.name];
+    const choice = chooseMethod(profile.kind, reference.rows, metrics.uniqueValues, override, settings.adaptive.enabled ? profile.adaptive : undefined);
+    const misfit = methodMisfit(choice.method, profile.kind, metrics.uniqueValues);
+    const value = methodValue(choice.method, metrics);
+    if (misfit) misfits.push(`drift.features.${profile.name}: method "${choice.method}" does not fit feature "${profile.name}": ${misfit}`);
+    else if (!value) misfits.push(`drift.features.${profile.name}: method "${choice.method}" is not computed for feature "${profile.name}" (${metrics.uniqueValues} distinct values)`);
+    return { profile, metrics, choice, value: value ?? { statistic: Number.NaN, pValue: null } };
+  });
+  if (misfits.length > 0) throw new InvalidInputError('drift settings', misfits);
+
+  const tested = partial.filter((p) => isPValueMethod(p.choice.method));
+  const adjusted = adjustPValues(tested.map((p) => p.value.pValue ?? 1), settings.correction);
+  const adjustedOf = new Map(tested.map((p, i) => [p.profile.name, adjusted[i]!]));
+
+  const features = partial.map(({ profile, metrics, choice, value }): FeatureDriftResult => {
+    const adjustedPValue = adjustedOf.get(profile.name) ?? null;
+    const drifted = adjustedPValue !== null ? adjustedPValue < choice.threshold : value.statistic >= choice.threshold;
+    const currentMissing = metrics.missing / metrics.rows;
+    return {
+      name: profile.name,
+      kind: profile.kind,
+      method: choice.method,
+      statistic: value.statistic,
+      pValue: value.pValue,
+      adjustedPValue,
+      threshold: choice.threshold,
+      thresholdSource: choice.thresholdSource,
+      drifted,
+      missingRate: { reference: profile.missingRate, current: currentMissing },
+      missingRateDrifted: Math.abs(currentMissing - profile.missingRate) > settings.missingRateThreshold,
+      uniqueValues: metrics.uniqueValues,
+      ...(metrics.unseen ? { unseenCategories: metrics.unseen } : {}),
+      ...(metrics.outOfRangeShare !== undefined ? { outOfRangeShare: metrics.outOfRangeShare } : {}),
+      metrics: {
+        ...(metrics.ks ? { ks: metrics.ks } : {}),
+        ...(metrics.wasserstein !== undefined ? { wasserstein: metrics.wasserstein, wassersteinNormed: metrics.wassersteinNormed } : {}),
+        ...(metrics.chisquare ? { chisquare: metrics.chisquare } : {}),
+        ...(metrics.ztest ? { ztest: metrics.ztest } : {}),
+        jensenshannon: metrics.jensenshannon,
+        psi: metrics.psi,
+      },
+    };
+  });
+  const driftedFeatures = features.filter((f) => f.drifted).map((f) => f.name);
+  return {
+    schemaVersion: 1,
+    ...datasetVerdict(driftedFeatures.length, features.length, settings.fraction),
+    driftedFeatures,
+    fraction: settings.fraction,
+    correction: settings.correction,
+    referenceRows: reference.rows,
+    currentRows: frameRows(current),
+    missingRateDrifted: features.filter((f) => f.missingRateDrifted).map((f) => f.name),
+    features,
+  };
+}

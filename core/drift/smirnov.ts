@@ -1,0 +1,76 @@
+// The one-sided Smirnov survival function Pr(D+_n ≥ x) (scipy.special.smirnov), following xsf's cephes
+// kolmogorov.h (Birnbaum–Tingey sum with its early termination), with each term computed in the log domain
+// in double precision instead of xsf's double-double: ~1e-12 relative for the n and x drift detection meets.
+const MINLOG = -708.3964185322641;
+const EPS = 2.220446049250313e-16;
+
+/** a + b as an unevaluated sum hi + lo (Knuth's TwoSum). */
+function twoSum(a: number, b: number): [number, number] {
+  const hi = a + b;
+  const bb = hi - a;
+  return [hi, a - (hi - bb) + (b - bb)];
+}
+
+/** log of A_v(n, x) = C(n, v) (1 − x − v/n)^(n−v) (x + v/n)^(v−1), given log C(n, v). */
+function logTerm(n: number, x: number, v: number, logC: number): number {
+  const [s, e] = twoSum(v / n, x); // x + v/n carried to ~2 ulps beyond double
+  const t2 = n - v === 0 ? 0 : (n - v) * (Math.log1p(-s) - e / (1 - s));
+  const t1 = v - 1 === 0 ? 0 : (v - 1) * (Math.log(s) + e / s);
+  return logC + t1 + t2;
+}
+
+export function smirnovSf(n: number, x: number): number {
+  if (!(n > 0 && x >= 0 && x <= 1)) return Number.NaN;
+  if (n === 1) return 1 - x;
+  if (x === 0) return 1;
+  if (x === 1) return 0;
+  const nx = n * x;
+  let nxfl = Math.floor(nx);
+  let alpha = nx - nxfl;
+  if (alpha === 1) {
+    nxfl += 1;
+    alpha = 0;
+  }
+  let n1mxfl = n - nxfl - (alpha === 0 ? 0 : 1);
+  let n1mxceil = n - nxfl;
+  if (alpha === 0) {
+    n1mxfl -= 1;
+    n1mxceil += 1;
+  }
+  if (nxfl === 0 || (nxfl === 1 && alpha === 0)) return 1 - x * Math.pow(1 + x, n - 1);
+  if (-2 * n * x * x < MINLOG) return 0;
+  if (nxfl >= n - 1) return Math.pow(1 - x, n);
+  if (n > 1_000_000) {
+    const logp = -Math.pow(6 * n * x + 1, 2) / 18 / n;
+    return logp < -Math.LN2 ? Math.exp(logp) : 1 + Math.expm1(logp);
+  }
+  const nUpperTerms = n - n1mxceil + 1;
+  const useUpper = (nUpperTerms <= 1 && x < 0.5) || (n >= 10 && nUpperTerms <= 3 && x <= 0.5 / Math.sqrt(n));
+  const start = useUpper ? n : 0;
+  const step = useUpper ? -1 : 1;
+  const nTerms = useUpper ? n - n1mxceil + 1 : n1mxfl + 1;
+  const vmid = Math.floor(n / 2);
+  // log C(n, v), v = start + j·step (C(n, n) = C(n, 0) = 1), carried as hi + lo: it grows to ~n and would
+  // otherwise lose ~1e-11 of absolute precision per step over tens of thousands of steps.
+  let logC = 0;
+  let logCLo = 0;
+  let sum = 0;
+  let sumLo = 0;
+  for (let j = 0; j < nTerms; j++) {
+    const v = start + j * step;
+    if (j > 0) {
+      const [hi, lo] = twoSum(logC, useUpper ? Math.log((v + 1) / (n - v)) : Math.log((n - v + 1) / v));
+      logC = hi;
+      logCLo += lo;
+    }
+    const aj = Math.exp(logTerm(n, x, v, logC) + logCLo);
+    const [hi, lo] = twoSum(sum, aj);
+    sum = hi;
+    sumLo += lo;
+    if (aj !== 0) {
+      if (4 * (nTerms - j) * aj < EPS * sum && j !== nTerms - 1) break;
+    } else if (j > vmid) break;
+  }
+  const prob = x * (sum + sumLo);
+  return Math.min(1, Math.max(0, useUpper ? 1 - prob : prob));
+}
