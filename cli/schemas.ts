@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { AppConfig } from '../core/appConfig';
+import { DriftReport, ReferenceProfile } from '../core/drift';
 import { ModelConfig } from '../core/modelConfig';
 import { ModelCard } from '../core/modelCard';
 import { RunInput } from '../core/runInput';
@@ -16,6 +17,8 @@ export const EXPORTED_SCHEMAS = {
   'app-config': { schema: AppConfig, io: 'input' as const },
   'run-status': { schema: RunStatus, io: 'output' as const },
   'model-card': { schema: ModelCard, io: 'output' as const },
+  'drift-report': { schema: DriftReport, io: 'output' as const },
+  'reference-profile': { schema: ReferenceProfile, io: 'output' as const },
 };
 
 export function renderSchemas(): Record<string, string> {

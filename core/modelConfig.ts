@@ -1,6 +1,7 @@
 // The per-model configuration: one YAML or JSON file per model, the single source of truth
 // for what the data must look like, how features are derived, how the trainer runs and what the gate demands.
 import { z } from 'zod';
+import { DriftSettings } from './drift/settings';
 
 export const MODEL_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const ModelId = z
@@ -191,6 +192,7 @@ export const ModelConfig = z
       })
       .strict()
       .default({ cooldown: '6h', manualWhilePaused: false }),
+    drift: DriftSettings.prefault({}).describe('drift detection: methods, thresholds, correction, persistence (README "Drift detection")'),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -229,6 +231,9 @@ export const ModelConfig = z
     }
     if (cfg.evaluation.sliceBy !== undefined && !names.includes(cfg.evaluation.sliceBy)) {
       ctx.addIssue({ code: 'custom', path: ['evaluation', 'sliceBy'], message: `"${cfg.evaluation.sliceBy}" is not a feature` });
+    }
+    for (const name of Object.keys(cfg.drift.features)) {
+      if (!names.includes(name)) ctx.addIssue({ code: 'custom', path: ['drift', 'features', name], message: `drift override for "${name}": not a declared feature` });
     }
   });
 export type ModelConfig = z.infer<typeof ModelConfig>;
