@@ -1,0 +1,205 @@
+// The drift engine's decisions: method selection, multiple-testing correction, dataset verdict, adaptive
+// thresholds, bad inputs and the profile's JSON round trip.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  adjustPValues,
+  datasetVerdict,
+  defaultMethod,
+  detectDrift,
+  DriftReport,
+  DriftSettings,
+  type FeatureFrame,
+  featureFrame,
+  profileReference,
+  ReferenceProfile,
+} from '../../core/drift';
+import { ModelConfig } from '../../core/modelConfig';
+import { InvalidInputError } from '../../core/parse';
+import { seededRandom } from '../../core/split';
+
+const settings = (extra: Record<string, unknown> = {}) => DriftSettings.parse(extra);
+
+function frame(n: number, seed: number, shift = 0, opts: { cities?: string[]; missing?: number } = {}): FeatureFrame {
+  const rand = seededRandom(seed);
+  const cities = opts.cities ?? ['ATL', 'ORD', 'DFW', 'LAX'];
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  return [
+    { name: 'x', kind: 'numeric', values: Float64Array.from({ length: n }, () => (rand() < (opts.missing ?? 0) ? Number.NaN : 10 + gauss() + shift)) },
+    { name: 'hour', kind: 'numeric', values: Float64Array.from({ length: n }, () => Math.floor(24 * rand() ** (1 + shift))) },
+    { name: 'city', kind: 'categorical', values: Array.from({ length: n }, () => cities[Math.floor(cities.length * rand() ** (1 + shift))]!) },
+    { name: 'member', kind: 'categorical', values: Array.from({ length: n }, () => (rand() < 0.3 + shift / 4 ? 'yes' : 'no')) },
+  ];
+}
+
+const feature = (r: DriftReport, name: string) => r.features.find((f) => f.name === name)!;
+const errorMatching = (re: RegExp) => (err: unknown) => err instanceof InvalidInputError && re.test(err.message);
+
+describe('method selection (Evidently defaults)', () => {
+  it('small references use tests, large ones distances', () => {
+    assert.equal(defaultMethod('numeric', 1000, 24), 'ks');
+    assert.equal(defaultMethod('numeric', 1000, 5), 'chisquare');
+    assert.equal(defaultMethod('categorical', 1000, 2), 'ztest');
+    assert.equal(defaultMethod('categorical', 1000, 7), 'chisquare');
+    assert.equal(defaultMethod('numeric', 1001, 6), 'wasserstein');
+    assert.equal(defaultMethod('numeric', 1001, 5), 'jensenshannon');
+    assert.equal(defaultMethod('categorical', 5000, 2), 'jensenshannon');
+  });
+
+  it('detectDrift reports the chosen method per feature and honours overrides', () => {
+    const small = detectDrift(profileReference(frame(800, 1), settings()), frame(600, 2), settings());
+    assert.deepEqual(small.features.map((f) => f.method), ['ks', 'ks', 'chisquare', 'ztest']);
+    const large = detectDrift(profileReference(frame(5000, 1), settings()), frame(3000, 2), settings());
+    assert.deepEqual(large.features.map((f) => f.method), ['wasserstein', 'wasserstein', 'jensenshannon', 'jensenshannon']);
+    const s = settings({ features: { x: { method: 'psi', threshold: 0.2 }, city: { method: 'chisquare' } } });
+    const over = detectDrift(profileReference(frame(5000, 1), s), frame(3000, 2), s);
+    assert.equal(feature(over, 'x').method, 'psi');
+    assert.equal(feature(over, 'x').threshold, 0.2);
+    assert.equal(feature(over, 'x').thresholdSource, 'override');
+    assert.equal(feature(over, 'city').threshold, 0.05);
+    assert.equal(feature(over, 'city').thresholdSource, 'fixed');
+  });
+
+  it('a method that does not fit the feature is refused, naming feature and method', () => {
+    const s = settings({ features: { city: { method: 'ks' }, x: { method: 'ztest' } } });
+    assert.throws(() => detectDrift(profileReference(frame(500, 1), s), frame(500, 2), s), (err: unknown) =>
+      errorMatching(/method "ks" does not fit feature "city"/)(err) && /method "ztest" does not fit feature "x"/.test((err as Error).message));
+  });
+});
+
+describe('verdict and multiple-testing correction', () => {
+  it('bonferroni and benjamini-hochberg on known inputs', () => {
+    const p = [0.01, 0.04, 0.03, 0.005];
+    assert.deepEqual(adjustPValues(p, 'none'), p);
+    assert.deepEqual(adjustPValues(p, 'bonferroni'), [0.04, 0.16, 0.12, 0.02]);
+    // sorted 0.005, 0.01, 0.03, 0.04 → 4·p/rank = 0.02, 0.02, 0.04, 0.04 (step-up minimum)
+    const bh = adjustPValues(p, 'benjamini-hochberg');
+    [0.02, 0.04, 0.04, 0.02].forEach((v, i) => assert.ok(Math.abs(bh[i]! - v) < 1e-15, `${bh[i]} vs ${v}`));
+    assert.deepEqual(adjustPValues([0.9, 0.5], 'bonferroni'), [1, 1]);
+  });
+
+  it('dataset drift when the drifted share reaches the fraction', () => {
+    assert.deepEqual(datasetVerdict(2, 4, 0.5), { datasetDrift: true, driftedShare: 0.5 });
+    assert.deepEqual(datasetVerdict(1, 4, 0.5), { datasetDrift: false, driftedShare: 0.25 });
+    assert.equal(datasetVerdict(0, 0, 0.5).datasetDrift, false);
+  });
+
+  it('a shifted window drifts, a sample of the same distribution does not; the correction is applied to p-values', () => {
+    const ref = profileReference(frame(900, 1), settings());
+    const same = detectDrift(ref, frame(900, 2), settings());
+    assert.equal(same.datasetDrift, false, JSON.stringify(same.features.map((f) => [f.name, f.pValue])));
+    assert.deepEqual(same.driftedFeatures, []);
+    const shifted = detectDrift(ref, frame(900, 3, 0.5), settings());
+    assert.equal(shifted.datasetDrift, true);
+    assert.deepEqual(shifted.driftedFeatures, ['x', 'hour', 'city', 'member']);
+    for (const f of shifted.features) assert.ok(f.adjustedPValue! >= f.pValue!, f.name);
+    const none = detectDrift(ref, frame(900, 3, 0.5), settings({ correction: 'none' }));
+    for (const f of none.features) assert.equal(f.adjustedPValue, f.pValue);
+  });
+
+  it('reports unseen categories and missing-rate changes on their own', () => {
+    const ref = profileReference(frame(2000, 1), settings());
+    const report = detectDrift(ref, frame(2000, 2, 0, { cities: ['ATL', 'ORD', 'DFW', 'LAX', 'SFO', 'BOS'], missing: 0.2 }), settings());
+    const city = feature(report, 'city');
+    assert.equal(city.unseenCategories?.count, 2);
+    assert.deepEqual([...city.unseenCategories!.examples].sort(), ['BOS', 'SFO']);
+    assert.ok(city.unseenCategories!.share > 0.2 && city.unseenCategories!.share < 0.45, String(city.unseenCategories!.share));
+    assert.equal(feature(report, 'x').missingRateDrifted, true);
+    assert.deepEqual(report.missingRateDrifted, ['x']);
+    assert.ok(Math.abs(feature(report, 'x').missingRate.current - 0.2) < 0.03);
+  });
+});
+
+describe('adaptive thresholds', () => {
+  const s = settings({ adaptive: { enabled: true, chunks: 10, k: 3 } });
+  it('are calibrated per distance feature, used and reported; a stable reference does not drift on a fresh sample', () => {
+    const ref = profileReference(frame(20000, 1), s);
+    for (const f of ref.features) assert.ok(f.adaptive && f.adaptive.threshold > f.adaptive.mean && f.adaptive.chunks === 10, f.name);
+    const same = detectDrift(ref, frame(2000, 7), s);
+    assert.deepEqual(same.features.map((f) => f.thresholdSource), ['adaptive', 'adaptive', 'adaptive', 'adaptive']);
+    assert.equal(same.datasetDrift, false, JSON.stringify(same.features.map((f) => [f.name, f.statistic, f.threshold])));
+    const shifted = detectDrift(ref, frame(2000, 7, 0.5), s);
+    assert.equal(shifted.datasetDrift, true);
+    const fixed = detectDrift(ref, frame(2000, 7), settings());
+    assert.deepEqual(fixed.features.map((f) => f.thresholdSource), ['fixed', 'fixed', 'fixed', 'fixed']);
+  });
+
+  it('p-value methods keep their fixed threshold', () => {
+    const ref = profileReference(frame(800, 1), s);
+    assert.ok(ref.features.every((f) => f.adaptive === undefined));
+    assert.ok(detectDrift(ref, frame(800, 2), s).features.every((f) => f.thresholdSource === 'fixed'));
+  });
+});
+
+describe('bad inputs', () => {
+  const ref = profileReference(frame(500, 1), settings());
+  it('empty window, missing or mistyped feature, all-missing feature, unknown override', () => {
+    assert.throws(() => detectDrift(ref, frame(0, 2), settings()), errorMatching(/current window has no rows/));
+    assert.throws(() => detectDrift(ref, frame(100, 2).filter((c) => c.name !== 'city'), settings()), errorMatching(/feature "city" is missing from the current window/));
+    const retyped = frame(100, 2).map((c) => (c.name === 'member' ? { name: 'member', kind: 'numeric' as const, values: new Float64Array(100) } : c));
+    assert.throws(() => detectDrift(ref, retyped, settings()), errorMatching(/feature "member" is categorical in the reference but numeric/));
+    assert.throws(() => detectDrift(ref, frame(100, 2, 0, { missing: 1 }), settings()), errorMatching(/feature "x" is 100% missing/));
+    assert.throws(() => detectDrift(ref, frame(100, 2), settings({ features: { nope: { threshold: 0.2 } } })), errorMatching(/drift.features.nope: "nope" is not a feature/));
+  });
+
+  it('the model config refuses overrides of undeclared features and bad methods', () => {
+    const base = {
+      modelId: 'm',
+      dataset: { format: 'csv', timeColumn: 't', columns: { t: { type: 'timestamp' }, d: { type: 'number' }, y: { type: 'number' } } },
+      features: [{ name: 'hour', type: 'numeric', source: 't', transform: 'hourOfDay' }, { name: 'd', type: 'numeric', source: 'd' }],
+      label: { source: 'y', positiveWhen: { op: '>', value: 0 } },
+      trainer: { command: ['true'] },
+    };
+    const ok = ModelConfig.parse(base);
+    assert.equal(ok.drift.fraction, 0.5);
+    assert.equal(ok.drift.correction, 'benjamini-hochberg');
+    assert.equal(ok.drift.persistence, 1);
+    assert.deepEqual(ok.drift.adaptive, { enabled: false, chunks: 10, k: 3 });
+    const bad = ModelConfig.safeParse({ ...base, drift: { features: { distance: { method: 'ks' } } } });
+    assert.equal(bad.success, false);
+    assert.deepEqual(bad.error!.issues[0]!.path, ['drift', 'features', 'distance']);
+    assert.match(bad.error!.issues[0]!.message, /"distance"/);
+    assert.equal(ModelConfig.safeParse({ ...base, drift: { features: { d: { method: 'cosine' } } } }).success, false);
+    assert.equal(ModelConfig.safeParse({ ...base, drift: { persistence: 0 } }).success, false);
+  });
+
+  it('featureFrame derives the config\'s features and names a missing source column', () => {
+    const cfg = ModelConfig.parse({
+      modelId: 'm',
+      dataset: { format: 'csv', timeColumn: 't', columns: { t: { type: 'timestamp' }, o: { type: 'string' }, y: { type: 'number' } } },
+      features: [{ name: 'hour', type: 'numeric', source: 't', transform: 'hourOfDay' }, { name: 'origin', type: 'categorical', source: 'o' }],
+      label: { source: 'y', positiveWhen: { op: '>', value: 0 } },
+      trainer: { command: ['true'] },
+    });
+    const f = featureFrame(cfg, { t: [Date.UTC(2001, 0, 1, 7), null], o: ['ATL', null], y: [1, 0] });
+    assert.deepEqual(Array.from(f[0]!.values as Float64Array), [7, Number.NaN]);
+    assert.deepEqual(f[1]!.values, ['ATL', '']);
+    assert.throws(() => featureFrame(cfg, { t: [1] }), errorMatching(/column "o" \(source of feature "origin"\) is missing/));
+  });
+});
+
+describe('profile', () => {
+  it('round-trips through JSON and the zod schema, and detects the same way afterwards', () => {
+    const s = settings({ adaptive: { enabled: true } });
+    const ref = profileReference(frame(3000, 1), s);
+    const loaded = ReferenceProfile.parse(JSON.parse(JSON.stringify(ref)));
+    assert.deepEqual(loaded, ref);
+    const report = detectDrift(loaded, frame(1000, 2, 0.3), s);
+    assert.deepEqual(DriftReport.parse(JSON.parse(JSON.stringify(report))), report);
+    assert.deepEqual(report, detectDrift(ref, frame(1000, 2, 0.3), s));
+    assert.throws(() => ReferenceProfile.parse({ ...ref, schemaVersion: 2 }));
+  });
+
+  it('keeps exact distinct values up to the cap, else a seeded sample; bins are reference quantiles', () => {
+    const ref = profileReference(frame(5000, 1), settings({ profile: { maxDistinct: 1000 } }));
+    const x = ref.features[0]!;
+    assert.ok(x.kind === 'numeric' && x.sampled && x.values.length === 1000 && x.distinct === 5000);
+    assert.ok(x.kind === 'numeric' && x.bins.edges.length === 9 && x.bins.counts.every((c) => c === 500));
+    const again = profileReference(frame(5000, 1), settings({ profile: { maxDistinct: 1000 } }));
+    assert.deepEqual(again, ref);
+    const hour = ref.features[1]!;
+    assert.ok(hour.kind === 'numeric' && !hour.sampled && hour.values.length === 24);
+    const capped = profileReference(frame(1000, 1), settings({ profile: { maxCategories: 2 } })).features[2]!;
+    assert.ok(capped.kind === 'categorical' && capped.capped && capped.categories.length === 3 && capped.categories[2] === '__other__');
+  });
+});
