@@ -8,6 +8,7 @@ import type { RunInputJson } from '../core/runInput';
 import { connectClient, createAuditLog } from '../workers/config';
 import { formatAuditRecord } from './auditFormat';
 import { runDemo } from './demo';
+import { driftCommand } from './drift';
 import { runDev } from './dev';
 import { cliConfig, withObjectStore } from './localStack';
 import { formatRegistry, loadModelConfigFile, registerModelConfig, rollbackChampion, showRegistry } from './models';
@@ -30,6 +31,8 @@ const USAGE = `usage: ct <command>
   audit show <modelId> [--json]        the model's audit records
   audit verify <modelId>               recompute the hash chain; exit 3 at the first broken link
   token --as <name> --run <workflowId> [--ttl 1d]   issue a signed approval token (needs CT_APPROVAL_SECRET)
+  drift --reference <file|s3://…> --current <file|s3://…> [--model <config file>] [--json]
+                                       compare two Parquet/CSV files offline; exit 0 no drift, 3 dataset drift, 2 bad input
   schemas                              write the JSON Schemas of all inputs and outputs to schemas/
 
 Configuration: ct.config.{json,yaml} or CT_* environment variables (see README); without any, the local
@@ -54,6 +57,9 @@ async function main(argv: string[]): Promise<number> {
       ttl: { type: 'string' },
       to: { type: 'string' },
       config: { type: 'string' },
+      reference: { type: 'string' },
+      current: { type: 'string' },
+      model: { type: 'string' },
       wait: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -76,6 +82,8 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       await runDemo();
       return 0;
+    case 'drift':
+      return driftCommand({ reference: values.reference, current: values.current, model: values.model, json: values.json }, print);
     case 'schemas':
       for (const f of writeSchemas()) print(f);
       return 0;

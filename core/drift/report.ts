@@ -64,18 +64,16 @@ function checkInputs(reference: ReferenceProfile, current: FeatureFrame, setting
   for (const name of Object.keys(settings.features)) {
     if (!known.has(name)) problems.push(`drift.features.${name}: "${name}" is not a feature of the reference profile (features: ${[...known].join(', ')})`);
   }
-  if (frameRows(current) === 0) problems.push('current window has no rows');
-  else {
-    for (const f of reference.features) {
-      const col = current.find((c) => c.name === f.name);
-      if (!col) problems.push(`feature "${f.name}" is missing from the current window`);
-      else if (col.kind !== f.kind) problems.push(`feature "${f.name}" is ${f.kind} in the reference but ${col.kind} in the current window`);
-      else if (col.values.length === 0) problems.push(`feature "${f.name}" has no rows in the current window`);
-      else if (col.kind === 'numeric' ? col.values.every((v) => Number.isNaN(v)) : col.values.every((v) => v === '')) {
-        problems.push(`feature "${f.name}" is 100% missing in the current window`);
-      }
+  const empty = frameRows(current) === 0;
+  for (const f of reference.features) {
+    const col = current.find((c) => c.name === f.name);
+    if (!col) problems.push(`feature "${f.name}" is missing from the current window`);
+    else if (col.kind !== f.kind) problems.push(`feature "${f.name}" is ${f.kind} in the reference but ${col.kind} in the current window`);
+    else if (!empty && (col.kind === 'numeric' ? col.values.every((v) => Number.isNaN(v)) : col.values.every((v) => v === ''))) {
+      problems.push(`feature "${f.name}" is 100% missing in the current window`);
     }
   }
+  if (empty && problems.length === 0) problems.push('current window has no rows');
   if (problems.length > 0) throw new InvalidInputError('drift check', problems);
 }
 

@@ -1,0 +1,118 @@
+// `ct drift`: compares a current data file with a reference file offline (no Temporal), by a model's features
+// and drift settings or, without a model, every column of the reference.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ObjectNotFoundError, ObjectStore } from '../activities/objectStore';
+import { readCsv, readParquet, UnreadableDatasetError } from '../activities/datasetFiles';
+import { parseCsv } from '../core/csv';
+import { columnsFrame, detectDrift, type DriftReport, DriftSettings, type FeatureFrame, featureFrame, profileReference } from '../core/drift';
+import type { Columns } from '../core/features';
+import type { ColumnType, ModelConfig } from '../core/modelConfig';
+import { InvalidInputError } from '../core/parse';
+import { withObjectStore } from './localStack';
+import { loadModelConfigFile } from './models';
+
+export interface DriftOptions {
+  reference?: string;
+  current?: string;
+  model?: string;
+  json?: boolean;
+}
+
+async function readBytes(location: string, flag: string): Promise<Uint8Array> {
+  const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
+  if (s3) {
+    const [, bucket, key] = s3 as unknown as [string, string, string];
+    return withObjectStore(async (configured) => {
+      const store = bucket === configured.bucket ? configured : new ObjectStore(configured.client, bucket, `s3://${bucket}`);
+      try {
+        return await store.getBytes(key);
+      } catch (err) {
+        if (err instanceof ObjectNotFoundError) throw new InvalidInputError(flag, [`${location}: no such object`]);
+        throw err;
+      }
+    });
+  }
+  try {
+    return readFileSync(location);
+  } catch (err) {
+    throw new InvalidInputError(flag, [`cannot read ${location}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`]);
+  }
+}
+
+/** Column types of a CSV without a model: numbers where every non-empty cell is one, booleans likewise, else strings. */
+function inferCsvTypes(bytes: Uint8Array): Record<string, ColumnType> {
+  const { header, rows } = parseCsv(Buffer.from(bytes).toString('utf8'));
+  return Object.fromEntries(
+    header.map((name, c) => {
+      const cells = rows.map((r) => r[c] ?? '').filter((v) => v !== '');
+      const type: ColumnType = cells.length > 0 && cells.every((v) => v.trim() !== '' && Number.isFinite(Number(v))) ? 'number' : cells.length > 0 && cells.every((v) => v === 'true' || v === 'false') ? 'boolean' : 'string';
+      return [name, type];
+    }),
+  );
+}
+
+async function readTable(location: string, flag: string, types: Record<string, ColumnType> | undefined): Promise<{ columns: Columns; types: Record<string, ColumnType> }> {
+  const bytes = await readBytes(location, flag);
+  const ext = path.extname(location.replace(/^s3:\/\//, '')).toLowerCase();
+  try {
+    if (ext === '.parquet') return { columns: (await readParquet(bytes, location)).columns, types: types ?? {} };
+    if (ext === '.csv') {
+      const csvTypes = types ?? inferCsvTypes(bytes);
+      return { columns: readCsv(bytes, location, csvTypes).columns, types: csvTypes };
+    }
+  } catch (err) {
+    if (err instanceof UnreadableDatasetError) throw new InvalidInputError(flag, [err.message]);
+    throw err;
+  }
+  throw new InvalidInputError(flag, [`${location}: expected a .parquet or .csv file`]);
+}
+
+/** Reads both files, profiles the reference and checks the current window against it. */
+export async function runDriftCheck(opts: DriftOptions): Promise<DriftReport> {
+  const problems = [!opts.reference && '--reference <file|s3://bucket/key> is required', !opts.current && '--current <file|s3://bucket/key> is required'].filter((p): p is string => Boolean(p));
+  if (problems.length > 0) throw new InvalidInputError('ct drift', problems);
+  const config: ModelConfig | undefined = opts.model ? loadModelConfigFile(opts.model) : undefined;
+  const declared = config && Object.fromEntries(Object.entries(config.dataset.columns).map(([k, v]) => [k, v.type]));
+  const reference = await readTable(opts.reference!, '--reference', declared);
+  const current = await readTable(opts.current!, '--current', declared ?? reference.types);
+  const settings = config?.drift ?? DriftSettings.parse({});
+  let refFrame: FeatureFrame;
+  let curFrame: FeatureFrame;
+  if (config) {
+    refFrame = featureFrame(config, reference.columns);
+    curFrame = featureFrame(config, current.columns);
+  } else {
+    refFrame = columnsFrame(reference.columns);
+    const kinds = Object.fromEntries(refFrame.map((c) => [c.name, c.kind]));
+    curFrame = columnsFrame(Object.fromEntries(Object.entries(current.columns).filter(([name]) => name in kinds)), kinds);
+  }
+  return detectDrift(profileReference(refFrame, settings), curFrame, settings);
+}
+
+const fmt = (v: number | null): string => (v === null ? '-' : Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(4) : v.toExponential(2));
+
+export function formatDriftReport(r: DriftReport): string {
+  const rows = r.features.map((f) => {
+    const notes = [
+      f.pValue !== null ? `p ${fmt(f.pValue)}${f.adjustedPValue !== f.pValue ? ` (adjusted ${fmt(f.adjustedPValue)})` : ''}` : '',
+      f.thresholdSource !== 'fixed' ? `${f.thresholdSource} threshold` : '',
+      f.missingRateDrifted ? `missing ${(100 * f.missingRate.reference).toFixed(1)}% → ${(100 * f.missingRate.current).toFixed(1)}%` : '',
+      f.unseenCategories && f.unseenCategories.count > 0 ? `${f.unseenCategories.count} unseen categories (${(100 * f.unseenCategories.share).toFixed(1)}% of rows: ${f.unseenCategories.examples.join(', ')})` : '',
+    ].filter(Boolean);
+    return [f.name, f.kind, f.method, fmt(f.statistic), fmt(f.threshold), f.drifted ? 'DRIFT' : 'no', notes.join('; ')];
+  });
+  const table = [['feature', 'kind', 'method', 'statistic', 'threshold', 'drifted', 'notes'], ...rows];
+  const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
+  const lines = table.map((row) => row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
+  const share = `${r.driftedFeatures.length} of ${r.features.length} features drifted (${(100 * r.driftedShare).toFixed(0)}%, dataset drift at ≥ ${(100 * r.fraction).toFixed(0)}%)`;
+  lines.push('', `${r.datasetDrift ? 'DATASET DRIFT' : 'no dataset drift'}: ${share}; reference ${r.referenceRows} rows, current ${r.currentRows} rows, correction ${r.correction}`);
+  return lines.join('\n');
+}
+
+/** `ct drift`: prints the table (or --json) and returns the exit code: 0 no drift, 3 dataset drift. */
+export async function driftCommand(opts: DriftOptions, print: (s: string) => void): Promise<number> {
+  const report = await runDriftCheck(opts);
+  print(opts.json ? JSON.stringify(report, null, 2) : formatDriftReport(report));
+  return report.datasetDrift ? 3 : 0;
+}
