@@ -140,16 +140,18 @@ export function wasserstein(a: Distribution, b: Distribution): number {
   return sum;
 }
 
+function sumOf(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]!;
+  return s;
+}
+
 const relEntr = (x: number, y: number): number => (x > 0 && y > 0 ? x * Math.log(x / y) : x === 0 && y >= 0 ? 0 : Infinity);
 
 /** scipy.spatial.distance.jensenshannon(p, q) (natural log): inputs are counts or weights, normalised here. */
 export function jensenShannon(p: ArrayLike<number>, q: ArrayLike<number>): number {
-  let sp = 0;
-  let sq = 0;
-  for (let i = 0; i < p.length; i++) {
-    sp += p[i]!;
-    sq += q[i]!;
-  }
+  const sp = sumOf(p);
+  const sq = sumOf(q);
   let left = 0;
   let right = 0;
   for (let i = 0; i < p.length; i++) {
@@ -164,12 +166,8 @@ export function jensenShannon(p: ArrayLike<number>, q: ArrayLike<number>): numbe
 
 /** Population stability index Σ (r − c)·ln(r/c) over bin shares; empty bins count as `epsilon` (Evidently: 0.0001). */
 export function psi(reference: ArrayLike<number>, current: ArrayLike<number>, epsilon = 1e-4): number {
-  let sr = 0;
-  let sc = 0;
-  for (let i = 0; i < reference.length; i++) {
-    sr += reference[i]!;
-    sc += current[i]!;
-  }
+  const sr = sumOf(reference);
+  const sc = sumOf(current);
   let sum = 0;
   for (let i = 0; i < reference.length; i++) {
     const r = reference[i]! / sr || epsilon;
@@ -188,7 +186,7 @@ export interface TestResult {
 export function chi2Contingency(reference: ArrayLike<number>, current: ArrayLike<number>): TestResult & { dof: number } {
   const k = reference.length;
   const rows = [reference, current];
-  const rowSums = rows.map((r) => Array.from(r).reduce((s, v) => s + v, 0));
+  const rowSums = rows.map(sumOf);
   const total = rowSums[0]! + rowSums[1]!;
   const colSums = Array.from({ length: k }, (_, j) => reference[j]! + current[j]!);
   const dof = k - 1;

@@ -102,8 +102,8 @@ describe('verdict and multiple-testing correction', () => {
     const report = detectDrift(ref, frame(2000, 2, 0, { cities: ['ATL', 'ORD', 'DFW', 'LAX', 'SFO', 'BOS'], missing: 0.2 }), settings());
     const city = feature(report, 'city');
     assert.equal(city.unseenCategories?.count, 2);
-    assert.deepEqual([...city.unseenCategories!.examples].sort(), ['BOS', 'SFO']);
-    assert.ok(city.unseenCategories!.share > 0.2 && city.unseenCategories!.share < 0.45, String(city.unseenCategories!.share));
+    assert.deepEqual([...city.unseenCategories.examples].sort(), ['BOS', 'SFO']);
+    assert.ok(city.unseenCategories.share > 0.2 && city.unseenCategories.share < 0.45, String(city.unseenCategories.share));
     assert.equal(feature(report, 'x').missingRateDrifted, true);
     assert.deepEqual(report.missingRateDrifted, ['x']);
     assert.ok(Math.abs(feature(report, 'x').missingRate.current - 0.2) < 0.03);
@@ -157,8 +157,8 @@ describe('bad inputs', () => {
     assert.deepEqual(ok.drift.adaptive, { enabled: false, chunks: 10, k: 3 });
     const bad = ModelConfig.safeParse({ ...base, drift: { features: { distance: { method: 'ks' } } } });
     assert.equal(bad.success, false);
-    assert.deepEqual(bad.error!.issues[0]!.path, ['drift', 'features', 'distance']);
-    assert.match(bad.error!.issues[0]!.message, /"distance"/);
+    assert.deepEqual(bad.error.issues[0]!.path, ['drift', 'features', 'distance']);
+    assert.match(bad.error.issues[0]!.message, /"distance"/);
     assert.equal(ModelConfig.safeParse({ ...base, drift: { features: { d: { method: 'cosine' } } } }).success, false);
     assert.equal(ModelConfig.safeParse({ ...base, drift: { persistence: 0 } }).success, false);
   });

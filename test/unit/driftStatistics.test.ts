@@ -96,7 +96,8 @@ describe('drift statistics match SciPy within 1e-9', () => {
 
   it('ks_2samp statistic and p-value (exact and asymptotic), wasserstein_distance and the normed one', () => {
     for (const [label, a, b] of numericPairs) {
-      const [da, db]: Distribution[] = [distributionOf(a), distributionOf(b)];
+      const da: Distribution = distributionOf(a);
+      const db: Distribution = distributionOf(b);
       const ks = ks2samp(da, db);
       const [stat, p] = take() as [number, number];
       close('ks statistic', ks.statistic, stat, label);
