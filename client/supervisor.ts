@@ -26,18 +26,30 @@ export class SupervisorRefusal extends Error {
   override readonly name = 'SupervisorRefusal';
 }
 
+// gRPC codes the server uses to push back on a burst of Updates (it caps in-flight Updates per workflow):
+// RESOURCE_EXHAUSTED, ABORTED, UNAVAILABLE. Retried with jittered backoff; a report is never dropped for them.
+const BACKPRESSURE = new Set([8, 10, 14]);
+const backpressure = (err: unknown): boolean => {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) if (typeof e.code === 'number' && BACKPRESSURE.has(e.code)) return true;
+  return false;
+};
+
 async function refusedAsError<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError && err.cause) throw new SupervisorRefusal(`${what} refused: ${err.cause.message}`, { cause: err });
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError && err.cause) throw new SupervisorRefusal(`${what} refused: ${err.cause.message}`, { cause: err });
+      if (!backpressure(err) || attempt >= 12) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt) * (0.5 + Math.random())));
+    }
   }
 }
 
 /** Sends a drift alert to the model's supervisor, starting the supervisor if it is not running. */
 export async function reportDrift(client: Client, alert: DriftAlertJson, options: SupervisorOptions = {}): Promise<SupervisorAck> {
   const parsed = parseOrThrow(DriftAlert, alert, 'drift alert');
+  // A WithStartWorkflowOperation is single-use: each attempt gets its own.
   return refusedAsError(`drift alert ${parsed.alertId}`, () =>
     client.workflow.executeUpdateWithStart(reportDriftUpdate, { args: [parsed], startWorkflowOperation: startOperation(parsed.modelId, options) }),
   );

@@ -142,7 +142,7 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
   const watch = (runId: string) => {
     watching = runId;
     void control.awaitRetrainingRun
-      .executeWithOptions({ startToCloseTimeout: '30 days', heartbeatTimeout: `${Math.max(30, input.runPollSeconds * 3)} seconds`, retry: { ...retry, maximumAttempts: 0 }, summary: `wait for ${runId}` }, [
+      .executeWithOptions({ startToCloseTimeout: '30 days', heartbeatTimeout: `${Math.max(30, input.runPollSeconds * 3)} seconds`, retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' }, summary: `wait for ${runId}` }, [
         { workflowId: runId, pollSeconds: input.runPollSeconds },
       ])
       .then((result) => {
@@ -159,11 +159,10 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
   for (;;) {
     const cooldownEnds = expireCooldown(state, Date.now());
     show();
-    const woke = await condition(
-      () => pendingStart(state) !== null || historyFull() || (state.incident?.cooldownUntil != null && watching === null && cooldownEnds === null),
-      cooldownEnds === null ? undefined : Math.max(1, cooldownEnds - Date.now()),
-    );
-    if (!woke) continue; // the cooldown ended
+    const wake = () => pendingStart(state) !== null || historyFull() || (state.incident?.cooldownUntil != null && watching === null && cooldownEnds === null);
+    // condition() without a timeout resolves to void: only the timed form says whether it woke or timed out.
+    if (cooldownEnds === null) await condition(wake);
+    else if (!(await condition(wake, Math.max(1, cooldownEnds - Date.now())))) continue; // the cooldown ended
     const pending = pendingStart(state);
     if (pending) {
       await startRun(pending.id);

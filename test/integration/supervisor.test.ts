@@ -1,0 +1,172 @@
+// The continuousTraining supervisor on a real Temporal server with real workers and real retraining runs:
+// a storm of reports, cooldown, persistence, pause, continue-as-new with a run in flight, bad input.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { decideRun, pauseSupervisor, reportDrift, requestRetrain, resumeSupervisor, runStatus, supervisorStatus } from '../../client';
+import type { SupervisorStatus } from '../../core/continuousTraining';
+import { keys, workflowIds } from '../../core/keys';
+import { ModelConfig } from '../../core/modelConfig';
+import { InvalidInputError } from '../../core/parse';
+import type { continuousTraining } from '../../workflows';
+import { reportDriftUpdate } from '../../workflows/definitions';
+import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+const driftAlert = (modelId: string, alertId: string, datasetDrift = true) => ({ alertId, modelId, source: 'test', datasetDrift, driftedShare: datasetDrift ? 0.6 : 0, driftedFeatures: datasetDrift ? ['distance', 'origin', 'destination'] : [] });
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('continuousTraining supervisor', () => {
+  let stack: TestStack;
+  let tenant: ReturnType<TestStack['tenant']>;
+  const queue = () => ({ taskQueue: tenant.config.taskQueue });
+
+  /** Registers the test model under `modelId` with its data under data/ and the given supervisor settings. */
+  const register = async (modelId: string, ct: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
+    const config = ModelConfig.parse({ ...testModelConfig({ approval: 'manual' }), modelId, continuousTraining: ct, ...extra });
+    await tenant.store.putJson(keys.registeredConfig(modelId), config);
+    return config;
+  };
+  const runsOf = async (modelId: string) => {
+    const ids: string[] = [];
+    for await (const w of stack.client.workflow.list({ query: `WorkflowType = 'retrainingPipeline'` })) if (w.workflowId.startsWith(`retrain/${modelId}/`)) ids.push(w.workflowId);
+    return ids;
+  };
+
+  before(async () => {
+    stack = await startTestStack();
+    tenant = stack.tenant();
+    await tenant.store.ensureBucket();
+    await tenant.store.put('data/2001-01-01.parquet', flightsParquet(await readFlightsSlice(0, 20_000)));
+    await stack.startWorkers(tenant.config);
+  });
+  after(async () => stack?.stop());
+
+  it('200 concurrent drift reports start exactly one run; all are evidence; cooldown holds, then a new incident opens', async () => {
+    await register('storm', { data: { prefix: 'data/' }, cooldown: '8s' });
+    const started = Date.now();
+    const acks = await Promise.all(Array.from({ length: Number(process.env.STORM ?? 200) }, (_, i) => reportDrift(stack.client, driftAlert('storm', `storm-${i}`), queue())));
+    const seconds = (Date.now() - started) / 1000;
+    assert.equal(acks.filter((a) => a.action === 'started').length, 1, `one report opens the incident (sent in ${seconds}s)`);
+    assert.equal(acks.filter((a) => a.action === "attached").length, acks.length - 1);
+    const status = await until('the run to start', async () => {
+      const s = await supervisorStatus(stack.client, 'storm');
+      return s.incident?.run ? s : null;
+    });
+    assert.equal(status.incident?.evidenceCount, 200);
+    assert.equal(new Set(status.incident?.evidence.map((e) => e.id)).size, 200, 'every report recorded once');
+    const runId = status.incident!.run!.workflowId;
+    // The run records why it started: the trigger and the incident's evidence.
+    const run = await until('the run to await approval', async () => {
+      const s = await runStatus(stack.client, runId);
+      return s.stage === 'approval' ? s : null;
+    }, 240_000);
+    assert.equal(run.trigger.kind, 'drift');
+    assert.equal(run.trigger.incident?.id, status.incident!.id);
+    assert.equal(run.trigger.incident?.supervisor, workflowIds.supervisor('storm'));
+    assert.deepEqual(await runsOf('storm'), [runId], 'exactly one retraining run');
+
+    await decideRun(stack.client, runId, 'rejected', 'test', 'storm test');
+    const cooling = await until('the cooldown', async () => {
+      const s = await supervisorStatus(stack.client, 'storm');
+      return s.phase === 'cooling-down' ? s : null;
+    });
+    assert.equal(cooling.incident?.run?.outcome, 'rejected');
+    const during = await reportDrift(stack.client, driftAlert('storm', 'storm-late'), queue());
+    assert.equal(during.action, 'attached', 'a report during the cooldown joins the incident');
+    await until('the cooldown to end', async () => (await supervisorStatus(stack.client, 'storm')).phase === 'watching', 30_000);
+    const next = await reportDrift(stack.client, driftAlert('storm', 'storm-next'), queue());
+    assert.equal(next.action, 'started');
+    assert.equal(next.incidentId, 'incident-0002');
+    const second = await until('the second run', async () => (await supervisorStatus(stack.client, 'storm')).incident?.run?.workflowId);
+    await stack.client.workflow.getHandle(second).terminate('test done');
+  });
+
+  it('persistence needs consecutive drifted windows; pause stops runs; manual retrain while paused only when allowed', async () => {
+    // No data under the prefix: a run cannot start, which the incident records.
+    await register('steady', { data: { prefix: 'nothing-here/' }, cooldown: '1h' }, { drift: { persistence: 2 } });
+    assert.equal((await reportDrift(stack.client, driftAlert('steady', 's1'), queue())).action, 'recorded', '1 of 2 windows');
+    assert.equal((await reportDrift(stack.client, driftAlert('steady', 's2', false), queue())).action, 'recorded');
+    assert.equal((await reportDrift(stack.client, driftAlert('steady', 's3'), queue())).action, 'recorded', 'a clean window reset the count');
+    await pauseSupervisor(stack.client, 'steady', 'ops', 'maintenance');
+    assert.equal((await reportDrift(stack.client, driftAlert('steady', 's4'), queue())).action, 'paused');
+    const manual = await requestRetrain(stack.client, 'steady', { requestedBy: 'ana', reason: 'new labels' }, queue());
+    assert.equal(manual.action, 'paused');
+    assert.match(manual.message, /manualWhilePaused is false/);
+    await resumeSupervisor(stack.client, 'steady', 'ops');
+    const ack = await reportDrift(stack.client, driftAlert('steady', 's5'), queue());
+    assert.equal(ack.action, 'started', 'third drifted window in a row');
+    const s = await until('the incident to close', async () => {
+      const st = await supervisorStatus(stack.client, 'steady');
+      return st.closedIncidents.length ? st : null;
+    });
+    assert.match(s.closedIncidents[0]!.error ?? '', /no data files under .*nothing-here/);
+    assert.deepEqual(await runsOf('steady'), []);
+
+    await register('override', { cooldown: '1h', manualWhilePaused: true });
+    await requestRetrain(stack.client, 'override', { requestId: 'warm-up', kind: 'schedule', requestedBy: 'schedule', reason: 'start the supervisor' }, queue()).catch(() => undefined);
+    await pauseSupervisor(stack.client, 'override', 'ops');
+    const allowed = await requestRetrain(stack.client, 'override', { requestedBy: 'ana', reason: 'urgent fix', datasetKeys: ['data/2001-01-01.parquet'] }, queue());
+    assert.equal(allowed.action, 'started');
+    const run = await until('the manual run', async () => (await supervisorStatus(stack.client, 'override')).incident?.run?.workflowId);
+    const r = await until('the run to reach validation', async () => {
+      const st = await runStatus(stack.client, run);
+      return st.trigger.kind === 'manual' && st.trigger.requestedBy === 'ana' ? st : null;
+    });
+    assert.equal(r.trigger.reason, 'urgent fix');
+    await stack.client.workflow.getHandle(run).terminate('test done');
+    const closed = await until('the supervisor to notice the terminated run', async () => {
+      const st = await supervisorStatus(stack.client, 'override');
+      return st.incident?.run?.finishedAt ? st : null;
+    });
+    assert.equal(closed.incident?.run?.outcome, 'terminated');
+  });
+
+  it('continues as new with a low history limit without killing the run in flight', async () => {
+    await register('longlived', { data: { prefix: 'data/' }, cooldown: '1h' });
+    const handle = await stack.client.workflow.start<typeof continuousTraining>('continuousTraining', {
+      workflowId: workflowIds.supervisor('longlived'),
+      taskQueue: tenant.config.taskQueue,
+      args: [{ modelId: 'longlived', historyLimit: 60, runPollSeconds: 1 }],
+    });
+    const firstRun = handle.firstExecutionRunId;
+    assert.equal((await reportDrift(stack.client, driftAlert('longlived', 'l0'), queue())).action, 'started');
+    const runId = await until('the run to start', async () => (await supervisorStatus(stack.client, 'longlived')).incident?.run?.workflowId);
+    for (let i = 1; i <= 40; i++) await reportDrift(stack.client, driftAlert('longlived', `l${i}`), queue());
+    const after: SupervisorStatus = await until('continue-as-new', async () => {
+      const s = await supervisorStatus(stack.client, 'longlived');
+      return s.generation >= 1 ? s : null;
+    });
+    const desc = await stack.client.workflow.getHandle(workflowIds.supervisor('longlived')).describe();
+    assert.notEqual(desc.runId, firstRun, 'a new run of the supervisor');
+    assert.equal(after.incident?.evidenceCount, 41, 'state carried over');
+    assert.equal((await stack.client.workflow.getHandle(runId).describe()).status.name, 'RUNNING', 'the retraining run survived');
+    await until('the run to await approval', async () => (await runStatus(stack.client, runId)).stage === 'approval', 240_000);
+    await decideRun(stack.client, runId, 'rejected', 'test', 'done');
+    const finished = await until('the new generation to see the run finish', async () => {
+      const s = await supervisorStatus(stack.client, 'longlived');
+      return s.incident?.run?.finishedAt ? s : null;
+    });
+    assert.equal(finished.incident?.run?.outcome, 'rejected');
+    assert.equal(finished.phase, 'cooling-down');
+  });
+
+  it('refuses bad input: malformed reports, unknown model, wrong feature names', async () => {
+    await assert.rejects(reportDrift(stack.client, { alertId: 'x', modelId: 'storm', datasetDrift: 'yes' as unknown as boolean }, queue()), (err: Error) => err instanceof InvalidInputError && /datasetDrift/.test(err.message));
+    // A client that skips our validation meets the workflow's validator.
+    const raw = stack.client.workflow.getHandle(workflowIds.supervisor('storm'));
+    await assert.rejects(raw.executeUpdate(reportDriftUpdate, { args: [{ alertId: 'y', modelId: 'storm' } as never] }), (err: Error) => err instanceof WorkflowUpdateFailedError && /datasetDrift/.test(err.cause?.message ?? ''));
+    await assert.rejects(reportDrift(stack.client, { ...driftAlert('storm', 'z'), driftedFeatures: ['altitude'] }, queue()), /unknown feature\(s\) "altitude"/);
+    await assert.rejects(reportDrift(stack.client, driftAlert('ghost', 'g1'), queue()), /model "ghost" has no registered configuration/);
+    await assert.rejects(requestRetrain(stack.client, 'storm', { requestedBy: '', reason: '' }, queue()), /requestedBy/);
+  });
+});
