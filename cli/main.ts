@@ -14,6 +14,8 @@ import { cliConfig, withObjectStore } from './localStack';
 import { formatRegistry, loadModelConfigFile, registerModelConfig, rollbackChampion, showRegistry } from './models';
 import { formatRunSummary } from './runSummary';
 import { writeSchemas } from './schemas';
+import { scheduleCommand, supervisorCommand, webhookCommand } from './triggerCommands';
+import { UsageError } from './usage';
 
 const USAGE = `usage: ct <command>
 
@@ -31,6 +33,16 @@ const USAGE = `usage: ct <command>
   audit show <modelId> [--json]        the model's audit records
   audit verify <modelId>               recompute the hash chain; exit 3 at the first broken link
   token --as <name> --run <workflowId> [--ttl 1d]   issue a signed approval token (needs CT_APPROVAL_SECRET)
+  supervisor status <modelId> [--json]                  the supervisor's state: phase, open incident, last runs
+  supervisor pause|resume <modelId> --as <name> [--reason <text>]
+  supervisor retrain <modelId> --as <name> --reason <text> [--data <key>...]   manual retrain via the supervisor
+  supervisor report <alert.json>                        send a drift alert (update-with-start)
+  schedule create <modelId> --every <30m|6h|1d> | --cron <expr>   scheduled drift checks
+          [--retrain-every <d> | --retrain-cron <expr>] [--overlap skip|buffer-one|buffer-all|cancel-other|terminate-other|allow-all] [--paused]
+  schedule list [<modelId>] [--json]
+  schedule pause|unpause|delete <modelId> [--kind drift-check|retrain]
+  schedule backfill <modelId> --from <time> --to <time> [--kind drift-check|retrain]
+  webhook                              serve POST /v1/drift-alerts (HMAC-signed; needs CT_WEBHOOK_SECRET)
   drift --reference <file|s3://…> --current <file|s3://…> [--model <config file>] [--json]
                                        compare two Parquet/CSV files offline; exit 0 no drift, 3 dataset drift, 2 bad input
   schemas                              write the JSON Schemas of all inputs and outputs to schemas/
@@ -38,7 +50,6 @@ const USAGE = `usage: ct <command>
 Configuration: ct.config.{json,yaml} or CT_* environment variables (see README); without any, the local
 stack of \`ct dev\` (127.0.0.1:7233, MinIO on 127.0.0.1:9000).`;
 
-class UsageError extends Error {}
 
 const print = (s: string) => process.stdout.write(`${s}\n`);
 
@@ -61,6 +72,14 @@ async function main(argv: string[]): Promise<number> {
       current: { type: 'string' },
       model: { type: 'string' },
       wait: { type: 'boolean' },
+      every: { type: 'string' },
+      cron: { type: 'string' },
+      'retrain-every': { type: 'string' },
+      'retrain-cron': { type: 'string' },
+      overlap: { type: 'string' },
+      kind: { type: 'string' },
+      from: { type: 'string' },
+      paused: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -107,6 +126,12 @@ async function main(argv: string[]): Promise<number> {
       }
       throw new UsageError('models: expected register, validate or show');
     }
+    case 'supervisor':
+      return supervisorCommand(rest[0], rest[1], values);
+    case 'schedule':
+      return scheduleCommand(rest[0], rest[1], values);
+    case 'webhook':
+      return webhookCommand();
     case 'token': {
       const secret = cliConfig().config.approvalSecret;
       if (!secret) throw new UsageError('token: set CT_APPROVAL_SECRET (the workers must share it)');

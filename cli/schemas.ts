@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { AppConfig } from '../core/appConfig';
+import { DriftAlert, DriftCheckInput, RetrainRequest, ScheduledRetrainInput, SupervisorAck, SupervisorInput } from '../core/continuousTraining';
 import { DriftReport, ReferenceProfile } from '../core/drift';
 import { ModelConfig } from '../core/modelConfig';
 import { ModelCard } from '../core/modelCard';
@@ -18,6 +19,12 @@ export const EXPORTED_SCHEMAS = {
   'run-status': { schema: RunStatus, io: 'output' as const },
   'model-card': { schema: ModelCard, io: 'output' as const },
   'drift-report': { schema: DriftReport, io: 'output' as const },
+  'drift-alert': { schema: DriftAlert, io: 'input' as const },
+  'retrain-request': { schema: RetrainRequest, io: 'input' as const },
+  'supervisor-input': { schema: SupervisorInput, io: 'input' as const },
+  'drift-check-input': { schema: DriftCheckInput, io: 'input' as const },
+  'scheduled-retrain-input': { schema: ScheduledRetrainInput, io: 'input' as const },
+  'supervisor-ack': { schema: SupervisorAck, io: 'output' as const },
   'reference-profile': { schema: ReferenceProfile, io: 'output' as const },
 };
 

@@ -92,12 +92,13 @@ export interface SupervisorState {
   generation: number;
 }
 
-export type AckAction = 'started' | 'attached' | 'recorded' | 'duplicate' | 'paused';
-export interface SupervisorAck {
-  action: AckAction;
-  incidentId: string | null;
-  message: string;
-}
+/** The answer to a report or request: what it did (started a run, joined the open incident, ...). */
+export const SupervisorAck = z.object({
+  action: z.enum(['started', 'attached', 'recorded', 'duplicate', 'paused']),
+  incidentId: z.string().nullable(),
+  message: z.string(),
+});
+export type SupervisorAck = z.infer<typeof SupervisorAck>;
 
 export interface SupervisorRules {
   persistence: number;
@@ -277,3 +278,16 @@ export const SupervisorInput = z
   .strict();
 export type SupervisorInput = z.infer<typeof SupervisorInput>;
 export type SupervisorInputJson = z.input<typeof SupervisorInput>;
+
+/** The input of the driftCheck workflow (what a schedule or any client sends). */
+export const DriftCheckInput = z
+  .object({
+    modelId: ModelId,
+    windowKeys: z.array(ObjectKey).min(1).optional().describe('the window to check; default: the newest continuousTraining.data.checkWindows files'),
+  })
+  .strict();
+export type DriftCheckInput = z.infer<typeof DriftCheckInput>;
+
+/** The input of the scheduledRetrain workflow (started by a retraining schedule). */
+export const ScheduledRetrainInput = z.object({ modelId: ModelId, reason: z.string().min(1).default('periodic retraining schedule') }).strict();
+export type ScheduledRetrainInput = z.input<typeof ScheduledRetrainInput>;

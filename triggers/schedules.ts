@@ -5,7 +5,6 @@ import { z } from 'zod';
 import { workflowIds } from '../core/keys';
 import { ModelId } from '../core/modelConfig';
 import { parseOrThrow } from '../core/parse';
-import type { driftCheck, scheduledRetrain } from '../workflows';
 
 const Every = z.string().regex(/^\d+(\.\d+)?(s|m|h|d)$/, 'an interval like 30m, 6h or 1d').optional();
 const OverlapPolicy = z.enum(['skip', 'buffer-one', 'buffer-all', 'cancel-other', 'terminate-other', 'allow-all']);
@@ -45,7 +44,7 @@ export async function createSchedules(client: Client, raw: ScheduleRequest, task
   await client.schedule.create({
     scheduleId: id,
     spec: spec(req.every, req.cron),
-    action: { type: 'startWorkflow', workflowType: 'driftCheck' as unknown as typeof driftCheck, args: [{ modelId: req.modelId }], taskQueue, workflowId: `drift-check/${req.modelId}`, staticSummary: `scheduled drift check of ${req.modelId}` },
+    action: { type: 'startWorkflow', workflowType: 'driftCheck', args: [{ modelId: req.modelId }], taskQueue, workflowId: `drift-check/${req.modelId}`, staticSummary: `scheduled drift check of ${req.modelId}` },
     policies,
     state: { paused: req.paused, note: `created by ct schedule create` },
   });
@@ -55,7 +54,7 @@ export async function createSchedules(client: Client, raw: ScheduleRequest, task
     await client.schedule.create({
       scheduleId: rid,
       spec: spec(req.retrainEvery, req.retrainCron),
-      action: { type: 'startWorkflow', workflowType: 'scheduledRetrain' as unknown as typeof scheduledRetrain, args: [{ modelId: req.modelId }], taskQueue, workflowId: `scheduled-retrain/${req.modelId}`, staticSummary: `scheduled retrain request for ${req.modelId}` },
+      action: { type: 'startWorkflow', workflowType: 'scheduledRetrain', args: [{ modelId: req.modelId }], taskQueue, workflowId: `scheduled-retrain/${req.modelId}`, staticSummary: `scheduled retrain request for ${req.modelId}` },
       policies,
       state: { paused: req.paused, note: `created by ct schedule create` },
     });

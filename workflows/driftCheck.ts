@@ -3,19 +3,15 @@
 import { proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ControlActivities } from '../activities';
 import type { DriftCheckResult } from '../activities/driftActivities';
-import type { SupervisorAck } from '../core/continuousTraining';
+import { DriftCheckInput, type SupervisorAck } from '../core/continuousTraining';
 import { CtModel, CtStage, CtTrigger } from '../core/searchAttributes';
+import { parseWorkflowInput } from './inputs';
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 };
 const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '20 minutes', retry });
 
-export interface DriftCheckInput {
-  modelId: string;
-  /** Object keys of the window to check; default: the newest continuousTraining.data.checkWindows files. */
-  windowKeys?: string[];
-}
-
-export async function driftCheck(input: DriftCheckInput): Promise<DriftCheckResult & { ack: SupervisorAck | null }> {
+export async function driftCheck(rawInput: DriftCheckInput): Promise<DriftCheckResult & { ack: SupervisorAck | null }> {
+  const input = parseWorkflowInput(DriftCheckInput, rawInput, 'driftCheck input');
   const { modelId } = input;
   const { runId } = workflowInfo();
   upsertSearchAttributes([{ key: CtModel, value: modelId }, { key: CtTrigger, value: 'schedule' }, { key: CtStage, value: 'drift-check' }]);

@@ -2,10 +2,12 @@
 // one run at a time (a schedule can only start workflows, and only an activity can send an Update).
 import { proxyActivities } from '@temporalio/workflow';
 import type { ControlActivities } from '../activities';
-import type { SupervisorAck } from '../core/continuousTraining';
+import { ScheduledRetrainInput, type SupervisorAck } from '../core/continuousTraining';
+import { parseWorkflowInput } from './inputs';
 
 const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 } });
 
-export async function scheduledRetrain(input: { modelId: string; reason?: string }): Promise<SupervisorAck> {
-  return control.requestRetrainFromSupervisor({ modelId: input.modelId, request: { kind: 'schedule', requestedBy: 'schedule', reason: input.reason ?? 'periodic retraining schedule' } });
+export async function scheduledRetrain(rawInput: ScheduledRetrainInput): Promise<SupervisorAck> {
+  const input = parseWorkflowInput(ScheduledRetrainInput, rawInput, 'scheduledRetrain input');
+  return control.requestRetrainFromSupervisor({ modelId: input.modelId, request: { kind: 'schedule', requestedBy: 'schedule', reason: input.reason } });
 }

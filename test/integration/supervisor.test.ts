@@ -64,14 +64,14 @@ describe('continuousTraining supervisor', () => {
     });
     assert.equal(status.incident?.evidenceCount, 200);
     assert.equal(new Set(status.incident?.evidence.map((e) => e.id)).size, 200, 'every report recorded once');
-    const runId = status.incident!.run!.workflowId;
+    const runId = status.incident.run!.workflowId;
     // The run records why it started: the trigger and the incident's evidence.
     const run = await until('the run to await approval', async () => {
       const s = await runStatus(stack.client, runId);
       return s.stage === 'approval' ? s : null;
     }, 240_000);
     assert.equal(run.trigger.kind, 'drift');
-    assert.equal(run.trigger.incident?.id, status.incident!.id);
+    assert.equal(run.trigger.incident?.id, status.incident.id);
     assert.equal(run.trigger.incident?.supervisor, workflowIds.supervisor('storm'));
     assert.deepEqual(await runsOf('storm'), [runId], 'exactly one retraining run');
 

@@ -1,0 +1,183 @@
+// `ct supervisor …`, `ct schedule …` and `ct webhook`: starting and steering continuous training.
+import { readFileSync } from 'node:fs';
+import type { Client } from '@temporalio/client';
+import { pauseSupervisor, reportDrift, requestRetrain, resumeSupervisor, supervisorStatus } from '../client/supervisor';
+import type { SupervisorAck, SupervisorStatus } from '../core/continuousTraining';
+import { backfillSchedules, createSchedules, deleteSchedules, listSchedules, pauseSchedules, type ScheduleKind } from '../triggers/schedules';
+import { startWebhook } from '../triggers/webhook';
+import { connectClient, createObjectStore } from '../workers/config';
+import { createLogger } from '../workers/logging';
+import { cliConfig } from './localStack';
+import { UsageError } from './usage';
+
+export interface TriggerFlags {
+  json?: boolean;
+  as?: string;
+  by?: string;
+  reason?: string;
+  data?: string[];
+  every?: string;
+  cron?: string;
+  'retrain-every'?: string;
+  'retrain-cron'?: string;
+  overlap?: string;
+  kind?: string;
+  from?: string;
+  to?: string;
+  paused?: boolean;
+}
+
+const print = (s: string) => process.stdout.write(`${s}\n`);
+
+async function withClient<T>(fn: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
+  const { config } = cliConfig();
+  const client = await connectClient(config);
+  try {
+    return await fn(client, config.taskQueue);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+function need(value: string | undefined, what: string): string {
+  if (!value) throw new UsageError(`missing ${what}`);
+  return value;
+}
+
+export function formatAck(ack: SupervisorAck): string {
+  return `${ack.action}${ack.incidentId ? ` (${ack.incidentId})` : ''}: ${ack.message}`;
+}
+
+export function formatSupervisor(s: SupervisorStatus): string {
+  const lines = [
+    `${s.modelId}: ${s.phase}${s.paused ? ' (paused)' : ''} · champion ${s.championVersion === null ? 'none' : `v${s.championVersion}`} · reports ${s.reportsReceived} · drift in ${s.consecutiveDrift} consecutive window(s)`,
+  ];
+  const inc = s.incident;
+  if (inc) {
+    lines.push(`open ${inc.id} (${inc.kind}, opened ${inc.openedAt} by ${inc.requestedBy}): ${inc.reason}`, `  evidence: ${inc.evidenceCount} report(s)/request(s)`);
+    if (inc.run) lines.push(`  run: ${inc.run.workflowId} ${inc.run.outcome}${inc.run.version ? ` v${inc.run.version}` : ''}`);
+    if (inc.cooldownUntil) lines.push(`  cooldown until ${inc.cooldownUntil}`);
+  } else lines.push('no open incident');
+  if (s.lastRuns.length) lines.push('last runs:', ...s.lastRuns.map((r) => `  ${r.startedAt} ${r.workflowId} ${r.trigger} → ${r.outcome}${r.version ? ` v${r.version}` : ''}${r.error ? ` (${r.error})` : ''}`));
+  return lines.join('\n');
+}
+
+function kindOf(flag: string | undefined): ScheduleKind | undefined {
+  if (flag === undefined) return undefined;
+  if (flag !== 'drift-check' && flag !== 'retrain') throw new UsageError(`--kind must be drift-check or retrain, not "${flag}"`);
+  return flag;
+}
+
+function dateOf(flag: string | undefined, what: string): Date {
+  const d = new Date(need(flag, what));
+  if (Number.isNaN(d.getTime())) throw new UsageError(`${what}: "${flag}" is not a date (use ISO 8601, e.g. 2026-11-01T00:00:00Z)`);
+  return d;
+}
+
+/** ct supervisor status|pause|resume|retrain|report <modelId|alert file> */
+export async function supervisorCommand(sub: string | undefined, arg: string | undefined, flags: TriggerFlags): Promise<number> {
+  switch (sub) {
+    case 'status':
+      return withClient(async (client) => {
+        const s = await supervisorStatus(client, need(arg, 'model id'));
+        print(flags.json ? JSON.stringify(s, null, 2) : formatSupervisor(s));
+        return 0;
+      });
+    case 'pause':
+    case 'resume':
+      return withClient(async (client) => {
+        const modelId = need(arg, 'model id');
+        await (sub === 'pause' ? pauseSupervisor : resumeSupervisor)(client, modelId, need(flags.as, '--as <name>'), flags.reason ?? '');
+        print(`${modelId}: ${sub === 'pause' ? 'paused' : 'resumed'}`);
+        return 0;
+      });
+    case 'retrain':
+      return withClient(async (client, taskQueue) => {
+        const modelId = need(arg, 'model id');
+        const ack = await requestRetrain(client, modelId, { kind: 'manual', requestedBy: need(flags.as ?? flags.by, '--as <name>'), reason: need(flags.reason, '--reason <text>'), ...(flags.data?.length ? { datasetKeys: flags.data } : {}) }, { taskQueue });
+        print(flags.json ? JSON.stringify(ack) : `${modelId}: ${formatAck(ack)}`);
+        return 0;
+      });
+    case 'report':
+      return withClient(async (client, taskQueue) => {
+        const file = need(arg, 'alert file (JSON)');
+        let alert: unknown;
+        try {
+          alert = JSON.parse(readFileSync(file, 'utf8'));
+        } catch (err) {
+          throw new UsageError(`cannot read the alert ${file}: ${(err as Error).message}`);
+        }
+        const ack = await reportDrift(client, alert as never, { taskQueue });
+        print(flags.json ? JSON.stringify(ack) : formatAck(ack));
+        return 0;
+      });
+    default:
+      throw new UsageError('supervisor: expected status, pause, resume, retrain or report');
+  }
+}
+
+/** ct schedule create|list|pause|unpause|delete|backfill */
+export async function scheduleCommand(sub: string | undefined, modelId: string | undefined, flags: TriggerFlags): Promise<number> {
+  return withClient(async (client, taskQueue) => {
+    switch (sub) {
+      case 'create': {
+        const ids = await createSchedules(
+          client,
+          {
+            modelId: need(modelId, 'model id'),
+            every: flags.every,
+            cron: flags.cron,
+            retrainEvery: flags['retrain-every'],
+            retrainCron: flags['retrain-cron'],
+            ...(flags.overlap ? { overlap: flags.overlap as 'skip' } : {}),
+            paused: flags.paused ?? false,
+          },
+          taskQueue,
+        );
+        print(`created ${ids.join(', ')}`);
+        return 0;
+      }
+      case 'list': {
+        const list = await listSchedules(client, modelId);
+        if (flags.json) print(JSON.stringify(list, null, 2));
+        else if (list.length === 0) print(modelId ? `no schedules for ${modelId}` : 'no schedules');
+        else for (const s of list) print(`${s.scheduleId}  ${s.paused ? 'PAUSED' : 'active'}  ${s.spec}  next ${s.nextRuns[0] ?? '-'}`);
+        return 0;
+      }
+      case 'pause':
+      case 'unpause': {
+        const ids = await pauseSchedules(client, need(modelId, 'model id'), sub === 'pause', flags.reason ?? `ct schedule ${sub}`, kindOf(flags.kind));
+        print(`${sub === 'pause' ? 'paused' : 'unpaused'} ${ids.join(', ')}`);
+        return 0;
+      }
+      case 'delete': {
+        const ids = await deleteSchedules(client, need(modelId, 'model id'), kindOf(flags.kind));
+        print(`deleted ${ids.join(', ')}`);
+        return 0;
+      }
+      case 'backfill': {
+        const ids = await backfillSchedules(client, need(modelId, 'model id'), dateOf(flags.from, '--from <time>'), dateOf(flags.to, '--to <time>'), kindOf(flags.kind));
+        print(`backfilling ${ids.join(', ')} from ${flags.from} to ${flags.to}`);
+        return 0;
+      }
+      default:
+        throw new UsageError('schedule: expected create, list, pause, unpause, delete or backfill');
+    }
+  });
+}
+
+/** ct webhook: serves the drift-alert endpoint in the foreground until Ctrl-C. */
+export async function webhookCommand(): Promise<number> {
+  const { config } = cliConfig();
+  if (!config.webhook.secret) throw new UsageError('webhook: set CT_WEBHOOK_SECRET (at least 16 characters); senders sign alert bodies with it');
+  const logger = createLogger(config.logLevel);
+  const client = await connectClient(config);
+  const hook = await startWebhook({ client, store: createObjectStore(config), secret: config.webhook.secret, taskQueue: config.taskQueue, logger, host: config.webhook.host, port: config.webhook.port });
+  print(`drift alerts: POST ${hook.url} (header x-ct-signature: sha256=<HMAC-SHA256 of the body>)`);
+  await new Promise<void>((resolve) => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
+  });
+  await hook.close();
+  await client.connection.close();
+  return 0;
+}

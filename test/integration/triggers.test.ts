@@ -1,0 +1,154 @@
+// Triggers on a real stack: a Temporal Schedule runs a drift check of the newest flights window against the
+// champion's reference profile and the supervisor retrains; the HMAC-signed webhook; the ct schedule commands.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { requestRetrain, supervisorStatus } from '../../client';
+import type { DriftCheckResult } from '../../activities/driftActivities';
+import { keys, workflowIds } from '../../core/keys';
+import { ModelConfig } from '../../core/modelConfig';
+import { ReferenceProfile } from '../../core/drift';
+import { SIGNATURE_HEADER, signBody, startWebhook } from '../../triggers/webhook';
+import type { driftCheck } from '../../workflows';
+import { ctEnv, runCt } from '../helpers/ct';
+import { type FlightRows, flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
+import { startTestStack, testLogger, type TestStack } from '../helpers/stack';
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 180_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+/** Every `step`-th row: a sample spread over the whole period instead of its first hours. */
+function every(rows: FlightRows, step: number): FlightRows {
+  const pick = <T>(a: T[]) => a.filter((_, i) => i % step === 0);
+  return { date: pick(rows.date), delay: pick(rows.delay), distance: pick(rows.distance), origin: pick(rows.origin), destination: pick(rows.destination) };
+}
+
+// Row ranges of the real data (sorted by date): January is rows 0–~510k, June the last ~480k.
+const JANUARY = [0, 510_000] as const;
+const JANUARY_WEEK_2 = [118_000, 233_000] as const;
+const JUNE = [2_520_000, 2_990_000] as const;
+
+describe('drift triggers', () => {
+  let stack: TestStack;
+  let tenant: ReturnType<TestStack['tenant']>;
+  const modelId = 'flight-delay';
+  const queue = () => ({ taskQueue: tenant.config.taskQueue });
+
+  before(async () => {
+    stack = await startTestStack();
+    tenant = stack.tenant();
+    await tenant.store.ensureBucket();
+    // Half of January's flights: the reference profile needs enough rows for its adaptive thresholds.
+    await tenant.store.put('windows/2001-01.parquet', flightsParquet(every(await readFlightsSlice(...JANUARY), 2)));
+    const base = testModelConfig({ approval: 'auto', hyperparameters: { epochs: 1, batchSize: 4096 } });
+    const config = ModelConfig.parse({ ...base, dataset: { ...base.dataset, sampleRows: undefined }, continuousTraining: { data: { prefix: 'windows/' }, cooldown: '1h' } });
+    await tenant.store.putJson(keys.registeredConfig(modelId), config);
+    await stack.startWorkers(tenant.config);
+    // v1, trained on January through the supervisor: its reference profile is January's.
+    await requestRetrain(stack.client, modelId, { requestedBy: 'test', reason: 'first champion' }, queue());
+    await until('v1 to be promoted', async () => (await supervisorStatus(stack.client, modelId)).championVersion === 1, 300_000);
+  });
+  after(async () => stack?.stop());
+
+  it('stores the champion\'s reference profile with the version', async () => {
+    const profile = ReferenceProfile.parse(await tenant.store.getJson(keys.referenceProfile(modelId, 1)));
+    assert.ok(profile.rows > 10_000, `profiled ${profile.rows} training rows`);
+  });
+
+  it('a week of January against January: no dataset drift', async () => {
+    await tenant.store.put('check/2001-01-week2.parquet', flightsParquet(await readFlightsSlice(...JANUARY_WEEK_2)));
+    const result = (await stack.client.workflow.execute<typeof driftCheck>('driftCheck', {
+      workflowId: workflowIds.driftCheck(modelId, 'jan-week-2'),
+      taskQueue: tenant.config.taskQueue,
+      args: [{ modelId, windowKeys: ['check/2001-01-week2.parquet'] }],
+    })) as DriftCheckResult & { ack: { action: string } };
+    testLogger.warn({ report: result.report }, 'January week 2 vs January');
+    assert.equal(result.status, 'checked');
+    assert.equal(result.report?.datasetDrift, false, `drifted: ${result.report?.driftedFeatures.join(', ')}`);
+    assert.equal(result.ack.action, 'recorded');
+    const stored = (await tenant.store.getJson(result.reportKey!)) as { report: { schemaVersion: number; features: unknown[] } };
+    assert.equal(stored.report.schemaVersion, 1);
+    assert.equal(stored.report.features.length, 5);
+  });
+
+  it('a schedule triggers a drift check of the newest window (June) that ends in a retrain', async () => {
+    await tenant.store.put('windows/2001-06.parquet', flightsParquet(every(await readFlightsSlice(...JUNE), 2)));
+    const created = await runCt(['schedule', 'create', modelId, '--every', '1h'], ctEnv(tenant.config));
+    assert.equal(created.status, 0, created.stderr);
+    assert.match(created.stdout, /created ct\/flight-delay\/drift-check/);
+    const listed = await runCt(['schedule', 'list', modelId], ctEnv(tenant.config));
+    assert.match(listed.stdout, /ct\/flight-delay\/drift-check\s+active/);
+    await stack.client.schedule.getHandle(workflowIds.driftSchedule(modelId)).trigger();
+    const status = await until('a drift incident with a run', async () => {
+      const s = await supervisorStatus(stack.client, modelId);
+      return s.incident?.kind === 'drift' && s.incident.run ? s : null;
+    });
+    const evidence = status.incident!.evidence[0]!;
+    testLogger.warn({ evidence }, 'June vs January');
+    assert.equal(evidence.source, 'drift-check');
+    assert.ok(evidence.reportKey?.startsWith(`drift/${modelId}/reports/`));
+    assert.ok((evidence.driftedFeatures ?? []).length > 0);
+    const run = await stack.client.workflow.getHandle(status.incident!.run!.workflowId).describe();
+    assert.ok(['RUNNING', 'COMPLETED'].includes(run.status.name));
+    assert.equal((await runCt(['schedule', 'pause', modelId], ctEnv(tenant.config))).status, 0);
+    assert.match((await runCt(['schedule', 'list', modelId], ctEnv(tenant.config))).stdout, /PAUSED/);
+    assert.equal((await runCt(['schedule', 'delete', modelId], ctEnv(tenant.config))).status, 0);
+    const gone = await runCt(['schedule', 'delete', modelId], ctEnv(tenant.config));
+    assert.notEqual(gone.status, 0);
+    assert.match(gone.stderr, /no drift-check or retrain schedule for model "flight-delay"/);
+  });
+
+  it('ct schedule refuses bad input', async () => {
+    const both = await runCt(['schedule', 'create', modelId, '--every', '1h', '--cron', '0 * * * *'], ctEnv(tenant.config));
+    assert.equal(both.status, 2);
+    assert.match(both.stderr, /exactly one of --every/);
+    const badEvery = await runCt(['schedule', 'create', modelId, '--every', 'soon'], ctEnv(tenant.config));
+    assert.equal(badEvery.status, 2);
+    assert.match(badEvery.stderr, /every: an interval like 30m/);
+  });
+
+  it('the webhook: 401 and nothing started on a bad signature; replayed ids ignored; bad bodies named', async () => {
+    const secret = 'webhook-secret-for-tests';
+    const hook = await startWebhook({ client: stack.client, store: tenant.store, secret, taskQueue: tenant.config.taskQueue, logger: testLogger, port: 0 });
+    try {
+      const post = (body: string, signature?: string) =>
+        fetch(hook.url, { method: 'POST', headers: { 'content-type': 'application/json', ...(signature ? { [SIGNATURE_HEADER]: signature } : {}) }, body });
+      await tenant.store.putJson(keys.registeredConfig('hooked'), { ...(await tenant.store.getJson(keys.registeredConfig(modelId)) as object), modelId: 'hooked' });
+      const alert = JSON.stringify({ alertId: 'ext-1', modelId: 'hooked', source: 'monitoring', datasetDrift: false });
+      assert.equal((await post(alert, signBody('not-the-secret', alert))).status, 401);
+      assert.equal((await post(alert)).status, 401);
+      await assert.rejects(stack.client.workflow.getHandle(workflowIds.supervisor('hooked')).describe(), /not found/i, 'nothing started');
+
+      const ok = await post(alert, signBody(secret, alert));
+      assert.equal(ok.status, 202);
+      assert.equal(((await ok.json()) as { action: string }).action, 'recorded');
+      const again = await post(alert, signBody(secret, alert));
+      assert.equal(again.status, 200);
+      assert.equal(((await again.json()) as { action: string }).action, 'duplicate');
+      assert.equal((await supervisorStatus(stack.client, 'hooked')).reportsReceived, 1);
+
+      const notJson = '{"alertId":';
+      assert.equal((await post(notJson, signBody(secret, notJson))).status, 400);
+      const malformed = JSON.stringify({ alertId: 'ext-2', modelId: 'hooked', datasetDrift: 'very' });
+      const m = await post(malformed, signBody(secret, malformed));
+      assert.equal(m.status, 400);
+      assert.match(((await m.json()) as { error: string }).error, /datasetDrift/);
+      const unknown = JSON.stringify({ alertId: 'ext-3', modelId: 'nobody', datasetDrift: true });
+      const u = await post(unknown, signBody(secret, unknown));
+      assert.equal(u.status, 404);
+      assert.match(((await u.json()) as { error: string }).error, /unknown model "nobody"/);
+      const wrongFeature = JSON.stringify({ alertId: 'ext-4', modelId: 'hooked', datasetDrift: true, driftedFeatures: ['altitude'] });
+      const w = await post(wrongFeature, signBody(secret, wrongFeature));
+      assert.equal(w.status, 422);
+      assert.match(((await w.json()) as { error: string }).error, /unknown feature\(s\) "altitude"/);
+    } finally {
+      await hook.close();
+    }
+  });
+});

@@ -1,0 +1,115 @@
+// The supervisor's rules on their own: coalescing, persistence, cooldown, pause, duplicates.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  describeSupervisor,
+  DriftAlert,
+  expireCooldown,
+  initialState,
+  pendingStart,
+  receiveDrift,
+  receiveRetrainRequest,
+  recordRunFinished,
+  recordRunStarted,
+  recordStartFailed,
+  RetrainRequest,
+  unknownFeatures,
+} from '../../core/continuousTraining';
+
+const rules = { persistence: 1, manualWhilePaused: false };
+const alert = (id: string, drift = true) => DriftAlert.parse({ alertId: id, modelId: 'm', source: 'test', datasetDrift: drift, driftedFeatures: drift ? ['distance'] : [] });
+const HOUR = 3_600_000;
+
+describe('supervisor rules', () => {
+  it('opens one incident for a storm of drift reports and attaches the rest as evidence', () => {
+    const s = initialState('m');
+    const acks = Array.from({ length: 200 }, (_, i) => receiveDrift(s, alert(`a${i}`), 1000 + i, rules));
+    assert.equal(acks.filter((a) => a.action === 'started').length, 1);
+    assert.equal(acks.filter((a) => a.action === 'attached').length, 199);
+    assert.equal(s.incident?.evidenceCount, 200);
+    assert.deepEqual(new Set(s.incident?.evidence.map((e) => e.id)).size, 200);
+    assert.equal(pendingStart(s)?.id, 'incident-0001');
+  });
+
+  it('needs drift in N consecutive windows when persistence is N; a clean window resets the count', () => {
+    const s = initialState('m');
+    const r = { ...rules, persistence: 2 };
+    assert.equal(receiveDrift(s, alert('1'), 1, r).action, 'recorded');
+    assert.equal(receiveDrift(s, alert('2', false), 2, r).action, 'recorded');
+    assert.equal(receiveDrift(s, alert('3'), 3, r).action, 'recorded');
+    assert.equal(s.incident, null);
+    assert.equal(receiveDrift(s, alert('4'), 4, r).action, 'started');
+  });
+
+  it('attaches reports during the cooldown after a run and opens a new incident after it', () => {
+    const s = initialState('m');
+    receiveDrift(s, alert('1'), 0, rules);
+    recordRunStarted(s, 'retrain/m/1', 10);
+    assert.equal(receiveDrift(s, alert('2'), 20, rules).action, 'attached');
+    recordRunFinished(s, { outcome: 'promoted', version: 3, promoted: true, error: null }, HOUR, 6 * HOUR);
+    assert.equal(s.championVersion, 3);
+    assert.equal(describeSupervisor(s, 2 * HOUR).phase, 'cooling-down');
+    const during = receiveDrift(s, alert('3'), 2 * HOUR, rules);
+    assert.equal(during.action, 'attached');
+    assert.equal(s.incident?.evidenceCount, 3);
+    assert.equal(expireCooldown(s, 3 * HOUR), 7 * HOUR, 'still cooling: returns the end');
+    assert.equal(expireCooldown(s, 7 * HOUR), null);
+    assert.equal(s.incident, null, 'closed after the cooldown');
+    assert.equal(s.closedIncidents.length, 1);
+    const after = receiveDrift(s, alert('4'), 7 * HOUR + 1, rules);
+    assert.equal(after.action, 'started');
+    assert.equal(after.incidentId, 'incident-0002');
+    assert.equal(describeSupervisor(s, 7 * HOUR + 1).lastRuns[0]?.workflowId, 'retrain/m/1');
+  });
+
+  it('records but does not act on drift while paused; manual requests need manualWhilePaused', () => {
+    const s = initialState('m');
+    s.paused = true;
+    assert.equal(receiveDrift(s, alert('1'), 1, rules).action, 'paused');
+    const manual = RetrainRequest.parse({ requestedBy: 'ana', reason: 'new labels' });
+    assert.equal(receiveRetrainRequest(s, manual, 2, rules).action, 'paused');
+    assert.equal(receiveRetrainRequest(s, RetrainRequest.parse({ kind: 'schedule', requestedBy: 'schedule', reason: 'weekly' }), 3, { ...rules, manualWhilePaused: true }).action, 'paused', 'schedules stay paused');
+    assert.equal(receiveRetrainRequest(s, manual, 4, { ...rules, manualWhilePaused: true }).action, 'started');
+  });
+
+  it('ignores replayed alert and request ids', () => {
+    const s = initialState('m');
+    assert.equal(receiveDrift(s, alert('x'), 1, rules).action, 'started');
+    assert.equal(receiveDrift(s, alert('x'), 2, rules).action, 'duplicate');
+    const req = RetrainRequest.parse({ requestId: 'r1', requestedBy: 'ana', reason: 'why' });
+    assert.equal(receiveRetrainRequest(s, req, 3, rules).action, 'attached');
+    assert.equal(receiveRetrainRequest(s, req, 4, rules).action, 'duplicate');
+    assert.equal(s.incident?.evidenceCount, 2);
+  });
+
+  it('a manual request during a cooldown opens its own incident; during a run it attaches', () => {
+    const s = initialState('m');
+    receiveDrift(s, alert('1'), 0, rules);
+    recordRunStarted(s, 'retrain/m/1', 1);
+    const req = RetrainRequest.parse({ requestedBy: 'ana', reason: 'now' });
+    assert.equal(receiveRetrainRequest(s, req, 2, rules).action, 'attached');
+    recordRunFinished(s, { outcome: 'rejected', version: null, promoted: false, error: null }, 10, HOUR);
+    const ack = receiveRetrainRequest(s, req, 20, rules);
+    assert.equal(ack.action, 'started');
+    assert.equal(s.incident?.kind, 'manual');
+    assert.equal(s.closedIncidents[0]?.run?.outcome, 'rejected');
+  });
+
+  it('an incident whose run cannot start closes with the reason', () => {
+    const s = initialState('m');
+    receiveDrift(s, alert('1'), 0, rules);
+    recordStartFailed(s, 'no data files under s3://b/data/');
+    assert.equal(s.incident, null);
+    assert.equal(s.closedIncidents[0]?.error, 'no data files under s3://b/data/');
+    assert.equal(receiveDrift(s, alert('2'), 1, rules).action, 'started');
+  });
+
+  it('validates alerts and names unknown features', () => {
+    assert.throws(() => DriftAlert.parse({ alertId: '', modelId: 'm', datasetDrift: true }));
+    assert.throws(() => DriftAlert.parse({ alertId: 'a', modelId: 'Bad Model', datasetDrift: true }));
+    assert.throws(() => DriftAlert.parse({ alertId: 'a', modelId: 'm', datasetDrift: 'yes' }));
+    assert.throws(() => DriftAlert.parse({ alertId: 'a', modelId: 'm', datasetDrift: true, extra: 1 }));
+    assert.equal(unknownFeatures({ driftedFeatures: ['distance'] }, ['distance', 'hour']), null);
+    assert.match(unknownFeatures({ driftedFeatures: ['distance', 'altitude'] }, ['distance', 'hour']) ?? '', /unknown feature\(s\) "altitude"/);
+  });
+});
