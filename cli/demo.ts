@@ -1,9 +1,15 @@
-// `npm run demo`: the real flights data, two retraining runs (January, then June against the January champion).
+// `npm run demo`: the real flights data. January trains the first champion; a drift check finds June drifted
+// against it; the model's supervisor retrains on June, evaluated against the January champion.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { startRetraining } from '../client';
-import type { RunStatus } from '../core/runStatus';
+import { supervisorStatus } from '../client/supervisor';
+import type { DriftReport } from '../core/drift';
+import { workflowIds } from '../core/keys';
+import type { driftCheck, retrainingPipeline } from '../workflows';
+import { formatDriftReport } from './drift';
+import { formatAck, formatSupervisor } from './triggerCommands';
 import { stateDir, projectRoot } from '../stack/paths';
 import { createObjectStore } from '../workers/config';
 import { createLogger, installRuntimeLogger } from '../workers/logging';
@@ -15,6 +21,16 @@ import { formatRegistry, registerModelConfig, showRegistry } from './models';
 import { formatRunSummary } from './runSummary';
 
 const say = (msg: string) => process.stdout.write(`${msg}\n`);
+
+async function waitFor<T>(fn: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error('timed out waiting for the supervisor');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 export async function runDemo(): Promise<void> {
   const started = Date.now();
@@ -37,19 +53,45 @@ export async function runDemo(): Promise<void> {
     const modelConfig = await registerModelConfig(store, path.join(projectRoot, 'models', 'flight-delay.yaml'));
     say(`• registered model config ${modelConfig.modelId} (approval: ${modelConfig.approval.mode})`);
 
-    const runs: RunStatus[] = [];
-    for (const month of ['2001-01', '2001-06']) {
-      say(`\n▶ retrainingPipeline on ${month}`);
-      const handle = await startRetraining(
-        client,
-        { modelId: 'flight-delay', dataset: { keys: [flightsMonthKey(month)] }, trigger: { kind: 'manual', requestedBy: 'demo', reason: `demo run on ${month}` } },
-        { taskQueue: config.taskQueue },
-      );
-      say(`  workflow ${handle.workflowId}  (${stack.uiUrl}/namespaces/default/workflows/${encodeURIComponent(handle.workflowId)})`);
-      const result = await handle.result();
-      runs.push(result);
-      say(formatRunSummary(result));
+    // 1. A first champion, trained on January.
+    say(`\n▶ January: the first champion (retrainingPipeline on ${flightsMonthKey('2001-01')})`);
+    const first = await startRetraining(
+      client,
+      { modelId: 'flight-delay', dataset: { keys: [flightsMonthKey('2001-01')] }, trigger: { kind: 'manual', requestedBy: 'demo', reason: 'demo: first champion on January' } },
+      { taskQueue: config.taskQueue },
+    );
+    say(`  workflow ${first.workflowId}  (${stack.uiUrl}/namespaces/default/workflows/${encodeURIComponent(first.workflowId)})`);
+    say(formatRunSummary(await first.result()));
+
+    // 2. The newest month is checked against the champion's reference profile, as a drift-check schedule would.
+    say(`\n▶ drift check of the newest window against the champion's reference profile (the driftCheck a \`ct schedule create flight-delay --every 1d\` runs)`);
+    const check = await client.workflow.execute<typeof driftCheck>('driftCheck', {
+      taskQueue: config.taskQueue,
+      workflowId: workflowIds.driftCheck('flight-delay', new Date().toISOString().replace(/[:.]/g, '-')),
+      args: [{ modelId: 'flight-delay' }],
+    });
+    if (check.reportKey) {
+      const stored = (await store.getJson(check.reportKey)) as { report: DriftReport };
+      say(`  ${check.window.join(', ')} vs champion v${check.championVersion}'s training data; report ${store.uri(check.reportKey)}`);
+      say(formatDriftReport(stored.report).replace(/^/gm, '  '));
+    } else say(`  ${check.reason}`);
+    if (check.ack) say(`  supervisor ${workflowIds.supervisor('flight-delay')}: ${formatAck(check.ack)}`);
+
+    // 3. The supervisor's retrain for the incident (one run, however many reports arrive).
+    if (check.ack?.action === 'started') {
+      const started = await waitFor(async () => {
+        const s = await supervisorStatus(client, 'flight-delay');
+        if (s.incident?.id === check.ack!.incidentId && s.incident.run) return { runId: s.incident.run.workflowId, error: null };
+        const failed = s.closedIncidents.find((i) => i.id === check.ack!.incidentId);
+        return failed ? { runId: null, error: failed.error ?? 'closed' } : undefined;
+      });
+      if (started.runId) {
+        say(`\n▶ retrain started by the supervisor for ${check.ack.incidentId}: ${started.runId}`);
+        say(formatRunSummary(await client.workflow.getHandle<typeof retrainingPipeline>(started.runId).result()));
+      } else say(`  the supervisor could not start a retrain: ${started.error}`);
     }
+    say(`\nsupervisor:`);
+    say(formatSupervisor(await supervisorStatus(client, 'flight-delay')).replace(/^/gm, '  '));
 
     say('\nregistry:');
     say(formatRegistry(await showRegistry(store, 'flight-delay')));

@@ -1,5 +1,6 @@
 // Talking to a model's supervisor (continuousTraining, workflow id ct/<modelId>). Reports and requests use
 // update-with-start, so a caller never needs to know whether the supervisor is running.
+import { randomUUID } from 'node:crypto';
 import { type Client, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
 import { DriftAlert, type DriftAlertJson, RetrainRequest, type RetrainRequestJson, type SupervisorAck, type SupervisorStatus } from '../core/continuousTraining';
 import { workflowIds } from '../core/keys';
@@ -49,17 +50,20 @@ async function refusedAsError<T>(what: string, fn: () => Promise<T>): Promise<T>
 /** Sends a drift alert to the model's supervisor, starting the supervisor if it is not running. */
 export async function reportDrift(client: Client, alert: DriftAlertJson, options: SupervisorOptions = {}): Promise<SupervisorAck> {
   const parsed = parseOrThrow(DriftAlert, alert, 'drift alert');
-  // A WithStartWorkflowOperation is single-use: each attempt gets its own.
+  // One Update id for all attempts: a retry of a delivered report returns its first answer. A WithStartWorkflowOperation
+  // is single-use, so each attempt gets its own.
+  const updateId = randomUUID();
   return refusedAsError(`drift alert ${parsed.alertId}`, () =>
-    client.workflow.executeUpdateWithStart(reportDriftUpdate, { args: [parsed], startWorkflowOperation: startOperation(parsed.modelId, options) }),
+    client.workflow.executeUpdateWithStart(reportDriftUpdate, { args: [parsed], updateId, startWorkflowOperation: startOperation(parsed.modelId, options) }),
   );
 }
 
 /** Asks the model's supervisor for a retrain (manual or scheduled), starting the supervisor if needed. */
 export async function requestRetrain(client: Client, modelId: string, request: RetrainRequestJson, options: SupervisorOptions = {}): Promise<SupervisorAck> {
   const parsed = parseOrThrow(RetrainRequest, request, 'retrain request');
+  const updateId = randomUUID();
   return refusedAsError(`retrain request for ${modelId}`, () =>
-    client.workflow.executeUpdateWithStart(requestRetrainUpdate, { args: [parsed], startWorkflowOperation: startOperation(modelId, options) }),
+    client.workflow.executeUpdateWithStart(requestRetrainUpdate, { args: [parsed], updateId, startWorkflowOperation: startOperation(modelId, options) }),
   );
 }
 
