@@ -1,6 +1,7 @@
 // A real, isolated stack per test file: Temporal dev server and MinIO on free ports with fresh state,
 // a fresh bucket, real workers (in this process) on a fresh task queue.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -14,6 +15,7 @@ import { startTemporalDevServer, type DevServer } from '../../temporal/devServer
 import { installRuntimeLogger } from '../../workers/logging';
 import { startInProcessWorkers, type RunningWorkers } from '../../workers/inProcess';
 import { workflowsPath } from '../../workers/workers';
+import { projectRoot, tools } from '../../stack/paths';
 import { flightsParquet, readFlightsSlice } from './flights';
 
 export interface TestStack {
@@ -83,4 +85,12 @@ export async function flightsTenant(stack: TestStack): Promise<ReturnType<TestSt
   await tenant.store.put('data/jan.parquet', flightsParquet(await readFlightsSlice(0, 20_000)));
   await stack.startWorkers(tenant.config);
   return tenant;
+}
+
+/** With CT_RECORD_HISTORIES=1, writes the workflow's history (the Temporal CLI's JSON, which every SDK's replayer
+ * reads) to test/histories/<name>.json for the replay tests. */
+export function recordHistory(stack: TestStack, name: string, workflowId: string, runId?: string): void {
+  if (process.env.CT_RECORD_HISTORIES !== '1') return;
+  const json = execFileSync(tools.temporal, ['workflow', 'show', '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--address', stack.temporal.address, '--namespace', stack.temporal.namespace, '--output', 'json']);
+  writeFileSync(path.join(projectRoot, 'test', 'histories', `${name}.json`), json);
 }

@@ -1,6 +1,5 @@
 // The whole retrainingPipeline on real flights data, real PyTorch trainer, real Temporal and MinIO.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,16 +7,9 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { startRetraining, decideRun, runStatus } from '../../client';
 import { keys } from '../../core/keys';
 import { registerModelConfig, showRegistry } from '../../cli/models';
-import { projectRoot, tools } from '../../stack/paths';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { recordHistory, startTestStack, type TestStack } from '../helpers/stack';
 
-const record = (name: string) => async (stack: TestStack, workflowId: string) => {
-  if (process.env.CT_RECORD_HISTORIES !== '1') return;
-  // The Temporal CLI's JSON history: the format every SDK's replayer reads.
-  const json = execFileSync(tools.temporal, ['workflow', 'show', '--workflow-id', workflowId, '--address', stack.temporal.address, '--namespace', stack.temporal.namespace, '--output', 'json']);
-  writeFileSync(path.join(projectRoot, 'test', 'histories', `${name}.json`), json);
-};
 
 describe('retrainingPipeline end to end', () => {
   let stack: TestStack;
@@ -39,7 +31,7 @@ describe('retrainingPipeline end to end', () => {
     const modelConfig = testModelConfig();
     const first = await startRetraining(stack.client, { modelId: 'flight-delay', dataset: { keys: ['data/jan-a.parquet'] }, trigger: { kind: 'manual', requestedBy: 'test', reason: 'first' }, modelConfig }, { taskQueue: tenant.config.taskQueue });
     const r1 = await first.result();
-    await record('pipeline-promoted')(stack, first.workflowId);
+    recordHistory(stack, 'pipeline-promoted', first.workflowId);
     assert.equal(r1.outcome, 'promoted');
     assert.equal(r1.registered?.version, 1);
     assert.equal(r1.evaluation?.champion, null, 'no champion for the first run');
@@ -78,7 +70,7 @@ describe('retrainingPipeline end to end', () => {
     };
     const handle = await startRetraining(stack.client, { modelId: 'flight-delay', dataset: { keys: ['data/jan-b.parquet'] }, modelConfig }, { taskQueue: tenant.config.taskQueue });
     const result = await handle.result();
-    await record('pipeline-statistical-gate')(stack, handle.workflowId);
+    recordHistory(stack, 'pipeline-statistical-gate', handle.workflowId);
     const verdict = result.verdict!;
     assert.equal(verdict.comparison?.method, 'bootstrap');
     assert.ok(verdict.comparison.lower! <= verdict.comparison.estimate && verdict.comparison.estimate <= verdict.comparison.upper!);
@@ -109,7 +101,7 @@ describe('retrainingPipeline end to end', () => {
     assert.equal(decision.decision?.by, 'bob');
     await assert.rejects(decideRun(stack.client, handle.workflowId, 'rejected', 'carol'), /already approved by bob/);
     const result = await handle.result();
-    await record('pipeline-manual-approval')(stack, handle.workflowId);
+    recordHistory(stack, 'pipeline-manual-approval', handle.workflowId);
     assert.equal(result.outcome, 'promoted');
     assert.equal(result.decision?.mode, 'manual');
     const afterView = await showRegistry(tenant.store, 'flight-delay-manual');
@@ -144,7 +136,7 @@ describe('retrainingPipeline end to end', () => {
     const newChampion = other.registered.version;
     await decideRun(stack.client, waiting.workflowId, 'approved', 'bob');
     const result = await waiting.result();
-    await record('pipeline-regate')(stack, waiting.workflowId);
+    recordHistory(stack, 'pipeline-regate', waiting.workflowId);
     assert.equal(result.verdict?.championVersion, newChampion, 'the verdict that counts was computed against the new champion');
     assert.equal(result.evaluation?.champion?.version, newChampion);
     assert.deepEqual(result.timings.filter((t) => t.stage === 'evaluate' || t.stage === 'gate').map((t) => t.stage), ['evaluate', 'gate', 'evaluate', 'gate']);

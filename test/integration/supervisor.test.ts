@@ -11,7 +11,7 @@ import { InvalidInputError } from '../../core/parse';
 import type { continuousTraining } from '../../workflows';
 import { reportDriftUpdate } from '../../workflows/definitions';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { recordHistory, startTestStack, type TestStack } from '../helpers/stack';
 
 const driftAlert = (modelId: string, alertId: string, datasetDrift = true) => ({ alertId, modelId, source: 'test', datasetDrift, driftedShare: datasetDrift ? 0.6 : 0, driftedFeatures: datasetDrift ? ['distance', 'origin', 'destination'] : [] });
 
@@ -111,6 +111,7 @@ describe('continuousTraining supervisor', () => {
     });
     assert.match(s.closedIncidents[0]!.error ?? '', /no data files under .*nothing-here/);
     assert.deepEqual(await runsOf('steady'), []);
+    recordHistory(stack, 'supervisor-persistence-pause', workflowIds.supervisor('steady'));
 
     await register('override', { cooldown: '1h', manualWhilePaused: true });
     assert.equal((await reportDrift(stack.client, driftAlert('override', 'clean', false), queue())).action, 'recorded', 'starts the supervisor');
@@ -158,6 +159,7 @@ describe('continuousTraining supervisor', () => {
     });
     assert.equal(finished.incident?.run?.outcome, 'rejected');
     assert.equal(finished.phase, 'cooling-down');
+    recordHistory(stack, 'supervisor-continue-as-new', workflowIds.supervisor('longlived'), firstRun);
   });
 
   it('refuses bad input: malformed reports, unknown model, wrong feature names', async () => {
