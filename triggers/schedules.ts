@@ -35,30 +35,29 @@ function spec(every: string | undefined, cron: string | undefined): ScheduleSpec
 
 const overlapOf = (o: z.infer<typeof OverlapPolicy>) => o.toUpperCase().replace('-', '_') as ScheduleOverlapPolicy;
 
+const ACTIONS: Record<ScheduleKind, { workflowType: string; workflowId: (m: string) => string; summary: (m: string) => string }> = {
+  'drift-check': { workflowType: 'driftCheck', workflowId: (m) => `drift-check/${m}`, summary: (m) => `scheduled drift check of ${m}` },
+  retrain: { workflowType: 'scheduledRetrain', workflowId: (m) => `scheduled-retrain/${m}`, summary: (m) => `scheduled retrain request for ${m}` },
+};
+
 /** Creates the drift-check schedule (and the retrain schedule when asked); an existing one is an error naming it. */
 export async function createSchedules(client: Client, raw: ScheduleRequest, taskQueue: string): Promise<string[]> {
   const req = parseOrThrow(ScheduleRequest, raw, 'schedule');
+  const wanted: [ScheduleKind, ScheduleSpec][] = [['drift-check', spec(req.every, req.cron)]];
+  if (req.retrainEvery !== undefined || req.retrainCron !== undefined) wanted.push(['retrain', spec(req.retrainEvery, req.retrainCron)]);
   const created: string[] = [];
-  const policies = { overlap: overlapOf(req.overlap), catchupWindow: '1 hour' as const };
-  const id = scheduleId(req.modelId, 'drift-check');
-  await client.schedule.create({
-    scheduleId: id,
-    spec: spec(req.every, req.cron),
-    action: { type: 'startWorkflow', workflowType: 'driftCheck', args: [{ modelId: req.modelId }], taskQueue, workflowId: `drift-check/${req.modelId}`, staticSummary: `scheduled drift check of ${req.modelId}` },
-    policies,
-    state: { paused: req.paused, note: `created by ct schedule create` },
-  });
-  created.push(id);
-  if (req.retrainEvery !== undefined || req.retrainCron !== undefined) {
-    const rid = scheduleId(req.modelId, 'retrain');
+  for (const [kind, when] of wanted) {
+    const action = ACTIONS[kind];
+    const id = scheduleId(req.modelId, kind);
     await client.schedule.create({
-      scheduleId: rid,
-      spec: spec(req.retrainEvery, req.retrainCron),
-      action: { type: 'startWorkflow', workflowType: 'scheduledRetrain', args: [{ modelId: req.modelId }], taskQueue, workflowId: `scheduled-retrain/${req.modelId}`, staticSummary: `scheduled retrain request for ${req.modelId}` },
-      policies,
-      state: { paused: req.paused, note: `created by ct schedule create` },
+      scheduleId: id,
+      spec: when,
+      // The schedule appends its fire time to the workflow id, so each action has its own.
+      action: { type: 'startWorkflow', workflowType: action.workflowType, args: [{ modelId: req.modelId }], taskQueue, workflowId: action.workflowId(req.modelId), staticSummary: action.summary(req.modelId) },
+      policies: { overlap: overlapOf(req.overlap), catchupWindow: '1 hour' },
+      state: { paused: req.paused, note: 'created by ct schedule create' },
     });
-    created.push(rid);
+    created.push(id);
   }
   return created;
 }

@@ -134,7 +134,7 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
     await condition(allHandlersFinished);
     throw ApplicationFailure.nonRetryable(configError, 'UnknownModel');
   }
-  if (state.generation === 0) state.championVersion = await control.currentChampionVersion(modelId);
+  state.championVersion = await control.currentChampionVersion(modelId); // it may have moved outside the supervisor
   show();
 
   // A run started by an earlier generation (before continue-as-new) is watched again by this one.

@@ -11,19 +11,10 @@ import { InvalidInputError } from '../../core/parse';
 import type { continuousTraining } from '../../workflows';
 import { reportDriftUpdate } from '../../workflows/definitions';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
+import { until } from '../helpers/until';
 import { recordHistory, startTestStack, type TestStack } from '../helpers/stack';
 
 const driftAlert = (modelId: string, alertId: string, datasetDrift = true) => ({ alertId, modelId, source: 'test', datasetDrift, driftedShare: datasetDrift ? 0.6 : 0, driftedFeatures: datasetDrift ? ['distance', 'origin', 'destination'] : [] });
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe('continuousTraining supervisor', () => {
   let stack: TestStack;

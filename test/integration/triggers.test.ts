@@ -11,17 +11,9 @@ import { SIGNATURE_HEADER, signBody, startWebhook } from '../../triggers/webhook
 import type { driftCheck } from '../../workflows';
 import { ctEnv, runCt } from '../helpers/ct';
 import { type FlightRows, flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
+import { causeChain } from '../helpers/failures';
+import { until } from '../helpers/until';
 import { recordHistory, startTestStack, testLogger, type TestStack } from '../helpers/stack';
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 180_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 /** Every `step`-th row: a sample spread over the whole period instead of its first hours. */
 function every(rows: FlightRows, step: number): FlightRows {
@@ -81,9 +73,9 @@ describe('drift triggers', () => {
 
   it('a schedule triggers a drift check of the newest window (June) that ends in a retrain', async () => {
     await tenant.store.put('windows/2001-06.parquet', flightsParquet(every(await readFlightsSlice(...JUNE), 2)));
-    const created = await runCt(['schedule', 'create', modelId, '--every', '1h'], ctEnv(tenant.config));
+    const created = await runCt(['schedule', 'create', modelId, '--every', '1h', '--retrain-every', '7d'], ctEnv(tenant.config));
     assert.equal(created.status, 0, created.stderr);
-    assert.match(created.stdout, /created ct\/flight-delay\/drift-check/);
+    assert.match(created.stdout, /created ct\/flight-delay\/drift-check, ct\/flight-delay\/retrain/);
     const listed = await runCt(['schedule', 'list', modelId], ctEnv(tenant.config));
     assert.match(listed.stdout, /ct\/flight-delay\/drift-check\s+active/);
     await stack.client.schedule.getHandle(workflowIds.driftSchedule(modelId)).trigger();
@@ -98,12 +90,30 @@ describe('drift triggers', () => {
     assert.ok((evidence.driftedFeatures ?? []).length > 0);
     const run = await stack.client.workflow.getHandle(status.incident!.run!.workflowId).describe();
     assert.ok(['RUNNING', 'COMPLETED'].includes(run.status.name));
+    // The weekly retrain schedule asks the supervisor too; with a run in flight the request joins its incident.
+    await stack.client.schedule.getHandle(workflowIds.retrainSchedule(modelId)).trigger();
+    const joined = await until('the scheduled request on the incident', async () => {
+      const s = await supervisorStatus(stack.client, modelId);
+      return s.incident?.evidence.find((e) => e.kind === 'schedule') ? s : null;
+    });
+    assert.equal(joined.incident?.id, status.incident!.id, 'no second incident, no second run');
     assert.equal((await runCt(['schedule', 'pause', modelId], ctEnv(tenant.config))).status, 0);
-    assert.match((await runCt(['schedule', 'list', modelId], ctEnv(tenant.config))).stdout, /PAUSED/);
+    const paused = (await runCt(['schedule', 'list', modelId], ctEnv(tenant.config))).stdout;
+    assert.match(paused, /ct\/flight-delay\/drift-check\s+PAUSED/);
+    assert.match(paused, /ct\/flight-delay\/retrain\s+PAUSED/);
     assert.equal((await runCt(['schedule', 'delete', modelId], ctEnv(tenant.config))).status, 0);
     const gone = await runCt(['schedule', 'delete', modelId], ctEnv(tenant.config));
     assert.notEqual(gone.status, 0);
     assert.match(gone.stderr, /no drift-check or retrain schedule for model "flight-delay"/);
+  });
+
+  it('a drift check refuses an empty window and an unknown model, naming them', async () => {
+    await tenant.store.put('check/empty.parquet', flightsParquet({ date: [], delay: [], distance: [], origin: [], destination: [] }));
+    const check = (id: string, args: object) =>
+      stack.client.workflow.execute<typeof driftCheck>('driftCheck', { workflowId: workflowIds.driftCheck(modelId, id), taskQueue: tenant.config.taskQueue, args: [args as never] });
+    await assert.rejects(check('empty', { modelId, windowKeys: ['check/empty.parquet'] }), (err: Error) => /has no rows/.test(causeChain(err)));
+    await assert.rejects(check('ghost', { modelId: 'ghost' }), (err: Error) => /"ghost" has no registered configuration/.test(causeChain(err)));
+    await assert.rejects(check('bad', { modelId, windowKeys: [] }), (err: Error) => /windowKeys/.test(causeChain(err)));
   });
 
   it('ct schedule refuses bad input', async () => {
