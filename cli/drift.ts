@@ -90,6 +90,8 @@ export async function runDriftCheck(opts: DriftOptions): Promise<DriftReport> {
   return detectDrift(profileReference(refFrame, settings), curFrame, settings);
 }
 
+/** Small shares keep two significant digits (0.03%), larger ones one decimal (12.5%). */
+const percent = (share: number): string => `${share > 0 && share < 0.001 ? (100 * share).toPrecision(2) : (100 * share).toFixed(1)}%`;
 const fmt = (v: number | null): string => (v === null ? '-' : Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(4) : v.toExponential(2));
 
 export function formatDriftReport(r: DriftReport): string {
@@ -98,7 +100,7 @@ export function formatDriftReport(r: DriftReport): string {
       f.pValue !== null ? `p ${fmt(f.pValue)}${f.adjustedPValue !== f.pValue ? ` (adjusted ${fmt(f.adjustedPValue)})` : ''}` : '',
       f.thresholdSource !== 'fixed' ? `${f.thresholdSource} threshold` : '',
       f.missingRateDrifted ? `missing ${(100 * f.missingRate.reference).toFixed(1)}% → ${(100 * f.missingRate.current).toFixed(1)}%` : '',
-      f.unseenCategories && f.unseenCategories.count > 0 ? `${f.unseenCategories.count} unseen categories (${(100 * f.unseenCategories.share).toFixed(1)}% of rows: ${f.unseenCategories.examples.join(', ')})` : '',
+      f.unseenCategories && f.unseenCategories.count > 0 ? `${f.unseenCategories.count} unseen categories (${percent(f.unseenCategories.share)} of rows: ${f.unseenCategories.examples.join(', ')})` : '',
     ].filter(Boolean);
     return [f.name, f.kind, f.method, fmt(f.statistic), fmt(f.threshold), f.drifted ? 'DRIFT' : 'no', notes.join('; ')];
   });

@@ -272,7 +272,7 @@ export const SupervisorInput = z
   .object({
     modelId: ModelId,
     historyLimit: z.number().int().min(50).default(10_000).describe('continue as new once the history has this many events (or the server suggests it)'),
-    runPollSeconds: z.number().min(0.1).default(10).describe('how often the run in flight is checked for completion'),
+    runPollSeconds: z.number().min(0.1).default(5).describe('how often the run in flight is checked for completion'),
     carried: z.custom<SupervisorState>((v) => typeof v === 'object' && v !== null).optional().describe('internal: state handed over on continue-as-new'),
   })
   .strict();
