@@ -4,6 +4,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { reportDrift, requestRetrain } from '../client/supervisor';
 import type { DriftAlertJson, RetrainRequestJson, SupervisorAck } from '../core/continuousTraining';
+import { reasonOf } from '../core/parse';
 import type { RunStatus } from '../core/runStatus';
 import { type ActivityDeps, activityLogger } from './context';
 import { classify, FailureType } from './failures';
@@ -39,8 +40,7 @@ export function createSupervisorActivities(deps: ActivityDeps) {
           const status = (await handle.result()) as RunStatus;
           return { outcome: status.outcome, version: status.registered?.version ?? null, promoted: status.registered?.promoted ?? false, error: status.error };
         } catch (err) {
-          const cause = (err as Error).cause instanceof Error ? ((err as Error).cause as Error) : (err as Error);
-          return { outcome: description.status.name.toLowerCase(), version: null, promoted: false, error: cause.message };
+          return { outcome: description.status.name.toLowerCase(), version: null, promoted: false, error: reasonOf(err) };
         }
       }
       ctx.heartbeat();

@@ -27,3 +27,9 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, wha
     result.error.issues.map((issue) => `${formatIssuePath(issue.path)}: ${issue.message}`),
   );
 }
+
+/** The reason inside a wrapper: Temporal wraps an activity's or child's failure, whose message says what happened. */
+export function reasonOf(err: unknown): string {
+  const e = err as Error;
+  return e.cause instanceof Error ? e.cause.message : e.message;
+}

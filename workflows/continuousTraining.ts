@@ -39,7 +39,7 @@ import {
 } from '../core/continuousTraining';
 import { workflowIds } from '../core/keys';
 import type { ModelConfig } from '../core/modelConfig';
-import { parseOrThrow } from '../core/parse';
+import { parseOrThrow, reasonOf } from '../core/parse';
 import type { RunInputJson } from '../core/runInput';
 import { CtModel, CtStage, CtTrigger } from '../core/searchAttributes';
 import { parseWorkflowInput } from './inputs';
@@ -59,12 +59,17 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
   }
   let config: ModelConfig | undefined;
   let configError: string | undefined;
-  const rules = (): SupervisorRules => ({ persistence: config?.drift?.persistence ?? 1, manualWhilePaused: config?.continuousTraining.manualWhilePaused ?? false });
+  const rules = (): SupervisorRules => ({ persistence: config?.drift.persistence ?? 1, manualWhilePaused: config?.continuousTraining.manualWhilePaused ?? false });
 
+  // Search attributes are history events: upserted only when they change, not on every report of a storm.
+  let shown = '';
   const show = () => {
     const phase = phaseOf(state, Date.now());
-    upsertSearchAttributes([{ key: CtStage, value: phase }, ...(state.incident ? [{ key: CtTrigger, value: state.incident.kind }] : [])]);
     const inc = state.incident;
+    if (`${phase}/${inc?.kind}` !== shown) {
+      shown = `${phase}/${inc?.kind}`;
+      upsertSearchAttributes([{ key: CtStage, value: phase }, ...(inc ? [{ key: CtTrigger, value: inc.kind }] : [])]);
+    }
     setCurrentDetails(
       [
         `**${modelId}**: ${phase}${state.paused ? ' (paused)' : ''} · champion ${state.championVersion === null ? 'none' : `v${state.championVersion}`}`,
@@ -130,7 +135,7 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
   try {
     config = await control.loadModelConfig(modelId);
   } catch (err) {
-    configError = (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message;
+    configError = reasonOf(err);
     await condition(allHandlersFinished);
     throw ApplicationFailure.nonRetryable(configError, 'UnknownModel');
   }
@@ -184,13 +189,8 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
     try {
       config = await control.loadModelConfig(modelId); // the newest registered config applies to the new run
       const data = config.continuousTraining.data;
-      const datasetKeys =
-        inc.datasetKeys ??
-        (data
-          ? await control.resolveDataWindow({ prefix: data.prefix, count: data.trainWindows })
-          : (() => {
-              throw new Error(`model "${modelId}" has no continuousTraining.data.prefix: a retrain needs explicit datasetKeys`);
-            })());
+      if (!inc.datasetKeys && !data) throw new Error(`model "${modelId}" has no continuousTraining.data.prefix: a retrain needs explicit datasetKeys`);
+      const datasetKeys = inc.datasetKeys ?? (await control.resolveDataWindow({ prefix: data!.prefix, count: data!.trainWindows }));
       const runId = workflowIds.run(modelId, `${new Date().toISOString().replace(/[:.]/g, '-')}-${incidentId}`);
       const runInput: RunInputJson = {
         modelId,
@@ -212,9 +212,8 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
       log.info('retrain started', { incident: inc.id, workflowId: runId, datasetKeys });
       watch(runId);
     } catch (err) {
-      const cause = (err as Error).cause instanceof Error ? ((err as Error).cause as Error) : (err as Error);
-      log.warn('retrain could not start', { incident: inc.id, error: cause.message });
-      recordStartFailed(state, cause.message);
+      log.warn('retrain could not start', { incident: inc.id, error: reasonOf(err) });
+      recordStartFailed(state, reasonOf(err));
     }
     show();
   }

@@ -107,6 +107,20 @@ describe('drift triggers', () => {
     assert.match(gone.stderr, /no drift-check or retrain schedule for model "flight-delay"/);
   });
 
+  it('ct drift reads s3:// windows: June drifts against January (exit 3), a January week does not (exit 0)', async () => {
+    const bucket = tenant.config.s3.bucket;
+    const drift = (current: string) => runCt(['drift', '--reference', `s3://${bucket}/windows/2001-01.parquet`, '--current', `s3://${bucket}/${current}`, '--model', 'models/flight-delay.yaml'], ctEnv(tenant.config));
+    const june = await drift('windows/2001-06.parquet');
+    assert.equal(june.status, 3, june.stderr);
+    assert.match(june.stdout, /DATASET DRIFT/);
+    const week = await drift('check/2001-01-week2.parquet');
+    assert.equal(week.status, 0, week.stderr);
+    assert.match(week.stdout, /no dataset drift/);
+    const missing = await drift('windows/2001-13.parquet');
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /2001-13\.parquet: no such object/);
+  });
+
   it('a drift check refuses an empty window and an unknown model, naming them', async () => {
     await tenant.store.put('check/empty.parquet', flightsParquet({ date: [], delay: [], distance: [], origin: [], destination: [] }));
     const check = (id: string, args: object) =>
