@@ -31,6 +31,7 @@ export async function runDev(): Promise<void> {
   out(`S3        http://127.0.0.1:${localPorts.s3}  bucket ct-local  (MinIO)`);
   out(`workers   control (queue ct), gpu (queue ct-gpu); logs in ${path.relative(projectRoot, logDir)}/`);
   out(`state     ${path.relative(projectRoot, stateDir)}/ (kept across restarts)`);
+  out('next      npx ct demo · npx ct schedule create <modelId> --every 1d · CT_WEBHOOK_SECRET=… npx ct webhook');
   out('Ctrl-C stops everything.');
 
   let stopping = false;

@@ -1,6 +1,6 @@
 // `ct supervisor …`, `ct schedule …` and `ct webhook`: starting and steering continuous training.
 import { readFileSync } from 'node:fs';
-import type { Client } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { pauseSupervisor, reportDrift, requestRetrain, resumeSupervisor, supervisorStatus } from '../client/supervisor';
 import type { SupervisorAck, SupervisorStatus } from '../core/continuousTraining';
 import { backfillSchedules, createSchedules, deleteSchedules, listSchedules, pauseSchedules, type ScheduleKind } from '../triggers/schedules';
@@ -34,6 +34,11 @@ async function withClient<T>(fn: (client: Client, taskQueue: string) => Promise<
   const client = await connectClient(config);
   try {
     return await fn(client, config.taskQueue);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError && err.workflowId?.startsWith('ct/')) {
+      throw new UsageError(`no supervisor ${err.workflowId} is running: it starts with the model's first drift report or retrain request (ct supervisor retrain <modelId> …)`);
+    }
+    throw err;
   } finally {
     await client.connection.close();
   }

@@ -130,7 +130,13 @@ describe('drift triggers', () => {
     await assert.rejects(check('bad', { modelId, windowKeys: [] }), (err: Error) => /windowKeys/.test(causeChain(err)));
   });
 
-  it('ct schedule refuses bad input', async () => {
+  it('ct schedule and ct supervisor refuse bad input', async () => {
+    const none = await runCt(['supervisor', 'status', 'nobody'], ctEnv(tenant.config));
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /no supervisor ct\/nobody is running/);
+    const noReason = await runCt(['supervisor', 'retrain', modelId, '--as', 'ana'], ctEnv(tenant.config));
+    assert.equal(noReason.status, 2);
+    assert.match(noReason.stderr, /missing --reason/);
     const both = await runCt(['schedule', 'create', modelId, '--every', '1h', '--cron', '0 * * * *'], ctEnv(tenant.config));
     assert.equal(both.status, 2);
     assert.match(both.stderr, /exactly one of --every/);
