@@ -81,9 +81,9 @@ export async function runDemo(): Promise<void> {
     if (check.ack?.action === 'started') {
       const started = await waitFor(async () => {
         const s = await supervisorStatus(client, 'flight-delay');
-        if (s.incident?.id === check.ack!.incidentId && s.incident.run) return { runId: s.incident.run.workflowId, error: null };
-        const failed = s.closedIncidents.find((i) => i.id === check.ack!.incidentId);
-        return failed ? { runId: null, error: failed.error ?? 'closed' } : undefined;
+        const inc = s.incident?.id === check.ack!.incidentId ? s.incident : s.closedIncidents.find((i) => i.id === check.ack!.incidentId);
+        if (inc?.run) return { runId: inc.run.workflowId, error: null };
+        return inc?.error ? { runId: null, error: inc.error } : undefined;
       });
       if (started.runId) {
         say(`\n▶ retrain started by the supervisor for ${check.ack.incidentId}: ${started.runId}`);

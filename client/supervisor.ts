@@ -41,8 +41,8 @@ async function refusedAsError<T>(what: string, fn: () => Promise<T>): Promise<T>
       return await fn();
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError && err.cause) throw new SupervisorRefusal(`${what} refused: ${err.cause.message}`, { cause: err });
-      if (!backpressure(err) || attempt >= 12) throw err;
-      await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt) * (0.5 + Math.random())));
+      if (!backpressure(err) || attempt >= 40) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt) * (0.5 + Math.random())));
     }
   }
 }

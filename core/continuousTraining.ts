@@ -118,7 +118,7 @@ export function initialState(modelId: string): SupervisorState {
 export function openIncident(state: SupervisorState, now: number): Incident | null {
   const inc = state.incident;
   if (!inc) return null;
-  if (!inc.run || inc.run.finishedAt === null) return inc;
+  if (inc.error === null && (!inc.run || inc.run.finishedAt === null)) return inc;
   return inc.cooldownUntil !== null && Date.parse(inc.cooldownUntil) > now ? inc : null;
 }
 
@@ -232,11 +232,12 @@ export function recordRunFinished(state: SupervisorState, result: { outcome: str
   state.consecutiveDrift = 0;
 }
 
-/** A run could not be started (no data, no config): the incident closes with the reason. */
-export function recordStartFailed(state: SupervisorState, error: string): void {
+/** A run could not be started (no data, no config): the incident records why and cools down like a finished run,
+ * so the reports that keep coming do not each try again; an explicit request does. */
+export function recordStartFailed(state: SupervisorState, error: string, now: number, cooldownMs: number): void {
   if (!state.incident) return;
   state.incident.error = error;
-  closeIncident(state);
+  state.incident.cooldownUntil = new Date(now + cooldownMs).toISOString();
 }
 
 /** Closes an incident whose cooldown is over; returns when the next cooldown ends (ms), if any. */

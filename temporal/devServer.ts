@@ -11,6 +11,8 @@ export interface DevServerOptions {
   uiPort?: number;
   ui?: boolean;
   namespace?: string;
+  /** history.maxInFlightUpdates (default MAX_IN_FLIGHT_UPDATES; the server's own default is 10). */
+  maxInFlightUpdates?: number;
 }
 
 export interface DevServer {
@@ -24,6 +26,8 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
   return opts.port === undefined ? startOnFreePorts(() => startOnce(opts)) : startOnce(opts);
 }
 
+export const MAX_IN_FLIGHT_UPDATES = 500;
+
 async function startOnce(opts: DevServerOptions): Promise<DevServer> {
   const port = opts.port ?? (await freePort());
   const uiPort = opts.uiPort ?? (await freePort());
@@ -35,6 +39,10 @@ async function startOnce(opts: DevServerOptions): Promise<DevServer> {
     '--db-filename', path.join(opts.dataDir, 'temporal.sqlite'),
     '--namespace', namespace,
     '--log-level', 'warn',
+    // The server answers at most this many Updates per workflow at a time (default 10; the rest are retried by the
+    // client with backoff): a storm of drift reports is acknowledged in ~1 s instead of ~20 s. Set it on
+    // production clusters too (README, "Continuous training").
+    '--dynamic-config-value', `history.maxInFlightUpdates=${opts.maxInFlightUpdates ?? MAX_IN_FLIGHT_UPDATES}`,
     ...(opts.ui === false ? ['--headless'] : ['--ui-port', String(uiPort)]),
     ...ALL_SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${k.type}`]),
   ];

@@ -213,7 +213,7 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
       watch(runId);
     } catch (err) {
       log.warn('retrain could not start', { incident: inc.id, error: reasonOf(err) });
-      recordStartFailed(state, reasonOf(err));
+      recordStartFailed(state, reasonOf(err), Date.now(), durationMs(config!.continuousTraining.cooldown));
     }
     show();
   }

@@ -37,11 +37,11 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 
 export const testLogger = pino({ level: process.env.CT_TEST_LOG_LEVEL ?? 'warn' });
 
-export async function startTestStack(): Promise<TestStack> {
+export async function startTestStack(options: { maxInFlightUpdates?: number } = {}): Promise<TestStack> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-test-'));
   installRuntimeLogger(testLogger);
   // One after the other: the dev server binds internal ports of its own that MinIO's probe could pick.
-  const temporal = await startTemporalDevServer({ dataDir: dir, ui: false });
+  const temporal = await startTemporalDevServer({ dataDir: dir, ui: false, ...options });
   const minio = await startMinio({ dataDir: path.join(dir, 'minio') }).catch(async (err: unknown) => {
     await temporal.process.stop();
     throw err;

@@ -97,11 +97,13 @@ describe('continuousTraining supervisor', () => {
     await resumeSupervisor(stack.client, 'steady', 'ops');
     const ack = await reportDrift(stack.client, driftAlert('steady', 's5'), queue());
     assert.equal(ack.action, 'started', 'third drifted window in a row');
-    const s = await until('the incident to close', async () => {
+    const s = await until('the failed start', async () => {
       const st = await supervisorStatus(stack.client, 'steady');
-      return st.closedIncidents.length ? st : null;
+      return st.incident?.error ? st : null;
     });
-    assert.match(s.closedIncidents[0]!.error ?? '', /no data files under .*nothing-here/);
+    assert.match(s.incident!.error!, /no data files under .*nothing-here/);
+    assert.equal(s.phase, 'cooling-down');
+    assert.equal((await reportDrift(stack.client, driftAlert('steady', 's6'), queue())).action, 'attached', 'later reports do not each retry');
     assert.deepEqual(await runsOf('steady'), []);
     recordHistory(stack, 'supervisor-persistence-pause', workflowIds.supervisor('steady'));
 
@@ -162,5 +164,30 @@ describe('continuousTraining supervisor', () => {
     await assert.rejects(reportDrift(stack.client, { ...driftAlert('storm', 'z'), driftedFeatures: ['altitude'] }, queue()), /unknown feature\(s\) "altitude"/);
     await assert.rejects(reportDrift(stack.client, driftAlert('ghost', 'g1'), queue()), /model "ghost" has no registered configuration/);
     await assert.rejects(requestRetrain(stack.client, 'storm', { requestedBy: '', reason: '' }, queue()), /requestedBy/);
+  });
+});
+
+describe('a storm against a server with its default Update limit', () => {
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack({ maxInFlightUpdates: 10 }); // the server's own default
+  });
+  after(async () => stack?.stop());
+
+  it('the client retries the server\'s backpressure: 60 reports (6× the limit), each recorded once, one incident', async (t) => {
+    const tenant = stack.tenant();
+    await tenant.store.ensureBucket();
+    // No data under the prefix: the incident's run cannot start, so this test costs no training.
+    await tenant.store.putJson(keys.registeredConfig('capped'), ModelConfig.parse({ ...testModelConfig(), modelId: 'capped', continuousTraining: { data: { prefix: 'none/' } } }));
+    await stack.startWorkers(tenant.config, { gpu: false });
+    const started = Date.now();
+    const acks = await Promise.all(Array.from({ length: 60 }, (_, i) => reportDrift(stack.client, driftAlert('capped', `c-${i}`), { taskQueue: tenant.config.taskQueue })));
+    t.diagnostic(`60 concurrent reports answered in ${((Date.now() - started) / 1000).toFixed(2)} s with at most 10 Updates in flight`);
+    assert.equal(acks.filter((a) => a.action === 'started').length, 1);
+    assert.equal(acks.filter((a) => a.action === 'attached').length, 59);
+    const s = await supervisorStatus(stack.client, 'capped');
+    assert.equal(s.reportsReceived, 60, 'no report counted twice');
+    assert.equal(s.incident?.evidenceCount, 60);
+    assert.match(s.incident?.error ?? '', /no data files/);
   });
 });

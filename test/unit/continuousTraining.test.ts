@@ -95,13 +95,19 @@ describe('supervisor rules', () => {
     assert.equal(s.closedIncidents[0]?.run?.outcome, 'rejected');
   });
 
-  it('an incident whose run cannot start closes with the reason', () => {
+  it('an incident whose run cannot start records why and cools down; reports join it, a request retries', () => {
     const s = initialState('m');
     receiveDrift(s, alert('1'), 0, rules);
-    recordStartFailed(s, 'no data files under s3://b/data/');
-    assert.equal(s.incident, null);
+    recordStartFailed(s, 'no data files under s3://b/data/', 10, HOUR);
+    assert.equal(s.incident?.error, 'no data files under s3://b/data/');
+    assert.equal(pendingStart(s), null, 'not retried by itself');
+    assert.equal(describeSupervisor(s, 20).phase, 'cooling-down');
+    assert.equal(receiveDrift(s, alert('2'), 20, rules).action, 'attached', 'no new incident per report');
+    expireCooldown(s, HOUR + 10);
     assert.equal(s.closedIncidents[0]?.error, 'no data files under s3://b/data/');
-    assert.equal(receiveDrift(s, alert('2'), 1, rules).action, 'started');
+    assert.equal(receiveDrift(s, alert('3'), HOUR + 11, rules).action, 'started');
+    recordStartFailed(s, 'still no data', HOUR + 12, HOUR);
+    assert.equal(receiveRetrainRequest(s, RetrainRequest.parse({ requestedBy: 'ana', reason: 'data is there now' }), HOUR + 13, rules).action, 'started');
   });
 
   it('validates alerts and names unknown features', () => {
