@@ -1,7 +1,7 @@
 // Drift checks against the champion: its reference profile (built once from its training split, stored with
 // the version) versus the newest data window; the full report goes to S3, a summary to the supervisor.
 import { ApplicationFailure } from '@temporalio/common';
-import type { DriftAlertJson } from '../core/continuousTraining';
+import type { DriftAlertJson } from '../core/supervisorMessages';
 import { detectDrift, type DriftReport, type FeatureFrame, featureFrame, profileReference, ReferenceProfile } from '../core/drift';
 import type { Columns } from '../core/features';
 import { keys } from '../core/keys';

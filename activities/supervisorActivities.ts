@@ -3,7 +3,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { reportDrift, requestRetrain } from '../client/supervisor';
-import type { DriftAlertJson, RetrainRequestJson, SupervisorAck } from '../core/continuousTraining';
+import type { DriftAlertJson, RetrainRequestJson, SupervisorAck } from '../core/supervisorMessages';
 import { reasonOf } from '../core/parse';
 import type { RunStatus } from '../core/runStatus';
 import { type ActivityDeps, activityLogger } from './context';

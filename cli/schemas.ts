@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { AppConfig } from '../core/appConfig';
-import { DriftAlert, DriftCheckInput, RetrainRequest, ScheduledRetrainInput, SupervisorAck, SupervisorInput } from '../core/continuousTraining';
+import { DriftAlert, DriftCheckInput, RetrainRequest, ScheduledRetrainInput, SupervisorAck, SupervisorInput } from '../core/supervisorMessages';
 import { DriftReport, ReferenceProfile } from '../core/drift';
 import { ModelConfig } from '../core/modelConfig';
 import { ModelCard } from '../core/modelCard';

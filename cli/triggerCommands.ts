@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { pauseSupervisor, reportDrift, requestRetrain, resumeSupervisor, supervisorStatus } from '../client/supervisor';
-import type { SupervisorAck, SupervisorStatus } from '../core/continuousTraining';
+import type { SupervisorStatus } from '../core/continuousTraining';
+import type { SupervisorAck } from '../core/supervisorMessages';
 import { backfillSchedules, createSchedules, deleteSchedules, listSchedules, pauseSchedules, type ScheduleKind } from '../triggers/schedules';
 import { startWebhook } from '../triggers/webhook';
 import { connectClient, createObjectStore } from '../workers/config';

@@ -2,7 +2,8 @@
 // update-with-start, so a caller never needs to know whether the supervisor is running.
 import { randomUUID } from 'node:crypto';
 import { type Client, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
-import { DriftAlert, type DriftAlertJson, RetrainRequest, type RetrainRequestJson, type SupervisorAck, type SupervisorStatus } from '../core/continuousTraining';
+import type { SupervisorStatus } from '../core/continuousTraining';
+import { DriftAlert, type DriftAlertJson, RetrainRequest, type RetrainRequestJson, type SupervisorAck } from '../core/supervisorMessages';
 import { workflowIds } from '../core/keys';
 import { parseOrThrow } from '../core/parse';
 import type { continuousTraining } from '../workflows';

@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { ObjectStore } from '../activities/objectStore';
 import { reportDrift, SupervisorRefusal } from '../client/supervisor';
-import { DriftAlert } from '../core/continuousTraining';
+import { DriftAlert } from '../core/supervisorMessages';
 import { keys } from '../core/keys';
 import { InvalidInputError, parseOrThrow } from '../core/parse';
 

@@ -18,7 +18,6 @@ import type { ControlActivities } from '../activities';
 import { durationMs } from '../core/approvals';
 import {
   describeSupervisor,
-  DriftAlert,
   expireCooldown,
   initialState,
   pendingStart,
@@ -28,15 +27,12 @@ import {
   recordRunFinished,
   recordRunStarted,
   recordStartFailed,
-  RetrainRequest,
   runInFlight,
-  type SupervisorAck,
-  SupervisorInput,
-  type SupervisorInputJson,
   type SupervisorRules,
   type SupervisorState,
   unknownFeatures,
 } from '../core/continuousTraining';
+import { DriftAlert, RetrainRequest, type SupervisorAck, SupervisorInput, type SupervisorInputJson } from '../core/supervisorMessages';
 import { workflowIds } from '../core/keys';
 import type { ModelConfig } from '../core/modelConfig';
 import { parseOrThrow, reasonOf } from '../core/parse';

@@ -1,7 +1,8 @@
 // Messages of our workflows, defined once for the workflows and for clients.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { TRAINING_PROGRESS_SIGNAL, type TrainingProgress } from '../core/progress';
-import type { DriftAlertJson, RetrainRequestJson, SupervisorAck, SupervisorStatus } from '../core/continuousTraining';
+import type { SupervisorStatus } from '../core/continuousTraining';
+import type { DriftAlertJson, RetrainRequestJson, SupervisorAck } from '../core/supervisorMessages';
 import type { ApprovalInput, ApprovalResult, RunStatus } from '../core/runStatus';
 
 export const statusQuery = defineQuery<RunStatus>('status');

@@ -3,7 +3,7 @@
 import { proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ControlActivities } from '../activities';
 import type { DriftCheckResult } from '../activities/driftActivities';
-import { DriftCheckInput, type SupervisorAck } from '../core/continuousTraining';
+import { DriftCheckInput, type SupervisorAck } from '../core/supervisorMessages';
 import { CtModel, CtStage, CtTrigger } from '../core/searchAttributes';
 import { parseWorkflowInput } from './inputs';
 

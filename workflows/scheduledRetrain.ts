@@ -2,7 +2,7 @@
 // one run at a time (a schedule can only start workflows, and only an activity can send an Update).
 import { proxyActivities } from '@temporalio/workflow';
 import type { ControlActivities } from '../activities';
-import { ScheduledRetrainInput, type SupervisorAck } from '../core/continuousTraining';
+import { ScheduledRetrainInput, type SupervisorAck } from '../core/supervisorMessages';
 import { parseWorkflowInput } from './inputs';
 
 const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 } });

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   describeSupervisor,
-  DriftAlert,
   expireCooldown,
   initialState,
   pendingStart,
@@ -12,9 +11,9 @@ import {
   recordRunFinished,
   recordRunStarted,
   recordStartFailed,
-  RetrainRequest,
   unknownFeatures,
 } from '../../core/continuousTraining';
+import { DriftAlert, RetrainRequest } from '../../core/supervisorMessages';
 
 const rules = { persistence: 1, manualWhilePaused: false };
 const alert = (id: string, drift = true) => DriftAlert.parse({ alertId: id, modelId: 'm', source: 'test', datasetDrift: drift, driftedFeatures: drift ? ['distance'] : [] });

@@ -1,0 +1,72 @@
+// The messages of continuous training, one zod schema each (exported as JSON Schema): what alert sources,
+// people, schedules and any Temporal client send to a model's supervisor, and what it answers.
+import { z } from 'zod';
+import type { SupervisorState } from './continuousTraining';
+import { ModelId } from './modelConfig';
+import { TriggerKind } from './runInput';
+
+const ObjectKey = z.string().min(1).refine((k) => !k.startsWith('/') && !k.startsWith('s3://'), 'give an object key relative to the bucket, without s3:// or a leading /');
+
+/** A drift alert: from a scheduled driftCheck, the webhook or any Temporal client (exported as JSON Schema). */
+export const DriftAlert = z
+  .object({
+    alertId: z.string().min(1).max(200).describe('unique per alert: a replayed id is recorded once'),
+    modelId: ModelId,
+    source: z.string().min(1).max(100).default('external').describe('who detected it: drift-check, a monitoring system, ...'),
+    datasetDrift: z.boolean().describe('the detector\'s dataset-level verdict'),
+    driftedShare: z.number().min(0).max(1).optional(),
+    driftedFeatures: z.array(z.string().min(1)).default([]).describe('must name features of the model'),
+    detectedAt: z.iso.datetime({ offset: true }).optional(),
+    reportKey: ObjectKey.optional().describe('object key of the full drift report'),
+    window: z.array(ObjectKey).optional().describe('object keys of the data window that was checked'),
+    championVersion: z.number().int().min(1).nullable().optional().describe('the version whose reference profile was used'),
+  })
+  .strict();
+export type DriftAlert = z.infer<typeof DriftAlert>;
+export type DriftAlertJson = z.input<typeof DriftAlert>;
+
+/** A request to retrain now, by a person (manual) or a retraining schedule. */
+export const RetrainRequest = z
+  .object({
+    requestId: z.string().min(1).max(200).optional().describe('idempotency key: a repeated id is recorded once'),
+    kind: TriggerKind.exclude(['drift']).default('manual'),
+    requestedBy: z.string().min(1).max(200),
+    reason: z.string().min(1).max(2000),
+    datasetKeys: z.array(ObjectKey).min(1).optional().describe('train on these files; default: the newest continuousTraining.data windows'),
+  })
+  .strict();
+export type RetrainRequest = z.infer<typeof RetrainRequest>;
+export type RetrainRequestJson = z.input<typeof RetrainRequest>;
+
+/** The answer to a report or request: what it did (started a run, joined the open incident, ...). */
+export const SupervisorAck = z.object({
+  action: z.enum(['started', 'attached', 'recorded', 'duplicate', 'paused']),
+  incidentId: z.string().nullable(),
+  message: z.string(),
+});
+export type SupervisorAck = z.infer<typeof SupervisorAck>;
+
+/** The input of the continuousTraining workflow (id ct/<modelId>); `carried` is its own state across continue-as-new. */
+export const SupervisorInput = z
+  .object({
+    modelId: ModelId,
+    historyLimit: z.number().int().min(50).default(10_000).describe('continue as new once the history has this many events (or the server suggests it)'),
+    runPollSeconds: z.number().min(0.1).default(5).describe('how often the run in flight is checked for completion'),
+    carried: z.custom<SupervisorState>((v) => typeof v === 'object' && v !== null).optional().describe('internal: state handed over on continue-as-new'),
+  })
+  .strict();
+export type SupervisorInput = z.infer<typeof SupervisorInput>;
+export type SupervisorInputJson = z.input<typeof SupervisorInput>;
+
+/** The input of the driftCheck workflow (what a schedule or any client sends). */
+export const DriftCheckInput = z
+  .object({
+    modelId: ModelId,
+    windowKeys: z.array(ObjectKey).min(1).optional().describe('the window to check; default: the newest continuousTraining.data.checkWindows files'),
+  })
+  .strict();
+export type DriftCheckInput = z.infer<typeof DriftCheckInput>;
+
+/** The input of the scheduledRetrain workflow (started by a retraining schedule). */
+export const ScheduledRetrainInput = z.object({ modelId: ModelId, reason: z.string().min(1).default('periodic retraining schedule') }).strict();
+export type ScheduledRetrainInput = z.input<typeof ScheduledRetrainInput>;
