@@ -72,6 +72,11 @@ export interface ScheduleInfo {
   recentRuns: string[];
 }
 
+const readableMs = (ms: number): string => {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms / 1000}s`;
+};
+
 /** Our schedules (ids ct/<modelId>/...), optionally of one model. */
 export async function listSchedules(client: Client, modelId?: string): Promise<ScheduleInfo[]> {
   const out: ScheduleInfo[] = [];
@@ -79,7 +84,7 @@ export async function listSchedules(client: Client, modelId?: string): Promise<S
     const m = /^ct\/([^/]+)\/(drift-check|retrain)$/.exec(s.scheduleId);
     if (!m || (modelId && m[1] !== modelId)) continue;
     const d = await client.schedule.getHandle(s.scheduleId).describe();
-    const every = (d.spec.intervals ?? []).map((i) => `every ${typeof i.every === 'number' ? `${i.every / 1000}s` : i.every}`);
+    const every = (d.spec.intervals ?? []).map((i) => `every ${typeof i.every === 'number' ? readableMs(i.every) : i.every}`);
     const cron = (d.spec.calendars ?? []).length ? ['calendar/cron'] : [];
     out.push({
       scheduleId: s.scheduleId,
