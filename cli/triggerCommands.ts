@@ -8,7 +8,9 @@ import { backfillSchedules, createSchedules, deleteSchedules, listSchedules, pau
 import { startWebhook } from '../triggers/webhook';
 import { connectClient, createObjectStore } from '../workers/config';
 import { createLogger } from '../workers/logging';
-import { cliConfig } from './localStack';
+import { keys } from '../core/keys';
+import { InvalidInputError } from '../core/parse';
+import { cliConfig, withObjectStore } from './localStack';
 import { UsageError } from './usage';
 
 export interface TriggerFlags {
@@ -127,10 +129,15 @@ export async function scheduleCommand(sub: string | undefined, modelId: string |
   return withClient(async (client, taskQueue) => {
     switch (sub) {
       case 'create': {
+        const model = need(modelId, 'model id');
+        // A schedule for a model nobody registered would fail every time it fires: refuse it now.
+        if (!(await withObjectStore((store) => store.exists(keys.registeredConfig(model))))) {
+          throw new InvalidInputError('schedule', [`model "${model}" is not registered (ct models register <config file>)`]);
+        }
         const ids = await createSchedules(
           client,
           {
-            modelId: need(modelId, 'model id'),
+            modelId: model,
             every: flags.every,
             cron: flags.cron,
             retrainEvery: flags['retrain-every'],

@@ -1,10 +1,10 @@
 // Temporal Schedules per model: periodic drift checks (driftCheck) and, optionally, periodic retraining
 // (scheduledRetrain → the supervisor). Ids: ct/<modelId>/drift-check and ct/<modelId>/retrain.
-import { type Client, type ScheduleOverlapPolicy, ScheduleNotFoundError, type ScheduleSpec } from '@temporalio/client';
+import { type Client, ScheduleAlreadyRunning, type ScheduleOverlapPolicy, ScheduleNotFoundError, type ScheduleSpec } from '@temporalio/client';
 import { z } from 'zod';
 import { workflowIds } from '../core/keys';
 import { ModelId } from '../core/modelConfig';
-import { parseOrThrow } from '../core/parse';
+import { InvalidInputError, parseOrThrow } from '../core/parse';
 
 const Every = z.string().regex(/^\d+(\.\d+)?(s|m|h|d)$/, 'an interval like 30m, 6h or 1d').optional();
 const OverlapPolicy = z.enum(['skip', 'buffer-one', 'buffer-all', 'cancel-other', 'terminate-other', 'allow-all']);
@@ -49,14 +49,19 @@ export async function createSchedules(client: Client, raw: ScheduleRequest, task
   for (const [kind, when] of wanted) {
     const action = ACTIONS[kind];
     const id = scheduleId(req.modelId, kind);
-    await client.schedule.create({
-      scheduleId: id,
-      spec: when,
-      // The schedule appends its fire time to the workflow id, so each action has its own.
-      action: { type: 'startWorkflow', workflowType: action.workflowType, args: [{ modelId: req.modelId }], taskQueue, workflowId: action.workflowId(req.modelId), staticSummary: action.summary(req.modelId) },
-      policies: { overlap: overlapOf(req.overlap), catchupWindow: '1 hour' },
-      state: { paused: req.paused, note: 'created by ct schedule create' },
-    });
+    try {
+      await client.schedule.create({
+        scheduleId: id,
+        spec: when,
+        // The schedule appends its fire time to the workflow id, so each action has its own.
+        action: { type: 'startWorkflow', workflowType: action.workflowType, args: [{ modelId: req.modelId }], taskQueue, workflowId: action.workflowId(req.modelId), staticSummary: action.summary(req.modelId) },
+        policies: { overlap: overlapOf(req.overlap), catchupWindow: '1 hour' },
+        state: { paused: req.paused, note: 'created by ct schedule create' },
+      });
+    } catch (err) {
+      if (err instanceof ScheduleAlreadyRunning) throw new InvalidInputError('schedule', [`${id} already exists: delete it first (ct schedule delete ${req.modelId} --kind ${kind})${created.length ? `; created ${created.join(', ')}` : ''}`]);
+      throw err;
+    }
     created.push(id);
   }
   return created;
@@ -130,7 +135,7 @@ export async function deleteSchedules(client: Client, modelId: string, kind?: Sc
 
 /** Runs the schedule's actions for the times it would have fired in [start, end) (e.g. after an outage). */
 export async function backfillSchedules(client: Client, modelId: string, start: Date, end: Date, kind: ScheduleKind = 'drift-check'): Promise<string[]> {
-  if (!(start < end)) throw new RangeError(`backfill needs --from before --to (got ${start.toISOString()} … ${end.toISOString()})`);
+  if (!(start < end)) throw new InvalidInputError('backfill range', [`--from must be before --to (got ${start.toISOString()} … ${end.toISOString()})`]);
   const handles = await handlesOf(client, modelId, kind);
   for (const h of handles) await h.backfill({ start, end, overlap: 'BUFFER_ALL' }); // one after the other; the supervisor coalesces
   return handles.map((h) => h.scheduleId);

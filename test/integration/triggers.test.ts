@@ -97,6 +97,23 @@ describe('drift triggers', () => {
       return s.incident?.evidence.find((e) => e.kind === 'schedule') ? s : null;
     });
     assert.equal(joined.incident?.id, status.incident!.id, 'no second incident, no second run');
+    // A backfill runs the checks the schedule would have run in a past range (two hourly fire times here).
+    const checks = async () => {
+      let n = 0;
+      for await (const w of stack.client.workflow.list({ query: `WorkflowType = 'driftCheck' AND ExecutionStatus = 'Completed'` })) if (w.workflowId.startsWith('drift-check/flight-delay-')) n++;
+      return n;
+    };
+    const before = await checks();
+    const from = new Date(Date.now() - 3 * 3_600_000 + 60_000).toISOString();
+    const to = new Date(Date.now() - 3_600_000 + 60_000).toISOString();
+    const backfill = await runCt(['schedule', 'backfill', modelId, '--from', from, '--to', to], ctEnv(tenant.config));
+    assert.equal(backfill.status, 0, backfill.stderr);
+    await until('two backfilled drift checks', async () => (await checks()) >= before + 2);
+    const afterBackfill = await supervisorStatus(stack.client, modelId);
+    assert.equal(afterBackfill.incident?.id, status.incident!.id, 'their reports joined the open incident');
+    const badRange = await runCt(['schedule', 'backfill', modelId, '--from', to, '--to', from], ctEnv(tenant.config));
+    assert.equal(badRange.status, 2);
+    assert.match(badRange.stderr, /--from must be before --to/);
     assert.equal((await runCt(['schedule', 'pause', modelId], ctEnv(tenant.config))).status, 0);
     const paused = (await runCt(['schedule', 'list', modelId], ctEnv(tenant.config))).stdout;
     assert.match(paused, /ct\/flight-delay\/drift-check\s+PAUSED/);
@@ -140,6 +157,16 @@ describe('drift triggers', () => {
     const both = await runCt(['schedule', 'create', modelId, '--every', '1h', '--cron', '0 * * * *'], ctEnv(tenant.config));
     assert.equal(both.status, 2);
     assert.match(both.stderr, /exactly one of --every/);
+    const unknown = await runCt(['schedule', 'create', 'nobody', '--every', '1h'], ctEnv(tenant.config));
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /model "nobody" is not registered/);
+    const cron = await runCt(['schedule', 'create', modelId, '--cron', '0 3 * * *', '--paused'], ctEnv(tenant.config));
+    assert.equal(cron.status, 0, cron.stderr);
+    assert.match((await runCt(['schedule', 'list', modelId, '--json'], ctEnv(tenant.config))).stdout, /"paused": true/);
+    const twice = await runCt(['schedule', 'create', modelId, '--every', '1h'], ctEnv(tenant.config));
+    assert.equal(twice.status, 2, 'an existing schedule is not overwritten');
+    assert.match(twice.stderr, /ct\/flight-delay\/drift-check already exists: delete it first/);
+    assert.equal((await runCt(['schedule', 'delete', modelId], ctEnv(tenant.config))).status, 0);
     const badEvery = await runCt(['schedule', 'create', modelId, '--every', 'soon'], ctEnv(tenant.config));
     assert.equal(badEvery.status, 2);
     assert.match(badEvery.stderr, /every: an interval like 30m/);
