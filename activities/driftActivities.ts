@@ -8,6 +8,7 @@ import { keys } from '../core/keys';
 import type { ModelConfig } from '../core/modelConfig';
 import { parseOrThrow } from '../core/parse';
 import { type ActivityDeps, activityLogger } from './context';
+import { newestWindows } from './dataWindows';
 import { readParquet } from './datasetFiles';
 import { classify, FailureType } from './failures';
 import { loadDataset } from './loadDataset';
@@ -59,9 +60,7 @@ export function createDriftActivities(deps: ActivityDeps) {
       if (!window) {
         const data = config.continuousTraining.data;
         if (!data) throw ApplicationFailure.nonRetryable(`model "${modelId}" has no continuousTraining.data.prefix: give the window's keys explicitly`, FailureType.invalidInput);
-        const all = (await store.list(data.prefix)).filter((k) => !k.endsWith('/')).sort();
-        if (all.length === 0) throw ApplicationFailure.nonRetryable(`no data files under ${store.uri(data.prefix)}`, FailureType.validationFailed);
-        window = all.slice(-data.checkWindows);
+        window = await newestWindows(store, data.prefix, data.checkWindows);
       }
       const card = await readCard(store, modelId, champion.version);
       const profile = await storeReferenceProfile(store, config, modelId, champion.version, card.data.splits.train.key);

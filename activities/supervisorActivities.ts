@@ -7,7 +7,8 @@ import type { DriftAlertJson, RetrainRequestJson, SupervisorAck } from '../core/
 import { reasonOf } from '../core/parse';
 import type { RunStatus } from '../core/runStatus';
 import { type ActivityDeps, activityLogger } from './context';
-import { classify, FailureType } from './failures';
+import { newestWindows } from './dataWindows';
+import { classify } from './failures';
 
 export interface RunResult {
   outcome: string;
@@ -24,9 +25,7 @@ export function createSupervisorActivities(deps: ActivityDeps) {
 
   /** The newest `count` data files under `prefix` (key order is time order), oldest first. */
   async function resolveDataWindow(input: { prefix: string; count: number }): Promise<string[]> {
-    const keys = (await deps.store.list(input.prefix)).filter((k) => !k.endsWith('/')).sort();
-    if (keys.length === 0) throw ApplicationFailure.nonRetryable(`no data files under ${deps.store.uri(input.prefix)}`, FailureType.validationFailed);
-    return keys.slice(-input.count);
+    return newestWindows(deps.store, input.prefix, input.count);
   }
 
   /** Waits (heartbeating) until the run has closed, however it closed: completed, failed, cancelled, terminated. */
