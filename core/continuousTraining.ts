@@ -128,6 +128,8 @@ export function unknownFeatures(alert: Pick<DriftAlert, 'driftedFeatures'>, feat
 export function receiveDrift(state: SupervisorState, alert: DriftAlert, now: number, rules: SupervisorRules): SupervisorAck {
   if (seen(state, alert.alertId)) return { action: 'duplicate', incidentId: null, message: `alert ${alert.alertId} was already received` };
   state.reportsReceived++;
+  // A drift check names the champion it compared with: the freshest word on it (it can move outside the supervisor).
+  if (alert.championVersion != null) state.championVersion = alert.championVersion;
   const at = new Date(now).toISOString();
   const evidence: Evidence = {
     id: alert.alertId,

@@ -71,6 +71,14 @@ describe('supervisor rules', () => {
     assert.equal(receiveRetrainRequest(s, manual, 4, { ...rules, manualWhilePaused: true }).action, 'started');
   });
 
+  it('learns the champion from the drift checks that compared with it', () => {
+    const s = initialState('m');
+    receiveDrift(s, DriftAlert.parse({ alertId: 'c1', modelId: 'm', datasetDrift: false, championVersion: 3 }), 1, rules);
+    assert.equal(s.championVersion, 3);
+    receiveDrift(s, alert('c2', false), 2, rules);
+    assert.equal(s.championVersion, 3, 'an alert without one leaves it');
+  });
+
   it('ignores replayed alert and request ids', () => {
     const s = initialState('m');
     assert.equal(receiveDrift(s, alert('x'), 1, rules).action, 'started');
