@@ -39,11 +39,11 @@ import { parseOrThrow, reasonOf } from '../core/parse';
 import type { RunInputJson } from '../core/runInput';
 import { CtModel, CtStage, CtTrigger } from '../core/searchAttributes';
 import { parseWorkflowInput } from './inputs';
+import { controlRetry } from './retryPolicies';
 import { pauseSignal, reportDriftUpdate, requestRetrainUpdate, resumeSignal, supervisorStatusQuery } from './definitions';
 import { retrainingPipeline } from './retrainingPipeline';
 
-const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 };
-const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry });
+const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry: controlRetry });
 
 export async function continuousTraining(rawInput: SupervisorInputJson): Promise<void> {
   const input = parseWorkflowInput(SupervisorInput, rawInput, 'continuousTraining input');

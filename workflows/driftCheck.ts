@@ -6,9 +6,9 @@ import type { DriftCheckResult } from '../activities/driftActivities';
 import { DriftCheckInput, type SupervisorAck } from '../core/supervisorMessages';
 import { CtModel, CtStage, CtTrigger } from '../core/searchAttributes';
 import { parseWorkflowInput } from './inputs';
+import { controlRetry } from './retryPolicies';
 
-const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 };
-const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '20 minutes', retry });
+const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '20 minutes', retry: controlRetry });
 
 export async function driftCheck(rawInput: DriftCheckInput): Promise<DriftCheckResult & { ack: SupervisorAck | null }> {
   const input = parseWorkflowInput(DriftCheckInput, rawInput, 'driftCheck input');

@@ -10,29 +10,27 @@ import {
   log,
   patched,
   proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ControlActivities, GpuActivities } from '../activities';
-import { allowedApprovers, type ApprovalPolicy, autoApproval, durationMs, refusal } from '../core/approvals';
+import { autoApproval } from '../core/approvals';
 import { evaluateGate, evaluateGateOnReport } from '../core/gate';
 import type { ModelConfig } from '../core/modelConfig';
 import type { AuditKind } from '../core/audit';
-import { parseOrThrow } from '../core/parse';
 import type { Decision } from '../core/reports';
 import { RunInput, type RunInputJson } from '../core/runInput';
-import { ApprovalInput, type ApprovalResult, describeStatus, type RunStatus, type Stage } from '../core/runStatus';
+import { describeStatus, type RunStatus, type Stage } from '../core/runStatus';
 import { CtModel, CtStage, CtTrigger } from '../core/searchAttributes';
 import { gpuTaskQueueOf } from '../core/taskQueues';
 import { parseWorkflowInput } from './inputs';
-import { approveUpdate, rejectUpdate, statusQuery, trainingProgressSignal } from './definitions';
+import { controlRetry } from './retryPolicies';
+import { openApprovalDesk } from './approvals';
+import { statusQuery, trainingProgressSignal } from './definitions';
 
-const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 };
-const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '20 minutes', retry });
-const tokens = proxyLocalActivities<ControlActivities>({ startToCloseTimeout: '10 seconds' });
+const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '20 minutes', retry: controlRetry });
 
 export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunStatus> {
   const input = parseWorkflowInput(RunInput, rawInput, 'retrainingPipeline input');
@@ -66,67 +64,18 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
     status.training = progress;
     setCurrentDetails(describeStatus(status));
   });
-  // Approvals: validators refuse (synchronously, nothing recorded) whoever may not decide; distinct approvals count
-  // towards the quorum; one allowed rejection decides.
-  let policy: ApprovalPolicy | null = null;
-  let escalated = false;
-  const approvals = new Map<string, { by: string; comment: string; at: string }>();
-  const validateDecision = (outcome: Decision['outcome']) => (raw: ApprovalInput) => {
-    const args = parseOrThrow(ApprovalInput, raw, 'approval');
-    const state = { stage: status.stage, decided: status.decision ? `${status.decision.outcome} by ${status.decision.by}` : null, escalated, requester: input.trigger.requestedBy };
-    const why = policy ? refusal(policy, state, args.by, outcome, args.token !== undefined) : `run is not awaiting approval (stage: ${status.stage})`;
-    if (why) throw new Error(why);
-  };
-  const decide = (outcome: Decision['outcome']) => async (raw: ApprovalInput): Promise<ApprovalResult> => {
-    const args = ApprovalInput.parse(raw);
-    const quorum = policy?.quorum ?? 1;
-    if (policy?.signedApprovals) {
-      // The secret is the workers', not the workflow's: a local activity checks the token.
-      const check = await tokens.verifyApprovalToken({ token: args.token ?? '', by: args.by, workflowId });
-      if (!check.valid) throw ApplicationFailure.nonRetryable(`approval token refused: ${check.reason}`, 'ApprovalTokenRefused');
-    }
-    if (outcome === 'rejected') {
-      status.decision = { outcome, by: args.by, comment: args.comment, mode: 'manual', approvals: [...approvals.values()], evidence: [] };
-      await audit('rejection', args.by, { comment: args.comment });
-    } else if (!approvals.has(args.by)) {
-      approvals.set(args.by, { by: args.by, comment: args.comment, at: new Date().toISOString() });
-      await audit('approval', args.by, { comment: args.comment, approvals: approvals.size, quorum });
-      if (approvals.size >= quorum && !status.decision) {
-        status.decision = { outcome: 'approved', by: args.by, comment: args.comment, mode: 'manual', approvals: [...approvals.values()], evidence: [] };
-      }
-    }
-    setCurrentDetails(describeStatus(status));
-    return { decision: status.decision, approvals: approvals.size, quorum };
-  };
-  setHandler(approveUpdate, decide('approved'), { validator: validateDecision('approved') });
-  setHandler(rejectUpdate, decide('rejected'), { validator: validateDecision('rejected') });
-
   // Every decision of consequence goes to the model's audit chain (runs started before it existed skip this).
   const auditing = patched('audit-log');
   let auditCount = 0;
   const audit = async (kind: AuditKind, actor: string, details: Record<string, unknown>) => {
     if (!auditing) return;
-    await control.recordAudit.executeWithOptions({ startToCloseTimeout: '2 minutes', retry, summary: `audit: ${kind}` }, [
+    await control.recordAudit.executeWithOptions({ startToCloseTimeout: '2 minutes', retry: controlRetry, summary: `audit: ${kind}` }, [
       { modelId, kind, actor, workflowId, runId, details, eventId: `${runId}/${auditCount++}/${kind}` },
     ]);
   };
 
-  const waitWithDeadlines = (p: ApprovalPolicy) =>
-    waitWithDeadlinesImpl(p, () => status.decision !== null, async (kind) => {
-      if (kind === 'timeout') {
-        status.decision = { outcome: 'rejected', by: 'timeout', comment: `no decision within ${p.rejectAfter}`, mode: 'timeout', approvals: [...approvals.values()], evidence: [] };
-        return;
-      }
-      if (kind === 'escalation') {
-        escalated = true;
-        await audit('escalation', 'system', { to: p.escalationRoles });
-      }
-      const approvers = [...allowedApprovers(p, escalated)];
-      await control.notifyApprovers.executeWithOptions({ startToCloseTimeout: '1 minute', retry, summary: `${kind}: notify ${approvers.length} approver(s)` }, [
-        { kind, modelId, workflowId, approvers, url: p.notifyUrl, message: `${modelId} run ${workflowId} is waiting for approval (${kind})`, at: new Date().toISOString() },
-      ]);
-      setCurrentDetails(describeStatus(status));
-    });
+  // People decide through Updates approve/reject (workflows/approvals.ts); they are refused until a policy is set.
+  const desk = openApprovalDesk({ status, requester: input.trigger.requestedBy, modelId, workflowId, audit });
 
   /** Runs one stage: bookkeeping for the UI and the timings, and a failure message that names the stage. */
   async function stage<T>(name: Stage, fn: () => Promise<T>): Promise<T> {
@@ -168,16 +117,16 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
         return input.modelConfig ?? (await control.loadModelConfig(modelId));
       })
     : (input.modelConfig ?? (await stage('starting', () => control.loadModelConfig(modelId))));
-  policy = config.approval;
+  desk.setPolicy(config.approval);
   const stageInput = { modelId, runId, config, datasetKeys };
 
   const report = await stage('validate', () =>
-    control.validateDataset.executeWithOptions({ startToCloseTimeout: '20 minutes', retry, summary: `validate ${datasetKeys.length} file(s) against the ${modelId} schema` }, [stageInput]),
+    control.validateDataset.executeWithOptions({ startToCloseTimeout: '20 minutes', retry: controlRetry, summary: `validate ${datasetKeys.length} file(s) against the ${modelId} schema` }, [stageInput]),
   );
   status.validation = { rows: report.rows, reportKey: report.reportKey };
 
   const prepared = await stage('prepare', () =>
-    control.prepareSplits.executeWithOptions({ startToCloseTimeout: '20 minutes', retry, summary: 'time-aware train/validation/holdout split' }, [stageInput]),
+    control.prepareSplits.executeWithOptions({ startToCloseTimeout: '20 minutes', retry: controlRetry, summary: 'time-aware train/validation/holdout split' }, [stageInput]),
   );
 
   const trainOptions = {
@@ -197,7 +146,7 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
 
   const evaluateAndGate = async () => {
     const evaluation = await stage('evaluate', () =>
-      control.evaluateModels.executeWithOptions({ startToCloseTimeout: '30 minutes', retry, summary: `score ${prepared.splits.holdout.rows} holdout rows, candidate vs champion` }, [
+      control.evaluateModels.executeWithOptions({ startToCloseTimeout: '30 minutes', retry: controlRetry, summary: `score ${prepared.splits.holdout.rows} holdout rows, candidate vs champion` }, [
         { modelId, runId, config, prepared, trained },
       ]),
     );
@@ -222,7 +171,7 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
   const withChallenger = patched('challenger-alias');
   if (withChallenger) {
     status.registered = await stage('register', () =>
-      control.registerModel.executeWithOptions({ startToCloseTimeout: '10 minutes', retry, summary: `register ${modelId} as challenger` }, [...registerArgs(null, false)]),
+      control.registerModel.executeWithOptions({ startToCloseTimeout: '10 minutes', retry: controlRetry, summary: `register ${modelId} as challenger` }, [...registerArgs(null, false)]),
     );
   }
 
@@ -235,7 +184,7 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
         if (auto.approve) status.decision = { outcome: 'approved', by: 'policy', comment: 'autoApprove policy held', mode: 'policy', approvals: [], evidence: auto.evidence };
       }
       setCurrentDetails(describeStatus(status));
-      if (!status.decision && patched('approval-timers')) await waitWithDeadlines(config.approval);
+      if (!status.decision && patched('approval-timers')) await desk.waitWithDeadlines(config.approval);
       await condition(() => status.decision !== null);
     }
     return status.decision!;
@@ -244,7 +193,7 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
   if (decision.outcome === 'rejected') {
     if (withChallenger && status.registered) {
       const version = status.registered.version;
-      await control.closeChallenger.executeWithOptions({ startToCloseTimeout: '2 minutes', retry, summary: `record rejection on v${version}` }, [{ modelId, version, decision }]);
+      await control.closeChallenger.executeWithOptions({ startToCloseTimeout: '2 minutes', retry: controlRetry, summary: `record rejection on v${version}` }, [{ modelId, version, decision }]);
     }
     return finish('rejected');
   }
@@ -262,7 +211,7 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
 
   const register = (expectedChampion?: number | null) =>
     stage('register', () =>
-      control.registerModel.executeWithOptions({ startToCloseTimeout: '10 minutes', retry: { ...retry, maximumAttempts: 10 }, summary: `register ${modelId} and promote to champion` }, [
+      control.registerModel.executeWithOptions({ startToCloseTimeout: '10 minutes', retry: { ...controlRetry, maximumAttempts: 10 }, summary: `register ${modelId} and promote to champion` }, [
         ...registerArgs(decision, true, expectedChampion),
       ]),
     );
@@ -289,29 +238,5 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
     setCurrentDetails(describeStatus(status));
     log.info('run finished', { outcome, version: status.registered?.version });
     return status;
-  }
-}
-
-/** Silence has consequences: a reminder, then escalation to more approvers, then automatic rejection. */
-async function waitWithDeadlinesImpl(
-  policy: ApprovalPolicy,
-  decided: () => boolean,
-  onDeadline: (kind: 'reminder' | 'escalation' | 'timeout') => Promise<void>,
-): Promise<void> {
-  const start = Date.now();
-  const deadlines = (
-    [
-      ['reminder', policy.reminderAfter],
-      ['escalation', policy.escalateAfter],
-      ['timeout', policy.rejectAfter],
-    ] as const
-  )
-    .filter(([, after]) => after !== undefined)
-    .map(([kind, after]) => ({ kind, at: start + durationMs(after!) }))
-    .sort((a, b) => a.at - b.at);
-  for (const d of deadlines) {
-    if (await condition(decided, Math.max(1, d.at - Date.now()))) return;
-    await onDeadline(d.kind);
-    if (d.kind === 'timeout') return;
   }
 }

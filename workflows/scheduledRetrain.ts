@@ -4,8 +4,9 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { ControlActivities } from '../activities';
 import { ScheduledRetrainInput, type SupervisorAck } from '../core/supervisorMessages';
 import { parseWorkflowInput } from './inputs';
+import { controlRetry } from './retryPolicies';
 
-const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 } });
+const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry: controlRetry });
 
 export async function scheduledRetrain(rawInput: ScheduledRetrainInput): Promise<SupervisorAck> {
   const input = parseWorkflowInput(ScheduledRetrainInput, rawInput, 'scheduledRetrain input');
