@@ -1,8 +1,8 @@
 // Signed approvals: an HMAC token binds an approver's identity to one run, so identity cannot be typed in freely.
 // Format: v1.<base64url JSON {by, workflowId, exp}>.<hex HMAC-SHA256 of the middle part>. The secret lives only
 // with the token issuer and the workers (CT_APPROVAL_SECRET), never in workflow history.
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { ActivityDeps } from './context';
+import { hmacSha256Hex, sameSignature } from './hmac';
 
 interface TokenClaims {
   by: string;
@@ -10,20 +10,16 @@ interface TokenClaims {
   exp: number;
 }
 
-const sign = (secret: string, payload: string) => createHmac('sha256', secret).update(payload).digest('hex');
-
 export function issueApprovalToken(secret: string, claims: TokenClaims): string {
   const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
-  return `v1.${payload}.${sign(secret, payload)}`;
+  return `v1.${payload}.${hmacSha256Hex(secret, payload)}`;
 }
 
 /** Null when the token is valid for `by` on `workflowId` at `now`, else why not. */
 export function tokenProblem(secret: string, token: string, by: string, workflowId: string, now = Date.now()): string | null {
   const [version, payload, mac] = token.split('.');
   if (version !== 'v1' || !payload || !mac) return 'malformed token';
-  const expected = Buffer.from(sign(secret, payload), 'hex');
-  const given = Buffer.from(mac, 'hex');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'signature does not match';
+  if (!sameSignature(Buffer.from(mac, 'hex'), Buffer.from(hmacSha256Hex(secret, payload), 'hex'))) return 'signature does not match';
   let claims: TokenClaims;
   try {
     claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as TokenClaims;

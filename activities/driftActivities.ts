@@ -2,7 +2,7 @@
 // the version) versus the newest data window; the full report goes to S3, a summary to the supervisor.
 import { ApplicationFailure } from '@temporalio/common';
 import type { DriftAlertJson } from '../core/supervisorMessages';
-import { detectDrift, type DriftReport, type FeatureFrame, featureFrame, profileReference, ReferenceProfile } from '../core/drift';
+import { columnsFrame, detectDrift, type DriftReport, type FeatureFrame, featureFrame, profileReference, ReferenceProfile } from '../core/drift';
 import type { Columns } from '../core/features';
 import { keys } from '../core/keys';
 import type { ModelConfig } from '../core/modelConfig';
@@ -15,14 +15,12 @@ import { loadDataset } from './loadDataset';
 import type { ObjectStore } from './objectStore';
 import { readCard, readChampion } from './registryStore';
 
-/** A prepared split holds the derived features as columns already: numeric ones as numbers, categorical as strings. */
+/** A prepared split holds the derived features as columns already (numeric ones as numbers, categorical as strings). */
 function splitFrame(config: ModelConfig, columns: Columns): FeatureFrame {
-  return config.features.map((f) => {
-    const values = columns[f.name] ?? [];
-    return f.type === 'numeric'
-      ? { name: f.name, kind: 'numeric' as const, values: Float64Array.from(values, (v) => (typeof v === 'number' ? v : Number.NaN)) }
-      : { name: f.name, kind: 'categorical' as const, values: values.map((v) => (v === null ? '' : String(v))) };
-  });
+  return columnsFrame(
+    Object.fromEntries(config.features.map((f) => [f.name, columns[f.name] ?? []])),
+    Object.fromEntries(config.features.map((f) => [f.name, f.type])),
+  );
 }
 
 /** Builds and stores the reference profile of a registered version from its training split (idempotent). */

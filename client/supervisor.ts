@@ -36,7 +36,8 @@ const backpressure = (err: unknown): boolean => {
   return false;
 };
 
-async function refusedAsError<T>(what: string, fn: () => Promise<T>): Promise<T> {
+/** Sends (retrying backpressure); a refusal by the supervisor becomes a SupervisorRefusal naming the reason. */
+async function sendToSupervisor<T>(what: string, fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
@@ -54,7 +55,7 @@ export async function reportDrift(client: Client, alert: DriftAlertJson, options
   // One Update id for all attempts: a retry of a delivered report returns its first answer. A WithStartWorkflowOperation
   // is single-use, so each attempt gets its own.
   const updateId = randomUUID();
-  return refusedAsError(`drift alert ${parsed.alertId}`, () =>
+  return sendToSupervisor(`drift alert ${parsed.alertId}`, () =>
     client.workflow.executeUpdateWithStart(reportDriftUpdate, { args: [parsed], updateId, startWorkflowOperation: startOperation(parsed.modelId, options) }),
   );
 }
@@ -63,7 +64,7 @@ export async function reportDrift(client: Client, alert: DriftAlertJson, options
 export async function requestRetrain(client: Client, modelId: string, request: RetrainRequestJson, options: SupervisorOptions = {}): Promise<SupervisorAck> {
   const parsed = parseOrThrow(RetrainRequest, request, 'retrain request');
   const updateId = randomUUID();
-  return refusedAsError(`retrain request for ${modelId}`, () =>
+  return sendToSupervisor(`retrain request for ${modelId}`, () =>
     client.workflow.executeUpdateWithStart(requestRetrainUpdate, { args: [parsed], updateId, startWorkflowOperation: startOperation(modelId, options) }),
   );
 }

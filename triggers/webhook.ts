@@ -1,10 +1,10 @@
 // The drift-alert webhook: POST a DriftAlert as JSON, signed with HMAC-SHA256 of the raw body
 // (header X-CT-Signature: sha256=<hex>); the alert goes to the model's supervisor by update-with-start.
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
+import { hmacSha256Hex, sameSignature } from '../activities/hmac';
 import type { ObjectStore } from '../activities/objectStore';
 import { reportDrift, SupervisorRefusal } from '../client/supervisor';
 import { DriftAlert } from '../core/supervisorMessages';
@@ -16,14 +16,12 @@ export const ALERTS_PATH = '/v1/drift-alerts';
 const MAX_BODY_BYTES = 1024 * 1024;
 
 export function signBody(secret: string, body: string | Uint8Array): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+  return `sha256=${hmacSha256Hex(secret, body)}`;
 }
 
 export function signatureValid(secret: string, body: Uint8Array, header: string | undefined): boolean {
   if (!header) return false;
-  const expected = Buffer.from(signBody(secret, body));
-  const given = Buffer.from(header.trim());
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return sameSignature(Buffer.from(header.trim()), Buffer.from(signBody(secret, body)));
 }
 
 export interface WebhookOptions {
