@@ -11,6 +11,8 @@ export const FailureType = {
   datasetUnreadable: 'DatasetUnreadable',
   validationFailed: 'DataValidationFailed',
   modelConfigNotFound: 'ModelConfigNotFound',
+  unknownModel: 'UnknownModel',
+  rollbackRefused: 'RollbackRefused',
   trainerConfig: 'TrainerConfigError',
   trainerData: 'TrainerDataError',
   trainerOutOfMemory: 'TrainerOutOfMemory',

@@ -8,13 +8,14 @@ import { createDriftActivities } from './driftActivities';
 import { createSupervisorActivities } from './supervisorActivities';
 import { createEvaluationActivities } from './evaluateActivity';
 import { createRegistryActivities } from './registryActivities';
+import { createRollbackActivities } from './rollbackActivities';
 import { createTrainingActivities, type TrainingDeps } from './trainActivity';
 
 export type { ActivityDeps } from './context';
 export type { TrainingDeps } from './trainActivity';
 
 export function createControlActivities(deps: ActivityDeps) {
-  return { ...createDataActivities(deps), ...createEvaluationActivities(deps), ...createRegistryActivities(deps), ...createAuditActivities(deps), ...createNotifyActivities(deps), ...createApprovalTokenActivities(deps), ...createDriftActivities(deps), ...createSupervisorActivities(deps) };
+  return { ...createDataActivities(deps), ...createEvaluationActivities(deps), ...createRegistryActivities(deps), ...createRollbackActivities(deps), ...createAuditActivities(deps), ...createNotifyActivities(deps), ...createApprovalTokenActivities(deps), ...createDriftActivities(deps), ...createSupervisorActivities(deps) };
 }
 
 export function createGpuActivities(deps: TrainingDeps) {

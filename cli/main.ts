@@ -1,9 +1,12 @@
-// The `ct` command.
-import { parseArgs } from 'node:util';
-import { decideRun, runStatus, startRetraining } from '../client';
-import { issueApprovalToken } from '../activities/approvalTokens';
+// The `ct` command: one commander program, each command with its own --help. Exit codes: 0 ok, 1 failure,
+// 2 bad input (usage, flags, files, configs, unknown ids), 3 a finding (drift, a broken audit chain).
+import { Command, CommanderError, Option } from 'commander';
+import { WorkflowFailedError } from '@temporalio/client';
+import { decideRun, rollbackModel, RollbackRefusedError, runStatus, startRetraining } from '../client';
+import { issueGovernanceToken } from '../activities/approvalTokens';
 import { durationMs } from '../core/approvals';
-import { InvalidInputError } from '../core/parse';
+import { ModelId } from '../core/modelConfig';
+import { InvalidInputError, parseOrThrow, reasonOf } from '../core/parse';
 import type { RunInputJson } from '../core/runInput';
 import { connectClient, createAuditLog } from '../workers/config';
 import { formatAuditRecord } from './auditFormat';
@@ -11,206 +14,286 @@ import { runDemo } from './demo';
 import { driftCommand } from './drift';
 import { runDev } from './dev';
 import { cliConfig, withObjectStore } from './localStack';
-import { formatRegistry, loadModelConfigFile, registerModelConfig, rollbackChampion, showRegistry } from './models';
+import { assertKnownModel, formatRegistry, loadModelConfigFile, registerModelConfig, showRegistry } from './models';
 import { formatRunSummary } from './runSummary';
 import { writeSchemas } from './schemas';
-import { scheduleCommand, supervisorCommand, webhookCommand } from './triggerCommands';
+import { type TriggerFlags, scheduleCommand, supervisorCommand, webhookCommand } from './triggerCommands';
 import { UsageError } from './usage';
 
-const USAGE = `usage: ct <command>
-
-  dev                                  Temporal + Web UI, MinIO and both workers in the foreground
-  demo                                 the flights demo (two retraining runs), then exit
-  retrain <modelId> --data <key>...    start a retrainingPipeline run
-          [--by <name>] [--reason <text>] [--config <model config file>] [--wait] [--json]
-  status <workflowId> [--json]         a run's stage, progress and results
-  approve <workflowId> --as <name> [--comment <text>] [--token <signed token>]
-  reject  <workflowId> --as <name> [--comment <text>]
-  models register <config file>        validate and register a model configuration
-  models validate <config file>        validate a model configuration, print it with defaults
-  models show <modelId> [--json]       registry: versions, metrics, aliases
-  rollback <modelId> --to <version> --as <name>   move the champion back to an earlier version (audited)
-  audit show <modelId> [--json]        the model's audit records
-  audit verify <modelId>               recompute the hash chain; exit 3 at the first broken link
-  token --as <name> --run <workflowId> [--ttl 1d]   issue a signed approval token (needs CT_APPROVAL_SECRET)
-  supervisor status <modelId> [--json]                  the supervisor's state: phase, open incident, last runs
-  supervisor pause|resume <modelId> --as <name> [--reason <text>]
-  supervisor retrain <modelId> --as <name> --reason <text> [--data <key>...]   manual retrain via the supervisor
-  supervisor report <alert.json>                        send a drift alert (update-with-start)
-  schedule create <modelId> --every <30m|6h|1d> | --cron <expr>   scheduled drift checks
-          [--retrain-every <d> | --retrain-cron <expr>] [--overlap skip|buffer-one|buffer-all|cancel-other|terminate-other|allow-all] [--paused]
-  schedule list [<modelId>] [--json]
-  schedule pause|unpause|delete <modelId> [--kind drift-check|retrain]
-  schedule backfill <modelId> --from <time> --to <time> [--kind drift-check|retrain]
-  webhook                              serve POST /v1/drift-alerts (HMAC-signed; needs CT_WEBHOOK_SECRET)
-  drift --reference <file|s3://…> --current <file|s3://…> [--model <config file>] [--json]
-                                       compare two Parquet/CSV files offline; exit 0 no drift, 3 dataset drift, 2 bad input
-  schemas                              write the JSON Schemas of all inputs and outputs to schemas/
-
-Configuration: ct.config.{json,yaml} or CT_* environment variables (see README); without any, the local
-stack of \`ct dev\` (127.0.0.1:7233, MinIO on 127.0.0.1:9000).`;
-
-
 const print = (s: string) => process.stdout.write(`${s}\n`);
-
-async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      data: { type: 'string', multiple: true },
-      by: { type: 'string' },
-      as: { type: 'string' },
-      reason: { type: 'string' },
-      comment: { type: 'string' },
-      token: { type: 'string' },
-      run: { type: 'string' },
-      ttl: { type: 'string' },
-      to: { type: 'string' },
-      config: { type: 'string' },
-      reference: { type: 'string' },
-      current: { type: 'string' },
-      model: { type: 'string' },
-      wait: { type: 'boolean' },
-      every: { type: 'string' },
-      cron: { type: 'string' },
-      'retrain-every': { type: 'string' },
-      'retrain-cron': { type: 'string' },
-      overlap: { type: 'string' },
-      kind: { type: 'string' },
-      from: { type: 'string' },
-      paused: { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  const [command, ...rest] = positionals;
-  if (values.help || !command) {
-    print(USAGE);
-    return command || values.help ? 0 : 2;
-  }
-  const need = (value: string | undefined, what: string): string => {
-    if (!value) throw new UsageError(`${command}: missing ${what}`);
-    return value;
+let exitCode = 0;
+/** Wraps a command's action: its return value is the process's exit code. */
+const run =
+  <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) =>
+  async (...args: A) => {
+    exitCode = (await fn(...args)) ?? 0;
   };
 
-  switch (command) {
-    case 'dev':
-      await runDev();
-      return 0;
-    case 'demo':
-      await runDemo();
-      return 0;
-    case 'drift':
-      return driftCommand({ reference: values.reference, current: values.current, model: values.model, json: values.json }, print);
-    case 'schemas':
-      for (const f of writeSchemas()) print(f);
-      return 0;
-    case 'models': {
-      const [sub, arg] = rest;
-      if (sub === 'validate') {
-        print(JSON.stringify(loadModelConfigFile(need(arg, 'config file')), null, 2));
-        return 0;
-      }
-      if (sub === 'register') {
-        const file = need(arg, 'config file');
-        const cfg = await withObjectStore((store) => registerModelConfig(store, file));
-        print(`registered ${cfg.modelId}`);
-        return 0;
-      }
-      if (sub === 'show') {
-        const modelId = need(arg, 'model id');
-        const view = await withObjectStore((store) => showRegistry(store, modelId));
-        print(values.json ? JSON.stringify(view, null, 2) : formatRegistry(view));
-        return 0;
-      }
-      throw new UsageError('models: expected register, validate or show');
-    }
-    case 'supervisor':
-      return supervisorCommand(rest[0], rest[1], values);
-    case 'schedule':
-      return scheduleCommand(rest[0], rest[1], values);
-    case 'webhook':
-      return webhookCommand();
-    case 'token': {
-      const secret = cliConfig().config.approvalSecret;
-      if (!secret) throw new UsageError('token: set CT_APPROVAL_SECRET (the workers must share it)');
-      const ttl = durationMs(values.ttl ?? '1d');
-      print(issueApprovalToken(secret, { by: need(values.as, '--as <name>'), workflowId: need(values.run, '--run <workflowId>'), exp: Date.now() + ttl }));
-      return 0;
-    }
-    case 'audit': {
-      const [sub, modelId] = rest;
-      if (sub !== 'show' && sub !== 'verify') throw new UsageError('audit: expected show or verify');
-      const id = need(modelId, 'model id');
-      const log = createAuditLog(cliConfig().config);
-      return withObjectStore(async () => {
-        if (sub === 'show') {
-          const records = await log.records(id);
-          print(values.json ? JSON.stringify(records, null, 2) : records.map(formatAuditRecord).join('\n') || `${id}: no audit records`);
-          return 0;
-        }
-        const check = await log.verify(id);
-        if (check.ok) {
-          print(`${id}: audit chain intact (${check.records} records)`);
-          return 0;
-        }
-        print(`${id}: audit chain BROKEN at record ${check.seq} of ${check.records}: ${check.reason}`);
-        return 3;
-      });
-    }
-    case 'rollback': {
-      const modelId = need(rest[0], 'model id');
-      const to = Number(need(values.to, '--to <version>'));
-      const by = need(values.as, '--as <name>');
-      const r = await withObjectStore((store) => rollbackChampion(store, createAuditLog(cliConfig().config), modelId, to, by));
-      print(`${modelId}: champion ${r.from === null ? 'none' : `v${r.from}`} → v${r.to} (rollback by ${by})`);
-      return 0;
-    }
-    case 'retrain': {
-      const modelId = need(rest[0], 'model id');
-      const input: RunInputJson = {
-        modelId,
-        dataset: { keys: values.data ?? [] },
-        trigger: { kind: 'manual', requestedBy: values.by ?? process.env.USER ?? 'unknown', reason: values.reason ?? '' },
-        ...(values.config ? { modelConfig: loadModelConfigFile(values.config) } : {}),
-      };
-      const { config } = cliConfig();
-      const client = await connectClient(config);
-      try {
-        const handle = await startRetraining(client, input, { taskQueue: config.taskQueue });
-        if (!values.wait) {
-          print(values.json ? JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }) : `started ${handle.workflowId}`);
-          return 0;
-        }
-        const result = await handle.result();
-        print(values.json ? JSON.stringify(result, null, 2) : `${handle.workflowId}\n${formatRunSummary(result)}`);
-        return result.outcome === 'promoted' ? 0 : 1;
-      } finally {
-        await client.connection.close();
-      }
-    }
-    case 'status':
-    case 'approve':
-    case 'reject': {
-      const workflowId = need(rest[0], 'workflow id');
-      const client = await connectClient(cliConfig().config);
-      try {
-        if (command === 'status') {
-          const s = await runStatus(client, workflowId);
-          print(values.json ? JSON.stringify(s, null, 2) : `${workflowId}: stage ${s.stage}\n${formatRunSummary(s)}`);
-        } else {
-          const r = await decideRun(client, workflowId, command === 'approve' ? 'approved' : 'rejected', need(values.as, '--as <name>'), values.comment ?? '', values.token);
-          print(r.decision ? `${workflowId}: ${r.decision.outcome} by ${r.decision.by} (${r.approvals} of ${r.quorum} approvals)` : `${workflowId}: approval recorded, ${r.approvals} of ${r.quorum} needed`);
-        }
-        return 0;
-      } finally {
-        await client.connection.close();
-      }
-    }
-    default:
-      throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+const versionNumber = (text: string): number => {
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < 1) throw new InvalidInputError('--to', [`expected a version number (1, 2, …), got "${text}"`]);
+  return v;
+};
+
+async function withClient<T>(fn: (client: Awaited<ReturnType<typeof connectClient>>, taskQueue: string) => Promise<T>): Promise<T> {
+  const { config } = cliConfig();
+  const client = await connectClient(config);
+  try {
+    return await fn(client, config.taskQueue);
+  } finally {
+    await client.connection.close();
   }
+}
+
+/** A run's status; a workflow id of a supervisor (ct/<modelId>) gets the supervisor's status instead. */
+async function statusCommand(workflowId: string, opts: { json?: boolean }): Promise<number> {
+  const supervisor = /^ct\/([a-z0-9][a-z0-9-]*)$/.exec(workflowId);
+  if (supervisor) return supervisorCommand('status', supervisor[1], opts);
+  return withClient(async (client) => {
+    const s = await runStatus(client, workflowId);
+    print(opts.json ? JSON.stringify(s, null, 2) : `${workflowId}: stage ${s.stage}\n${formatRunSummary(s)}`);
+    return 0;
+  });
+}
+
+async function retrainCommand(modelId: string, opts: { data?: string[]; by?: string; reason?: string; config?: string; wait?: boolean; json?: boolean }): Promise<number> {
+  const input: RunInputJson = {
+    modelId,
+    dataset: { keys: opts.data ?? [] },
+    trigger: { kind: 'manual', requestedBy: opts.by ?? process.env.USER ?? 'unknown', reason: opts.reason ?? '' },
+    ...(opts.config ? { modelConfig: loadModelConfigFile(opts.config) } : {}),
+  };
+  return withClient(async (client, taskQueue) => {
+    const handle = await startRetraining(client, input, { taskQueue });
+    if (!opts.wait) {
+      print(opts.json ? JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }) : `started ${handle.workflowId}`);
+      return 0;
+    }
+    try {
+      const result = await handle.result();
+      print(opts.json ? JSON.stringify(result, null, 2) : `${handle.workflowId}\n${formatRunSummary(result)}`);
+      return result.outcome === 'promoted' ? 0 : 1;
+    } catch (err) {
+      if (!(err instanceof WorkflowFailedError)) throw err;
+      // The run failed: say where and why, as `ct status` does (the query still answers for a closed run).
+      const s = await runStatus(client, handle.workflowId).catch(() => null);
+      if (opts.json && s) print(JSON.stringify(s, null, 2));
+      else print(`${handle.workflowId}: failed${s ? ` at stage ${s.timings.at(-1)?.stage ?? s.stage}` : ''}: ${reasonOf(err)}${s ? `\n${formatRunSummary(s)}` : ''}`);
+      return 1;
+    }
+  });
+}
+
+async function decideCommand(outcome: 'approved' | 'rejected', workflowId: string, opts: { as: string; comment?: string; token?: string }): Promise<number> {
+  return withClient(async (client) => {
+    const r = await decideRun(client, workflowId, outcome, opts.as, opts.comment ?? '', opts.token);
+    print(r.decision ? `${workflowId}: ${r.decision.outcome} by ${r.decision.by} (${r.approvals} of ${r.quorum} approvals)` : `${workflowId}: approval recorded, ${r.approvals} of ${r.quorum} needed`);
+    return 0;
+  });
+}
+
+async function tokenCommand(opts: { as: string; run?: string; runId?: string; rollback?: string; to?: string; ttl: string }): Promise<number> {
+  const secret = cliConfig().config.approvalSecret;
+  if (!secret) throw new UsageError('token: set CT_APPROVAL_SECRET (the workers must share it)');
+  const ttl = durationMs(opts.ttl);
+  if (Boolean(opts.run) === Boolean(opts.rollback)) throw new UsageError('token: give either --run <workflowId> or --rollback <modelId> --to <version>');
+  if (opts.rollback) {
+    const modelId = parseOrThrow(ModelId, opts.rollback, 'model id');
+    if (!opts.to) throw new UsageError('token: --rollback needs --to <version>');
+    print(issueGovernanceToken(secret, opts.as, { act: 'rollback', modelId, version: versionNumber(opts.to) }, ttl));
+    return 0;
+  }
+  const workflowId = opts.run!;
+  // A token is bound to one run: the run id of the execution now open under this workflow id.
+  const runId =
+    opts.runId ??
+    (await withClient(async (client) => {
+      const d = await client.workflow.getHandle(workflowId).describe();
+      if (d.status.name !== 'RUNNING') throw new InvalidInputError('token', [`run ${workflowId} is ${d.status.name.toLowerCase()}: tokens are issued for a run that awaits approval`]);
+      return d.runId;
+    }));
+  print(issueGovernanceToken(secret, opts.as, { act: 'decide-run', workflowId, runId }, ttl));
+  return 0;
+}
+
+async function rollbackCommand(modelId: string, opts: { to: string; as: string; reason?: string; token?: string; override?: boolean }): Promise<number> {
+  const input = { modelId, toVersion: versionNumber(opts.to), by: opts.as, reason: opts.reason ?? '', override: opts.override ?? false, ...(opts.token ? { token: opts.token } : {}) };
+  return withClient(async (client, taskQueue) => {
+    try {
+      const r = await rollbackModel(client, input, { taskQueue });
+      print(`${modelId}: champion ${r.from === null ? 'none' : `v${r.from}`} → v${r.to} (rollback by ${r.by}${r.override ? ', override' : ''})`);
+      return 0;
+    } catch (err) {
+      if (!(err instanceof RollbackRefusedError)) throw err;
+      process.stderr.write(`ct: ${err.message}\n`);
+      return err.type === 'RollbackRefused' ? 1 : 2;
+    }
+  });
+}
+
+async function auditCommand(sub: 'show' | 'verify', modelId: string, opts: { json?: boolean }): Promise<number> {
+  const id = parseOrThrow(ModelId, modelId, 'model id');
+  const log = createAuditLog(cliConfig().config);
+  return withObjectStore(async (store) => {
+    await assertKnownModel(store, id);
+    if (sub === 'show') {
+      const records = await log.records(id);
+      print(opts.json ? JSON.stringify(records, null, 2) : records.map(formatAuditRecord).join('\n') || `${id}: no audit records`);
+      return 0;
+    }
+    const check = await log.verify(id);
+    if (check.ok) {
+      print(`${id}: audit chain intact (${check.records} records)`);
+      return 0;
+    }
+    print(`${id}: audit chain BROKEN at record ${check.seq} of ${check.records}: ${check.reason}`);
+    return 3;
+  });
+}
+
+const asOption = () => new Option('--as <name>', 'who acts').makeOptionMandatory();
+const jsonOption = () => new Option('--json', 'print JSON');
+
+/** The trigger commands take one flag object; commander names `--retrain-every` retrainEvery. */
+const triggerFlags = (o: Record<string, unknown>): TriggerFlags => ({ ...o, 'retrain-every': o.retrainEvery as string | undefined, 'retrain-cron': o.retrainCron as string | undefined });
+
+function program(): Command {
+  const ct = new Command('ct')
+    .description('continuous training on Temporal: retraining runs, the supervisor, drift checks, the registry')
+    .addHelpText(
+      'after',
+      '\nConfiguration: ct.config.{json,yaml} or CT_* environment variables (see README); without any, the local\n' +
+        'stack of `ct dev` (127.0.0.1:7233, MinIO on 127.0.0.1:9000). `ct <command> --help` describes each command.',
+    )
+    .showHelpAfterError('(ct <command> --help shows its usage)');
+
+  ct.command('dev').description('Temporal + Web UI, MinIO and both workers in the foreground').action(run(runDev));
+  ct.command('demo').description('the flights demo: a champion, a drift check that finds drift, the supervisor\'s retrain').action(run(runDemo));
+  ct.command('retrain <modelId>')
+    .description('start a retrainingPipeline run')
+    .requiredOption('--data <key...>', 'object keys of the Parquet/CSV files to train on, in time order')
+    .option('--by <name>', 'who asks (default: $USER)')
+    .option('--reason <text>', 'why')
+    .option('--config <file>', 'inline model config (YAML/JSON) instead of the registered one')
+    .option('--wait', 'wait for the run and print its outcome (exit 1 unless promoted)')
+    .addOption(jsonOption())
+    .action(run(retrainCommand));
+  ct.command('status <workflowId>').description("a run's stage, progress and results (ct/<modelId>: the supervisor's status)").addOption(jsonOption()).action(run(statusCommand));
+  for (const [name, outcome] of [['approve', 'approved'], ['reject', 'rejected']] as const) {
+    ct.command(`${name} <workflowId>`)
+      .description(`${name} a run that awaits approval`)
+      .addOption(asOption())
+      .option('--comment <text>', 'recorded with the decision')
+      .option('--token <token>', 'signed token (ct token --run), when the model requires signed approvals')
+      .action(run((id: string, o: { as: string; comment?: string; token?: string }) => decideCommand(outcome, id, o)));
+  }
+
+  const models = ct.command('models').description('model configurations and the registry');
+  models.command('register <file>').description('validate and register a model configuration').action(run(async (file: string) => {
+    const cfg = await withObjectStore((store) => registerModelConfig(store, file));
+    print(`registered ${cfg.modelId}`);
+  }));
+  models.command('validate <file>').description('validate a model configuration, print it with defaults').action(run(async (file: string) => void print(JSON.stringify(loadModelConfigFile(file), null, 2))));
+  models.command('show <modelId>').description('registry: versions, metrics, aliases').addOption(jsonOption()).action(run(async (modelId: string, o: { json?: boolean }) => {
+    const view = await withObjectStore((store) => showRegistry(store, modelId));
+    print(o.json ? JSON.stringify(view, null, 2) : formatRegistry(view));
+  }));
+
+  ct.command('rollback <modelId>')
+    .description("move the champion back to an earlier approved version (the model's governance applies; audited)")
+    .requiredOption('--to <version>', 'the version to make champion again')
+    .addOption(asOption())
+    .option('--reason <text>', 'why (required with --override)')
+    .option('--token <token>', 'signed token (ct token --rollback), when the model requires signed approvals')
+    .option('--override', 'escalation roles only, where approval.rollback.allowOverride: roll back to a version never approved')
+    .action(run(rollbackCommand));
+
+  const audit = ct.command('audit').description("the model's audit chain");
+  audit.command('show <modelId>').description("the model's audit records").addOption(jsonOption()).action(run((id: string, o: { json?: boolean }) => auditCommand('show', id, o)));
+  audit.command('verify <modelId>').description('recompute the hash chain; exit 3 at the first broken link').action(run((id: string) => auditCommand('verify', id, {})));
+
+  ct.command('token')
+    .description('issue a signed, single-use governance token (needs CT_APPROVAL_SECRET)')
+    .addOption(asOption())
+    .option('--run <workflowId>', 'for approving or rejecting this run (bound to its current run id)')
+    .option('--run-id <runId>', 'bind to this run id instead of the open one')
+    .option('--rollback <modelId>', 'for rolling this model back (with --to)')
+    .option('--to <version>', 'the version of --rollback')
+    .option('--ttl <duration>', 'validity, e.g. 30m, 4h, 1d', '1d')
+    .action(run(tokenCommand));
+
+  const sup = ct.command('supervisor').description("a model's continuousTraining supervisor (workflow id ct/<modelId>)");
+  sup.command('status <modelId>').description("the supervisor's state: phase, open incident, last runs").addOption(jsonOption()).action(run((id: string, o: Record<string, unknown>) => supervisorCommand('status', id, triggerFlags(o))));
+  for (const sub of ['pause', 'resume'] as const) {
+    sup.command(`${sub} <modelId>`).description(`${sub} the supervisor`).addOption(asOption()).option('--reason <text>').action(run((id: string, o: Record<string, unknown>) => supervisorCommand(sub, id, triggerFlags(o))));
+  }
+  sup.command('retrain <modelId>')
+    .description('manual retrain via the supervisor')
+    .addOption(asOption())
+    .requiredOption('--reason <text>', 'why')
+    .option('--data <key...>', 'train on these files (default: the newest windows)')
+    .addOption(jsonOption())
+    .action(run((id: string, o: Record<string, unknown>) => supervisorCommand('retrain', id, triggerFlags(o))));
+  sup.command('report <alertFile>').description('send a drift alert (JSON) with update-with-start').addOption(jsonOption()).action(run((f: string, o: Record<string, unknown>) => supervisorCommand('report', f, triggerFlags(o))));
+
+  const sched = ct.command('schedule').description('Temporal Schedules of drift checks and retraining');
+  const kind = () => new Option('--kind <kind>', 'which schedule').choices(['drift-check', 'retrain']);
+  sched.command('create <modelId>')
+    .description('scheduled drift checks (and optionally retraining)')
+    .option('--every <interval>', 'e.g. 30m, 6h, 1d')
+    .option('--cron <expr>', 'cron expression instead of --every')
+    .option('--retrain-every <interval>', 'also retrain on this interval')
+    .option('--retrain-cron <expr>', 'also retrain on this cron expression')
+    .addOption(new Option('--overlap <policy>', 'when a run is still going').choices(['skip', 'buffer-one', 'buffer-all', 'cancel-other', 'terminate-other', 'allow-all']))
+    .option('--paused', 'create paused')
+    .action(run((id: string, o: Record<string, unknown>) => scheduleCommand('create', id, triggerFlags(o))));
+  sched.command('list [modelId]').description('schedules and their next runs').addOption(jsonOption()).action(run((id: string | undefined, o: Record<string, unknown>) => scheduleCommand('list', id, triggerFlags(o))));
+  for (const sub of ['pause', 'unpause', 'delete'] as const) {
+    sched.command(`${sub} <modelId>`).description(`${sub} the model's schedules`).addOption(kind()).option('--reason <text>').action(run((id: string, o: Record<string, unknown>) => scheduleCommand(sub, id, triggerFlags(o))));
+  }
+  sched.command('backfill <modelId>')
+    .description('run the schedule for a past range, one run after the other')
+    .requiredOption('--from <time>', 'ISO 8601')
+    .requiredOption('--to <time>', 'ISO 8601')
+    .addOption(kind())
+    .action(run((id: string, o: Record<string, unknown>) => scheduleCommand('backfill', id, triggerFlags(o))));
+
+  ct.command('webhook').description('serve POST /v1/drift-alerts (HMAC-signed; needs CT_WEBHOOK_SECRET)').action(run(webhookCommand));
+  ct.command('drift')
+    .description('compare two Parquet/CSV files offline; exit 0 no drift, 3 dataset drift, 2 bad input')
+    .requiredOption('--reference <file>', 'reference data: a local file or s3://bucket/key')
+    .requiredOption('--current <file>', 'current data: a local file or s3://bucket/key')
+    .option('--model <file>', "a model config: compare its features with its drift settings (default: every column)")
+    .addOption(jsonOption())
+    .action(run((o: { reference: string; current: string; model?: string; json?: boolean }) => driftCommand(o, print)));
+  ct.command('schemas').description('write the JSON Schemas of all inputs and outputs (schemas/, and beside each trainer)').action(run(async () => {
+    for (const f of writeSchemas()) print(f);
+  }));
+  return ct;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const ct = program();
+  // Commander's own errors (unknown command or option, missing argument) are usage errors: exit 2.
+  const exitOverride = (err: CommanderError) => {
+    throw err;
+  };
+  const overrideAll = (c: Command) => {
+    c.exitOverride(exitOverride);
+    c.commands.forEach(overrideAll);
+  };
+  overrideAll(ct);
+  if (argv.length === 0) {
+    ct.outputHelp();
+    return 2;
+  }
+  try {
+    await ct.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code) ? 0 : 2;
+    throw err;
+  }
+  return exitCode;
 }
 
 main(process.argv.slice(2)).then(

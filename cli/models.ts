@@ -1,6 +1,5 @@
 // `ct models register|show`: model configurations and the registry.
-import { listVersions, moveAlias, readAlias, readCard } from '../activities/registryStore';
-import type { AuditLog } from '../activities/auditLog';
+import { listVersions, readAlias, readCard } from '../activities/registryStore';
 import type { ObjectStore } from '../activities/objectStore';
 import { keys } from '../core/keys';
 import { ModelConfig, ModelId } from '../core/modelConfig';
@@ -25,10 +24,8 @@ export interface RegistryView {
 
 export async function showRegistry(store: ObjectStore, modelId: string): Promise<RegistryView> {
   parseOrThrow(ModelId, modelId, 'model id');
+  await assertKnownModel(store, modelId);
   const versions = await listVersions(store, modelId);
-  if (versions.length === 0 && !(await store.exists(keys.registeredConfig(modelId)))) {
-    throw new Error(`unknown model "${modelId}": no registered configuration and no versions in ${store.uri(`registry/${modelId}/`)}`);
-  }
   const champion = await readAlias(store, modelId, 'champion');
   const challenger = await readAlias(store, modelId, 'challenger');
   const cards = await Promise.all(versions.map((v) => readCard(store, modelId, v)));
@@ -49,18 +46,11 @@ export async function showRegistry(store: ObjectStore, modelId: string): Promise
   };
 }
 
-/** `ct rollback`: moves the champion alias back to an existing version, from the champion the caller saw. */
-export async function rollbackChampion(store: ObjectStore, audit: AuditLog, modelId: string, version: number, by: string): Promise<{ from: number | null; to: number }> {
-  parseOrThrow(ModelId, modelId, 'model id');
-  if (!Number.isInteger(version) || version < 1) throw new InvalidInputError('rollback', [`--to: expected a version number, got "${version}"`]);
-  const versions = await listVersions(store, modelId);
-  if (!versions.includes(version)) throw new Error(`${modelId} has no version ${version} (versions: ${versions.join(', ') || 'none'})`);
-  const from = (await readAlias(store, modelId, 'champion'))?.version ?? null;
-  const move = await moveAlias(store, modelId, 'champion', version, `rollback by ${by}`, from, new Date());
-  if (!move.moved) throw new Error(`the champion of ${modelId} changed to v${move.current} while rolling back; nothing changed, try again`);
-  await audit.ensureBucket();
-  await audit.append({ modelId, kind: 'rollback', actor: by, workflowId: null, runId: null, details: { from, to: version } });
-  return { from, to: version };
+/** Refuses (bad input) a model id that has neither a registered configuration nor versions. */
+export async function assertKnownModel(store: ObjectStore, modelId: string): Promise<void> {
+  if (await store.exists(keys.registeredConfig(modelId))) return;
+  if ((await listVersions(store, modelId)).length > 0) return;
+  throw new InvalidInputError('model id', [`unknown model "${modelId}": no registered configuration and no versions in ${store.uri(`registry/${modelId}/`)}`]);
 }
 
 export function formatRegistry(view: RegistryView): string {

@@ -9,6 +9,7 @@ import { ModelConfig } from '../core/modelConfig';
 import { ModelCard } from '../core/modelCard';
 import { RunInput } from '../core/runInput';
 import { ApprovalInput, RunStatus } from '../core/runStatus';
+import { TRAINER_HYPERPARAMETERS, TRAINER_SCHEMA_FILES } from '../core/trainerHyperparameters';
 import { projectRoot } from '../stack/paths';
 
 export const EXPORTED_SCHEMAS = {
@@ -28,19 +29,24 @@ export const EXPORTED_SCHEMAS = {
   'reference-profile': { schema: ReferenceProfile, io: 'output' as const },
 };
 
+const render = (id: string, schema: z.ZodType, io: 'input' | 'output') =>
+  `${JSON.stringify({ $id: id, ...z.toJSONSchema(schema, { io, unrepresentable: 'any' }) }, null, 2)}\n`;
+
+/** Every generated schema file, by its path relative to the project root. */
 export function renderSchemas(): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(EXPORTED_SCHEMAS).map(([name, { schema, io }]) => [
-      `${name}.schema.json`,
-      `${JSON.stringify({ $id: `${name}.schema.json`, ...z.toJSONSchema(schema, { io, unrepresentable: 'any' }) }, null, 2)}\n`,
-    ]),
-  );
+  return {
+    ...Object.fromEntries(Object.entries(EXPORTED_SCHEMAS).map(([name, { schema, io }]) => [`schemas/${name}.schema.json`, render(`${name}.schema.json`, schema, io)])),
+    // Each trainer validates its hyperparameters against the file beside it.
+    ...Object.fromEntries(
+      Object.entries(TRAINER_HYPERPARAMETERS).map(([name, schema]) => [TRAINER_SCHEMA_FILES[name as keyof typeof TRAINER_SCHEMA_FILES], render(`${name}.hyperparameters.schema.json`, schema, 'input')]),
+    ),
+  };
 }
 
-export function writeSchemas(dir = path.join(projectRoot, 'schemas')): string[] {
-  mkdirSync(dir, { recursive: true });
+export function writeSchemas(root = projectRoot): string[] {
   return Object.entries(renderSchemas()).map(([file, text]) => {
-    writeFileSync(path.join(dir, file), text);
-    return path.join(dir, file);
+    mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+    writeFileSync(path.join(root, file), text);
+    return file;
   });
 }

@@ -40,3 +40,4 @@ export async function decideRun(client: Client, workflowId: string, outcome: Dec
   }
 }
 export * from './supervisor';
+export * from './rollback';

@@ -2,7 +2,7 @@
 // removing or reordering any record breaks every link after it. Pure: hashing is done by a passed-in function.
 import { z } from 'zod';
 
-export const AuditKind = z.enum(['run-started', 'gate-verdict', 'approval', 'rejection', 'escalation', 'decision', 'promotion', 'rollback']);
+export const AuditKind = z.enum(['run-started', 'gate-verdict', 'approval', 'rejection', 'escalation', 'decision', 'promotion', 'rollback', 'rollback-refused']);
 export type AuditKind = z.infer<typeof AuditKind>;
 
 export const AuditEvent = z.object({

@@ -18,6 +18,8 @@ export const keys = {
   alias: (modelId: string, alias: string) => `registry/${modelId}/aliases/${alias}.json`,
   referenceProfile: (modelId: string, version: number) => `registry/${modelId}/versions/${pad(version)}/reference-profile.json`,
   driftReport: (modelId: string, stamp: string) => `drift/${modelId}/reports/${stamp}.json`,
+  /** A governance token's nonce, written once when an act consumes it: a token works once. */
+  spentToken: (modelId: string, nonce: string) => `registry/${modelId}/spent-tokens/${nonce}.json`,
 };
 
 /** Parses the version number out of a version card key, or null if the key is not one. */
@@ -32,4 +34,5 @@ export const workflowIds = {
   driftCheck: (modelId: string, stamp: string) => `drift-check/${modelId}/${stamp}`,
   driftSchedule: (modelId: string) => `ct/${modelId}/drift-check`,
   retrainSchedule: (modelId: string) => `ct/${modelId}/retrain`,
+  rollback: (modelId: string, stamp: string) => `rollback/${modelId}/${stamp}`,
 };

@@ -2,6 +2,8 @@
 // for what the data must look like, how features are derived, how the trainer runs and what the gate demands.
 import { z } from 'zod';
 import { DriftSettings } from './drift/settings';
+import { ObjectKeyPrefix } from './objectKey';
+import { TRAINER_HYPERPARAMETERS, TrainerName } from './trainerHyperparameters';
 
 export const MODEL_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const ModelId = z
@@ -92,6 +94,9 @@ export const ModelConfig = z
     trainer: z
       .object({
         command: z.array(z.string().min(1)).min(1).describe('argv of the trainer; "train"/"predict" and --config are appended'),
+        hyperparameterRules: TrainerName.optional().describe(
+          'the known trainer whose hyperparameter schema applies (flight-delay: trainers/flight_delay); hyperparameters are then checked when the config is registered',
+        ),
         device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
         timeoutMinutes: z.number().positive().default(120),
         heartbeatTimeoutSeconds: z
@@ -169,18 +174,33 @@ export const ModelConfig = z
           .object({ minMargin: MetricBounds.default({}), noSliceRegression: z.boolean().default(true) })
           .strict()
           .optional(),
+        rollback: z
+          .object({
+            roles: z.array(z.string()).default([]).describe('roles whose members may move the champion back (ct rollback); empty: the approver roles'),
+            allowOverride: z
+              .boolean()
+              .default(false)
+              .describe('members of the escalation roles may roll back to a version that was never approved, with --override and a reason (audited)'),
+          })
+          .strict()
+          .default({ roles: [], allowOverride: false })
+          .describe('who may roll back; rollback needs a role: with neither rollback.roles nor approverRoles it is refused'),
       })
       .strict()
-      .default({ mode: 'manual', roles: {}, approverRoles: [], escalationRoles: [], quorum: 1, signedApprovals: false }),
+      .default({
+        mode: 'manual',
+        roles: {},
+        approverRoles: [],
+        escalationRoles: [],
+        quorum: 1,
+        signedApprovals: false,
+        rollback: { roles: [], allowOverride: false },
+      }),
     continuousTraining: z
       .object({
         data: z
           .object({
-            prefix: z
-              .string()
-              .min(1)
-              .refine((k) => !k.startsWith('/') && !k.startsWith('s3://'), 'give a key prefix relative to the bucket, without s3:// or a leading /')
-              .describe('key prefix under which new data windows land, one file per window; key order is time order'),
+            prefix: ObjectKeyPrefix.describe('key prefix under which new data windows land, one file per window; key order is time order'),
             checkWindows: z.number().int().min(1).default(1).describe('newest files a scheduled drift check profiles as the current window'),
             trainWindows: z.number().int().min(1).default(1).describe('newest files a retrain started by the supervisor trains on'),
           })
@@ -217,10 +237,18 @@ export const ModelConfig = z
     if (!(cfg.label.source in columns)) {
       ctx.addIssue({ code: 'custom', path: ['label', 'source'], message: `"${cfg.label.source}" is not a declared column` });
     }
-    for (const [field, roles] of [['approverRoles', cfg.approval.approverRoles], ['escalationRoles', cfg.approval.escalationRoles]] as const) {
+    const roleLists = [
+      [['approverRoles'], cfg.approval.approverRoles],
+      [['escalationRoles'], cfg.approval.escalationRoles],
+      [['rollback', 'roles'], cfg.approval.rollback.roles],
+    ] as const;
+    for (const [field, roles] of roleLists) {
       for (const role of roles) {
-        if (!(role in cfg.approval.roles)) ctx.addIssue({ code: 'custom', path: ['approval', field], message: `role "${role}" is not defined in approval.roles` });
+        if (!(role in cfg.approval.roles)) ctx.addIssue({ code: 'custom', path: ['approval', ...field], message: `role "${role}" is not defined in approval.roles` });
       }
+    }
+    if (cfg.approval.rollback.allowOverride && cfg.approval.escalationRoles.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['approval', 'rollback', 'allowOverride'], message: 'overrides are made by the escalation roles: define approval.escalationRoles' });
     }
     const members = new Set(cfg.approval.approverRoles.flatMap((r) => cfg.approval.roles[r] ?? []));
     if (cfg.approval.approverRoles.length > 0 && members.size < cfg.approval.quorum) {
@@ -231,6 +259,11 @@ export const ModelConfig = z
     }
     if (cfg.evaluation.sliceBy !== undefined && !names.includes(cfg.evaluation.sliceBy)) {
       ctx.addIssue({ code: 'custom', path: ['evaluation', 'sliceBy'], message: `"${cfg.evaluation.sliceBy}" is not a feature` });
+    }
+    const rules = cfg.trainer.hyperparameterRules;
+    const hp = rules ? TRAINER_HYPERPARAMETERS[rules].safeParse(cfg.hyperparameters) : undefined;
+    for (const issue of hp?.error?.issues ?? []) {
+      ctx.addIssue({ code: 'custom', path: ['hyperparameters', ...issue.path], message: `${issue.message} (rules of trainer ${rules})` });
     }
     for (const name of Object.keys(cfg.drift.features)) {
       if (!names.includes(name)) ctx.addIssue({ code: 'custom', path: ['drift', 'features', name], message: `drift override for "${name}": not a declared feature` });

@@ -1,6 +1,7 @@
 // The input of a retrainingPipeline run: what any Temporal client sends (exported as JSON Schema under schemas/).
 import { z } from 'zod';
 import { ModelConfig, ModelId } from './modelConfig';
+import { ObjectKey } from './objectKey';
 
 export const TriggerKind = z.enum(['manual', 'drift', 'schedule']);
 export type TriggerKind = z.infer<typeof TriggerKind>;
@@ -11,7 +12,7 @@ export const RunInput = z
     dataset: z
       .object({
         keys: z
-          .array(z.string().min(1).refine((k) => !k.startsWith('/') && !k.startsWith('s3://'), 'give an object key relative to the bucket, without s3:// or a leading /'))
+          .array(ObjectKey)
           .min(1)
           .describe('object keys (in the configured bucket) of the Parquet or CSV files to train on, in time order'),
       })

@@ -1,11 +1,10 @@
 // The messages of continuous training, one zod schema each (exported as JSON Schema): what alert sources,
 // people, schedules and any Temporal client send to a model's supervisor, and what it answers.
 import { z } from 'zod';
+import { ObjectKey } from './objectKey';
 import type { SupervisorState } from './continuousTraining';
 import { ModelId } from './modelConfig';
 import { TriggerKind } from './runInput';
-
-const ObjectKey = z.string().min(1).refine((k) => !k.startsWith('/') && !k.startsWith('s3://'), 'give an object key relative to the bucket, without s3:// or a leading /');
 
 /** A drift alert: from a scheduled driftCheck, the webhook or any Temporal client (exported as JSON Schema). */
 export const DriftAlert = z

@@ -12,16 +12,23 @@ import { AuditLog } from '../activities/auditLog';
 import { tools } from '../stack/paths';
 import { ObjectStore, createS3Client } from '../activities/objectStore';
 import { AppConfig, mergeEnv } from '../core/appConfig';
-import { parseOrThrow } from '../core/parse';
+import { InvalidInputError, parseOrThrow } from '../core/parse';
 
 const CONFIG_FILES = ['ct.config.json', 'ct.config.yaml', 'ct.config.yml'];
 
+/** A JSON or YAML file's content; a missing or unparsable file is bad input (exit 2), like an invalid one. */
 export function readStructuredFile(file: string): unknown {
-  const text = readFileSync(file, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InvalidInputError(`file ${file}`, [code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a file' : (err as Error).message]);
+  }
   try {
     return file.endsWith('.json') ? (JSON.parse(text) as unknown) : (YAML.parse(text) as unknown);
   } catch (err) {
-    throw new Error(`${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`, { cause: err });
+    throw new InvalidInputError(`file ${file}`, [`not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`]);
   }
 }
 

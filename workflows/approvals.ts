@@ -1,14 +1,15 @@
 // The approval desk of a retrainingPipeline run: Updates approve/reject, the quorum, signed tokens, and the
 // reminder → escalation → automatic rejection timers. Validators refuse (synchronously, nothing recorded) whoever
 // may not decide; distinct approvals count towards the quorum; one allowed rejection decides.
-import { ApplicationFailure, condition, proxyActivities, proxyLocalActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import { condition, proxyActivities, proxyLocalActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import type { ControlActivities } from '../activities';
 import { allowedApprovers, type ApprovalPolicy, durationMs, refusal } from '../core/approvals';
 import type { AuditKind } from '../core/audit';
-import { parseOrThrow } from '../core/parse';
+import { checkGovernanceToken, type TokenScope } from '../core/governanceTokens';
 import type { Decision } from '../core/reports';
 import { ApprovalInput, type ApprovalResult, describeStatus, type RunStatus } from '../core/runStatus';
 import { approveUpdate, rejectUpdate } from './definitions';
+import { parseWorkflowInput, refuse } from './inputs';
 import { controlRetry } from './retryPolicies';
 
 const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '1 minute', retry: controlRetry });
@@ -20,12 +21,15 @@ export interface ApprovalDeskContext {
   requester: string;
   modelId: string;
   workflowId: string;
+  runId: string;
   audit: (kind: AuditKind, actor: string, details: Record<string, unknown>) => Promise<void>;
 }
 
 export interface ApprovalDesk {
   /** Opens the desk: until then every decision is refused as "not awaiting approval". */
   setPolicy(policy: ApprovalPolicy): void;
+  /** Fetches the key that signed tokens are checked with (models with signedApprovals), before decisions arrive. */
+  loadVerifyingKey(): Promise<void>;
   /** Waits for a decision while the policy's reminder, escalation and rejection deadlines pass. */
   waitWithDeadlines(policy: ApprovalPolicy): Promise<void>;
 }
@@ -36,20 +40,35 @@ export function openApprovalDesk(ctx: ApprovalDeskContext): ApprovalDesk {
   let escalated = false;
   const approvals = new Map<string, { by: string; comment: string; at: string }>();
 
+  // Tokens are checked here, in the validator, with the public key alone: a refused token is a rejected Update,
+  // never an accepted one, and each token decides once (its nonce is spent).
+  let verifyingKey: string | null = null;
+  const spentNonces = new Set<string>();
+  const scope: TokenScope = { act: 'decide-run', workflowId: ctx.workflowId, runId: ctx.runId };
+  const tokenRefusal = (args: ApprovalInput & { by: string }): string | null => {
+    if (!policy?.signedApprovals || args.token === undefined) return null;
+    if (verifyingKey === null) return 'approval token refused: the workers have no approval secret (CT_APPROVAL_SECRET)';
+    const check = checkGovernanceToken(verifyingKey, args.token, args.by, scope, Date.now());
+    if (!check.ok) return `approval token refused: ${check.reason}`;
+    if (spentNonces.has(check.claims.nonce)) return 'approval token refused: this token was already used on this run';
+    return null;
+  };
+  const spendToken = (args: ApprovalInput & { by: string }) => {
+    if (!policy?.signedApprovals || !args.token || !verifyingKey) return;
+    const check = checkGovernanceToken(verifyingKey, args.token, args.by, scope, Date.now());
+    if (check.ok) spentNonces.add(check.claims.nonce);
+  };
+
   const validateDecision = (outcome: Decision['outcome']) => (raw: ApprovalInput) => {
-    const args = parseOrThrow(ApprovalInput, raw, 'approval');
+    const args = parseWorkflowInput(ApprovalInput, raw, 'approval');
     const state = { stage: status.stage, decided: status.decision ? `${status.decision.outcome} by ${status.decision.by}` : null, escalated, requester: ctx.requester };
-    const why = policy ? refusal(policy, state, args.by, outcome, args.token !== undefined) : `run is not awaiting approval (stage: ${status.stage})`;
-    if (why) throw new Error(why);
+    const why = policy ? refusal(policy, state, args.by, outcome, args.token !== undefined) ?? tokenRefusal(args) : `run is not awaiting approval (stage: ${status.stage})`;
+    if (why) refuse(why, 'ApprovalRefused');
   };
   const decide = (outcome: Decision['outcome']) => async (raw: ApprovalInput): Promise<ApprovalResult> => {
     const args = ApprovalInput.parse(raw);
     const quorum = policy?.quorum ?? 1;
-    if (policy?.signedApprovals) {
-      // The secret is the workers', not the workflow's: a local activity checks the token.
-      const check = await tokens.verifyApprovalToken({ token: args.token ?? '', by: args.by, workflowId: ctx.workflowId });
-      if (!check.valid) throw ApplicationFailure.nonRetryable(`approval token refused: ${check.reason}`, 'ApprovalTokenRefused');
-    }
+    spendToken(args);
     if (outcome === 'rejected') {
       status.decision = { outcome, by: args.by, comment: args.comment, mode: 'manual', approvals: [...approvals.values()], evidence: [] };
       await audit('rejection', args.by, { comment: args.comment });
@@ -85,6 +104,9 @@ export function openApprovalDesk(ctx: ApprovalDeskContext): ApprovalDesk {
   return {
     setPolicy(p) {
       policy = p;
+    },
+    async loadVerifyingKey() {
+      verifyingKey = (await tokens.governanceVerifyingKey()).publicKey;
     },
     waitWithDeadlines: (p) => waitWithDeadlines(p, () => status.decision !== null, onDeadline(p)),
   };

@@ -35,10 +35,10 @@ import {
 import { DriftAlert, RetrainRequest, type SupervisorAck, SupervisorInput, type SupervisorInputJson } from '../core/supervisorMessages';
 import { workflowIds } from '../core/keys';
 import type { ModelConfig } from '../core/modelConfig';
-import { parseOrThrow, reasonOf } from '../core/parse';
+import { reasonOf } from '../core/parse';
 import type { RunInputJson } from '../core/runInput';
 import { CtModel, CtStage, CtTrigger } from '../core/searchAttributes';
-import { parseWorkflowInput } from './inputs';
+import { parseWorkflowInput, refuse } from './inputs';
 import { controlRetry } from './retryPolicies';
 import { pauseSignal, reportDriftUpdate, requestRetrainUpdate, resumeSignal, supervisorStatusQuery } from './definitions';
 import { retrainingPipeline } from './retrainingPipeline';
@@ -97,10 +97,10 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
     },
     {
       validator: (raw) => {
-        const alert = parseOrThrow(DriftAlert, raw, 'drift alert');
-        if (alert.modelId !== modelId) throw new Error(`drift alert is for model "${alert.modelId}", this supervisor is ${modelId}'s`);
+        const alert = parseWorkflowInput(DriftAlert, raw, 'drift alert');
+        if (alert.modelId !== modelId) refuse(`drift alert is for model "${alert.modelId}", this supervisor is ${modelId}'s`, 'InvalidInput');
         const unknown = config ? unknownFeatures(alert, config.features.map((f) => f.name)) : null;
-        if (unknown) throw new Error(`drift alert ${alert.alertId}: ${unknown}`);
+        if (unknown) refuse(`drift alert ${alert.alertId}: ${unknown}`, 'InvalidInput');
       },
     },
   );
@@ -114,7 +114,7 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
       show();
       return ack;
     },
-    { validator: (raw) => void parseOrThrow(RetrainRequest, raw, 'retrain request') },
+    { validator: (raw) => void parseWorkflowInput(RetrainRequest, raw, 'retrain request') },
   );
   setHandler(pauseSignal, ({ by, reason }) => {
     state.paused = true;

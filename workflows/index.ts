@@ -3,3 +3,4 @@ export { continuousTraining } from './continuousTraining';
 export { driftCheck } from './driftCheck';
 export { retrainingPipeline } from './retrainingPipeline';
 export { scheduledRetrain } from './scheduledRetrain';
+export { rollbackChampion } from './rollback';

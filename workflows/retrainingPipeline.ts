@@ -75,7 +75,7 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
   };
 
   // People decide through Updates approve/reject (workflows/approvals.ts); they are refused until a policy is set.
-  const desk = openApprovalDesk({ status, requester: input.trigger.requestedBy, modelId, workflowId, audit });
+  const desk = openApprovalDesk({ status, requester: input.trigger.requestedBy, modelId, workflowId, runId, audit });
 
   /** Runs one stage: bookkeeping for the UI and the timings, and a failure message that names the stage. */
   async function stage<T>(name: Stage, fn: () => Promise<T>): Promise<T> {
@@ -111,10 +111,14 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
     }
   }
 
+  const loadConfig = async () => input.modelConfig ?? (await control.loadModelConfig(modelId));
+  // A run of an unknown model fails before it writes an audit record (no chain for a model that does not exist).
+  const configFirst = patched('config-before-audit');
   const config: ModelConfig = auditing
     ? await stage('starting', async () => {
+        const loaded = configFirst ? await loadConfig() : undefined;
         await audit('run-started', input.trigger.requestedBy, { trigger: input.trigger, datasetKeys });
-        return input.modelConfig ?? (await control.loadModelConfig(modelId));
+        return loaded ?? (await loadConfig());
       })
     : (input.modelConfig ?? (await stage('starting', () => control.loadModelConfig(modelId))));
   desk.setPolicy(config.approval);
@@ -184,6 +188,7 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
         if (auto.approve) status.decision = { outcome: 'approved', by: 'policy', comment: 'autoApprove policy held', mode: 'policy', approvals: [], evidence: auto.evidence };
       }
       setCurrentDetails(describeStatus(status));
+      if (!status.decision && config.approval.signedApprovals) await desk.loadVerifyingKey();
       if (!status.decision && patched('approval-timers')) await desk.waitWithDeadlines(config.approval);
       await condition(() => status.decision !== null);
     }

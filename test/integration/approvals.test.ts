@@ -6,10 +6,12 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { decideRun, runStatus, startRetraining } from '../../client';
-import { issueApprovalToken } from '../../activities/approvalTokens';
+import { issueGovernanceToken } from '../../activities/approvalTokens';
 import { AppConfig } from '../../core/appConfig';
 import { ALL_SEARCH_ATTRIBUTES } from '../../core/searchAttributes';
 import { startMinio, type ObjectStore as Minio } from '../../stack/minio';
@@ -122,16 +124,49 @@ describe('approvals (time-skipping server)', () => {
     assert.equal(audit.find((r) => r.kind === 'decision')?.actor, 'timeout');
   });
 
-  it('with signed approvals, only a token issued for that approver and run counts', async () => {
-    const handle = await start('gov-signed', { quorum: 1, signedApprovals: true });
-    const token = (by: string, workflowId: string, secret = SECRET) => issueApprovalToken(secret, { by, workflowId, exp: Date.now() + 3_600_000 });
-    await assert.rejects(decideRun(env.client, handle.workflowId, 'approved', 'bob'), /requires a signed approval token/);
-    await assert.rejects(decideRun(env.client, handle.workflowId, 'approved', 'bob', '', token('bob', handle.workflowId, 'forged-secret-0123456')), /approval token refused: signature does not match/);
-    await assert.rejects(decideRun(env.client, handle.workflowId, 'approved', 'bob', '', token('dave', handle.workflowId)), /approval token refused: token was issued to dave, not bob/);
-    await assert.rejects(decideRun(env.client, handle.workflowId, 'approved', 'bob', '', token('bob', 'retrain/other/run')), /token was issued for another run/);
-    const r = await decideRun(env.client, handle.workflowId, 'approved', 'bob', 'signed', token('bob', handle.workflowId));
-    assert.equal(r.decision?.by, 'bob');
-    assert.equal((await handle.result()).outcome, 'promoted');
+  it('with signed approvals, only an unused token issued for that approver and that run id counts', async () => {
+    const modelId = 'gov-signed';
+    const workflowId = `retrain/${modelId}/same-id`;
+    const { port } = webhook.address() as { port: number };
+    const modelConfig = { ...testModelConfig(), modelId, approval: { ...approval, quorum: 2, signedApprovals: true, notifyUrl: `http://127.0.0.1:${port}/n` } };
+    const startRun = async () => {
+      const h = await startRetraining(env.client, { modelId, dataset: { keys: ['data/jan.parquet'] }, trigger: { kind: 'manual', requestedBy: 'alice', reason: 'test' }, modelConfig }, { taskQueue: config.taskQueue, workflowId });
+      for (let i = 0; i < 600 && (await runStatus(env.client, workflowId)).stage !== 'approval'; i++) await new Promise((r) => setTimeout(r, 100));
+      return h;
+    };
+    // Tokens expire by workflow time, which this server skips ahead: issue them on its clock.
+    const token = async (by: string, runId: string, secret = SECRET) => issueGovernanceToken(secret, by, { act: 'decide-run', workflowId, runId }, 3_600_000, await env.currentTimeMs());
+    const accepted = async (runId: string) =>
+      (await env.client.workflow.getHandle(workflowId, runId).fetchHistory()).events!.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length;
+
+    const first = await startRun();
+    const firstRunId = first.firstExecutionRunId;
+    const tokenForFirst = await token('bob', firstRunId);
+    await decideRun(env.client, workflowId, 'rejected', 'dave', 'first run', await token('dave', firstRunId));
+    assert.equal((await first.result()).outcome, 'rejected');
+
+    // The same workflow id again: a token of the finished run is worth nothing here.
+    const second = await startRun();
+    const runId = second.firstExecutionRunId;
+    await assert.rejects(decideRun(env.client, workflowId, 'approved', 'bob'), /requires a signed approval token/);
+    await assert.rejects(decideRun(env.client, workflowId, 'approved', 'bob', '', tokenForFirst), new RegExp(`approval token refused: token was issued for run ${workflowId} \\(run id ${firstRunId}\\), not run ${workflowId} \\(run id ${runId}\\)`));
+    await assert.rejects(decideRun(env.client, workflowId, 'approved', 'bob', '', await token('bob', runId, 'forged-secret-0123456')), /approval token refused: signature does not match/);
+    await assert.rejects(decideRun(env.client, workflowId, 'approved', 'bob', '', await token('dave', runId)), /approval token refused: token was issued to dave, not bob/);
+    const bobs = await token('bob', runId);
+    assert.deepEqual(await decideRun(env.client, workflowId, 'approved', 'bob', 'signed', bobs), { decision: null, approvals: 1, quorum: 2 });
+    const reuse = await decideRun(env.client, workflowId, 'approved', 'bob', 'again', bobs).then(
+      () => assert.fail('a reused token must be refused'),
+      (err: unknown) => err as Error,
+    );
+    assert.match(reuse.message, /approval token refused: this token was already used on this run/);
+    // A refusal is final (non-retryable) and was never accepted: history holds one accepted Update, bob's.
+    const failure = ((reuse.cause as WorkflowUpdateFailedError).cause as ApplicationFailure);
+    assert.ok(failure instanceof ApplicationFailure && failure.nonRetryable, 'a refused decision is not retryable');
+    assert.equal(await accepted(runId), 1, 'refused decisions are not accepted Updates');
+    const r = await decideRun(env.client, workflowId, 'approved', 'dave', 'signed', await token('dave', runId));
+    assert.equal(r.decision?.by, 'dave');
+    assert.equal((await second.result()).outcome, 'promoted');
+    assert.equal(await accepted(runId), 2);
   });
 
   it('the auto-approve policy decides as "policy" and records its evidence; when it does not hold, people decide', async () => {

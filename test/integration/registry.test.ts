@@ -7,48 +7,19 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GetBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { listVersions, moveAlias, readChampion, registerVersion, setAlias } from '../../activities/registryStore';
-import { rollbackChampion } from '../../cli/models';
-import { AuditLog } from '../../activities/auditLog';
-import { ObjectStore } from '../../activities/objectStore';
 import { keys } from '../../core/keys';
 import type { ModelCard } from '../../core/modelCard';
 import { startTestStack, type TestStack } from '../helpers/stack';
-import pipelineHistory from '../histories/pipeline-promoted.json' with { type: 'json' };
-
-/** A real model card: the one the recorded pipeline run registered. */
-function cardFromHistory(): Omit<ModelCard, 'version' | 'artifactKey'> {
-  const events = (pipelineHistory as { events: { activityTaskCompletedEventAttributes?: { result?: { payloads?: { data: string }[] } } }[] }).events;
-  const results = events.flatMap((e) => e.activityTaskCompletedEventAttributes?.result?.payloads ?? []).map((p) => JSON.parse(Buffer.from(p.data, 'base64').toString()) as Record<string, unknown>);
-  const trained = results.find((r) => 'modelSha256' in r) as ModelCard['training'];
-  const prepared = results.find((r) => 'splits' in r) as { splits: ModelCard['data']['splits']; sourceDigests: Record<string, string> };
-  const evaluation = results.find((r) => 'holdoutSha256' in r) as ModelCard['evaluation'];
-  return {
-    modelId: 'm',
-    createdAt: new Date().toISOString(),
-    run: { workflowId: 'w', runId: 'r', trigger: { kind: 'manual', requestedBy: 't', reason: '' } },
-    artifactSha256: trained.modelSha256,
-    gitCommit: 'abc',
-    trainer: { command: trained.command, device: trained.device, steps: trained.steps, seconds: trained.seconds, attempt: 1 },
-    parameters: { hyperparameters: {}, seed: 1 },
-    data: { datasetKeys: ['d'], sourceDigests: prepared.sourceDigests, splits: prepared.splits },
-    evaluation,
-    gate: { passed: true, championVersion: null, checks: [], reasons: ['ok'] },
-    decision: { outcome: 'approved', by: 'policy', comment: '', mode: 'auto', approvals: [], evidence: [] },
-    training: trained,
-  };
-}
+import { cardFromHistory } from '../helpers/cards';
 
 describe('S3 registry and object store', () => {
   let stack: TestStack;
   let store: ReturnType<TestStack['tenant']>['store'];
   const card = (runId: string) => ({ ...cardFromHistory(), run: { workflowId: `w-${runId}`, runId, trigger: { kind: 'manual' as const, requestedBy: 't', reason: '' } } });
 
-  let audit: AuditLog;
-
   before(async () => {
     stack = await startTestStack();
     store = stack.tenant().store;
-    audit = new AuditLog(new ObjectStore(store.client, `${store.bucket}-audit`), { retentionDays: 1, mode: 'GOVERNANCE' });
     await store.ensureBucket();
     await store.put('runs/m/model.pt', 'weights');
   });
@@ -99,16 +70,6 @@ describe('S3 registry and object store', () => {
     assert.equal((await readChampion(store, 'm'))?.version, winner);
     assert.deepEqual(await moveAlias(store, 'm', 'champion', 2, 'late', 4, new Date()), { moved: false, current: winner }, 'a stale expectation loses');
     assert.deepEqual(await moveAlias(store, 'm', 'champion', winner, 'retry', 4, new Date()), { moved: true, current: winner }, 'retrying the winner is idempotent');
-  });
-
-  it('rolls the champion back to an earlier version, and refuses a version that does not exist', async () => {
-    const before = (await readChampion(store, 'm'))!.version;
-    assert.deepEqual(await rollbackChampion(store, audit, 'm', 1, 'alice'), { from: before, to: 1 });
-    assert.equal((await readChampion(store, 'm'))?.version, 1);
-    const [record] = await audit.records('m');
-    assert.deepEqual([record?.kind, record?.actor, record?.details], ['rollback', 'alice', { from: before, to: 1 }]);
-    await assert.rejects(rollbackChampion(store, audit, 'm', 42, 'alice'), /m has no version 42 \(versions: 1, 2, 3, 4, 5, 6, 7\)/);
-    await assert.rejects(rollbackChampion(store, audit, 'm', 0, 'alice'), /--to: expected a version number/);
   });
 
   it('round-trips a large file with multipart upload', async () => {

@@ -21,7 +21,10 @@ import random
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
+
+import jsonschema
 
 PROTOCOL_VERSION = 1
 CHECKPOINT_FORMAT = "ct-flight-delay-checkpoint"
@@ -42,14 +45,12 @@ EVAL_BATCH_SIZE = 65536
 # batch by batch through pinned memory with one batch of prefetch.
 GPU_RESIDENT_MAX_BYTES = 1 << 30
 
+# The hyperparameter rules and defaults come from core/trainerHyperparameters.ts (zod), written beside this file
+# as JSON Schema by `npm run schemas`: registration and this trainer check the same rules.
+HYPERPARAMETER_SCHEMA: Dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parent / "hyperparameters.schema.json").read_text())
 DEFAULT_HYPERPARAMETERS: Dict[str, Any] = {
-    "epochs": 3,
-    "batchSize": 2048,
-    "learningRate": 0.003,
-    "embeddingDim": 8,
-    "hiddenUnits": [64, 32],
-    "weightDecay": 0.0,
-}
+    k: v["default"] for k, v in HYPERPARAMETER_SCHEMA["properties"].items()}
 
 log = logging.getLogger("trainer")
 
@@ -197,29 +198,17 @@ def parse_hyperparameters(raw: Any) -> Dict[str, Any]:
         raise config_error(
             f"unknown hyperparameter(s): {', '.join(unknown)} "
             f"(allowed: {', '.join(DEFAULT_HYPERPARAMETERS)})")
+    errors = sorted(jsonschema.Draft202012Validator(HYPERPARAMETER_SCHEMA).iter_errors(raw),
+                    key=lambda e: list(e.path))
+    if errors:
+        e = errors[0]
+        where = ".".join(str(p) for p in e.path)
+        raise config_error(f"'hyperparameters.{where}': {e.message}")
     hp = dict(DEFAULT_HYPERPARAMETERS)
     hp.update(raw)
-
-    def positive_int(key: str) -> None:
-        v = hp[key]
-        if not _is_int(v) or v <= 0:
-            raise config_error(f"'hyperparameters.{key}' must be a positive integer, got {v!r}")
-
-    for key in ("epochs", "batchSize", "embeddingDim"):
-        positive_int(key)
-    lr = hp["learningRate"]
-    if not _is_number(lr) or lr <= 0:
-        raise config_error(f"'hyperparameters.learningRate' must be a positive number, got {lr!r}")
-    wd = hp["weightDecay"]
-    if not _is_number(wd) or wd < 0:
-        raise config_error(f"'hyperparameters.weightDecay' must be a number >= 0, got {wd!r}")
-    hu = hp["hiddenUnits"]
-    if not isinstance(hu, list) or not all(_is_int(u) and u > 0 for u in hu):
-        raise config_error(
-            f"'hyperparameters.hiddenUnits' must be a list of positive integers, got {hu!r}")
-    hp["learningRate"] = float(lr)
-    hp["weightDecay"] = float(wd)
-    hp["hiddenUnits"] = list(hu)
+    hp["learningRate"] = float(hp["learningRate"])
+    hp["weightDecay"] = float(hp["weightDecay"])
+    hp["hiddenUnits"] = list(hp["hiddenUnits"])
     return hp
 
 

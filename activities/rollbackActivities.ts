@@ -1,0 +1,80 @@
+// `ct rollback` on the workers: the registered governance decides who may move the champion back and to which
+// version; every refusal and every rollback goes to the audit chain.
+import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import type { AuditEvent } from '../core/audit';
+import { checkGovernanceToken } from '../core/governanceTokens';
+import { keys } from '../core/keys';
+import { ModelConfig } from '../core/modelConfig';
+import { parseOrThrow } from '../core/parse';
+import { type RollbackInput, type RollbackResult, rollbackRefusal } from '../core/rollback';
+import { governancePublicKey } from './approvalTokens';
+import { type ActivityDeps, activityLogger } from './context';
+import { FailureType } from './failures';
+import { listVersions, moveAlias, readAlias, readCard } from './registryStore';
+
+// Rollback runs only as an activity of the rollbackChampion workflow, whose ids key its audit records and claims.
+const execution = () => {
+  const e = Context.current().info.workflowExecution;
+  if (!e) throw ApplicationFailure.nonRetryable('rollbackChampion runs only inside a workflow', 'InvalidInput');
+  return e;
+};
+
+export function createRollbackActivities(deps: ActivityDeps) {
+  const { store } = deps;
+
+  async function audit(event: Omit<AuditEvent, 'workflowId' | 'runId' | 'eventId'>, suffix: string) {
+    if (!deps.audit) throw ApplicationFailure.nonRetryable('this worker has no audit log configured: rollbacks are audited', 'AuditUnavailable');
+    const { workflowId, runId } = execution();
+    await deps.audit.ensureBucket();
+    await deps.audit.append({ ...event, workflowId, runId, eventId: `${runId}/${suffix}` });
+  }
+
+  /** The token's problem (null: it holds, or none was given) and the nonce it would spend. */
+  function checkToken(input: RollbackInput): { problem: string | null; nonce: string | null } {
+    if (!input.token) return { problem: null, nonce: null };
+    if (!deps.approvalSecret) return { problem: 'the workers have no approval secret (CT_APPROVAL_SECRET)', nonce: null };
+    const scope = { act: 'rollback' as const, modelId: input.modelId, version: input.toVersion };
+    const check = checkGovernanceToken(governancePublicKey(deps.approvalSecret), input.token, input.by, scope, Date.now());
+    return check.ok ? { problem: null, nonce: check.claims.nonce } : { problem: check.reason, nonce: null };
+  }
+
+  /** A token works once: its nonce is claimed by a conditional write (a retry of the same rollback keeps its claim). */
+  async function spendNonce(input: RollbackInput, nonce: string): Promise<boolean> {
+    const { runId } = execution();
+    const key = keys.spentToken(input.modelId, nonce);
+    const claim = { act: 'rollback', by: input.by, to: input.toVersion, runId, at: new Date().toISOString() };
+    if (await store.putIfAbsent(key, JSON.stringify(claim))) return true;
+    return ((await store.getJson(key)) as { runId?: string }).runId === runId;
+  }
+
+  async function rollbackChampion(input: RollbackInput): Promise<RollbackResult> {
+    const log = activityLogger(deps.logger);
+    const raw = await store.getJsonIfExists(keys.registeredConfig(input.modelId));
+    if (raw === undefined) {
+      throw ApplicationFailure.nonRetryable(`unknown model "${input.modelId}": it has no registered configuration (ct models register <config file>)`, FailureType.unknownModel);
+    }
+    const config = parseOrThrow(ModelConfig, raw, `registered model config for "${input.modelId}"`);
+    const versions = await listVersions(store, input.modelId);
+    const from = (await readAlias(store, input.modelId, 'champion'))?.version ?? null;
+    const card = versions.includes(input.toVersion) ? await readCard(store, input.modelId, input.toVersion) : null;
+    const target = card ? { gatePassed: card.gate.passed, decision: card.decision } : null;
+    const details = { from, to: input.toVersion, override: input.override, reason: input.reason };
+    const refused = async (reason: string): Promise<never> => {
+      await audit({ modelId: input.modelId, kind: 'rollback-refused', actor: input.by, details: { ...details, refusal: reason } }, 'rollback-refused');
+      log.warn({ modelId: input.modelId, by: input.by, to: input.toVersion, reason }, 'rollback refused');
+      throw ApplicationFailure.nonRetryable(`rollback refused: ${reason}`, FailureType.rollbackRefused);
+    };
+    const token = checkToken(input);
+    const why = rollbackRefusal(input, { policy: config.approval, versions, champion: from, target, tokenProblem: token.problem });
+    if (why) return refused(why);
+    if (token.nonce && !(await spendNonce(input, token.nonce))) return refused('token refused: this token was already used');
+    const move = await moveAlias(store, input.modelId, 'champion', input.toVersion, `rollback by ${input.by}`, from, new Date());
+    if (!move.moved) return refused(`the champion of ${input.modelId} changed to v${move.current} while rolling back; nothing changed, try again`);
+    await audit({ modelId: input.modelId, kind: 'rollback', actor: input.by, details }, 'rollback');
+    log.info({ modelId: input.modelId, from, to: input.toVersion, by: input.by, override: input.override }, 'champion rolled back');
+    return { modelId: input.modelId, from, to: input.toVersion, by: input.by, override: input.override };
+  }
+
+  return { rollbackChampion };
+}

@@ -1,0 +1,27 @@
+// Real model cards for registry tests: built from what the recorded pipeline run registered.
+import type { ModelCard } from '../../core/modelCard';
+import pipelineHistory from '../histories/pipeline-promoted.json' with { type: 'json' };
+
+/** A real model card: the one the recorded pipeline run registered. */
+export function cardFromHistory(): Omit<ModelCard, 'version' | 'artifactKey'> {
+  const events = (pipelineHistory as { events: { activityTaskCompletedEventAttributes?: { result?: { payloads?: { data: string }[] } } }[] }).events;
+  const results = events.flatMap((e) => e.activityTaskCompletedEventAttributes?.result?.payloads ?? []).map((p) => JSON.parse(Buffer.from(p.data, 'base64').toString()) as Record<string, unknown>);
+  const trained = results.find((r) => 'modelSha256' in r) as ModelCard['training'];
+  const prepared = results.find((r) => 'splits' in r) as { splits: ModelCard['data']['splits']; sourceDigests: Record<string, string> };
+  const evaluation = results.find((r) => 'holdoutSha256' in r) as ModelCard['evaluation'];
+  return {
+    modelId: 'm',
+    createdAt: new Date().toISOString(),
+    run: { workflowId: 'w', runId: 'r', trigger: { kind: 'manual', requestedBy: 't', reason: '' } },
+    artifactSha256: trained.modelSha256,
+    gitCommit: 'abc',
+    trainer: { command: trained.command, device: trained.device, steps: trained.steps, seconds: trained.seconds, attempt: 1 },
+    parameters: { hyperparameters: {}, seed: 1 },
+    data: { datasetKeys: ['d'], sourceDigests: prepared.sourceDigests, splits: prepared.splits },
+    evaluation,
+    gate: { passed: true, championVersion: null, checks: [], reasons: ['ok'] },
+    decision: { outcome: 'approved', by: 'policy', comment: '', mode: 'auto', approvals: [], evidence: [] },
+    training: trained,
+  };
+}
+
