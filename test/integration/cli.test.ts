@@ -7,6 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort, tcpOpen } from '../../stack/processes';
+import { keys } from '../../core/keys';
+import { createAuditLog } from '../../workers/config';
 import { testModelConfig } from '../helpers/flights';
 import { flightsTenant, startTestStack, type TestStack } from '../helpers/stack';
 
@@ -46,14 +48,14 @@ describe('ct command', () => {
   it('explains bad input with exit code 2 and the field at fault', async () => {
     const noData = await ct('retrain', 'flight-delay');
     assert.equal(noData.status, 2);
-    assert.match(noData.stderr, /dataset\.keys: /);
+    assert.match(noData.stderr, /required option '--data <key\.\.\.>' not specified/);
     const bad = path.join(stack.dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ ...testModelConfig(), label: { source: 'nope', positiveWhen: { op: '>', value: 1 } } }));
     const reg = await ct('models', 'register', bad);
     assert.equal(reg.status, 2);
     assert.match(reg.stderr, /label\.source: "nope" is not a declared column/);
     const unknown = await ct('models', 'show', 'no-such-model');
-    assert.equal(unknown.status, 1);
+    assert.equal(unknown.status, 2);
     assert.match(unknown.stderr, /unknown model "no-such-model"/);
     const noSecret = await runCt(['token', '--as', 'bob', '--run', 'retrain/x/1'], { ...env, CT_APPROVAL_SECRET: '' }, stack.dir);
     assert.equal(noSecret.status, 2);
@@ -61,24 +63,97 @@ describe('ct command', () => {
     const shortSecret = await runCt(['token', '--as', 'bob', '--run', 'retrain/x/1'], { ...env, CT_APPROVAL_SECRET: 'short' }, stack.dir);
     assert.equal(shortSecret.status, 2);
     assert.match(shortSecret.stderr, /approvalSecret: use at least 16 characters/);
-    const issued = await runCt(['token', '--as', 'bob', '--run', 'retrain/x/1', '--ttl', '2h'], { ...env, CT_APPROVAL_SECRET: 'a-long-enough-secret' }, stack.dir);
+    const secretEnv = { ...env, CT_APPROVAL_SECRET: 'a-long-enough-secret' };
+    const issued = await runCt(['token', '--as', 'bob', '--run', 'retrain/x/1', '--run-id', 'r-1', '--ttl', '2h'], secretEnv, stack.dir);
     assert.equal(issued.status, 0, issued.stderr);
-    assert.match(issued.stdout, /^v1\.[A-Za-z0-9_-]+\.[0-9a-f]{64}\n$/);
-    const badTtl = await runCt(['token', '--as', 'bob', '--run', 'retrain/x/1', '--ttl', 'soon'], { ...env, CT_APPROVAL_SECRET: 'a-long-enough-secret' }, stack.dir);
+    assert.match(issued.stdout, /^v2\.[0-9a-f]+\.[0-9a-f]{128}\n$/);
+    const rollbackToken = await runCt(['token', '--as', 'bob', '--rollback', 'flight-delay', '--to', '1'], secretEnv, stack.dir);
+    assert.equal(rollbackToken.status, 0, rollbackToken.stderr);
+    const both = await runCt(['token', '--as', 'bob'], secretEnv, stack.dir);
+    assert.equal(both.status, 2);
+    assert.match(both.stderr, /give either --run <workflowId> or --rollback <modelId> --to <version>/);
+    const badTtl = await runCt(['token', '--as', 'bob', '--run', 'retrain/x/1', '--run-id', 'r', '--ttl', 'soon'], secretEnv, stack.dir);
     assert.notEqual(badTtl.status, 0);
     assert.match(badTtl.stderr, /"soon" is not a duration/);
     const badAudit = await ct('audit', 'erase', 'flight-delay');
     assert.equal(badAudit.status, 2);
-    assert.match(badAudit.stderr, /audit: expected show or verify/);
+    assert.match(badAudit.stderr, /unknown command 'erase'/);
     const badRollback = await ct('rollback', 'flight-delay', '--to', '99', '--as', 'alice');
     assert.equal(badRollback.status, 1);
-    assert.match(badRollback.stderr, /flight-delay has no version 99/);
+    assert.match(badRollback.stderr, /rollback refused: .*flight-delay has no version 99/);
     const typo = await ct('retrian');
     assert.equal(typo.status, 2);
-    assert.match(typo.stderr, /unknown command "retrian"/);
+    assert.match(typo.stderr, /unknown command 'retrian'/);
     const badEnv = await runCt(['models', 'show', 'x'], { ...env, CT_S3_ENDPOINT: 'nope' }, stack.dir);
     assert.equal(badEnv.status, 2);
     assert.match(badEnv.stderr, /s3\.endpoint: Invalid URL/);
+  });
+
+  it('gives each command its own --help, and bad files exit 2 like bad configs', async () => {
+    const help = await ct('retrain', '--help');
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /^Usage: ct retrain \[options\] <modelId>/);
+    assert.match(help.stdout, /--data <key\.\.\.>/);
+    assert.doesNotMatch(help.stdout, /schedule create/, 'not the global usage');
+    const nested = await ct('schedule', 'create', '--help');
+    assert.match(nested.stdout, /^Usage: ct schedule create \[options\] <modelId>/);
+    assert.match(nested.stdout, /--retrain-every <interval>/);
+    const top = await ct('--help');
+    assert.equal(top.status, 0);
+    assert.match(top.stdout, /rollback \[options\] <modelId>/);
+    const none = await ct();
+    assert.equal(none.status, 2);
+    const missing = await ct('models', 'register', path.join(stack.dir, 'nope.yaml'));
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /invalid file .*nope\.yaml:\n {2}- no such file/);
+    const yamlFile = path.join(stack.dir, 'broken.yaml');
+    writeFileSync(yamlFile, 'modelId: [unclosed');
+    const broken = await ct('models', 'validate', yamlFile);
+    assert.equal(broken.status, 2);
+    assert.match(broken.stderr, /broken\.yaml:\n {2}- not valid YAML/);
+    const unknownFlag = await ct('status', 'x', '--jsn');
+    assert.equal(unknownFlag.status, 2);
+    assert.match(unknownFlag.stderr, /unknown option '--jsn'/);
+  });
+
+  it('refuses hyperparameters that break the trainer\'s rules at registration, keeping the stored config', async () => {
+    const file = path.join(stack.dir, 'hp.json');
+    writeFileSync(file, JSON.stringify(testModelConfig()));
+    assert.equal((await ct('models', 'register', file)).status, 0);
+    writeFileSync(file, JSON.stringify({ ...testModelConfig(), hyperparameters: { epochs: -3, learningRate: 'fast' } }));
+    const bad = await ct('models', 'register', file);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /hyperparameters\.epochs: .*(>0|greater than 0).* \(rules of trainer flight-delay\)/);
+    assert.match(bad.stderr, /hyperparameters\.learningRate: .*number/);
+    const stored = (await tenant.store.getJson(keys.registeredConfig('flight-delay'))) as { hyperparameters: { epochs: number } };
+    assert.equal(stored.hyperparameters.epochs, 2, 'the good registered config is untouched');
+  });
+
+  it('refuses path-like keys and ids at the boundary, and unknown models in audit and runs, writing nothing', async () => {
+    const dots = await ct('retrain', 'flight-delay', '--data', 'data/../etc/passwd');
+    assert.equal(dots.status, 2);
+    assert.match(dots.stderr, /dataset\.keys\[0\]: object key "data\/\.\.\/etc\/passwd" contains a "\." or "\.\." segment/);
+    const traversal = await ct('audit', 'verify', '../etc');
+    assert.equal(traversal.status, 2);
+    assert.match(traversal.stderr, /invalid model id:.*model ids are 1-63 characters/s);
+    const never = await ct('audit', 'verify', 'never-registered');
+    assert.equal(never.status, 2);
+    assert.match(never.stderr, /unknown model "never-registered"/);
+    const run = await ct('retrain', 'never-registered', '--data', 'data/jan.parquet', '--wait');
+    assert.equal(run.status, 1);
+    assert.match(run.stdout, /failed at stage starting: .*model "never-registered" has no registered configuration/);
+    assert.deepEqual(await createAuditLog(tenant.config).records('never-registered'), [], 'no audit chain for a model that does not exist');
+  });
+
+  it('ct retrain --wait names the failed stage and its cause; ct status of a supervisor id is the supervisor\'s', async () => {
+    const run = await ct('retrain', 'flight-delay', '--data', 'data/missing.parquet', '--wait');
+    assert.equal(run.status, 1);
+    assert.match(run.stdout, /failed at stage validate: .*no object at s3:\/\/.*data\/missing\.parquet/);
+    assert.match(run.stdout, /outcome: failed/);
+    const sup = await ct('status', 'ct/flight-delay');
+    assert.equal(sup.status, 2);
+    assert.match(sup.stderr, /no supervisor ct\/flight-delay is running/);
+    assert.doesNotMatch(sup.stderr, /Cannot read properties/);
   });
 
   it('ct dev starts Temporal with the Web UI, MinIO and both workers, and Ctrl-C stops them all', async () => {

@@ -161,7 +161,10 @@ describe('retrainingPipeline end to end', () => {
   });
 
   it('fails fast, without retries, when the trainer rejects its configuration', async () => {
-    const modelConfig = testModelConfig({ hyperparameters: { epochs: -1 } });
+    // A config that names no trainer rules (hyperparameterRules) is checked by the trainer itself, the last line.
+    const { hyperparameterRules, ...trainer } = testModelConfig().trainer;
+    assert.equal(hyperparameterRules, 'flight-delay');
+    const modelConfig = { ...testModelConfig(), trainer, hyperparameters: { epochs: -1 } };
     const handle = await startRetraining(stack.client, { modelId: 'flight-delay', dataset: { keys: ['data/jan-a.parquet'] }, modelConfig }, { taskQueue: tenant.config.taskQueue });
     const err = await handle.result().then(() => null, (e: unknown) => e);
     assert.ok(err instanceof WorkflowFailedError);
