@@ -8,7 +8,7 @@ import { durationMs } from '../core/approvals';
 import { ModelId } from '../core/modelConfig';
 import { InvalidInputError, parseOrThrow, reasonOf } from '../core/parse';
 import type { RunInputJson } from '../core/runInput';
-import { connectClient, createAuditLog } from '../workers/config';
+import { createAuditLog } from '../workers/config';
 import { formatAuditRecord } from './auditFormat';
 import { runDemo } from './demo';
 import { driftCommand } from './drift';
@@ -17,7 +17,7 @@ import { cliConfig, withObjectStore } from './localStack';
 import { assertKnownModel, formatRegistry, loadModelConfigFile, registerModelConfig, showRegistry } from './models';
 import { formatRunSummary } from './runSummary';
 import { writeSchemas } from './schemas';
-import { type TriggerFlags, scheduleCommand, supervisorCommand, webhookCommand } from './triggerCommands';
+import { type TriggerFlags, scheduleCommand, supervisorCommand, webhookCommand, withClient } from './triggerCommands';
 import { UsageError } from './usage';
 
 const print = (s: string) => process.stdout.write(`${s}\n`);
@@ -34,16 +34,6 @@ const versionNumber = (text: string): number => {
   if (!Number.isInteger(v) || v < 1) throw new InvalidInputError('--to', [`expected a version number (1, 2, …), got "${text}"`]);
   return v;
 };
-
-async function withClient<T>(fn: (client: Awaited<ReturnType<typeof connectClient>>, taskQueue: string) => Promise<T>): Promise<T> {
-  const { config } = cliConfig();
-  const client = await connectClient(config);
-  try {
-    return await fn(client, config.taskQueue);
-  } finally {
-    await client.connection.close();
-  }
-}
 
 /** A run's status; a workflow id of a supervisor (ct/<modelId>) gets the supervisor's status instead. */
 async function statusCommand(workflowId: string, opts: { json?: boolean }): Promise<number> {

@@ -32,7 +32,8 @@ export interface TriggerFlags {
 
 const print = (s: string) => process.stdout.write(`${s}\n`);
 
-async function withClient<T>(fn: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
+/** Runs `fn` with a connected client; a missing supervisor is named as such (bad input). */
+export async function withClient<T>(fn: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
   const { config } = cliConfig();
   const client = await connectClient(config);
   try {

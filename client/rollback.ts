@@ -19,15 +19,15 @@ export class RollbackRefusedError extends Error {
 
 /**
  * Moves the champion of `input.modelId` back to `input.toVersion` through a `rollbackChampion` workflow and waits
- * for it. Throws {@link RollbackRefusedError} with the reason when governance refuses (also recorded in the audit log).
+ * for it (`options.workflowId` defaults to rollback/<modelId>/<UTC timestamp>). Throws {@link RollbackRefusedError} with the reason when governance refuses (also recorded in the audit log).
  */
-export async function rollbackModel(client: Client, input: RollbackInputJson, options: { taskQueue?: string } = {}): Promise<RollbackResult> {
+export async function rollbackModel(client: Client, input: RollbackInputJson, options: { taskQueue?: string; workflowId?: string } = {}): Promise<RollbackResult> {
   const parsed = parseOrThrow(RollbackInput, input, 'rollback input');
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   try {
     return await client.workflow.execute<typeof rollbackChampion>('rollbackChampion', {
       taskQueue: options.taskQueue ?? 'ct',
-      workflowId: workflowIds.rollback(parsed.modelId, stamp),
+      workflowId: options.workflowId ?? workflowIds.rollback(parsed.modelId, stamp),
       args: [input],
       staticSummary: `rollback ${parsed.modelId} to v${parsed.toVersion} by ${parsed.by}`,
     });

@@ -12,7 +12,7 @@ import type { RollbackInputJson } from '../../core/rollback';
 import { createAuditLog } from '../../workers/config';
 import { cardFromHistory } from '../helpers/cards';
 import { testModelConfig } from '../helpers/flights';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { recordHistory, startTestStack, type TestStack } from '../helpers/stack';
 
 const SECRET = 'rollback-test-secret-0123';
 const approved: Decision = { outcome: 'approved', by: 'bob', comment: '', mode: 'manual', approvals: [], evidence: [] };
@@ -48,7 +48,7 @@ describe('rollback governance (real servers)', () => {
     await setAlias(store, modelId, 'champion', 4, `${modelId}-run-4`, new Date());
   }
 
-  const rollback = (input: RollbackInputJson) => rollbackModel(stack.client, input, { taskQueue: tenant.config.taskQueue });
+  const rollback = (input: RollbackInputJson, workflowId?: string) => rollbackModel(stack.client, input, { taskQueue: tenant.config.taskQueue, workflowId });
   const refusal = (input: RollbackInputJson) =>
     rollback(input).then(
       () => assert.fail(`rollback ${JSON.stringify(input)} should have been refused`),
@@ -83,7 +83,9 @@ describe('rollback governance (real servers)', () => {
   });
 
   it('lets a rollback role move the champion to an approved version, audited', async () => {
-    assert.deepEqual(await rollback({ modelId: 'gov', toVersion: 1, by: 'olga', reason: 'v4 pages on-call' }), { modelId: 'gov', from: 4, to: 1, by: 'olga', override: false });
+    const workflowId = 'rollback/gov/olga';
+    assert.deepEqual(await rollback({ modelId: 'gov', toVersion: 1, by: 'olga', reason: 'v4 pages on-call' }, workflowId), { modelId: 'gov', from: 4, to: 1, by: 'olga', override: false });
+    recordHistory(stack, 'rollback-champion', workflowId);
     assert.equal(await champion('gov'), 1);
     const done = (await audit('gov')).filter((r) => r.kind === 'rollback');
     assert.deepEqual(done.map((r) => [r.actor, r.details.from, r.details.to, r.details.reason]), [['olga', 4, 1, 'v4 pages on-call']]);

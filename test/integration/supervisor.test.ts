@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { decideRun, pauseSupervisor, reportDrift, requestRetrain, resumeSupervisor, runStatus, supervisorStatus } from '../../client';
 import type { SupervisorStatus } from '../../core/continuousTraining';
 import { keys, workflowIds } from '../../core/keys';
@@ -160,7 +161,11 @@ describe('continuousTraining supervisor', () => {
     await assert.rejects(reportDrift(stack.client, { alertId: 'x', modelId: 'storm', datasetDrift: 'yes' as unknown as boolean }, queue()), (err: Error) => err instanceof InvalidInputError && /datasetDrift/.test(err.message));
     // A client that skips our validation meets the workflow's validator.
     const raw = stack.client.workflow.getHandle(workflowIds.supervisor('storm'));
-    await assert.rejects(raw.executeUpdate(reportDriftUpdate, { args: [{ alertId: 'y', modelId: 'storm' } as never] }), (err: Error) => err instanceof WorkflowUpdateFailedError && /datasetDrift/.test(err.cause?.message ?? ''));
+    // Its refusal is final: non-retryable (the Temporal CLI shows retryable: false), not a transient error.
+    const final = (pattern: RegExp) => (err: Error) =>
+      err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.nonRetryable && pattern.test(err.cause.message);
+    await assert.rejects(raw.executeUpdate(reportDriftUpdate, { args: [{ alertId: 'y', modelId: 'storm' } as never] }), final(/datasetDrift/));
+    await assert.rejects(raw.executeUpdate(reportDriftUpdate, { args: [driftAlert('other-model', 'o1')] }), final(/drift alert is for model "other-model"/));
     await assert.rejects(reportDrift(stack.client, { ...driftAlert('storm', 'z'), driftedFeatures: ['altitude'] }, queue()), /unknown feature\(s\) "altitude"/);
     await assert.rejects(reportDrift(stack.client, driftAlert('ghost', 'g1'), queue()), /model "ghost" has no registered configuration/);
     await assert.rejects(requestRetrain(stack.client, 'storm', { requestedBy: '', reason: '' }, queue()), /requestedBy/);
