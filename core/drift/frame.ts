@@ -37,7 +37,7 @@ export function noFiniteValues(name: string, where: string, rows: number, missin
  * Any string is bad input (a CSV cell that did not parse, a Parquet string column): read as missing, it would
  * hide a broken file behind a missing rate.
  */
-function nonNumeric(cells: readonly Cell[]): string | null {
+function nonNumeric(cells: readonly Cell[], wanted = 'numbers'): string | null {
   let count = 0;
   const examples = new Set<string>();
   for (const c of cells) {
@@ -45,7 +45,7 @@ function nonNumeric(cells: readonly Cell[]): string | null {
     count++;
     if (examples.size < MAX_EXAMPLES) examples.add(JSON.stringify(c));
   }
-  return count === 0 ? null : `${count} of ${cells.length} values are not numbers (e.g. ${[...examples].join(', ')})`;
+  return count === 0 ? null : `${count} of ${cells.length} values are not ${wanted} (e.g. ${[...examples].join(', ')})`;
 }
 
 /**
@@ -56,8 +56,9 @@ export function featureFrame(config: ModelConfig, columns: Columns, what = 'drif
   const problems = config.features.flatMap((f) => {
     const cells = columns[f.source];
     if (!cells) return [`column "${f.source}" (source of feature "${f.name}") is missing`];
-    const bad = f.type === 'numeric' || f.transform !== 'identity' ? nonNumeric(cells) : null;
-    const needs = f.transform === 'identity' ? 'numeric' : `a timestamp (${f.transform})`;
+    const timestamp = f.transform !== 'identity';
+    const bad = f.type === 'numeric' || timestamp ? nonNumeric(cells, timestamp ? 'timestamps' : 'numbers') : null;
+    const needs = timestamp ? `a timestamp (${f.transform})` : 'numeric';
     return bad ? [`column "${f.source}" (source of feature "${f.name}") is ${needs}, but ${bad}`] : [];
   });
   if (problems.length > 0) throw new InvalidInputError(what, problems);

@@ -251,7 +251,7 @@ describe('non-finite, non-numeric and empty inputs', () => {
     assert.throws(() => featureFrame(cfg, columns, '--current jun.csv'), (err: unknown) =>
       errorMatching(/^invalid --current jun\.csv:/)(err) &&
       /column "d" \(source of feature "distance"\) is numeric, but 3 of 4 values are not numbers \(e\.g\. "abc", "n\/a"\)/.test((err as Error).message) &&
-      /column "t" \(source of feature "hour"\) is a timestamp \(hourOfDay\), but 1 of 4 values are not numbers \(e\.g\. "noon"\)/.test((err as Error).message));
+      /column "t" \(source of feature "hour"\) is a timestamp \(hourOfDay\), but 1 of 4 values are not timestamps \(e\.g\. "noon"\)/.test((err as Error).message));
     const ok = featureFrame(cfg, { ...columns, t: [0, null, 0, 0], d: [1, null, Number.NaN, Infinity] });
     assert.deepEqual(Array.from(ok[1]!.values as Float64Array), [1, Number.NaN, Number.NaN, Infinity], 'null and NaN are missing, Infinity stays');
     assert.throws(() => columnsFrame({ d: ['abc', 2] }, { d: 'numeric' }, '--current w.csv'),
