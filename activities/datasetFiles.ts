@@ -1,5 +1,5 @@
 // Reading and writing tabular files (Parquet, CSV) as columns of plain cells.
-import { parquetMetadata, parquetRead } from 'hyparquet';
+import { parquetMetadata, parquetRead, type SchemaElement } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { parseCsv, typeCell } from '../core/csv';
@@ -18,14 +18,28 @@ function toCell(v: unknown): Cell {
   return JSON.stringify(v);
 }
 
-export async function readParquet(bytes: Uint8Array, source: string, wanted?: string[]): Promise<{ columns: Columns; rows: number }> {
+/** The column type a Parquet schema element stands for, as a model config would declare it. */
+function columnTypeOf(e: SchemaElement): ColumnType {
+  const logical = e.logical_type?.type;
+  if (logical === 'TIMESTAMP' || logical === 'DATE' || e.converted_type?.startsWith('TIMESTAMP') || e.converted_type === 'DATE' || e.type === 'INT96') {
+    return 'timestamp';
+  }
+  if (e.type === 'BOOLEAN') return 'boolean';
+  if (e.type === 'BYTE_ARRAY' || (e.type === 'FIXED_LEN_BYTE_ARRAY' && e.converted_type !== 'DECIMAL')) return 'string';
+  return 'number';
+}
+
+/** Reads a Parquet file's columns (all, or the `wanted` ones it has), with each column's type from its schema. */
+export async function readParquet(bytes: Uint8Array, source: string, wanted?: string[]): Promise<{ columns: Columns; rows: number; types: Record<string, ColumnType> }> {
   const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   let rows: number;
   let available: string[];
+  let types: Record<string, ColumnType>;
   try {
     const meta = parquetMetadata(file);
     rows = Number(meta.num_rows);
     available = meta.schema.slice(1).map((s) => s.name);
+    types = Object.fromEntries(meta.schema.slice(1).map((s) => [s.name, columnTypeOf(s)]));
   } catch (err) {
     throw new UnreadableDatasetError(`${source} is not a readable Parquet file (${(err as Error).message})`);
   }
@@ -48,7 +62,7 @@ export async function readParquet(bytes: Uint8Array, source: string, wanted?: st
   } catch (err) {
     throw new UnreadableDatasetError(`${source} is truncated or corrupt Parquet (${(err as Error).message})`);
   }
-  return { columns, rows };
+  return { columns, rows, types };
 }
 
 export function readCsv(bytes: Uint8Array, source: string, types: Record<string, ColumnType>): { columns: Columns; rows: number } {

@@ -16,10 +16,11 @@ import type { ObjectStore } from './objectStore';
 import { readCard, readChampion } from './registryStore';
 
 /** A prepared split holds the derived features as columns already (numeric ones as numbers, categorical as strings). */
-function splitFrame(config: ModelConfig, columns: Columns): FeatureFrame {
+function splitFrame(config: ModelConfig, columns: Columns, what: string): FeatureFrame {
   return columnsFrame(
     Object.fromEntries(config.features.map((f) => [f.name, columns[f.name] ?? []])),
     Object.fromEntries(config.features.map((f) => [f.name, f.type])),
+    what,
   );
 }
 
@@ -29,7 +30,7 @@ export async function storeReferenceProfile(store: ObjectStore, config: ModelCon
   const existing = await store.getJsonIfExists(key);
   if (existing !== undefined) return parseOrThrow(ReferenceProfile, existing, `reference profile ${store.uri(key)}`);
   const { columns } = await readParquet(await store.getBytes(trainSplitKey), store.uri(trainSplitKey));
-  const profile = profileReference(splitFrame(config, columns), config.drift);
+  const profile = profileReference(splitFrame(config, columns, `training split ${store.uri(trainSplitKey)}`), config.drift);
   await store.putJson(key, profile);
   return profile;
 }
@@ -65,7 +66,7 @@ export function createDriftActivities(deps: ActivityDeps) {
       const wanted = [...new Set(config.features.map((f) => f.source))];
       const { columns, rows } = await loadDataset(store, config, window, wanted);
       if (rows === 0) throw ApplicationFailure.nonRetryable(`the data window ${window.join(', ')} has no rows`, FailureType.validationFailed);
-      const report = detectDrift(profile, featureFrame(config, columns), config.drift);
+      const report = detectDrift(profile, featureFrame(config, columns, `data window ${window.join(', ')}`), config.drift);
       const reportKey = keys.driftReport(modelId, input.checkId);
       await store.putJson(reportKey, { modelId, championVersion: champion.version, window, checkedAt: new Date().toISOString(), report });
       log.info({ championVersion: champion.version, rows, datasetDrift: report.datasetDrift, driftedFeatures: report.driftedFeatures }, 'drift checked');

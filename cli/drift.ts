@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ObjectNotFoundError, ObjectStore } from '../activities/objectStore';
 import { readCsv, readParquet, UnreadableDatasetError } from '../activities/datasetFiles';
-import { parseCsv } from '../core/csv';
+import { parseCsv, parseNumber } from '../core/csv';
 import { columnsFrame, detectDrift, type DriftReport, DriftSettings, type FeatureFrame, featureFrame, profileReference } from '../core/drift';
 import type { Columns } from '../core/features';
 import type { ColumnType, ModelConfig } from '../core/modelConfig';
@@ -46,26 +46,39 @@ function inferCsvTypes(bytes: Uint8Array): Record<string, ColumnType> {
   return Object.fromEntries(
     header.map((name, c) => {
       const cells = rows.map((r) => r[c] ?? '').filter((v) => v !== '');
-      const type: ColumnType = cells.length > 0 && cells.every((v) => v.trim() !== '' && Number.isFinite(Number(v))) ? 'number' : cells.length > 0 && cells.every((v) => v === 'true' || v === 'false') ? 'boolean' : 'string';
+      const type: ColumnType = cells.length > 0 && cells.every((v) => parseNumber(v) !== undefined) ? 'number' : cells.length > 0 && cells.every((v) => v === 'true' || v === 'false') ? 'boolean' : 'string';
       return [name, type];
     }),
   );
 }
 
-async function readTable(location: string, flag: string, types: Record<string, ColumnType> | undefined): Promise<{ columns: Columns; types: Record<string, ColumnType> }> {
+interface Table {
+  columns: Columns;
+  types: Record<string, ColumnType>;
+  /** how errors name this file: "--current jun.csv" */
+  what: string;
+}
+
+/** Reads one file; an empty one (no rows, a header-only CSV or a Parquet file without rows) is bad input. */
+async function readTable(location: string, flag: string, window: string, types: Record<string, ColumnType> | undefined): Promise<Table> {
   const bytes = await readBytes(location, flag);
   const ext = path.extname(location.replace(/^s3:\/\//, '')).toLowerCase();
+  const what = `${flag} ${location}`;
+  let table: { columns: Columns; rows: number; types: Record<string, ColumnType> };
   try {
-    if (ext === '.parquet') return { columns: (await readParquet(bytes, location)).columns, types: types ?? {} };
-    if (ext === '.csv') {
+    if (ext === '.parquet') {
+      const parquet = await readParquet(bytes, location);
+      table = { ...parquet, types: types ?? parquet.types };
+    } else if (ext === '.csv') {
       const csvTypes = types ?? inferCsvTypes(bytes);
-      return { columns: readCsv(bytes, location, csvTypes).columns, types: csvTypes };
-    }
+      table = { ...readCsv(bytes, location, csvTypes), types: csvTypes };
+    } else throw new InvalidInputError(flag, [`${location}: expected a .parquet or .csv file`]);
   } catch (err) {
     if (err instanceof UnreadableDatasetError) throw new InvalidInputError(flag, [err.message]);
     throw err;
   }
-  throw new InvalidInputError(flag, [`${location}: expected a .parquet or .csv file`]);
+  if (table.rows === 0) throw new InvalidInputError(what, [`${window} has no rows`]);
+  return { columns: table.columns, types: table.types, what };
 }
 
 /** Reads both files, profiles the reference and checks the current window against it. */
@@ -74,18 +87,18 @@ export async function runDriftCheck(opts: DriftOptions): Promise<DriftReport> {
   if (problems.length > 0) throw new InvalidInputError('ct drift', problems);
   const config: ModelConfig | undefined = opts.model ? loadModelConfigFile(opts.model) : undefined;
   const declared = config && Object.fromEntries(Object.entries(config.dataset.columns).map(([k, v]) => [k, v.type]));
-  const reference = await readTable(opts.reference!, '--reference', declared);
-  const current = await readTable(opts.current!, '--current', declared ?? reference.types);
+  const reference = await readTable(opts.reference!, '--reference', 'reference', declared);
+  const current = await readTable(opts.current!, '--current', 'current window', declared ?? reference.types);
   const settings = config?.drift ?? DriftSettings.parse({});
   let refFrame: FeatureFrame;
   let curFrame: FeatureFrame;
   if (config) {
-    refFrame = featureFrame(config, reference.columns);
-    curFrame = featureFrame(config, current.columns);
+    refFrame = featureFrame(config, reference.columns, reference.what);
+    curFrame = featureFrame(config, current.columns, current.what);
   } else {
-    refFrame = columnsFrame(reference.columns);
+    refFrame = columnsFrame(reference.columns, undefined, reference.what);
     const kinds = Object.fromEntries(refFrame.map((c) => [c.name, c.kind]));
-    curFrame = columnsFrame(Object.fromEntries(Object.entries(current.columns).filter(([name]) => name in kinds)), kinds);
+    curFrame = columnsFrame(Object.fromEntries(Object.entries(current.columns).filter(([name]) => name in kinds)), kinds, current.what);
   }
   return detectDrift(profileReference(refFrame, settings), curFrame, settings);
 }
@@ -100,6 +113,7 @@ export function formatDriftReport(r: DriftReport): string {
       f.pValue !== null ? `p ${fmt(f.pValue)}${f.adjustedPValue !== f.pValue ? ` (adjusted ${fmt(f.adjustedPValue)})` : ''}` : '',
       f.thresholdSource !== 'fixed' ? `${f.thresholdSource} threshold` : '',
       f.missingRateDrifted ? `missing ${(100 * f.missingRate.reference).toFixed(1)}% → ${(100 * f.missingRate.current).toFixed(1)}%` : '',
+      f.nonFiniteRate && (f.nonFiniteRate.reference > 0 || f.nonFiniteRate.current > 0) ? `±Infinity ${percent(f.nonFiniteRate.reference)} → ${percent(f.nonFiniteRate.current)} (left out)` : '',
       f.unseenCategories && f.unseenCategories.count > 0 ? `${f.unseenCategories.count} unseen categories (${percent(f.unseenCategories.share)} of rows: ${f.unseenCategories.examples.join(', ')})` : '',
     ].filter(Boolean);
     return [f.name, f.kind, f.method, fmt(f.statistic), fmt(f.threshold), f.drifted ? 'DRIFT' : 'no', notes.join('; ')];

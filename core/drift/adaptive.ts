@@ -32,7 +32,7 @@ export function calibrateFeature(profile: FeatureProfile, col: FeatureColumn, ro
     const start = Math.floor((c * col.values.length) / chunks);
     const end = Math.floor(((c + 1) * col.values.length) / chunks);
     const piece = sliceColumn(col, start, end);
-    const present = piece.kind === 'numeric' ? piece.values.some((v) => !Number.isNaN(v)) : piece.values.some((v) => v !== '');
+    const present = piece.kind === 'numeric' ? piece.values.some((v) => Number.isFinite(v)) : piece.values.some((v) => v !== '');
     if (!present) continue;
     const value = methodValue(method, featureMetrics(profile, piece));
     if (value) distances.push(value.statistic);

@@ -1,6 +1,6 @@
 // Every metric of one feature's window against its reference profile: one pass over the window builds its
 // counts, the rest works on distinct values and bins.
-import type { FeatureColumn } from './frame';
+import { absentCounts, type FeatureColumn } from './frame';
 import { binCounts, type CategoricalProfile, categoryCounts, type FeatureProfile, type NumericProfile, OTHER_CATEGORY } from './profile';
 import type { DriftMethod } from './settings';
 import { chi2Contingency, type Distribution, distributionOf, jensenShannon, ks2samp, psi, twoProportionZTest, wasserstein } from './statistics';
@@ -16,6 +16,8 @@ export interface TestValue {
 export interface FeatureMetrics {
   rows: number;
   missing: number;
+  /** numeric: ±Infinity values (left out of every statistic, like missing ones) */
+  nonFinite?: number;
   /** distinct non-missing values (categories) over reference and window together */
   uniqueValues: number;
   ks?: TestValue;
@@ -60,7 +62,7 @@ function alignedValueCounts(ref: Distribution, cur: Distribution): [number[], nu
 function numericMetrics(p: NumericProfile, values: Float64Array): FeatureMetrics {
   const cur = distributionOf(values);
   const ref = profileDistribution(p);
-  const base = { rows: values.length, missing: values.length - cur.total, uniqueValues: unionSize(ref.values, cur.values) };
+  const base = { rows: values.length, ...absentCounts(values), uniqueValues: unionSize(ref.values, cur.values) };
   const binsCur = binCounts(p.bins.edges, cur);
   let outside = 0;
   for (let i = 0; i < cur.values.length; i++) if (cur.values[i]! < p.min || cur.values[i]! > p.max) outside += cur.counts[i]!;

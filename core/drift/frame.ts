@@ -4,20 +4,64 @@ import type { ModelConfig } from '../modelConfig';
 import { InvalidInputError } from '../parse';
 
 export type FeatureColumn =
-  | { name: string; kind: 'numeric'; values: Float64Array } // NaN = missing
+  | { name: string; kind: 'numeric'; values: Float64Array } // NaN = missing; ±Infinity kept (non-finite)
   | { name: string; kind: 'categorical'; values: string[] }; // '' = missing
 export type FeatureFrame = FeatureColumn[];
 export type FeatureKind = FeatureColumn['kind'];
 
+const MAX_EXAMPLES = 3;
+
 /** The rows of a frame (its longest column). */
 export const frameRows = (frame: FeatureFrame): number => frame.reduce((n, c) => Math.max(n, c.values.length), 0);
 
-/** The model's features, derived from the dataset's columns as prepare derives them. */
-export function featureFrame(config: ModelConfig, columns: Columns): FeatureFrame {
-  const missing = config.features.filter((f) => !(f.source in columns));
-  if (missing.length > 0) {
-    throw new InvalidInputError('drift data', missing.map((f) => `column "${f.source}" (source of feature "${f.name}") is missing`));
+/** Missing (NaN) and non-finite (±Infinity) values of a numeric column: neither enters a statistic. */
+export function absentCounts(values: Float64Array): { missing: number; nonFinite: number } {
+  let missing = 0;
+  let nonFinite = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (Number.isNaN(v)) missing++;
+    else if (!Number.isFinite(v)) nonFinite++;
   }
+  return { missing, nonFinite };
+}
+
+/** Why a numeric feature without a single finite value cannot be compared (`where`: "the reference", …). */
+export function noFiniteValues(name: string, where: string, rows: number, missing: number, nonFinite: number): string {
+  if (nonFinite === 0) return `feature "${name}" is 100% missing in ${where}`;
+  return `feature "${name}" has no finite values in ${where} (${rows} rows: ${missing} missing, ${nonFinite} ±Infinity)`;
+}
+
+/**
+ * A numeric feature's source holds strings where it needs numbers: how many and a few distinct examples, or null.
+ * Any string is bad input (a CSV cell that did not parse, a Parquet string column): read as missing, it would
+ * hide a broken file behind a missing rate.
+ */
+function nonNumeric(cells: readonly Cell[], wanted = 'numbers'): string | null {
+  let count = 0;
+  const examples = new Set<string>();
+  for (const c of cells) {
+    if (typeof c !== 'string') continue;
+    count++;
+    if (examples.size < MAX_EXAMPLES) examples.add(JSON.stringify(c));
+  }
+  return count === 0 ? null : `${count} of ${cells.length} values are not ${wanted} (e.g. ${[...examples].join(', ')})`;
+}
+
+/**
+ * The model's features, derived from the dataset's columns as prepare derives them; `what` names the data in
+ * errors (e.g. "--current jun.csv"). Throws when a source column is missing or a numeric source holds strings.
+ */
+export function featureFrame(config: ModelConfig, columns: Columns, what = 'drift data'): FeatureFrame {
+  const problems = config.features.flatMap((f) => {
+    const cells = columns[f.source];
+    if (!cells) return [`column "${f.source}" (source of feature "${f.name}") is missing`];
+    const timestamp = f.transform !== 'identity';
+    const bad = f.type === 'numeric' || timestamp ? nonNumeric(cells, timestamp ? 'timestamps' : 'numbers') : null;
+    const needs = timestamp ? `a timestamp (${f.transform})` : 'numeric';
+    return bad ? [`column "${f.source}" (source of feature "${f.name}") is ${needs}, but ${bad}`] : [];
+  });
+  if (problems.length > 0) throw new InvalidInputError(what, problems);
   return config.features.map((f): FeatureColumn => {
     const cells = columns[f.source]!;
     if (f.type === 'numeric') return { name: f.name, kind: 'numeric', values: Float64Array.from(cells, (c) => deriveFeature(f, c) as number) };
@@ -32,12 +76,19 @@ function kindOf(cells: Cell[]): FeatureKind {
 
 /**
  * Every column as a feature, for data without a model config: numbers (and timestamps, as epoch ms) are numeric,
- * strings and booleans categorical. `kinds` fixes the kind per column (the reference's, when reading the current window).
+ * strings and booleans categorical. `kinds` fixes the kind per column (the reference's, when reading the current
+ * window); a column of numeric kind holding strings is bad input, named with `what`.
  */
-export function columnsFrame(columns: Columns, kinds?: Record<string, FeatureKind>): FeatureFrame {
-  return Object.entries(columns).map(([name, cells]): FeatureColumn => {
+export function columnsFrame(columns: Columns, kinds?: Record<string, FeatureKind>, what = 'drift data'): FeatureFrame {
+  const frame = Object.entries(columns).map(([name, cells]): FeatureColumn => {
     const kind = kinds?.[name] ?? kindOf(cells);
     if (kind === 'numeric') return { name, kind, values: Float64Array.from(cells, (c) => (typeof c === 'number' ? c : typeof c === 'boolean' ? Number(c) : Number.NaN)) };
     return { name, kind, values: cells.map((c) => (isMissing(c) ? '' : String(c))) };
   });
+  const problems = frame.flatMap((col) => {
+    const bad = col.kind === 'numeric' ? nonNumeric(columns[col.name]!) : null;
+    return bad ? [`feature "${col.name}" is numeric, but ${bad}`] : [];
+  });
+  if (problems.length > 0) throw new InvalidInputError(what, problems);
+  return frame;
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { InvalidInputError } from '../parse';
 import { sampleIndices } from '../split';
 import { calibrateFeature } from './adaptive';
-import type { FeatureColumn, FeatureFrame } from './frame';
+import { absentCounts, type FeatureColumn, type FeatureFrame, frameRows, noFiniteValues } from './frame';
 import type { DriftSettings } from './settings';
 import { DriftMethod } from './settings';
 import { type Distribution, distributionOf } from './statistics';
@@ -24,7 +24,9 @@ export const NumericProfile = z
   .object({
     ...Common,
     kind: z.literal('numeric'),
-    distinct: z.number().int().min(0).describe('distinct non-missing values in the reference'),
+    nonFinite: z.number().int().min(0).default(0).describe('±Infinity values, left out of every statistic like missing ones'),
+    nonFiniteRate: z.number().min(0).max(1).default(0).describe('nonFinite / rows (absent from older profiles: 0)'),
+    distinct: z.number().int().min(0).describe('distinct finite values in the reference'),
     sampled: z.boolean().describe('true: values/counts hold a seeded sample (KS and Wasserstein are then approximate)'),
     values: z.array(z.number()).describe('distinct values, ascending'),
     counts: z.array(z.number().int().min(1)),
@@ -101,7 +103,8 @@ export function binCounts(edges: readonly number[], d: Distribution): number[] {
 
 function numericProfile(col: Extract<FeatureColumn, { kind: 'numeric' }>, settings: DriftSettings): NumericProfile {
   const full = distributionOf(col.values);
-  if (full.total === 0) throw new InvalidInputError('reference', [`feature "${col.name}" has no values in the reference`]);
+  const { missing, nonFinite } = absentCounts(col.values);
+  if (full.total === 0) throw new InvalidInputError('reference', [noFiniteValues(col.name, 'the reference', col.values.length, missing, nonFinite)]);
   let mean = 0;
   for (let i = 0; i < full.values.length; i++) mean += full.values[i]! * full.counts[i]!;
   mean /= full.total;
@@ -110,7 +113,7 @@ function numericProfile(col: Extract<FeatureColumn, { kind: 'numeric' }>, settin
   const { maxDistinct, bins, seed } = settings.profile;
   let kept = full;
   if (full.values.length > maxDistinct) {
-    const present = col.values.filter((v) => !Number.isNaN(v));
+    const present = col.values.filter((v) => Number.isFinite(v));
     kept = distributionOf(sampleIndices(present.length, maxDistinct, seed).map((i) => present[i]!));
   }
   const edges = [...new Set(Array.from({ length: bins - 1 }, (_, i) => quantileOf(full, (i + 1) / bins)))];
@@ -119,8 +122,10 @@ function numericProfile(col: Extract<FeatureColumn, { kind: 'numeric' }>, settin
     name: col.name,
     kind: 'numeric',
     rows: col.values.length,
-    missing: col.values.length - full.total,
-    missingRate: (col.values.length - full.total) / col.values.length,
+    missing,
+    missingRate: missing / col.values.length,
+    nonFinite,
+    nonFiniteRate: nonFinite / col.values.length,
     distinct: full.values.length,
     sampled: kept !== full,
     values: Array.from(kept.values),
@@ -147,7 +152,7 @@ export function categoryCounts(values: readonly string[]): { counts: Map<string,
 
 function categoricalProfile(col: Extract<FeatureColumn, { kind: 'categorical' }>, settings: DriftSettings): CategoricalProfile {
   const { counts, missing } = categoryCounts(col.values);
-  if (counts.size === 0) throw new InvalidInputError('reference', [`feature "${col.name}" has no values in the reference`]);
+  if (counts.size === 0) throw new InvalidInputError('reference', [`feature "${col.name}" is 100% missing in the reference`]);
   const sorted = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   const cap = settings.profile.maxCategories;
   const kept = sorted.slice(0, cap);
@@ -167,7 +172,8 @@ function categoricalProfile(col: Extract<FeatureColumn, { kind: 'categorical' }>
 
 /** Profiles the reference (training) data; with drift.adaptive enabled also calibrates each feature's threshold. */
 export function profileReference(frame: FeatureFrame, settings: DriftSettings): ReferenceProfile {
-  const rows = frame.reduce((n, c) => Math.max(n, c.values.length), 0);
+  const rows = frameRows(frame);
+  if (rows === 0) throw new InvalidInputError('reference', ['reference has no rows']);
   const features = frame.map((col): FeatureProfile => {
     if (col.values.length === 0) throw new InvalidInputError('reference', [`feature "${col.name}" has no rows in the reference`]);
     const profile = col.kind === 'numeric' ? numericProfile(col, settings) : categoricalProfile(col, settings);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { InvalidInputError } from '../parse';
 import { featureMetrics, type FeatureMetrics, methodValue } from './compare';
 import { adjustPValues, datasetVerdict } from './decision';
-import { type FeatureFrame, frameRows } from './frame';
+import { absentCounts, type FeatureFrame, frameRows, noFiniteValues } from './frame';
 import { chooseMethod, methodMisfit } from './methods';
 import type { ReferenceProfile } from './profile';
 import { DriftCorrection, DriftMethod, type DriftSettings, isPValueMethod } from './settings';
@@ -23,6 +23,12 @@ export const FeatureDriftResult = z
     drifted: z.boolean(),
     missingRate: z.object({ reference: z.number(), current: z.number() }).strict(),
     missingRateDrifted: z.boolean().describe('|current − reference missing rate| > drift.missingRateThreshold (reported, not counted as drift)'),
+    nonFiniteRate: z
+      .object({ reference: z.number(), current: z.number() })
+      .strict()
+      .optional()
+      .describe('numeric: share of rows that are ±Infinity, left out of every statistic like missing values'),
+    nonFiniteRateDrifted: z.boolean().optional().describe('numeric: |current − reference nonFiniteRate| > drift.missingRateThreshold (reported, not counted as drift)'),
     uniqueValues: z.number().int(),
     unseenCategories: z.object({ count: z.number().int(), share: z.number(), examples: z.array(z.string()) }).strict().optional(),
     outOfRangeShare: z.number().optional().describe('share of current values outside the reference [min, max] (numeric)'),
@@ -53,6 +59,7 @@ export const DriftReport = z
     referenceRows: z.number().int(),
     currentRows: z.number().int(),
     missingRateDrifted: z.array(z.string()),
+    nonFiniteRateDrifted: z.array(z.string()).default([]).describe('numeric features whose ±Infinity share changed (absent from older reports)'),
     features: z.array(FeatureDriftResult),
   })
   .strict();
@@ -64,16 +71,20 @@ function checkInputs(reference: ReferenceProfile, current: FeatureFrame, setting
   for (const name of Object.keys(settings.features)) {
     if (!known.has(name)) problems.push(`drift.features.${name}: "${name}" is not a feature of the reference profile (features: ${[...known].join(', ')})`);
   }
-  const empty = frameRows(current) === 0;
-  for (const f of reference.features) {
-    const col = current.find((c) => c.name === f.name);
-    if (!col) problems.push(`feature "${f.name}" is missing from the current window`);
-    else if (col.kind !== f.kind) problems.push(`feature "${f.name}" is ${f.kind} in the reference but ${col.kind} in the current window`);
-    else if (!empty && (col.kind === 'numeric' ? col.values.every((v) => Number.isNaN(v)) : col.values.every((v) => v === ''))) {
-      problems.push(`feature "${f.name}" is 100% missing in the current window`);
+  // A window with columns but no rows has one problem: "100% missing" or "feature missing" would hide it.
+  // (A window without any column is told by its file's row count, which the frame does not keep.)
+  if (current.length > 0 && frameRows(current) === 0) problems.push('current window has no rows');
+  else {
+    for (const f of reference.features) {
+      const col = current.find((c) => c.name === f.name);
+      if (!col) problems.push(`feature "${f.name}" is missing from the current window`);
+      else if (col.kind !== f.kind) problems.push(`feature "${f.name}" is ${f.kind} in the reference but ${col.kind} in the current window`);
+      else if (col.kind === 'numeric' && !col.values.some((v) => Number.isFinite(v))) {
+        const { missing, nonFinite } = absentCounts(col.values);
+        problems.push(noFiniteValues(f.name, 'the current window', col.values.length, missing, nonFinite));
+      } else if (col.kind === 'categorical' && col.values.every((v) => v === '')) problems.push(`feature "${f.name}" is 100% missing in the current window`);
     }
   }
-  if (empty && problems.length === 0) problems.push('current window has no rows');
   if (problems.length > 0) throw new InvalidInputError('drift check', problems);
 }
 
@@ -101,6 +112,7 @@ export function detectDrift(reference: ReferenceProfile, current: FeatureFrame, 
     const adjustedPValue = adjustedOf.get(profile.name) ?? null;
     const drifted = adjustedPValue !== null ? adjustedPValue < choice.threshold : value.statistic >= choice.threshold;
     const currentMissing = metrics.missing / metrics.rows;
+    const nonFiniteRate = profile.kind === 'numeric' ? { reference: profile.nonFiniteRate, current: (metrics.nonFinite ?? 0) / metrics.rows } : undefined;
     return {
       name: profile.name,
       kind: profile.kind,
@@ -113,6 +125,9 @@ export function detectDrift(reference: ReferenceProfile, current: FeatureFrame, 
       drifted,
       missingRate: { reference: profile.missingRate, current: currentMissing },
       missingRateDrifted: Math.abs(currentMissing - profile.missingRate) > settings.missingRateThreshold,
+      ...(nonFiniteRate
+        ? { nonFiniteRate, nonFiniteRateDrifted: Math.abs(nonFiniteRate.current - nonFiniteRate.reference) > settings.missingRateThreshold }
+        : {}),
       uniqueValues: metrics.uniqueValues,
       ...(metrics.unseen ? { unseenCategories: metrics.unseen } : {}),
       ...(metrics.outOfRangeShare !== undefined ? { outOfRangeShare: metrics.outOfRangeShare } : {}),
@@ -136,6 +151,7 @@ export function detectDrift(reference: ReferenceProfile, current: FeatureFrame, 
     referenceRows: reference.rows,
     currentRows: frameRows(current),
     missingRateDrifted: features.filter((f) => f.missingRateDrifted).map((f) => f.name),
+    nonFiniteRateDrifted: features.filter((f) => f.nonFiniteRateDrifted).map((f) => f.name),
     features,
   };
 }

@@ -11,13 +11,13 @@ export interface Distribution {
   total: number;
 }
 
-/** One pass over a column (NaN skipped): sort a copy, then run-length encode. */
+/** One pass over a column, finite values only (NaN = missing and ±Infinity skipped): sort a copy, run-length encode. */
 export function distributionOf(column: ArrayLike<number>): Distribution {
   const sorted = new Float64Array(column.length);
   let n = 0;
   for (let i = 0; i < column.length; i++) {
     const v = column[i]!;
-    if (!Number.isNaN(v)) sorted[n++] = v;
+    if (Number.isFinite(v)) sorted[n++] = v;
   }
   const data = sorted.subarray(0, n).sort();
   const values: number[] = [];

@@ -46,6 +46,8 @@ describe('CSV', () => {
     assert.equal(typeCell('42', 'integer'), 42);
     assert.equal(typeCell('', 'integer'), null);
     assert.equal(typeCell('4x', 'number'), '4x', 'unparsable stays a string for validation to name');
+    assert.deepEqual(['Infinity', '-inf', 'INF', 'nan', ' 7 '].map((v) => typeCell(v, 'number')), [Infinity, -Infinity, Infinity, Number.NaN, 7]);
+    assert.equal(typeCell('  ', 'number'), '  ', 'a blank cell is not 0');
     assert.equal(typeCell('2001-01-01 10:00:00', 'timestamp'), Date.UTC(2001, 0, 1, 10));
     assert.throws(() => parseCsv('a\n"open'), /unterminated/);
   });

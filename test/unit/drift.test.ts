@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   adjustPValues,
+  columnsFrame,
   datasetVerdict,
   defaultMethod,
   detectDrift,
@@ -175,6 +176,86 @@ describe('bad inputs', () => {
     assert.deepEqual(Array.from(f[0]!.values as Float64Array), [7, Number.NaN]);
     assert.deepEqual(f[1]!.values, ['ATL', '']);
     assert.throws(() => featureFrame(cfg, { t: [1] }), errorMatching(/column "o" \(source of feature "origin"\) is missing/));
+  });
+});
+
+describe('non-finite, non-numeric and empty inputs', () => {
+  /** The frame with some `x` values replaced (row → value). */
+  const withX = (f: FeatureFrame, set: Record<number, number>): FeatureFrame =>
+    f.map((c) => (c.kind === 'numeric' && c.name === 'x' ? { ...c, values: Float64Array.from(c.values, (v, i) => set[i] ?? v) } : c));
+  const statistics = (r: DriftReport) => r.features.flatMap((f) => [f.statistic, f.threshold, ...Object.values(f.metrics).flatMap((m) => (typeof m === 'number' ? [m] : [m.statistic, m.pValue]))]);
+
+  it('±Infinity is counted apart and left out of every statistic: a single one neither breaks nor drifts a check', () => {
+    for (const s of [settings(), settings({ adaptive: { enabled: true } })]) {
+      const ref = profileReference(withX(frame(3000, 1), { 5: Infinity }), s);
+      const x = ref.features[0]!;
+      assert.ok(x.kind === 'numeric');
+      assert.deepEqual([x.nonFinite, x.nonFiniteRate, x.missing], [1, 1 / 3000, 0]);
+      assert.ok([x.mean, x.std, x.min, x.max, ...x.values].every(Number.isFinite), 'reference statistics stay finite');
+      assert.ok(x.adaptive === undefined || Number.isFinite(x.adaptive.threshold));
+      const report = detectDrift(ref, withX(frame(2000, 2), { 0: Infinity, 1: -Infinity, 2: Number.NaN }), s);
+      const fx = feature(report, 'x');
+      assert.equal(fx.method, 'wasserstein');
+      assert.ok(statistics(report).every(Number.isFinite), JSON.stringify(report.features.map((f) => [f.name, f.metrics])));
+      assert.equal(fx.drifted, false, `x: ${fx.statistic} vs ${fx.threshold}`);
+      assert.deepEqual(fx.nonFiniteRate, { reference: 1 / 3000, current: 2 / 2000 });
+      assert.deepEqual([fx.missingRate.current, fx.nonFiniteRateDrifted], [1 / 2000, false]);
+      const json = JSON.stringify(report);
+      // null only where a distance method has no p-value, never for an infinite statistic
+      JSON.parse(json, (k, v: unknown) => {
+        if (v === null) assert.ok(k === 'pValue' || k === 'adjustedPValue', `null ${k}`);
+        return v;
+      });
+      assert.deepEqual(DriftReport.parse(JSON.parse(json)), report);
+    }
+  });
+
+  it('a jump in the ±Infinity share is reported like a missing-rate change; a window of only ±Infinity is refused', () => {
+    const ref = profileReference(frame(2000, 1), settings());
+    const inf = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [i * 10, i % 2 ? Infinity : -Infinity]));
+    const report = detectDrift(ref, withX(frame(2000, 2), inf), settings());
+    assert.deepEqual([feature(report, 'x').nonFiniteRateDrifted, report.nonFiniteRateDrifted], [true, ['x']]);
+    assert.equal(feature(report, 'hour').nonFiniteRateDrifted, false);
+    assert.equal(feature(report, 'city').nonFiniteRate, undefined, 'categorical features have no non-finite values');
+    const allInf = withX(frame(100, 2), Object.fromEntries(Array.from({ length: 100 }, (_, i) => [i, i < 10 ? Number.NaN : Infinity])));
+    assert.throws(() => detectDrift(ref, allInf, settings()), errorMatching(/feature "x" has no finite values in the current window \(100 rows: 10 missing, 90 ±Infinity\)/));
+    assert.throws(() => profileReference(allInf, settings()), errorMatching(/feature "x" has no finite values in the reference/));
+  });
+
+  it('profiles stored before non-finite values were counted still load (nonFinite 0)', () => {
+    const ref = profileReference(frame(500, 1), settings());
+    const old = JSON.parse(JSON.stringify(ref)) as { features: Record<string, unknown>[] };
+    for (const f of old.features) {
+      delete f.nonFinite;
+      delete f.nonFiniteRate;
+    }
+    assert.deepEqual(ReferenceProfile.parse(old), ref);
+  });
+
+  it('an empty window is named as such, not as missing features', () => {
+    const ref = profileReference(frame(500, 1), settings());
+    assert.throws(() => detectDrift(ref, frame(0, 2).slice(1), settings()), errorMatching(/^invalid drift check:\n {2}- current window has no rows$/));
+    assert.throws(() => profileReference([], settings()), errorMatching(/reference has no rows/));
+    assert.throws(() => profileReference(frame(0, 1), settings()), errorMatching(/reference has no rows/));
+  });
+
+  it('strings in a numeric feature are bad input naming the column, the count and examples, not missing values', () => {
+    const cfg = ModelConfig.parse({
+      modelId: 'm',
+      dataset: { format: 'csv', timeColumn: 't', columns: { t: { type: 'timestamp' }, d: { type: 'number' }, o: { type: 'string' }, y: { type: 'number' } } },
+      features: [{ name: 'hour', type: 'numeric', source: 't', transform: 'hourOfDay' }, { name: 'distance', type: 'numeric', source: 'd' }, { name: 'origin', type: 'categorical', source: 'o' }],
+      label: { source: 'y', positiveWhen: { op: '>', value: 0 } },
+      trainer: { command: ['true'] },
+    });
+    const columns = { t: [0, 'noon', 0, 0], d: ['abc', 1, 'abc', 'n/a'], o: ['1', 'ATL', null, 'x'], y: [1, 0, 1, 0] };
+    assert.throws(() => featureFrame(cfg, columns, '--current jun.csv'), (err: unknown) =>
+      errorMatching(/^invalid --current jun\.csv:/)(err) &&
+      /column "d" \(source of feature "distance"\) is numeric, but 3 of 4 values are not numbers \(e\.g\. "abc", "n\/a"\)/.test((err as Error).message) &&
+      /column "t" \(source of feature "hour"\) is a timestamp \(hourOfDay\), but 1 of 4 values are not timestamps \(e\.g\. "noon"\)/.test((err as Error).message));
+    const ok = featureFrame(cfg, { ...columns, t: [0, null, 0, 0], d: [1, null, Number.NaN, Infinity] });
+    assert.deepEqual(Array.from(ok[1]!.values as Float64Array), [1, Number.NaN, Number.NaN, Infinity], 'null and NaN are missing, Infinity stays');
+    assert.throws(() => columnsFrame({ d: ['abc', 2] }, { d: 'numeric' }, '--current w.csv'),
+      errorMatching(/^invalid --current w\.csv:\n {2}- feature "d" is numeric, but 1 of 2 values are not numbers \(e\.g\. "abc"\)$/));
   });
 });
 

@@ -1,7 +1,7 @@
 // `ct drift` end to end: the real CLI on small Parquet and CSV files.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -47,6 +47,15 @@ writeBoth('same', 3000, 2, 0);
 writeBoth('shifted', 3000, 3, 1);
 writeFileSync(path.join(dir, 'empty.csv'), 'date,delay,distance,origin\n');
 writeFileSync(path.join(dir, 'other.csv'), 'a,b\n1,x\n2,y\n');
+writeFileSync(path.join(dir, 'columnless.parquet'), writeParquet([]));
+/** same.csv with the distance of some rows (1-based data rows) replaced. */
+function editDistance(name: string, cells: Record<number, string>): void {
+  const lines = readFileSync(path.join(dir, 'same.csv'), 'utf8').split('\n');
+  for (const [row, cell] of Object.entries(cells)) lines[Number(row)] = lines[Number(row)]!.replace(/^([^,]*,[^,]*,)[^,]*/, `$1${cell}`);
+  writeFileSync(path.join(dir, name), lines.join('\n'));
+}
+editDistance('words.csv', { 1: 'abc', 2: 'abc', 3: 'twelve', 4: '' });
+editDistance('infinite.csv', { 1: 'Infinity', 2: '-inf', 3: 'NaN' });
 const model = path.join(dir, 'model.yaml');
 writeFileSync(
   model,
@@ -103,11 +112,52 @@ describe('ct drift', () => {
     const noSource = ct('--reference', f('reference.parquet'), '--current', f('other.csv'), '--model', model);
     assert.equal(noSource.status, 2);
     assert.match(noSource.stderr, /column "date" \(source of feature "weekday"\) is missing/);
+    const columnless = ct('--reference', f('reference.parquet'), '--current', f('columnless.parquet'));
+    assert.equal(columnless.status, 2);
+    assert.match(columnless.stderr, /invalid --current \S+columnless\.parquet:\n {2}- current window has no rows\n/);
+    for (const args of [['--reference', f('empty.csv'), '--current', f('same.csv')], ['--reference', f('columnless.parquet'), '--current', f('same.csv'), '--model', model]]) {
+      const emptyRef = ct(...args);
+      assert.equal(emptyRef.status, 2, args.join(' '));
+      assert.match(emptyRef.stderr, /invalid --reference \S+:\n {2}- reference has no rows\n/);
+    }
     const usage = ct('--reference', f('reference.parquet'));
     assert.equal(usage.status, 2);
     assert.match(usage.stderr, /required option '--current <file>' not specified/);
     const notData = ct('--reference', model, '--current', f('same.csv'));
     assert.equal(notData.status, 2);
     assert.match(notData.stderr, /expected a \.parquet or \.csv file/);
+  });
+
+  it('words in a numeric column → exit 2 naming the column, how many and examples (with and without a model)', () => {
+    const expected = /invalid --current \S+words\.csv:\n {2}- .*"distance".* is numeric, but 3 of 3000 values are not numbers \(e\.g\. "abc", "twelve"\)/;
+    for (const reference of ['reference.csv', 'reference.parquet']) {
+      const r = ct('--reference', f(reference), '--current', f('words.csv'));
+      assert.equal(r.status, 2, r.stderr + r.stdout);
+      assert.match(r.stderr, expected);
+    }
+    const withModel = ct('--reference', f('reference.parquet'), '--current', f('words.csv'), '--model', model);
+    assert.equal(withModel.status, 2, withModel.stderr);
+    assert.match(withModel.stderr, expected);
+  });
+
+  it('a CSV window against a Parquet reference (no model) is typed like the reference', () => {
+    const r = ct('--reference', f('reference.parquet'), '--current', f('same.csv'), '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { features: { name: string; kind: string; missingRate: { current: number } }[] };
+    assert.deepEqual(report.features.find((x) => x.name === 'distance'), { ...report.features.find((x) => x.name === 'distance'), kind: 'numeric', missingRate: { reference: 0, current: 0 } });
+  });
+
+  it('±Infinity in a window is counted apart and left out: finite statistics, no drift, shown in the notes', () => {
+    const r = ct('--reference', f('reference.parquet'), '--current', f('infinite.csv'), '--json');
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.doesNotMatch(r.stdout, /"(statistic|wasserstein|wassersteinNormed|jensenshannon|psi)": null/);
+    const report = JSON.parse(r.stdout) as { features: { name: string; method: string; statistic: number; drifted: boolean; nonFiniteRate: unknown; missingRate: unknown }[] };
+    const distance = report.features.find((x) => x.name === 'distance')!;
+    assert.equal(distance.method, 'wasserstein');
+    assert.ok(Number.isFinite(distance.statistic) && distance.statistic < 0.1 && !distance.drifted, JSON.stringify(distance));
+    assert.deepEqual(distance.nonFiniteRate, { reference: 0, current: 2 / 3000 });
+    assert.deepEqual(distance.missingRate, { reference: 0, current: 1 / 3000 });
+    const table = ct('--reference', f('reference.parquet'), '--current', f('infinite.csv'));
+    assert.match(table.stdout, /^distance\s+numeric\s+wasserstein\s+0\.0\d+\s+0\.1000\s+no\s+±Infinity 0\.0% → 0\.067% \(left out\)/m);
   });
 });
