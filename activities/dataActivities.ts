@@ -1,6 +1,7 @@
 // The CPU stages before training: load the model config, validate the data, prepare the splits.
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
+import { canonicalJson } from '../core/audit';
 import { deriveFeature, labelOf } from '../core/features';
 import { keys } from '../core/keys';
 import { ModelConfig } from '../core/modelConfig';
@@ -36,6 +37,24 @@ export function createDataActivities(deps: ActivityDeps) {
     } catch (err) {
       return classify(err);
     }
+  }
+
+  /**
+   * The configuration a run uses: its inline one, or the registered one. An inline configuration of a registered
+   * model may change anything but its governance (approval, gate): a caller cannot approve its own run by sending
+   * `approval.mode: auto`. Such a change is registered first (ct models register).
+   */
+  async function resolveRunConfig(input: { modelId: string; inline?: ModelConfig }): Promise<ModelConfig> {
+    if (!input.inline) return loadModelConfig(input.modelId);
+    const raw = await store.getJsonIfExists(keys.registeredConfig(input.modelId));
+    if (raw === undefined) return input.inline;
+    const registered = parseOrThrow(ModelConfig, raw, `registered model config for "${input.modelId}"`);
+    const changed = (['approval', 'gate'] as const).filter((k) => canonicalJson(registered[k]) !== canonicalJson(input.inline![k]));
+    if (changed.length === 0) return input.inline;
+    throw ApplicationFailure.nonRetryable(
+      `the inline modelConfig changes the governance of registered model "${input.modelId}" (${changed.join(', ')}): register the change with \`ct models register\` instead`,
+      FailureType.invalidInput,
+    );
   }
 
   async function validateDataset(input: DataStageInput): Promise<ValidationReport> {
@@ -100,5 +119,5 @@ export function createDataActivities(deps: ActivityDeps) {
     }
   }
 
-  return { loadModelConfig, validateDataset, prepareSplits };
+  return { loadModelConfig, resolveRunConfig, validateDataset, prepareSplits };
 }

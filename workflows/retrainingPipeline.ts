@@ -111,14 +111,14 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
     }
   }
 
-  const loadConfig = async () => input.modelConfig ?? (await control.loadModelConfig(modelId));
-  // A run of an unknown model fails before it writes an audit record (no chain for a model that does not exist).
+  // The configuration is settled before anything is audited: a run of an unknown model writes no chain for it, and
+  // an inline configuration may not change a registered model's governance.
   const configFirst = patched('config-before-audit');
   const config: ModelConfig = auditing
     ? await stage('starting', async () => {
-        const loaded = configFirst ? await loadConfig() : undefined;
+        const resolved = configFirst ? await control.resolveRunConfig({ modelId, inline: input.modelConfig }) : undefined;
         await audit('run-started', input.trigger.requestedBy, { trigger: input.trigger, datasetKeys });
-        return loaded ?? (await loadConfig());
+        return resolved ?? input.modelConfig ?? (await control.loadModelConfig(modelId));
       })
     : (input.modelConfig ?? (await stage('starting', () => control.loadModelConfig(modelId))));
   desk.setPolicy(config.approval);
@@ -179,6 +179,8 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
     );
   }
 
+  // Before the desk opens, so no decision can arrive while the key that checks its token is still on its way.
+  if (config.approval.mode !== 'auto' && config.approval.signedApprovals) await desk.loadVerifyingKey();
   const decision = await stage('approval', async () => {
     if (config.approval.mode === 'auto') {
       status.decision = { outcome: 'approved', by: 'policy', comment: 'approval mode auto: gate passed', mode: 'auto', approvals: [], evidence: [] };
@@ -188,7 +190,6 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
         if (auto.approve) status.decision = { outcome: 'approved', by: 'policy', comment: 'autoApprove policy held', mode: 'policy', approvals: [], evidence: auto.evidence };
       }
       setCurrentDetails(describeStatus(status));
-      if (!status.decision && config.approval.signedApprovals) await desk.loadVerifyingKey();
       if (!status.decision && patched('approval-timers')) await desk.waitWithDeadlines(config.approval);
       await condition(() => status.decision !== null);
     }

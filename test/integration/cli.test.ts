@@ -156,6 +156,20 @@ describe('ct command', () => {
     assert.doesNotMatch(sup.stderr, /Cannot read properties/);
   });
 
+  it('refuses an inline config that changes a registered model\'s governance (a caller cannot approve its own run)', async () => {
+    const manual = { ...testModelConfig(), approval: { mode: 'manual', roles: { leads: ['alice'] }, approverRoles: ['leads'] } };
+    const registered = path.join(stack.dir, 'manual.json');
+    writeFileSync(registered, JSON.stringify(manual));
+    assert.equal((await ct('models', 'register', registered)).status, 0);
+    const evil = path.join(stack.dir, 'evil.json');
+    writeFileSync(evil, JSON.stringify({ ...manual, approval: { mode: 'auto' }, gate: { minimum: {} } }));
+    const run = await ct('retrain', 'flight-delay', '--data', 'data/jan.parquet', '--config', evil, '--wait');
+    assert.equal(run.status, 1);
+    assert.match(run.stdout, /failed at stage starting: the inline modelConfig changes the governance of registered model "flight-delay" \(approval, gate\)/);
+    const versions = (await ct('models', 'show', 'flight-delay', '--json')).stdout;
+    assert.equal((JSON.parse(versions) as { versions: unknown[] }).versions.length, 1, 'nothing registered by the refused run');
+  });
+
   it('ct dev starts Temporal with the Web UI, MinIO and both workers, and Ctrl-C stops them all', async () => {
     const ports = { CT_DEV_TEMPORAL_PORT: String(await freePort()), CT_DEV_UI_PORT: String(await freePort()), CT_DEV_S3_PORT: String(await freePort()) };
     const state = mkdtempSync(path.join(os.tmpdir(), 'ct-dev-'));

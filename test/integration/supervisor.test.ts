@@ -1,6 +1,8 @@
 // The continuousTraining supervisor on a real Temporal server with real workers and real retraining runs:
 // a storm of reports, cooldown, persistence, pause, continue-as-new with a run in flight, bad input.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -13,8 +15,10 @@ import type { continuousTraining } from '../../workflows';
 import { reportDriftUpdate } from '../../workflows/definitions';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
 import { until } from '../helpers/until';
+import { tools } from '../../stack/paths';
 import { recordHistory, startTestStack, type TestStack } from '../helpers/stack';
 
+const execFileAsync = promisify(execFile);
 const driftAlert = (modelId: string, alertId: string, datasetDrift = true) => ({ alertId, modelId, source: 'test', datasetDrift, driftedShare: datasetDrift ? 0.6 : 0, driftedFeatures: datasetDrift ? ['distance', 'origin', 'destination'] : [] });
 
 describe('continuousTraining supervisor', () => {
@@ -166,6 +170,13 @@ describe('continuousTraining supervisor', () => {
       err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.nonRetryable && pattern.test(err.cause.message);
     await assert.rejects(raw.executeUpdate(reportDriftUpdate, { args: [{ alertId: 'y', modelId: 'storm' } as never] }), final(/datasetDrift/));
     await assert.rejects(raw.executeUpdate(reportDriftUpdate, { args: [driftAlert('other-model', 'o1')] }), final(/drift alert is for model "other-model"/));
+    // …and so it reads in the official Temporal CLI, which a user without our client reaches for.
+    // Asynchronously: the workers run in this process and must answer while the CLI waits.
+    const cli = await execFileAsync(tools.temporal, ['workflow', 'update', 'execute', '--workflow-id', workflowIds.supervisor('storm'), '--name', 'reportDrift', '--input', JSON.stringify(driftAlert('other-model', 'o2')), '--address', stack.temporal.address, '--namespace', stack.temporal.namespace, '-o', 'json']).then(
+      () => assert.fail('the CLI should report a refusal'),
+      (err: { stdout: string; stderr: string }) => err,
+    );
+    assert.match(cli.stderr, /drift alert is for model "other-model", this supervisor is storm's \(type: InvalidInput, retryable: false\)/);
     await assert.rejects(reportDrift(stack.client, { ...driftAlert('storm', 'z'), driftedFeatures: ['altitude'] }, queue()), /unknown feature\(s\) "altitude"/);
     await assert.rejects(reportDrift(stack.client, driftAlert('ghost', 'g1'), queue()), /model "ghost" has no registered configuration/);
     await assert.rejects(requestRetrain(stack.client, 'storm', { requestedBy: '', reason: '' }, queue()), /requestedBy/);
