@@ -2,6 +2,7 @@
 // validate → prepare → train (GPU queue) → evaluate → gate → approval → register + promote.
 import {
   ActivityCancellationType,
+  allHandlersFinished,
   ActivityFailure,
   ApplicationFailure,
   CancelledFailure,
@@ -33,6 +34,13 @@ import { statusQuery, trainingProgressSignal } from './definitions';
 const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '20 minutes', retry: controlRetry });
 
 export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunStatus> {
+  const result = await runPipeline(rawInput);
+  // A decision's Update handler may still be auditing when its decision ends the run: let it answer first.
+  if (patched('finish-handlers')) await condition(allHandlersFinished);
+  return result;
+}
+
+async function runPipeline(rawInput: RunInputJson): Promise<RunStatus> {
   const input = parseWorkflowInput(RunInput, rawInput, 'retrainingPipeline input');
   const { workflowId, runId } = workflowInfo();
   const { modelId } = input;

@@ -1,11 +1,13 @@
 // Governance on the time-skipping test server (hours and days pass in seconds) with real workers, the real
 // trainer and MinIO: who may approve, quorum, and reminder → escalation → automatic rejection at their times.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import proto from '@temporalio/proto';
@@ -23,6 +25,7 @@ import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/fl
 import { testLogger, workflowBundle } from '../helpers/stack';
 
 const SECRET = 'test-approval-secret-0123';
+const execFileAsync = promisify(execFile);
 const approval = {
   mode: 'manual' as const,
   roles: { 'ml-lead': ['alice', 'bob', 'dave'], risk: ['carol'] },
@@ -92,6 +95,12 @@ describe('approvals (time-skipping server)', () => {
   it('refuses outsiders, the requester and decisions after the fact; counts a duplicate once; needs 2 distinct approvers', async () => {
     const handle = await start('gov-quorum');
     await assert.rejects(decideRun(env.client, handle.workflowId, 'approved', 'mallory'), /mallory is not in an approver role of this model \(ml-lead\)/);
+    // The official Temporal CLI shows the refusal as final (asynchronously: the workers run in this process).
+    const cli = await execFileAsync(tools.temporal, ['workflow', 'update', 'execute', '--workflow-id', handle.workflowId, '--name', 'approve', '--input', '{"by":"mallory"}', '--address', env.address, '--namespace', 'default']).then(
+      () => assert.fail('the CLI should report the refusal'),
+      (err: { stderr: string }) => err,
+    );
+    assert.match(cli.stderr, /mallory is not in an approver role of this model \(ml-lead\) \(type: ApprovalRefused, retryable: false\)/);
     await assert.rejects(decideRun(env.client, handle.workflowId, 'approved', 'alice'), /separation of duties: alice requested this run/);
     assert.deepEqual(await decideRun(env.client, handle.workflowId, 'approved', 'bob', 'ok'), { decision: null, approvals: 1, quorum: 2 });
     assert.deepEqual(await decideRun(env.client, handle.workflowId, 'approved', 'bob', 'again'), { decision: null, approvals: 1, quorum: 2 }, 'the same approver counts once');
