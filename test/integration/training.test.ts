@@ -30,6 +30,12 @@ async function attempts(tenant: Tenant, runId: string): Promise<AttemptRecord[]>
   return Promise.all(list.sort().map(async (k) => AttemptRecord.parse(await tenant.store.getJson(k))));
 }
 
+/** The outage tests: a trainer slow to start on a loaded machine must not pass for stalled. */
+const outageConfig = (epochs = 4) => {
+  const base = slowConfig(epochs);
+  return { ...base, trainer: { ...base.trainer, heartbeatTimeoutSeconds: 20 } };
+};
+
 const stepOf = (key: string | null | undefined) => Number(/step-(\d+)\.pt$/.exec(key ?? '')?.[1] ?? -1);
 
 function trainedOf(history: Awaited<ReturnType<ReturnType<TestStack['client']['workflow']['getHandle']>['fetchHistory']>>): TrainingResult {
@@ -170,7 +176,7 @@ describe('training that survives anything', () => {
   });
 
   it('the object store killed for several checkpoint intervals: training goes on, a crash after it is back redoes at most one interval', async () => {
-    const config = slowConfig(8); // ~140 steps: the trainer is still running when the store comes back
+    const config = outageConfig(8); // ~140 steps: the trainer is still running when the store comes back
     const handle = await start(inProc, config);
     const runId = (await handle.describe()).runId;
     await waitFor('step 10 with a stored checkpoint', async () => {
@@ -219,7 +225,7 @@ describe('training that survives anything', () => {
   });
 
   it('the object store killed across a crash and a retry: every attempt is recorded with its true outcome once the store is back', async () => {
-    const handle = await start(inProc);
+    const handle = await start(inProc, outageConfig());
     const runId = (await handle.describe()).runId;
     await waitFor('step 10 with a stored checkpoint', async () => {
       const b = await trainingHeartbeat(handle);
