@@ -251,4 +251,26 @@ describe('training that survives anything', () => {
     assert.match(records[1]!.message, /unreachable/);
     assert.ok(records[2]!.resumedFromStep > 0, 'the last attempt resumed');
   });
+
+  it('the object store killed as training finishes: the attempt waits for it and uploads the model instead of failing', async () => {
+    const handle = await start(inProc, outageConfig());
+    const runId = (await handle.describe()).runId;
+    const late = await waitFor('the last checkpoint intervals', async () => {
+      const b = await trainingHeartbeat(handle);
+      return b?.totalSteps && b.step >= b.totalSteps - 2 * EVERY_STEPS ? b : null;
+    });
+    const restartStore = await stack.killObjectStore();
+    await waitFor('the trainer to finish', async () => trainerProcesses(runId).length === 0, 60_000);
+    await new Promise((r) => setTimeout(r, 3000)); // the finished model waits on local disk for the store
+    const waiting = await trainingHeartbeat(handle);
+    assert.equal(waiting?.attempt, 1, 'still the first attempt');
+    await restartStore();
+    const result = await handle.result();
+    assert.ok(result.outcome === 'promoted' || result.outcome === 'rejected-by-gate', result.outcome);
+    const records = await attempts(inProc, runId);
+    assert.deepEqual(records.map((r) => [r.attempt, r.outcome]), [[1, 'succeeded']]);
+    assert.equal(records[0]!.lastStep, late.totalSteps);
+    assert.ok(records[0]!.samplesProcessed > 0);
+    assert.equal(trainedOf(await handle.fetchHistory()).attempt, 1);
+  });
 });
