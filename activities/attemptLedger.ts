@@ -39,16 +39,18 @@ export class AttemptLedger {
     for (const record of [...this.unwritten]) {
       const key = keys.attempt(this.modelId, this.runId, record.attempt);
       try {
-        const written = await retryWhileUnavailable(
-          // Real records overwrite (an estimate made while this attempt was thought lost); estimates only fill gaps.
-          () => (record.reconstructed ? this.store.putIfAbsent(key, JSON.stringify(record, null, 2)) : this.store.putJson(key, record).then(() => true)),
-          { until },
-        );
-        if (!written) this.log.info({ attempt: record.attempt }, 'attempt already recorded by itself: estimate from its heartbeat not written');
+        // Real records overwrite (an estimate made while their attempt was thought lost); estimates only fill gaps.
+        const write = async () => {
+          if (record.reconstructed) return this.store.putIfAbsent(key, JSON.stringify(record, null, 2));
+          await this.store.putJson(key, record);
+          return true;
+        };
+        const written = await retryWhileUnavailable(write, { until });
+        if (!written) this.log.info({ attempt: record.attempt }, 'attempt recorded by itself: the estimate is not written');
         this.unwritten = this.unwritten.filter((r) => r !== record);
       } catch (err) {
         if (!(err instanceof ObjectStoreUnavailableError)) throw err;
-        this.log.warn({ attempt: record.attempt, err: err.message }, 'object store unreachable: attempt record kept for the next attempt');
+        this.log.warn({ attempt: record.attempt, err: err.message }, 'object store unreachable: record kept for the next attempt');
       }
     }
   }

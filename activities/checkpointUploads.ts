@@ -61,7 +61,9 @@ export class CheckpointUploads {
   async flush(until: number, signal?: AbortSignal): Promise<void> {
     while (this.pending > 0 && !this.failure) {
       if (Date.now() >= until || signal?.aborted) {
-        throw new ObjectStoreUnavailableError(`${this.pending} checkpoint(s) could not be uploaded: the object store is unreachable since ${this.unavailableSince}`);
+        throw new ObjectStoreUnavailableError(
+          `${this.pending} checkpoint(s) could not be uploaded: the object store is unreachable since ${this.unavailableSince}`,
+        );
       }
       await sleep(200);
     }
@@ -77,7 +79,10 @@ export class CheckpointUploads {
     // The newest waiting checkpoint is the best resume point: drop from the oldest end, never it.
     while (this.pending > this.opts.maxPending && this.waiting.length > 1) {
       const dropped = this.waiting.shift()!;
-      this.opts.log.warn({ step: dropped.step, maxPending: this.opts.maxPending, unavailableSince: this.unavailableSince }, 'object store unreachable: dropping the oldest local checkpoint');
+      this.opts.log.warn(
+        { step: dropped.step, maxPending: this.opts.maxPending, unavailableSince: this.unavailableSince },
+        'object store unreachable: dropping the oldest local checkpoint',
+      );
       void rm(dropped.file, { force: true }).catch(() => undefined);
     }
   }
@@ -96,7 +101,8 @@ export class CheckpointUploads {
         }
         if (!this.unavailableSince) {
           this.unavailableSince = new Date().toISOString();
-          this.opts.log.warn({ step: next.step, err: err.message }, 'object store unreachable: keeping checkpoints on local disk until it is back');
+          const why = 'object store unreachable: keeping checkpoints on local disk until it is back';
+          this.opts.log.warn({ step: next.step, err: err.message }, why);
         }
         this.waiting.unshift(next);
         this.enforceBudget();
@@ -109,7 +115,8 @@ export class CheckpointUploads {
     const stored = await this.checkpoints.upload(next.file);
     this.inFlight = null;
     if (this.unavailableSince) {
-      this.opts.log.info({ step: next.step, unavailableSince: this.unavailableSince, waiting: this.waiting.length }, 'object store back: uploading the local checkpoints');
+      const { unavailableSince, waiting } = this;
+      this.opts.log.info({ step: next.step, unavailableSince, waiting: waiting.length }, 'object store back: uploading local checkpoints');
       this.unavailableSince = null;
     }
     await rm(next.file, { force: true });

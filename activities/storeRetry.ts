@@ -26,7 +26,8 @@ export async function retryWhileUnavailable<T>(fn: () => Promise<T>, opts: Outag
       return await fn();
     } catch (err) {
       const delayMs = outageDelayMs(retry);
-      if (!(err instanceof ObjectStoreUnavailableError) || Date.now() + delayMs > opts.until || opts.signal?.aborted) throw err;
+      const giveUp = Date.now() + delayMs > opts.until || opts.signal?.aborted;
+      if (!(err instanceof ObjectStoreUnavailableError) || giveUp) throw err;
       opts.onRetry?.(err, delayMs);
       await sleep(delayMs, undefined, { signal: opts.signal }).catch(() => undefined);
     }

@@ -34,12 +34,12 @@ export const AttemptRecord = z.object({
   resumedFrom: z.string().nullable(),
   skippedCheckpoints: z.array(z.object({ key: z.string(), reason: z.string() })),
   message: z.string(),
-  /** Written by a later attempt from this one's last heartbeat (its worker vanished): an estimate, never an overwrite. */
+  /** Written by a later attempt from this one's last heartbeat (its worker vanished): an estimate, never over a record. */
   reconstructed: z.boolean().default(false),
 });
 export type AttemptRecord = z.infer<typeof AttemptRecord>;
 
-/** The training activity's heartbeat details: its progress plus the attempt records the object store has not taken yet. */
+/** The training activity's heartbeat details: its progress plus the attempt records the object store has not taken. */
 export const TrainingHeartbeat = TrainingProgress.extend({ unrecorded: z.array(AttemptRecord).default([]) });
 export type TrainingHeartbeat = z.infer<typeof TrainingHeartbeat>;
 
@@ -49,7 +49,8 @@ export function reconstructedAttempt(beat: TrainingProgress): AttemptRecord {
   const endedAt = beat.updatedAt ?? startedAt;
   const wallSeconds = (Date.parse(endedAt) - Date.parse(startedAt)) / 1000;
   const gpus = beat.gpus ?? [];
-  const store = beat.storeUnavailableSince ? `; the object store was unreachable since ${beat.storeUnavailableSince}` : '';
+  const since = beat.storeUnavailableSince;
+  const store = since ? `; the object store was unreachable since ${since}` : '';
   return {
     attempt: beat.attempt,
     outcome: 'lost',
