@@ -19,6 +19,7 @@ export const FailureType = {
   trainerPreempted: 'TrainerPreempted',
   trainerCrashed: 'TrainerCrashed',
   trainerStalled: 'TrainerStalled',
+  objectStoreUnavailable: 'ObjectStoreUnavailable',
 } as const;
 
 /** Re-throws `err` as a non-retryable failure when retrying cannot help; anything else propagates (and is retried). */

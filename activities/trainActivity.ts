@@ -4,18 +4,23 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { type ActivityCancellationDetails, ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import type { AttemptOutcome, AttemptRecord } from '../core/attempts';
+import type { Logger } from 'pino';
+import { type AttemptOutcome, type AttemptRecord, reconstructedAttempt, TrainingHeartbeat } from '../core/attempts';
 import { keys } from '../core/keys';
 import type { ModelConfig } from '../core/modelConfig';
 import { TRAINING_PROGRESS_SIGNAL, type TrainingProgress } from '../core/progress';
 import type { PreparedData, TrainingResult } from '../core/reports';
 import { EXIT, PROTOCOL_VERSION, type TrainConfigFile, type TrainerEvent } from '../core/trainerProtocol';
+import { AttemptLedger } from './attemptLedger';
 import { CheckpointStore } from './checkpointStore';
+import { CheckpointUploads } from './checkpointUploads';
 import { type ActivityDeps, activityLogger } from './context';
 import { FailureType } from './failures';
 import { freshDir, sha256File, trainerEnv } from './files';
 import { GpuPool } from './gpuPool';
+import { ObjectStoreUnavailableError } from './objectStore';
 import { cpuSeconds, gpuStats } from './processStats';
+import { retryWhileUnavailable } from './storeRetry';
 import { runTrainer, type TrainerRun } from './trainerProcess';
 
 export interface TrainInput {
@@ -32,6 +37,30 @@ export interface TrainingDeps extends ActivityDeps {
 }
 
 const GPU_STATS_EVERY_MS = 10_000;
+/** Heartbeats go on a timer, not only on trainer events, so waiting out an outage never looks like a lost worker. */
+const HEARTBEAT_EVERY_MS = 1_000;
+/** How long an attempt that failed anyway waits for the object store to take its checkpoints and its record. */
+const FAILED_ATTEMPT_STORE_WAIT_MS = 15_000;
+/** Kept back from the activity's start-to-close timeout when waiting out an outage, to report the attempt. */
+const REPORT_MARGIN_MS = 30_000;
+
+interface Finished {
+  modelPath: string;
+  samples: number;
+  seconds: number;
+}
+
+/** Everything an attempt learns on the way that its record and result report. */
+interface AttemptState {
+  progress: TrainingProgress;
+  run: TrainerRun | null;
+  finished: Finished | null;
+  stalled: boolean;
+  validation: Record<string, number>;
+  resumeKey: string | null;
+  skipped: { key: string; reason: string }[];
+  cpu: number;
+}
 
 export function createTrainingActivities(deps: TrainingDeps) {
   const { store } = deps;
@@ -48,43 +77,60 @@ export function createTrainingActivities(deps: TrainingDeps) {
   async function trainAttempt(input: TrainInput, gpus: string[]): Promise<TrainingResult> {
     const ctx = Context.current();
     const log = activityLogger(deps.logger);
-    const { attempt, workflowExecution } = ctx.info;
+    const { attempt, workflowExecution, startToCloseTimeoutMs } = ctx.info;
     const startedAt = new Date();
+    const deadline = startedAt.getTime() + startToCloseTimeoutMs - Math.min(REPORT_MARGIN_MS, startToCloseTimeoutMs / 10);
     const trainer = input.config.trainer;
     const checkpoints = new CheckpointStore(store, input.modelId, input.runId);
-    const dir = await freshDir(path.join(deps.workDir, input.runId, `attempt-${attempt}`));
-    const [dataDir, ckptDir, outDir] = await Promise.all(['data', 'checkpoints', 'out'].map((d) => freshDir(path.join(dir, d))));
-    const trainFile = path.join(dataDir!, 'train.parquet');
-    const validationFile = path.join(dataDir!, 'validation.parquet');
-    await store.downloadFile(input.prepared.splits.train.key, trainFile);
-    await store.downloadFile(input.prepared.splits.validation.key, validationFile);
 
-    const previous = ctx.info.heartbeatDetails as TrainingProgress | undefined;
-    if (previous && previous.attempt < attempt) await recordLostAttempt(input, previous);
+    const previous = lastHeartbeat(ctx.info.heartbeatDetails, log);
+    const ledger = new AttemptLedger(store, input.modelId, input.runId, log, previous?.unrecorded);
+    // Its record is not among those it handed on: its worker vanished. Estimate it (never over a real one).
+    if (previous && previous.attempt < attempt && !ledger.holds(previous.attempt)) ledger.add(reconstructedAttempt(previous));
 
-    const progress: TrainingProgress = {
-      attempt,
-      step: previous?.step ?? 0,
-      totalSteps: previous?.totalSteps ?? null,
-      epoch: previous?.epoch ?? 0,
-      loss: null,
-      samplesPerSec: null,
-      checkpointKey: previous?.checkpointKey ?? null,
-      checkpointSha256: previous?.checkpointSha256 ?? null,
-      device: null,
-      gpus,
-      attemptStartedAt: startedAt.toISOString(),
-      updatedAt: startedAt.toISOString(),
+    const s: AttemptState = {
+      progress: {
+        attempt,
+        step: previous?.step ?? 0,
+        totalSteps: previous?.totalSteps ?? null,
+        epoch: previous?.epoch ?? 0,
+        loss: null,
+        samplesPerSec: null,
+        checkpointKey: previous?.checkpointKey ?? null,
+        checkpointSha256: previous?.checkpointSha256 ?? null,
+        device: null,
+        gpus,
+        attemptStartedAt: startedAt.toISOString(),
+        updatedAt: startedAt.toISOString(),
+        resumedFromStep: 0,
+        resumedFrom: null,
+        samplesProcessed: 0,
+        pendingCheckpoints: 0,
+        storeUnavailableSince: null,
+      },
+      run: null,
+      finished: null,
+      stalled: false,
+      validation: {},
+      resumeKey: null,
+      skipped: [],
+      cpu: 0,
+    };
+    const { progress } = s;
+    const beat = () => {
+      progress.updatedAt = new Date().toISOString();
+      progress.pendingCheckpoints = uploads.pending;
+      progress.storeUnavailableSince = uploads.unavailableSince;
+      ctx.heartbeat({ ...progress, unrecorded: ledger.pending } satisfies TrainingHeartbeat);
     };
     let lastSignal = 0;
     let lastGpuStats = 0;
     const pushProgress = async (force = false) => {
-      progress.updatedAt = new Date().toISOString();
       if (gpus.length && Date.now() - lastGpuStats > GPU_STATS_EVERY_MS) {
         lastGpuStats = Date.now();
         Object.assign(progress, await gpuStats(gpus));
       }
-      ctx.heartbeat(progress);
+      beat();
       if (!deps.client || !workflowExecution || (!force && Date.now() - lastSignal < (deps.progressSignalSeconds ?? 10) * 1000)) return;
       lastSignal = Date.now();
       await deps.client.workflow
@@ -92,6 +138,95 @@ export function createTrainingActivities(deps: TrainingDeps) {
         .signal(TRAINING_PROGRESS_SIGNAL, progress)
         .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not signal progress to the workflow'));
     };
+    const uploads = new CheckpointUploads(checkpoints, {
+      maxPending: trainer.maxPendingCheckpoints,
+      keep: trainer.keepCheckpoints,
+      log,
+      onStored: async (stored) => {
+        // Only now, with the bytes in S3, may a heartbeat name it.
+        Object.assign(progress, { checkpointKey: stored.key, checkpointSha256: stored.sha256 });
+        await pushProgress();
+        return stored.key;
+      },
+    });
+
+    const ticker = setInterval(beat, HEARTBEAT_EVERY_MS);
+    try {
+      beat();
+      await ledger.flush(Date.now()); // records handed on by earlier attempts: one try now, again at the end
+      let end: { outcome: AttemptOutcome; message: string };
+      let storeWaitUntil = deadline; // a finished training waits out an outage; a failed attempt only briefly
+      try {
+        await train(input, s, { dir: path.join(deps.workDir, input.runId, `attempt-${attempt}`), previous, checkpoints, uploads, log, pushProgress });
+        end = classifyAttempt(s, ctx.cancellationSignal.aborted ? ctx.cancellationDetails : undefined, deps.shutdownSignal);
+        if (end.outcome === 'succeeded') {
+          await uploads.flush(deadline, ctx.cancellationSignal);
+          await retryWhileUnavailable(() => store.uploadFile(keys.trainedModel(input.modelId, input.runId), s.finished!.modelPath), {
+            until: deadline,
+            signal: ctx.cancellationSignal,
+            onRetry: (err, delayMs) => log.warn({ err: err.message, retryInMs: delayMs }, 'object store unreachable: retrying the model upload'),
+          });
+        } else {
+          storeWaitUntil = Date.now() + FAILED_ATTEMPT_STORE_WAIT_MS;
+          // What it checkpointed before failing (a preemption's last checkpoint above all) is the next resume point.
+          if (end.outcome !== 'cancelled') await uploads.flush(storeWaitUntil).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'checkpoints left on local disk'));
+        }
+      } catch (err) {
+        if (!(err instanceof Error)) throw err;
+        storeWaitUntil = Math.min(storeWaitUntil, Date.now() + FAILED_ATTEMPT_STORE_WAIT_MS);
+        end = { outcome: err instanceof ObjectStoreUnavailableError ? 'store-unavailable' : 'crashed', message: err.message };
+      } finally {
+        uploads.close();
+      }
+
+      const record = attemptRecord(s, attempt, startedAt, end);
+      ledger.add(record);
+      await ledger.flush(storeWaitUntil);
+      beat(); // hands on whatever the store did not take
+      log.info({ outcome: end.outcome, wallSeconds: record.wallSeconds, deviceSeconds: record.deviceSeconds, lastStep: record.lastStep, unrecorded: ledger.pending.length }, 'training attempt ended');
+      if (end.outcome !== 'succeeded') throw attemptFailure(end, progress, trainer.heartbeatTimeoutSeconds, s.run);
+      await pushProgress(true);
+      const done = s.finished!;
+      return {
+        modelKey: keys.trainedModel(input.modelId, input.runId),
+        modelSha256: await sha256File(done.modelPath),
+        device: progress.device ?? 'unknown',
+        steps: progress.step,
+        samplesProcessed: done.samples,
+        seconds: done.seconds,
+        attempt,
+        resumedFrom: s.resumeKey,
+        skippedCheckpoints: s.skipped,
+        gpus,
+        validation: s.validation,
+        command: trainer.command,
+      };
+    } finally {
+      clearInterval(ticker);
+    }
+  }
+
+  interface TrainContext {
+    dir: string;
+    previous: TrainingHeartbeat | null;
+    checkpoints: CheckpointStore;
+    uploads: CheckpointUploads;
+    log: Logger;
+    pushProgress: (force?: boolean) => Promise<void>;
+  }
+
+  /** Stages the data and runs the trainer from the newest usable resume point; the state says how it went. */
+  async function train(input: TrainInput, s: AttemptState, c: TrainContext): Promise<void> {
+    const ctx = Context.current();
+    const { progress } = s;
+    const trainer = input.config.trainer;
+    const gpus = progress.gpus ?? [];
+    const dir = await freshDir(c.dir);
+    const [dataDir, ckptDir, outDir] = await Promise.all(['data', 'checkpoints', 'out'].map((d) => freshDir(path.join(dir, d))));
+    const trainFile = path.join(dataDir!, 'train.parquet');
+    const validationFile = path.join(dataDir!, 'validation.parquet');
+    await store.downloadFile(input.prepared.splits.train.key, trainFile);
+    await store.downloadFile(input.prepared.splits.validation.key, validationFile);
 
     // Liveness: a trainer that says nothing for the heartbeat timeout is stalled (stopped, hung in a collective):
     // kill its whole tree now rather than wait for a checkpoint it cannot write.
@@ -99,76 +234,67 @@ export function createTrainingActivities(deps: TrainingDeps) {
     let lastEvent = Date.now();
     const watchdog = setInterval(() => {
       if (Date.now() - lastEvent > trainer.heartbeatTimeoutSeconds * 1000 && !stall.signal.aborted) {
-        log.warn({ silentSeconds: (Date.now() - lastEvent) / 1000, step: progress.step }, 'trainer stalled: killing its process tree');
+        c.log.warn({ silentSeconds: (Date.now() - lastEvent) / 1000, step: progress.step }, 'trainer stalled: killing its process tree');
         stall.abort();
+        s.stalled = true;
       }
     }, 1000);
 
-    const finished: { done: { modelPath: string; samples: number; seconds: number } | null } = { done: null };
-    let validation: Record<string, number> = {};
-    let samplesProcessed = 0;
-    let resumedFromStep = 0;
     let pid = 0;
-    let cpu = 0;
     const onEvent = async (event: TrainerEvent) => {
       lastEvent = Date.now();
-      if (pid) cpu = (await cpuSeconds(pid)) ?? cpu;
+      if (pid) s.cpu = (await cpuSeconds(pid)) ?? s.cpu;
       switch (event.event) {
         case 'started':
-          Object.assign(progress, { device: event.device, totalSteps: event.totalSteps, step: event.step });
-          resumedFromStep = event.step;
-          log.info({ device: event.device, gpus, resumedFrom: event.resumedFrom, step: event.step, totalSteps: event.totalSteps }, 'trainer started');
-          await pushProgress(true);
+          Object.assign(progress, { device: event.device, totalSteps: event.totalSteps, step: event.step, resumedFromStep: event.step });
+          c.log.info({ device: event.device, gpus, resumedFrom: event.resumedFrom, step: event.step, totalSteps: event.totalSteps }, 'trainer started');
+          await c.pushProgress(true);
           break;
         case 'progress':
           Object.assign(progress, { step: event.step, epoch: event.epoch, loss: event.loss, samplesPerSec: event.samplesPerSec });
-          samplesProcessed = event.samplesProcessed ?? samplesProcessed;
-          await pushProgress();
+          progress.samplesProcessed = event.samplesProcessed ?? progress.samplesProcessed;
+          await c.pushProgress();
           break;
-        case 'checkpoint': {
-          // Upload first, heartbeat after: a heartbeat never names a checkpoint that is not fully stored.
-          const stored = await checkpoints.upload(event.path);
-          Object.assign(progress, { checkpointKey: stored.key, checkpointSha256: stored.sha256, step: event.step, epoch: event.epoch });
-          await pushProgress();
-          const pruned = await checkpoints.prune(trainer.keepCheckpoints, stored.key);
-          log.info({ step: event.step, checkpointKey: stored.key, pruned: pruned.length }, 'checkpoint stored');
+        case 'checkpoint':
+          // Uploaded in the background; the heartbeat names it once it is in S3 (CheckpointUploads.onStored).
+          c.uploads.add(event.path, event.step);
+          Object.assign(progress, { step: event.step, epoch: event.epoch });
+          await c.pushProgress();
           break;
-        }
         case 'metrics':
-          if (event.split === 'validation') validation = event.values;
+          if (event.split === 'validation') s.validation = event.values;
           break;
         case 'done':
-          finished.done = {
+          s.finished = {
             modelPath: typeof event['modelPath'] === 'string' ? event['modelPath'] : path.join(outDir!, 'model.pt'),
-            samples: Number(event['samplesProcessed'] ?? samplesProcessed),
+            samples: Number(event['samplesProcessed'] ?? progress.samplesProcessed),
             seconds: Number(event['seconds'] ?? 0),
           };
+          progress.samplesProcessed = s.finished.samples;
           break;
         case 'error':
-          log.warn({ class: event.class, message: event.message }, 'trainer reported an error');
+          c.log.warn({ class: event.class, message: event.message }, 'trainer reported an error');
           break;
         case 'preempted':
-          log.warn({ step: event.step, checkpoint: event.checkpointPath }, 'trainer checkpointed and stopped');
+          c.log.warn({ step: event.step, checkpoint: event.checkpointPath }, 'trainer checkpointed and stopped');
           break;
       }
     };
 
     // Resume points, newest (highest step) first: the last heartbeat's checkpoint and whatever S3 holds for this run
     // (a checkpoint stored just before a crash may be newer than the last heartbeat that reached the server).
-    const candidates = [...new Set([...(previous?.checkpointKey ? [previous.checkpointKey] : []), ...(await checkpoints.listNewestFirst())])].sort().reverse();
-    const skipped: { key: string; reason: string }[] = [];
+    const { previous } = c;
+    const candidates = [...new Set([...(previous?.checkpointKey ? [previous.checkpointKey] : []), ...(await c.checkpoints.listNewestFirst())])].sort().reverse();
     const graceful = AbortSignal.any([ctx.cancellationSignal, ...(deps.shutdownSignal ? [deps.shutdownSignal] : [])]);
-    let run: TrainerRun | null = null;
-    let resumeKey: string | null = null;
     try {
       for (const candidate of [...candidates, null]) {
         let resumeFrom: string | null = null;
         if (candidate) {
           resumeFrom = path.join(dir, 'resume.pt');
-          const problem = await checkpoints.fetchVerified(candidate, resumeFrom, candidate === previous?.checkpointKey ? previous.checkpointSha256 : null);
+          const problem = await c.checkpoints.fetchVerified(candidate, resumeFrom, candidate === previous?.checkpointKey ? previous.checkpointSha256 : null);
           if (problem) {
-            skipped.push({ key: candidate, reason: problem });
-            log.warn({ checkpoint: candidate, problem }, 'skipping checkpoint');
+            s.skipped.push({ key: candidate, reason: problem });
+            c.log.warn({ checkpoint: candidate, problem }, 'skipping checkpoint');
             continue;
           }
         }
@@ -188,146 +314,114 @@ export function createTrainingActivities(deps: TrainingDeps) {
           device: trainer.device,
         };
         await writeFile(configFile, JSON.stringify(trainerConfig, null, 2));
-        log.info({ resumeFrom: candidate, command: trainer.command, gpus }, 'starting trainer');
+        c.log.info({ resumeFrom: candidate, command: trainer.command, gpus }, 'starting trainer');
+        progress.resumedFrom = candidate;
         lastEvent = Date.now();
-        run = await runTrainer({
+        s.run = await runTrainer({
           command: trainer.command,
           mode: 'train',
           configFile,
           cwd: process.cwd(),
           env: trainerEnv(deps.pythonBinDir, { CUDA_VISIBLE_DEVICES: gpus.join(',') }),
           onEvent,
-          onStderr: (line) => log.debug({ trainer: line }),
+          onStderr: (line) => c.log.debug({ trainer: line }),
           onSpawn: (p) => (pid = p),
           signal: graceful,
           graceMs: trainer.stopGraceSeconds * 1000,
           killSignal: stall.signal,
         });
-        if (run.exitCode === EXIT.checkpointUnusable && candidate) {
-          skipped.push({ key: candidate, reason: `trainer could not load it: ${run.lastError?.message ?? run.stderrTail}` });
-          log.warn({ checkpoint: candidate, message: run.lastError?.message }, 'checkpoint unusable, falling back to an older one');
+        if (s.run.exitCode === EXIT.checkpointUnusable && candidate) {
+          s.skipped.push({ key: candidate, reason: `trainer could not load it: ${s.run.lastError?.message ?? s.run.stderrTail}` });
+          c.log.warn({ checkpoint: candidate, message: s.run.lastError?.message }, 'checkpoint unusable, falling back to an older one');
           continue;
         }
-        resumeKey = candidate;
+        s.resumeKey = candidate;
         break;
       }
     } finally {
       clearInterval(watchdog);
     }
-
-    const outcome = classifyAttempt(run, finished.done !== null, stall.signal.aborted, ctx.cancellationSignal.aborted ? ctx.cancellationDetails : undefined, deps.shutdownSignal);
-    const message = run?.lastError?.message ?? run?.stderrTail.split('\n').slice(-5).join('\n') ?? 'no resume point usable';
-    const endedAt = new Date();
-    const wallSeconds = (endedAt.getTime() - startedAt.getTime()) / 1000;
-    const record: AttemptRecord = {
-      attempt,
-      outcome,
-      startedAt: startedAt.toISOString(),
-      endedAt: endedAt.toISOString(),
-      wallSeconds,
-      device: progress.device,
-      gpus,
-      deviceSeconds: gpus.length ? wallSeconds * gpus.length : cpu,
-      deviceSecondsKind: gpus.length ? 'gpu' : 'cpu',
-      resumedFromStep,
-      lastStep: progress.step,
-      samplesProcessed,
-      resumedFrom: resumeKey,
-      skippedCheckpoints: skipped,
-      message: outcome === 'succeeded' ? '' : message,
-    };
-    await store.putJson(keys.attempt(input.modelId, input.runId, attempt), record).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not store the attempt record'));
-    log.info({ outcome, wallSeconds, deviceSeconds: record.deviceSeconds, lastStep: record.lastStep }, 'training attempt ended');
-
-    switch (outcome) {
-      case 'succeeded': {
-        const done = finished.done!;
-        const modelKey = keys.trainedModel(input.modelId, input.runId);
-        await store.uploadFile(modelKey, done.modelPath);
-        await pushProgress(true);
-        return {
-          modelKey,
-          modelSha256: await sha256File(done.modelPath),
-          device: progress.device ?? 'unknown',
-          steps: progress.step,
-          samplesProcessed: done.samples,
-          seconds: done.seconds,
-          attempt,
-          resumedFrom: resumeKey,
-          skippedCheckpoints: skipped,
-          gpus,
-          validation,
-          command: trainer.command,
-        };
-      }
-      case 'cancelled':
-        throw new CancelledFailure(`training cancelled at step ${progress.step}`);
-      case 'config-error':
-        throw ApplicationFailure.nonRetryable(`trainer rejected its configuration: ${message}`, FailureType.trainerConfig);
-      case 'data-error':
-        throw ApplicationFailure.nonRetryable(`trainer rejected its data: ${message}`, FailureType.trainerData);
-      case 'out-of-memory':
-        throw ApplicationFailure.nonRetryable(`trainer ran out of memory: ${message}`, FailureType.trainerOutOfMemory);
-      case 'preempted':
-        throw ApplicationFailure.retryable(`trainer preempted at step ${progress.step}; resuming from ${progress.checkpointKey ?? 'the start'}`, FailureType.trainerPreempted);
-      case 'stalled':
-        throw ApplicationFailure.retryable(`trainer stalled at step ${progress.step} (silent for ${trainer.heartbeatTimeoutSeconds}s): killed, will resume`, FailureType.trainerStalled);
-      default:
-        throw ApplicationFailure.retryable(`trainer crashed (exit ${run?.exitCode ?? run?.signal}) at step ${progress.step}: ${message}`, FailureType.trainerCrashed);
-    }
-  }
-
-  /** The previous attempt died without saying so (worker lost): record what its last heartbeat tells. */
-  async function recordLostAttempt(input: TrainInput, previous: TrainingProgress): Promise<void> {
-    const key = keys.attempt(input.modelId, input.runId, previous.attempt);
-    if (await store.exists(key)) return;
-    const startedAt = previous.attemptStartedAt ?? previous.updatedAt ?? new Date().toISOString();
-    const endedAt = previous.updatedAt ?? startedAt;
-    const wallSeconds = (Date.parse(endedAt) - Date.parse(startedAt)) / 1000;
-    const gpus = previous.gpus ?? [];
-    const record: AttemptRecord = {
-      attempt: previous.attempt,
-      outcome: 'lost',
-      startedAt,
-      endedAt,
-      wallSeconds,
-      device: previous.device,
-      gpus,
-      deviceSeconds: wallSeconds * Math.max(1, gpus.length),
-      deviceSecondsKind: gpus.length ? 'gpu' : 'cpu',
-      resumedFromStep: 0,
-      lastStep: previous.step,
-      samplesProcessed: 0,
-      resumedFrom: null,
-      skippedCheckpoints: [],
-      message: 'worker lost: last heartbeat at ' + endedAt,
-    };
-    await store.putJson(key, record);
   }
 
   return { trainModel };
 }
 
-function classifyAttempt(
-  run: TrainerRun | null,
-  done: boolean,
-  stalled: boolean,
-  cancelled: ActivityCancellationDetails | undefined,
-  shutdown?: AbortSignal,
-): AttemptOutcome {
-  if (run?.exitCode === EXIT.ok && done) return 'succeeded';
-  if (stalled) return 'stalled';
-  if (cancelled?.cancelRequested) return 'cancelled';
-  if (cancelled?.workerShutdown || shutdown?.aborted || run?.exitCode === EXIT.preempted) return 'preempted';
-  if (cancelled) return 'stalled'; // timed out or no longer known to the server: it stopped hearing from us
-  switch (run?.exitCode) {
-    case EXIT.configError:
-      return 'config-error';
-    case EXIT.dataError:
-      return 'data-error';
-    case EXIT.outOfMemory:
-      return 'out-of-memory';
+/** The heartbeat details the previous attempt left, or null (first attempt, or details we cannot read). */
+function lastHeartbeat(details: unknown, log: Logger): TrainingHeartbeat | null {
+  if (details === undefined || details === null) return null;
+  const parsed = TrainingHeartbeat.safeParse(details);
+  if (parsed.success) return parsed.data;
+  log.warn({ issues: parsed.error.issues.slice(0, 3) }, 'previous heartbeat details unreadable: starting without them');
+  return null;
+}
+
+function attemptRecord(s: AttemptState, attempt: number, startedAt: Date, end: { outcome: AttemptOutcome; message: string }): AttemptRecord {
+  const { progress } = s;
+  const gpus = progress.gpus ?? [];
+  const endedAt = new Date();
+  const wallSeconds = (endedAt.getTime() - startedAt.getTime()) / 1000;
+  return {
+    attempt,
+    outcome: end.outcome,
+    startedAt: startedAt.toISOString(),
+    endedAt: endedAt.toISOString(),
+    wallSeconds,
+    device: progress.device,
+    gpus,
+    deviceSeconds: gpus.length ? wallSeconds * gpus.length : s.cpu,
+    deviceSecondsKind: gpus.length ? 'gpu' : 'cpu',
+    resumedFromStep: progress.resumedFromStep ?? 0,
+    lastStep: progress.step,
+    samplesProcessed: progress.samplesProcessed ?? 0,
+    resumedFrom: s.resumeKey,
+    skippedCheckpoints: s.skipped,
+    message: end.outcome === 'succeeded' ? '' : end.message,
+    reconstructed: false,
+  };
+}
+
+function classifyAttempt(s: AttemptState, cancelled: ActivityCancellationDetails | undefined, shutdown?: AbortSignal): { outcome: AttemptOutcome; message: string } {
+  const { run } = s;
+  const message = run?.lastError?.message ?? run?.stderrTail.split('\n').slice(-5).join('\n') ?? 'no resume point usable';
+  const outcome = ((): AttemptOutcome => {
+    if (run?.exitCode === EXIT.ok && s.finished) return 'succeeded';
+    if (s.stalled) return 'stalled';
+    if (cancelled?.cancelRequested) return 'cancelled';
+    if (cancelled?.workerShutdown || shutdown?.aborted || run?.exitCode === EXIT.preempted) return 'preempted';
+    if (cancelled) return 'stalled'; // timed out or no longer known to the server: it stopped hearing from us
+    switch (run?.exitCode) {
+      case EXIT.configError:
+        return 'config-error';
+      case EXIT.dataError:
+        return 'data-error';
+      case EXIT.outOfMemory:
+        return 'out-of-memory';
+      default:
+        return 'crashed';
+    }
+  })();
+  return { outcome, message };
+}
+
+/** The failure a non-succeeded attempt ends with: retried (and resumed) unless retrying cannot help. */
+function attemptFailure(end: { outcome: AttemptOutcome; message: string }, progress: TrainingProgress, heartbeatTimeoutSeconds: number, run: TrainerRun | null): Error {
+  const { message } = end;
+  switch (end.outcome) {
+    case 'cancelled':
+      return new CancelledFailure(`training cancelled at step ${progress.step}`);
+    case 'config-error':
+      return ApplicationFailure.nonRetryable(`trainer rejected its configuration: ${message}`, FailureType.trainerConfig);
+    case 'data-error':
+      return ApplicationFailure.nonRetryable(`trainer rejected its data: ${message}`, FailureType.trainerData);
+    case 'out-of-memory':
+      return ApplicationFailure.nonRetryable(`trainer ran out of memory: ${message}`, FailureType.trainerOutOfMemory);
+    case 'preempted':
+      return ApplicationFailure.retryable(`trainer preempted at step ${progress.step}; resuming from ${progress.checkpointKey ?? 'the start'}`, FailureType.trainerPreempted);
+    case 'stalled':
+      return ApplicationFailure.retryable(`trainer stalled at step ${progress.step} (silent for ${heartbeatTimeoutSeconds}s): killed, will resume`, FailureType.trainerStalled);
+    case 'store-unavailable':
+      return ApplicationFailure.retryable(`${message} (at step ${progress.step}; resuming from ${progress.checkpointKey ?? 'the start'})`, FailureType.objectStoreUnavailable);
     default:
-      return 'crashed';
+      return ApplicationFailure.retryable(`trainer crashed (exit ${run?.exitCode ?? run?.signal}) at step ${progress.step}: ${message}`, FailureType.trainerCrashed);
   }
 }

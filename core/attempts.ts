@@ -1,8 +1,20 @@
 // One record per training attempt: what it cost and how it ended, so reports can compute scrap
 // (device-seconds burnt on attempts that did not produce the final model) and recovery.
 import { z } from 'zod';
+import { TrainingProgress } from './progress';
 
-export const AttemptOutcome = z.enum(['succeeded', 'crashed', 'preempted', 'stalled', 'cancelled', 'config-error', 'data-error', 'out-of-memory', 'lost']);
+export const AttemptOutcome = z.enum([
+  'succeeded',
+  'crashed',
+  'preempted',
+  'stalled',
+  'cancelled',
+  'config-error',
+  'data-error',
+  'out-of-memory',
+  'store-unavailable',
+  'lost',
+]);
 export type AttemptOutcome = z.infer<typeof AttemptOutcome>;
 
 export const AttemptRecord = z.object({
@@ -22,8 +34,42 @@ export const AttemptRecord = z.object({
   resumedFrom: z.string().nullable(),
   skippedCheckpoints: z.array(z.object({ key: z.string(), reason: z.string() })),
   message: z.string(),
+  /** Written by a later attempt from this one's last heartbeat (its worker vanished): an estimate, never over a record. */
+  reconstructed: z.boolean().default(false),
 });
 export type AttemptRecord = z.infer<typeof AttemptRecord>;
+
+/** The training activity's heartbeat details: its progress plus the attempt records the object store has not taken. */
+export const TrainingHeartbeat = TrainingProgress.extend({ unrecorded: z.array(AttemptRecord).default([]) });
+export type TrainingHeartbeat = z.infer<typeof TrainingHeartbeat>;
+
+/** The record of an attempt whose worker vanished without writing one, as far as its last heartbeat tells. */
+export function reconstructedAttempt(beat: TrainingProgress): AttemptRecord {
+  const startedAt = beat.attemptStartedAt ?? beat.updatedAt ?? new Date(0).toISOString();
+  const endedAt = beat.updatedAt ?? startedAt;
+  const wallSeconds = (Date.parse(endedAt) - Date.parse(startedAt)) / 1000;
+  const gpus = beat.gpus ?? [];
+  const since = beat.storeUnavailableSince;
+  const store = since ? `; the object store was unreachable since ${since}` : '';
+  return {
+    attempt: beat.attempt,
+    outcome: 'lost',
+    startedAt,
+    endedAt,
+    wallSeconds,
+    device: beat.device,
+    gpus,
+    deviceSeconds: wallSeconds * Math.max(1, gpus.length),
+    deviceSecondsKind: gpus.length ? 'gpu' : 'cpu',
+    resumedFromStep: beat.resumedFromStep ?? 0,
+    lastStep: beat.step,
+    samplesProcessed: beat.samplesProcessed ?? 0,
+    resumedFrom: beat.resumedFrom ?? null,
+    skippedCheckpoints: [],
+    message: `worker lost: last heartbeat at ${endedAt}${store}`,
+    reconstructed: true,
+  };
+}
 
 /** Optimizer steps done twice because an attempt resumed behind where the previous one had got to. */
 export function stepsRedone(previousLastStep: number, resumedFromStep: number): number {

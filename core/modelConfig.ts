@@ -106,6 +106,12 @@ export const ModelConfig = z
           .default(60)
           .describe('a trainer silent this long is stalled: its process tree is killed and the attempt retried'),
         keepCheckpoints: z.number().int().min(1).default(3).describe('checkpoints kept in S3 per run; older ones are deleted'),
+        maxPendingCheckpoints: z
+          .number()
+          .int()
+          .min(1)
+          .default(3)
+          .describe('checkpoints kept on local disk while the object store is unreachable; beyond this the oldest are dropped'),
         stopGraceSeconds: z.number().int().min(1).default(30).describe('after SIGTERM (checkpoint now), SIGKILL follows this much later'),
         checkpoint: z
           .object({ everySteps: z.number().int().min(0).default(200), everySeconds: z.number().min(0).default(60) })

@@ -19,5 +19,11 @@ export const TrainingProgress = z.object({
   updatedAt: z.string().optional(),
   gpuUtilization: z.number().nullable().optional().describe('percent, mean over the attempt\'s GPUs'),
   gpuMemoryMiB: z.number().nullable().optional(),
+  // What the next attempt needs to account for this one if its worker vanishes.
+  resumedFromStep: z.number().int().optional(),
+  resumedFrom: z.string().nullable().optional(),
+  samplesProcessed: z.number().int().optional().describe('cumulative across resumes, as the trainer reports it'),
+  pendingCheckpoints: z.number().int().optional().describe('checkpoints on local disk waiting for the object store'),
+  storeUnavailableSince: z.string().nullable().optional().describe('when checkpoint uploads started failing'),
 });
 export type TrainingProgress = z.infer<typeof TrainingProgress>;

@@ -26,6 +26,8 @@ export interface TestStack {
   /** A configuration for one isolated tenant: its own bucket and task queue. */
   tenant(overrides?: Partial<AppConfig['s3']>): { config: AppConfig; store: ObjectStore };
   startWorkers(config: AppConfig, options?: { gpu?: boolean }): Promise<RunningWorkers>;
+  /** An object-store outage: kills MinIO (-9); the function returned starts it again on the same port and data. */
+  killObjectStore(): Promise<() => Promise<void>>;
   stop(): Promise<void>;
 }
 
@@ -42,7 +44,8 @@ export async function startTestStack(options: { maxInFlightUpdates?: number } = 
   installRuntimeLogger(testLogger);
   // One after the other: the dev server binds internal ports of its own that MinIO's probe could pick.
   const temporal = await startTemporalDevServer({ dataDir: dir, ui: false, ...options });
-  const minio = await startMinio({ dataDir: path.join(dir, 'minio') }).catch(async (err: unknown) => {
+  const minioDir = path.join(dir, 'minio');
+  let minio = await startMinio({ dataDir: minioDir }).catch(async (err: unknown) => {
     await temporal.process.stop();
     throw err;
   });
@@ -52,7 +55,9 @@ export async function startTestStack(options: { maxInFlightUpdates?: number } = 
   return {
     dir,
     temporal,
-    minio,
+    get minio() {
+      return minio;
+    },
     client,
     tenant(overrides = {}) {
       const id = randomUUID().slice(0, 8);
@@ -68,6 +73,16 @@ export async function startTestStack(options: { maxInFlightUpdates?: number } = 
       const w = await startInProcessWorkers(config, testLogger, { code: (await workflowBundle()).code }, options);
       workers.push(w);
       return w;
+    },
+    async killObjectStore() {
+      const { child } = minio.process;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      const { endpoint, accessKeyId, secretAccessKey } = minio;
+      return async () => {
+        minio = await startMinio({ dataDir: minioDir, port: Number(new URL(endpoint).port), accessKeyId, secretAccessKey });
+      };
     },
     async stop() {
       for (const w of workers) await w.stop();

@@ -1,11 +1,14 @@
 // Training that survives anything: worker killed (-9) or shut down, trainer stopped (SIGSTOP), a corrupt
-// checkpoint, cancellation. Real worker processes, real trainer processes, real Temporal and MinIO.
+// checkpoint, cancellation, the object store killed. Real worker processes, real trainer processes, real Temporal
+// and MinIO.
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { startRetraining } from '../../client';
-import { AttemptRecord, stepsRedone } from '../../core/attempts';
+import { AttemptRecord, stepsRedone, TrainingHeartbeat } from '../../core/attempts';
 import { keys } from '../../core/keys';
 import type { TrainingResult } from '../../core/reports';
 import { listVersions } from '../../activities/registryStore';
@@ -14,9 +17,9 @@ import { processesInGroup, startGpuWorkerProcess, trainerProcesses, trainingHear
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 const EVERY_STEPS = 5;
-/** ~70 steps at ≥150 ms each: long enough to interrupt, short enough for CI. */
-const slowConfig = () => {
-  const base = testModelConfig({ command: ['env', 'CT_TRAINER_STEP_DELAY_MS=150', 'python3', 'trainers/flight_delay/train.py'], hyperparameters: { epochs: 4 } });
+/** ~70 steps (4 epochs) at ≥150 ms each: long enough to interrupt, short enough for CI. */
+const slowConfig = (epochs = 4) => {
+  const base = testModelConfig({ command: ['env', 'CT_TRAINER_STEP_DELAY_MS=150', 'python3', 'trainers/flight_delay/train.py'], hyperparameters: { epochs } });
   return { ...base, trainer: { ...base.trainer, heartbeatTimeoutSeconds: 5, keepCheckpoints: 3, stopGraceSeconds: 10, checkpoint: { everySteps: EVERY_STEPS, everySeconds: 0 } } };
 };
 
@@ -26,6 +29,14 @@ async function attempts(tenant: Tenant, runId: string): Promise<AttemptRecord[]>
   const list = await tenant.store.list(keys.attempts('flight-delay', runId));
   return Promise.all(list.sort().map(async (k) => AttemptRecord.parse(await tenant.store.getJson(k))));
 }
+
+/** The outage tests: a trainer slow to start on a loaded machine must not pass for stalled. */
+const outageConfig = (epochs = 4) => {
+  const base = slowConfig(epochs);
+  return { ...base, trainer: { ...base.trainer, heartbeatTimeoutSeconds: 20 } };
+};
+
+const stepOf = (key: string | null | undefined) => Number(/step-(\d+)\.pt$/.exec(key ?? '')?.[1] ?? -1);
 
 function trainedOf(history: Awaited<ReturnType<ReturnType<TestStack['client']['workflow']['getHandle']>['fetchHistory']>>): TrainingResult {
   return history
@@ -38,8 +49,8 @@ describe('training that survives anything', () => {
   let stack: TestStack;
   let inProc: Tenant; // control + GPU worker in this process
   let outProc: Tenant; // control worker here, GPU worker as separate processes
-  const start = (tenant: Tenant) =>
-    startRetraining(stack.client, { modelId: 'flight-delay', dataset: { keys: ['data/jan.parquet'] }, modelConfig: slowConfig() }, { taskQueue: tenant.config.taskQueue });
+  const start = (tenant: Tenant, modelConfig = slowConfig()) =>
+    startRetraining(stack.client, { modelId: 'flight-delay', dataset: { keys: ['data/jan.parquet'] }, modelConfig }, { taskQueue: tenant.config.taskQueue });
 
   before(async () => {
     stack = await startTestStack();
@@ -162,5 +173,104 @@ describe('training that survives anything', () => {
     assert.deepEqual(processesInGroup(trainer.pgid), [], 'the whole process group is gone when the run is cancelled');
     const records = await attempts(inProc, runId);
     assert.equal(records[0]!.outcome, 'cancelled');
+  });
+
+  it('the object store killed for several checkpoint intervals: training goes on, a crash after it is back redoes at most one interval', async () => {
+    const config = outageConfig(8); // ~140 steps: the trainer is still running when the store comes back
+    const handle = await start(inProc, config);
+    const runId = (await handle.describe()).runId;
+    await waitFor('step 10 with a stored checkpoint', async () => {
+      const b = await trainingHeartbeat(handle);
+      return b && b.step >= 10 && b.checkpointKey ? b : null;
+    });
+    const restartStore = await stack.killObjectStore();
+    const downAt = Date.now();
+    const killedAtStep = (await trainingHeartbeat(handle))!.step;
+    const named = new Set<string | null>();
+    const during = await waitFor(`${4 * EVERY_STEPS} steps trained with the store down`, async () => {
+      const b = await trainingHeartbeat(handle);
+      named.add(b?.checkpointKey ?? null);
+      return b && b.step >= killedAtStep + 4 * EVERY_STEPS ? b : null;
+    });
+    const local = readdirSync(path.join(inProc.config.workDir, runId, 'attempt-1', 'checkpoints')).filter((f) => /^step-\d+\.pt$/.test(f));
+    await restartStore();
+    const downSeconds = (Date.now() - downAt) / 1000;
+    assert.equal(during.attempt, 1, 'the outage did not stop the attempt');
+    assert.ok(during.storeUnavailableSince, 'the heartbeat says since when the store is unreachable');
+    assert.ok((during.pendingCheckpoints ?? 0) >= 1 && during.pendingCheckpoints! <= config.trainer.maxPendingCheckpoints, `pending ${during.pendingCheckpoints}`);
+    assert.ok(local.length <= config.trainer.maxPendingCheckpoints + 1, `local checkpoints ${local.join(',')}: bounded by maxPendingCheckpoints`);
+    assert.equal(named.size, 1, `while the store was down the heartbeat kept naming the last stored checkpoint: ${[...named].join(', ')}`);
+
+    // Back: the waiting checkpoints go up, then the trainer crashes.
+    const caughtUp = await waitFor('the local checkpoints uploaded', async () => {
+      const b = await trainingHeartbeat(handle);
+      return b && b.pendingCheckpoints === 0 && stepOf(b.checkpointKey) >= during.step - EVERY_STEPS ? b : null;
+    }, 60_000);
+    assert.ok(await inProc.store.exists(caughtUp.checkpointKey!), 'the heartbeat names only a checkpoint that is in S3');
+    const [trainer] = trainerProcesses(runId);
+    assert.ok(trainer, 'the trainer is still running');
+    process.kill(trainer.pid, 'SIGKILL');
+    const result = await handle.result();
+    assert.ok(result.outcome === 'promoted' || result.outcome === 'rejected-by-gate', result.outcome);
+
+    const records = await attempts(inProc, runId);
+    assert.deepEqual(records.map((r) => [r.attempt, r.outcome, r.reconstructed]), [[1, 'crashed', false], [2, 'succeeded', false]]);
+    assert.ok(records[0]!.samplesProcessed > 0 && records[0]!.lastStep >= caughtUp.step, JSON.stringify(records[0]));
+    const redone = stepsRedone(records[0]!.lastStep, records[1]!.resumedFromStep);
+    console.log(
+      `object store down ${downSeconds.toFixed(1)} s while ${during.step - killedAtStep} steps (${((during.step - killedAtStep) / EVERY_STEPS).toFixed(1)} checkpoint intervals) trained;` +
+        ` crash at step ${records[0]!.lastStep}, resumed from ${records[1]!.resumedFromStep}: ${redone} steps redone, checkpoint interval ${EVERY_STEPS}`,
+    );
+    assert.ok(redone <= EVERY_STEPS, `re-did ${redone} steps, at most one checkpoint interval (${EVERY_STEPS})`);
+  });
+
+  it('the object store killed across a crash and a retry: every attempt is recorded with its true outcome once the store is back', async () => {
+    const handle = await start(inProc, outageConfig());
+    const runId = (await handle.describe()).runId;
+    await waitFor('step 10 with a stored checkpoint', async () => {
+      const b = await trainingHeartbeat(handle);
+      return b && b.step >= 10 && b.checkpointKey ? b : null;
+    });
+    const restartStore = await stack.killObjectStore();
+    const [trainer] = trainerProcesses(runId);
+    process.kill(trainer!.pid, 'SIGKILL'); // attempt 1 crashes and cannot write its record
+    // Attempt 2 (after the 5 s retry backoff) cannot even stage its data; it carries attempt 1's record.
+    const carried = await waitFor('attempt 2 carrying the records the store did not take', async () => {
+      const b = await trainingHeartbeat(handle);
+      return b?.attempt === 2 ? TrainingHeartbeat.parse(b) : null;
+    }, 90_000);
+    assert.deepEqual(carried.unrecorded.map((r) => [r.attempt, r.outcome]), [[1, 'crashed']]);
+    await new Promise((r) => setTimeout(r, 2000));
+    await restartStore();
+    const result = await handle.result();
+    assert.ok(result.outcome === 'promoted' || result.outcome === 'rejected-by-gate', result.outcome);
+
+    const records = await attempts(inProc, runId);
+    assert.deepEqual(records.map((r) => [r.attempt, r.outcome, r.reconstructed]), [[1, 'crashed', false], [2, 'store-unavailable', false], [3, 'succeeded', false]]);
+    assert.ok(records[0]!.samplesProcessed > 0 && records[0]!.lastStep >= 10, JSON.stringify(records[0]));
+    assert.match(records[1]!.message, /unreachable/);
+    assert.ok(records[2]!.resumedFromStep > 0, 'the last attempt resumed');
+  });
+
+  it('the object store killed as training finishes: the attempt waits for it and uploads the model instead of failing', async () => {
+    const handle = await start(inProc, outageConfig());
+    const runId = (await handle.describe()).runId;
+    const late = await waitFor('the last checkpoint intervals', async () => {
+      const b = await trainingHeartbeat(handle);
+      return b?.totalSteps && b.step >= b.totalSteps - 2 * EVERY_STEPS ? b : null;
+    });
+    const restartStore = await stack.killObjectStore();
+    await waitFor('the trainer to finish', async () => trainerProcesses(runId).length === 0, 60_000);
+    await new Promise((r) => setTimeout(r, 3000)); // the finished model waits on local disk for the store
+    const waiting = await trainingHeartbeat(handle);
+    assert.equal(waiting?.attempt, 1, 'still the first attempt');
+    await restartStore();
+    const result = await handle.result();
+    assert.ok(result.outcome === 'promoted' || result.outcome === 'rejected-by-gate', result.outcome);
+    const records = await attempts(inProc, runId);
+    assert.deepEqual(records.map((r) => [r.attempt, r.outcome]), [[1, 'succeeded']]);
+    assert.equal(records[0]!.lastStep, late.totalSteps);
+    assert.ok(records[0]!.samplesProcessed > 0);
+    assert.equal(trainedOf(await handle.fetchHistory()).attempt, 1);
   });
 });
