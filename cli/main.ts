@@ -96,8 +96,7 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'dev':
-      await runDev();
-      return 0;
+      return runDev();
     case 'demo':
       await runDemo();
       return 0;

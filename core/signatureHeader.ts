@@ -51,7 +51,7 @@ export function parseSignatureHeader(header: string | undefined): { ok: true; va
 
 /** Null when `timestamp` (unix seconds) lies within `toleranceSeconds` of `nowMs`, else why not. */
 export function timestampProblem(timestamp: number, nowMs: number, toleranceSeconds: number): string | null {
-  const age = Math.round(nowMs / 1000 - timestamp);
+  const age = Math.floor(nowMs / 1000) - timestamp;
   if (age > toleranceSeconds) {
     return `signature timestamp t=${timestamp} is ${age} s old, outside the ${toleranceSeconds} s tolerance: a replayed or delayed request (sign each request when sending it)`;
   }
