@@ -86,8 +86,10 @@ export async function runDev(): Promise<number> {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => finish());
   const death = await finished;
   if (death) {
-    const times = policy.maxRestarts === 0 ? 'CT_DEV_MAX_RESTARTS=0' : `it died ${policy.maxRestarts + 1} times within ${window}`;
-    out(`${death.proc.name} died (${death.reason}); not restarting it (${times}). Last lines of ${death.proc.logFile}:`);
+    const { name, logFile } = death.proc;
+    const deaths = policy.maxRestarts + 1;
+    const why = policy.maxRestarts === 0 ? 'CT_DEV_MAX_RESTARTS=0' : `it died ${deaths} times within ${window}`;
+    out(`${name} died (${death.reason}); not restarting it (${why}). Last lines of ${logFile}:`);
     out(logTail(death.proc).replace(/^/gm, '  | '));
     out('stopping everything…');
   } else out('stopping workers, then Temporal and MinIO…');

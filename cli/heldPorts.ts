@@ -12,21 +12,22 @@ const PORTS = [
 const CHOOSE_OTHERS = 'choose other ports with CT_DEV_TEMPORAL_PORT, CT_DEV_UI_PORT and CT_DEV_S3_PORT';
 
 const isCtDev = (command: string) => /(?:\bct(?:\.js)?|cli\/main\.ts)\s+dev(?:\s|$)/.test(command);
-const looksOurs = (command: string) => /temporal server start-dev|minio server|workers\/(?:control|gpu)\.ts/.test(command);
+const looksOurs = (command: string) =>
+  /temporal server start-dev|minio server|workers\/(?:control|gpu)\.ts/.test(command);
 
 /** One line about one held port, and the pid that frees it when killed. */
 function explain(what: string, port: number, holder: PortHolder | null): { line: string; kill?: number } {
   if (!holder) {
-    return {
-      line: `port ${port} (${what}) is in use by a process this user cannot see (as root, \`ss -ltnp 'sport = :${port}'\` or \`lsof -i :${port}\` names it)`,
-    };
+    const tools = `\`ss -ltnp 'sport = :${port}'\` or \`lsof -i :${port}\``;
+    return { line: `port ${port} (${what}) is in use by a process this user cannot see (as root, ${tools} names it)` };
   }
   const held = `port ${port} (${what}) is held by pid ${holder.pid} (${holder.command})`;
   if (holder.parent && isCtDev(holder.parent.command)) {
     return { line: `${held}, a child of the \`ct dev\` running as pid ${holder.parent.pid}`, kill: holder.parent.pid };
   }
   if (isCtDev(holder.command)) return { line: `${held}: a \`ct dev\` already runs`, kill: holder.pid };
-  return { line: looksOurs(holder.command) ? `${held}, probably left over from an earlier \`ct dev\`` : held, kill: holder.pid };
+  const leftOver = looksOurs(holder.command) ? ', probably left over from an earlier `ct dev`' : '';
+  return { line: `${held}${leftOver}`, kill: holder.pid };
 }
 
 /** Throws a UsageError (exit code 2) naming every held port, its holder and how to free it; else returns. */

@@ -59,8 +59,8 @@ export async function withObjectStore<T>(fn: (store: ObjectStore) => Promise<T>)
 export async function startLocalTemporal(opts: { ui?: boolean } = {}): Promise<ManagedProcess> {
   const dataDir = path.join(stateDir, 'temporal');
   mkdirSync(dataDir, { recursive: true });
-  const server = await startTemporalDevServer({ dataDir, port: localPorts.temporal, uiPort: localPorts.ui, ui: opts.ui ?? true });
-  return server.process;
+  const { temporal: port, ui: uiPort } = localPorts;
+  return (await startTemporalDevServer({ dataDir, port, uiPort, ui: opts.ui ?? true })).process;
 }
 
 /** The local MinIO on its fixed port, data in .ct/state/minio (restarting it loses nothing). */

@@ -183,12 +183,15 @@ export async function scheduleCommand(sub: string | undefined, modelId: string |
 /** ct webhook: serves the drift-alert endpoint in the foreground until Ctrl-C. */
 export async function webhookCommand(): Promise<number> {
   const { config } = cliConfig();
-  if (!config.webhook.secret) throw new UsageError('webhook: set CT_WEBHOOK_SECRET (at least 16 characters); senders sign each alert (timestamp and body) with it');
+  if (!config.webhook.secret) {
+    throw new UsageError('webhook: set CT_WEBHOOK_SECRET (at least 16 characters); senders sign each alert (timestamp and body) with it');
+  }
   const logger = createLogger(config.logLevel);
   const client = await connectClient(config);
   const { secret, host, port, toleranceSeconds } = config.webhook;
   const store = createObjectStore(config);
-  const hook = await startWebhook({ client, store, secret, taskQueue: config.taskQueue, logger, host, port, toleranceSeconds });
+  const { taskQueue } = config;
+  const hook = await startWebhook({ client, store, secret, taskQueue, logger, host, port, toleranceSeconds });
   print(`drift alerts: POST ${hook.url}`);
   print(`  header X-CT-Signature: ${SIGNATURE_FORMAT}, t within ${toleranceSeconds} s of now`);
   await new Promise<void>((resolve) => {

@@ -42,7 +42,11 @@ export const AppConfig = z
     gpusPerJob: z.number().int().min(1).default(1).describe('GPUs given to each training on a GPU worker; slots = GPUs / gpusPerJob'),
     webhook: z
       .object({
-        secret: z.string().min(16, 'use at least 16 characters').optional().describe('HMAC-SHA256 secret that signs drift alerts (timestamp and body)'),
+        secret: z
+          .string()
+          .min(16, 'use at least 16 characters')
+          .optional()
+          .describe('HMAC-SHA256 secret that signs drift alerts (timestamp and body)'),
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(8787),
         toleranceSeconds: z
@@ -51,7 +55,7 @@ export const AppConfig = z
           .min(1)
           .max(86_400)
           .default(300)
-          .describe('how old (or how far in the future) a signed timestamp may be; older requests are refused as replays'),
+          .describe('how far a signed timestamp may be from now, in seconds; older requests are refused as replays'),
       })
       .strict()
       .default({ host: '127.0.0.1', port: 8787, toleranceSeconds: 300 }),

@@ -10,7 +10,12 @@ export interface RestartPolicy {
   windowMs: number;
 }
 
-export const DEV_RESTART_POLICY: RestartPolicy = { initialDelayMs: 1_000, maxDelayMs: 30_000, maxRestarts: 5, windowMs: 10 * 60_000 };
+export const DEV_RESTART_POLICY: RestartPolicy = {
+  initialDelayMs: 1_000,
+  maxDelayMs: 30_000,
+  maxRestarts: 5,
+  windowMs: 10 * 60_000,
+};
 
 export type RestartDecision =
   | { action: 'restart'; delayMs: number; /** 1 for the first restart within the window */ restart: number }
@@ -20,7 +25,8 @@ export type RestartDecision =
 export function afterDeath(earlierDeaths: readonly number[], now: number, policy: RestartPolicy): RestartDecision {
   const deaths = earlierDeaths.filter((t) => now - t < policy.windowMs).length + 1;
   if (deaths > policy.maxRestarts) return { action: 'give-up', deaths };
-  return { action: 'restart', delayMs: Math.min(policy.initialDelayMs * 2 ** (deaths - 1), policy.maxDelayMs), restart: deaths };
+  const delayMs = Math.min(policy.initialDelayMs * 2 ** (deaths - 1), policy.maxDelayMs);
+  return { action: 'restart', delayMs, restart: deaths };
 }
 
 /** "10 min", "30 s": the window in words for messages. */

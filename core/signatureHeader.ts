@@ -22,11 +22,17 @@ export function formatSignatureHeader(timestamp: number, signatures: string[]): 
 }
 
 /** The header's timestamp and v1 signatures, or why it cannot be used (never echoing a signature). */
-export function parseSignatureHeader(header: string | undefined): { ok: true; value: SignatureHeader } | { ok: false; problem: string } {
-  const fail = (problem: string) => ({ ok: false as const, problem: `${problem} (expected X-CT-Signature: ${SIGNATURE_FORMAT})` });
+export function parseSignatureHeader(
+  header: string | undefined,
+): { ok: true; value: SignatureHeader } | { ok: false; problem: string } {
+  const fail = (problem: string) => ({
+    ok: false as const,
+    problem: `${problem} (expected X-CT-Signature: ${SIGNATURE_FORMAT})`,
+  });
   if (header === undefined || header.trim() === '') return fail('missing X-CT-Signature header');
   if (/^\s*sha256=/i.test(header)) {
-    return fail('X-CT-Signature uses the old body-only format "sha256=<hex>", which can be replayed forever; sign "<t>.<body>" instead');
+    const replayable = 'X-CT-Signature uses the old body-only format "sha256=<hex>", which can be replayed forever';
+    return fail(`${replayable}; sign "<t>.<body>" instead`);
   }
   const times: string[] = [];
   const signatures: string[] = [];
@@ -44,19 +50,20 @@ export function parseSignatureHeader(header: string | undefined): { ok: true; va
   }
   if (times.length === 0) return fail('X-CT-Signature has no t=<unix seconds> timestamp');
   if (times.length > 1) return fail('X-CT-Signature has more than one t=');
-  if (!/^\d{1,12}$/.test(times[0]!)) return fail(`X-CT-Signature t="${times[0]!.slice(0, 20)}" is not a unix time in seconds`);
+  const [t] = times as [string];
+  if (!/^\d{1,12}$/.test(t)) return fail(`X-CT-Signature t="${t.slice(0, 20)}" is not a unix time in seconds`);
   if (signatures.length === 0) return fail('X-CT-Signature has no v1= signature');
-  return { ok: true, value: { timestamp: Number(times[0]), signatures } };
+  return { ok: true, value: { timestamp: Number(t), signatures } };
 }
 
 /** Null when `timestamp` (unix seconds) lies within `toleranceSeconds` of `nowMs`, else why not. */
 export function timestampProblem(timestamp: number, nowMs: number, toleranceSeconds: number): string | null {
   const age = Math.floor(nowMs / 1000) - timestamp;
+  const stamp = `signature timestamp t=${timestamp}`;
+  const outside = `outside the ${toleranceSeconds} s tolerance`;
   if (age > toleranceSeconds) {
-    return `signature timestamp t=${timestamp} is ${age} s old, outside the ${toleranceSeconds} s tolerance: a replayed or delayed request (sign each request when sending it)`;
+    return `${stamp} is ${age} s old, ${outside}: a replayed or delayed request (sign each request when sending it)`;
   }
-  if (-age > toleranceSeconds) {
-    return `signature timestamp t=${timestamp} is ${-age} s in the future, outside the ${toleranceSeconds} s tolerance (check the sender's clock)`;
-  }
+  if (-age > toleranceSeconds) return `${stamp} is ${-age} s in the future, ${outside} (check the sender's clock)`;
   return null;
 }

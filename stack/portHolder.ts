@@ -63,7 +63,8 @@ export function portHolder(port: number): PortHolder | null {
       if (!inode || !inodes.has(inode)) continue;
       const pid = Number(entry);
       const ppid = parentPid(pid);
-      return { pid, command: commandLine(pid), parent: ppid === null ? null : { pid: ppid, command: commandLine(ppid) } };
+      const parent = ppid === null ? null : { pid: ppid, command: commandLine(ppid) };
+      return { pid, command: commandLine(pid), parent };
     }
   }
   return null;

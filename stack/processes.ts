@@ -38,7 +38,7 @@ export function startProcess(name: string, command: string, args: string[], logD
   // setpriv execs the command, so the child's pid is the server's.
   const [program, ...prefix] = [...dieWithParent(), command];
   // detached: its own process group, so Ctrl-C in the terminal reaches us first and we stop it in order.
-  const child = spawn(program!, [...prefix, ...args], {
+  const child = spawn(program, [...prefix, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
     detached: true,
@@ -113,7 +113,8 @@ export async function waitUntilReady(proc: ManagedProcess, probe: () => Promise<
   while (Date.now() < deadline) {
     if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
       const message = `${proc.name} exited (${exitReason(proc.child.exitCode, proc.child.signalCode)}); see ${proc.logFile}`;
-      throw /already in use|address in use/i.test(logSinceStart(proc)) ? new PortInUseError(message) : new Error(message);
+      const portTaken = /already in use|address in use/i.test(logSinceStart(proc));
+      throw portTaken ? new PortInUseError(message) : new Error(message);
     }
     if (await probe().catch(() => false)) return;
     await sleep(200);

@@ -20,12 +20,16 @@ export interface RestartingProcess {
 
 export interface KeepRunningOptions {
   policy: RestartPolicy;
-  say(line: string): void;
-  onGiveUp(death: Death): void;
+  say: (line: string) => void;
+  onGiveUp: (death: Death) => void;
 }
 
 /** Watches `first` (already started and ready) and restarts it with `start` whenever it dies. */
-export function keepRunning(first: ManagedProcess, start: () => Promise<ManagedProcess>, options: KeepRunningOptions): RestartingProcess {
+export function keepRunning(
+  first: ManagedProcess,
+  start: () => Promise<ManagedProcess>,
+  options: KeepRunningOptions,
+): RestartingProcess {
   const { policy, say, onGiveUp } = options;
   let proc = first;
   let stopped = false;

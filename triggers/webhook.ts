@@ -105,7 +105,8 @@ export async function startWebhook(options: WebhookOptions): Promise<{ server: S
     if (req.method !== 'POST') throw new HttpError(405, `use POST ${ALERTS_PATH}`);
     const body = await readBody(req);
     // Authenticate before looking at the content: an unsigned or stale body is never parsed, let alone acted on.
-    const problem = signatureProblem(secret, body, req.headers[SIGNATURE_HEADER] as string | undefined, now(), tolerance);
+    const header = req.headers[SIGNATURE_HEADER] as string | undefined;
+    const problem = signatureProblem(secret, body, header, now(), tolerance);
     if (problem) throw new HttpError(401, problem);
     let json: unknown;
     try {
