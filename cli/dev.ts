@@ -35,11 +35,8 @@ async function startWorker(kind: 'control' | 'gpu'): Promise<ManagedProcess> {
   return proc;
 }
 
-const servers = [
-  { start: () => startLocalTemporal() },
-  { start: () => startLocalMinio() },
-];
-const workers = [{ start: () => startWorker('control') }, { start: () => startWorker('gpu') }];
+const startServers = [() => startLocalTemporal(), () => startLocalMinio()];
+const startWorkers = [() => startWorker('control'), () => startWorker('gpu')];
 
 /** Runs until Ctrl-C (0) or until a child died more often than the restart policy allows (1). */
 export async function runDev(): Promise<number> {
@@ -52,17 +49,18 @@ export async function runDev(): Promise<number> {
   const keep = (first: ManagedProcess, start: () => Promise<ManagedProcess>) =>
     keepRunning(first, start, { policy, say: out, onGiveUp: (death) => finish(death) });
 
-  const running: { servers: RestartingProcess[]; workers: RestartingProcess[] } = { servers: [], workers: [] };
+  const servers: RestartingProcess[] = [];
+  const workers: RestartingProcess[] = [];
   const stopAll = async () => {
-    await Promise.all(running.workers.map((w) => w.stop(70_000)));
-    for (const s of running.servers.reverse()) await s.stop();
+    await Promise.all(workers.map((w) => w.stop(70_000)));
+    for (const s of [...servers].reverse()) await s.stop();
   };
   try {
     // One after the other: the dev server binds ports of its own that MinIO's console-port probe could pick.
-    for (const s of servers) running.servers.push(keep(await s.start(), s.start));
+    for (const start of startServers) servers.push(keep(await start(), start));
     await ensureLocalBucket();
-    const started = await Promise.allSettled(workers.map(async (w) => keep(await w.start(), w.start)));
-    for (const r of started) if (r.status === 'fulfilled') running.workers.push(r.value);
+    const started = await Promise.allSettled(startWorkers.map(async (start) => keep(await start(), start)));
+    for (const r of started) if (r.status === 'fulfilled') workers.push(r.value);
     const failed = started.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
   } catch (err) {
@@ -70,8 +68,8 @@ export async function runDev(): Promise<number> {
     throw err;
   }
   const pid = (p: RestartingProcess) => p.current().child.pid;
-  const [temporal, minio] = running.servers as [RestartingProcess, RestartingProcess];
-  const [control, gpu] = running.workers as [RestartingProcess, RestartingProcess];
+  const [temporal, minio] = servers as [RestartingProcess, RestartingProcess];
+  const [control, gpu] = workers as [RestartingProcess, RestartingProcess];
   out(`Temporal  127.0.0.1:${localPorts.temporal}  (namespace default; pid ${pid(temporal)})`);
   out(`Web UI    http://127.0.0.1:${localPorts.ui}`);
   out(`S3        http://127.0.0.1:${localPorts.s3}  bucket ct-local  (MinIO; pid ${pid(minio)})`);

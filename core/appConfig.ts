@@ -1,6 +1,7 @@
 // Runtime configuration of workers and the CLI (not of a model): where Temporal and S3 are, task queues.
 // Read from a ct.config.{json,yaml} file and the environment (environment wins); invalid values fail at start-up.
 import { z } from 'zod';
+import { DEFAULT_TOLERANCE_SECONDS } from './signatureHeader';
 
 export const AppConfig = z
   .object({
@@ -54,11 +55,11 @@ export const AppConfig = z
           .int()
           .min(1)
           .max(86_400)
-          .default(300)
+          .default(DEFAULT_TOLERANCE_SECONDS)
           .describe('how far a signed timestamp may be from now, in seconds; older requests are refused as replays'),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 8787, toleranceSeconds: 300 }),
+      .default({ host: '127.0.0.1', port: 8787, toleranceSeconds: DEFAULT_TOLERANCE_SECONDS }),
   })
   .strict();
 export type AppConfig = z.infer<typeof AppConfig>;
