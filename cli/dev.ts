@@ -1,55 +1,97 @@
-// `ct dev`: Temporal (+ Web UI), MinIO and both workers in the foreground; Ctrl-C stops them all in order.
+// `ct dev`: Temporal (+ Web UI), MinIO and both workers in the foreground, kept running: a child that dies is
+// restarted with backoff on the same ports and state, and after too many deaths everything stops, naming the child,
+// how it died and its last log lines. Ctrl-C stops them all in order; ports already held are explained, not fought.
 import { mkdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { DEV_RESTART_POLICY, formatWindow, type RestartPolicy } from '../core/restartPolicy';
 import { projectRoot, stateDir } from '../stack/paths';
-import { startProcess, tcpOpen, waitUntilReady } from '../stack/processes';
-import { ensureLocalStack, localEnv, localPorts } from './localStack';
+import { logSinceStart, logTail, type ManagedProcess, startProcess, waitUntilReady } from '../stack/processes';
+import { type Death, keepRunning, type RestartingProcess } from '../stack/restartingProcess';
+import { refuseHeldPorts } from './heldPorts';
+import { ensureLocalBucket, localEnv, localPorts, startLocalMinio, startLocalTemporal } from './localStack';
+import { UsageError } from './usage';
 
-export async function runDev(): Promise<void> {
-  if (await tcpOpen(localPorts.temporal)) {
-    throw new Error(`port ${localPorts.temporal} is already in use (another \`ct dev\`?); set CT_DEV_TEMPORAL_PORT, CT_DEV_UI_PORT and CT_DEV_S3_PORT to run a second one`);
+const out = (s: string) => process.stdout.write(`${s}\n`);
+const logDir = () => path.join(stateDir, 'logs');
+
+function restartPolicy(env = process.env): RestartPolicy {
+  const raw = env.CT_DEV_MAX_RESTARTS;
+  if (raw === undefined || raw === '') return DEV_RESTART_POLICY;
+  if (!/^\d+$/.test(raw)) {
+    const window = formatWindow(DEV_RESTART_POLICY.windowMs);
+    throw new UsageError(
+      `CT_DEV_MAX_RESTARTS must be a whole number (restarts of a dead child within ${window}; ` +
+        `0 stops everything at the first death), not "${raw}"`,
+    );
   }
-  const stack = await ensureLocalStack();
-  const logDir = path.join(stateDir, 'logs');
-  mkdirSync(logDir, { recursive: true });
+  return { ...DEV_RESTART_POLICY, maxRestarts: Number(raw) };
+}
+
+async function startWorker(kind: 'control' | 'gpu'): Promise<ManagedProcess> {
   const env = { ...localEnv(), CT_WORK_DIR: path.join(stateDir, 'work') };
-  const workers = ['control', 'gpu'].map((kind) =>
-    startProcess(`${kind}-worker`, process.execPath, ['--import', 'tsx', path.join(projectRoot, 'workers', `${kind}.ts`)], logDir, env),
-  );
-  const out = (s: string) => process.stdout.write(`${s}\n`);
-  for (const w of workers) {
-    const kind = w.name.replace('-worker', '');
-    await waitUntilReady(w, async () => (await readFile(w.logFile, 'utf8').catch(() => '')).includes(`"msg":"${kind} worker started"`), 120_000).catch(async (err: unknown) => {
-      await Promise.all(workers.map((x) => x.stop()));
-      await stack.stop();
-      throw err;
-    });
+  const script = path.join(projectRoot, 'workers', `${kind}.ts`);
+  const proc = startProcess(`${kind}-worker`, process.execPath, ['--import', 'tsx', script], logDir(), env);
+  await waitUntilReady(proc, async () => logSinceStart(proc).includes(`"msg":"${kind} worker started"`), 120_000);
+  return proc;
+}
+
+const startServers = [() => startLocalTemporal(), () => startLocalMinio()];
+const startWorkers = [() => startWorker('control'), () => startWorker('gpu')];
+
+/** Runs until Ctrl-C (0) or until a child died more often than the restart policy allows (1). */
+export async function runDev(): Promise<number> {
+  const policy = restartPolicy();
+  await refuseHeldPorts();
+  mkdirSync(logDir(), { recursive: true });
+  // Settles once: with the death the restart policy gave up on, or with nothing on Ctrl-C.
+  let finish: (death?: Death) => void = () => {};
+  const finished = new Promise<Death | undefined>((resolve) => (finish = resolve));
+  const keep = (first: ManagedProcess, start: () => Promise<ManagedProcess>) =>
+    keepRunning(first, start, { policy, say: out, onGiveUp: (death) => finish(death) });
+
+  const servers: RestartingProcess[] = [];
+  const workers: RestartingProcess[] = [];
+  const stopAll = async () => {
+    await Promise.all(workers.map((w) => w.stop(70_000)));
+    for (const s of [...servers].reverse()) await s.stop();
+  };
+  try {
+    // One after the other: the dev server binds ports of its own that MinIO's console-port probe could pick.
+    for (const start of startServers) servers.push(keep(await start(), start));
+    await ensureLocalBucket();
+    const started = await Promise.allSettled(startWorkers.map(async (start) => keep(await start(), start)));
+    for (const r of started) if (r.status === 'fulfilled') workers.push(r.value);
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  } catch (err) {
+    await stopAll();
+    throw err;
   }
-  out(`Temporal  127.0.0.1:${localPorts.temporal}  (namespace default)`);
-  out(`Web UI    ${stack.uiUrl}`);
-  out(`S3        http://127.0.0.1:${localPorts.s3}  bucket ct-local  (MinIO)`);
-  out(`workers   control (queue ct), gpu (queue ct-gpu); logs in ${path.relative(projectRoot, logDir)}/`);
+  const pid = (p: RestartingProcess) => p.current().child.pid;
+  const [temporal, minio] = servers as [RestartingProcess, RestartingProcess];
+  const [control, gpu] = workers as [RestartingProcess, RestartingProcess];
+  out(`Temporal  127.0.0.1:${localPorts.temporal}  (namespace default; pid ${pid(temporal)})`);
+  out(`Web UI    http://127.0.0.1:${localPorts.ui}`);
+  out(`S3        http://127.0.0.1:${localPorts.s3}  bucket ct-local  (MinIO; pid ${pid(minio)})`);
+  out(`workers   control (queue ct; pid ${pid(control)}), gpu (queue ct-gpu; pid ${pid(gpu)})`);
+  out(`logs      ${path.relative(projectRoot, logDir())}/`);
   out(`state     ${path.relative(projectRoot, stateDir)}/ (kept across restarts)`);
+  const window = formatWindow(policy.windowMs);
+  out(`restarts  a child that dies is restarted, ${policy.maxRestarts} times within ${window} (CT_DEV_MAX_RESTARTS)`);
   out('next      npx ct demo · npx ct schedule create <modelId> --every 1d · CT_WEBHOOK_SECRET=… npx ct webhook');
   out('Ctrl-C stops everything.');
 
-  let stopping = false;
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    process.once('SIGHUP', stop);
-    for (const w of workers) w.child.once('exit', (code) => {
-      if (stopping) return;
-      out(`${w.name} exited (code ${code}); see ${w.logFile}`);
-      resolve();
-    });
-  });
-  stopping = true;
-  out('stopping workers…');
-  await Promise.all(workers.map((w) => w.stop(70_000)));
-  out('stopping Temporal and MinIO…');
-  await stack.stop();
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => finish());
+  const death = await finished;
+  if (death) {
+    const { name, logFile } = death.proc;
+    const deaths = policy.maxRestarts + 1;
+    const why = policy.maxRestarts === 0 ? 'CT_DEV_MAX_RESTARTS=0' : `it died ${deaths} times within ${window}`;
+    out(`${name} died (${death.reason}); not restarting it (${why}). Last lines of ${logFile}:`);
+    out(logTail(death.proc).replace(/^/gm, '  | '));
+    out('stopping everything…');
+  } else out('stopping workers, then Temporal and MinIO…');
+  await stopAll();
   out('stopped.');
+  return death ? 1 : 0;
 }

@@ -55,6 +55,26 @@ export async function withObjectStore<T>(fn: (store: ObjectStore) => Promise<T>)
   }
 }
 
+/** The local Temporal dev server on its fixed ports, state in .ct/state/temporal (restarting it loses nothing). */
+export async function startLocalTemporal(opts: { ui?: boolean } = {}): Promise<ManagedProcess> {
+  const dataDir = path.join(stateDir, 'temporal');
+  mkdirSync(dataDir, { recursive: true });
+  const { temporal: port, ui: uiPort } = localPorts;
+  return (await startTemporalDevServer({ dataDir, port, uiPort, ui: opts.ui ?? true })).process;
+}
+
+/** The local MinIO on its fixed port, data in .ct/state/minio (restarting it loses nothing). */
+export async function startLocalMinio(): Promise<ManagedProcess> {
+  const dataDir = path.join(stateDir, 'minio');
+  mkdirSync(dataDir, { recursive: true });
+  return (await startMinio({ dataDir, port: localPorts.s3, ...LOCAL_CREDENTIALS })).process;
+}
+
+/** Creates the local bucket (versioned) unless it exists. */
+export async function ensureLocalBucket(): Promise<void> {
+  await createObjectStore(cliConfig({ ...localEnv() }).config).ensureBucket();
+}
+
 export interface LocalStack {
   uiUrl: string;
   reused: boolean;
@@ -76,17 +96,16 @@ export async function ensureLocalStack(opts: { ui?: boolean } = {}): Promise<Loc
     );
   }
   if (!temporalUp) {
-    mkdirSync(path.join(stateDir, 'temporal'), { recursive: true });
-    mkdirSync(path.join(stateDir, 'minio'), { recursive: true });
-    const temporal = await startTemporalDevServer({ dataDir: path.join(stateDir, 'temporal'), port: localPorts.temporal, uiPort: localPorts.ui, ui: opts.ui ?? true });
-    procs.push(temporal.process);
-    const minio = await startMinio({ dataDir: path.join(stateDir, 'minio'), port: localPorts.s3, ...LOCAL_CREDENTIALS }).catch(async (err: unknown) => {
-      await temporal.process.stop();
-      throw err;
-    });
-    procs.push(minio.process);
+    const temporal = await startLocalTemporal(opts);
+    procs.push(temporal);
+    procs.push(
+      await startLocalMinio().catch(async (err: unknown) => {
+        await temporal.stop();
+        throw err;
+      }),
+    );
   }
-  await createObjectStore(cliConfig({ ...localEnv() }).config).ensureBucket();
+  await ensureLocalBucket();
   return {
     uiUrl,
     reused: temporalUp,

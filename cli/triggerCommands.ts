@@ -6,6 +6,7 @@ import type { SupervisorStatus } from '../core/continuousTraining';
 import type { SupervisorAck } from '../core/supervisorMessages';
 import { backfillSchedules, createSchedules, deleteSchedules, listSchedules, pauseSchedules, type ScheduleKind } from '../triggers/schedules';
 import { startWebhook } from '../triggers/webhook';
+import { SIGNATURE_FORMAT } from '../core/signatureHeader';
 import { connectClient, createObjectStore } from '../workers/config';
 import { createLogger } from '../workers/logging';
 import { keys } from '../core/keys';
@@ -183,11 +184,17 @@ export async function scheduleCommand(sub: string | undefined, modelId: string |
 /** ct webhook: serves the drift-alert endpoint in the foreground until Ctrl-C. */
 export async function webhookCommand(): Promise<number> {
   const { config } = cliConfig();
-  if (!config.webhook.secret) throw new UsageError('webhook: set CT_WEBHOOK_SECRET (at least 16 characters); senders sign alert bodies with it');
+  if (!config.webhook.secret) {
+    throw new UsageError('webhook: set CT_WEBHOOK_SECRET (at least 16 characters); senders sign each alert (timestamp and body) with it');
+  }
   const logger = createLogger(config.logLevel);
   const client = await connectClient(config);
-  const hook = await startWebhook({ client, store: createObjectStore(config), secret: config.webhook.secret, taskQueue: config.taskQueue, logger, host: config.webhook.host, port: config.webhook.port });
-  print(`drift alerts: POST ${hook.url} (header x-ct-signature: sha256=<HMAC-SHA256 of the body>)`);
+  const { secret, host, port, toleranceSeconds } = config.webhook;
+  const store = createObjectStore(config);
+  const { taskQueue } = config;
+  const hook = await startWebhook({ client, store, secret, taskQueue, logger, host, port, toleranceSeconds });
+  print(`drift alerts: POST ${hook.url}`);
+  print(`  header X-CT-Signature: ${SIGNATURE_FORMAT}, t within ${toleranceSeconds} s of now`);
   await new Promise<void>((resolve) => {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
   });

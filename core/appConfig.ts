@@ -1,6 +1,7 @@
 // Runtime configuration of workers and the CLI (not of a model): where Temporal and S3 are, task queues.
 // Read from a ct.config.{json,yaml} file and the environment (environment wins); invalid values fail at start-up.
 import { z } from 'zod';
+import { DEFAULT_TOLERANCE_SECONDS } from './signatureHeader';
 
 export const AppConfig = z
   .object({
@@ -42,12 +43,23 @@ export const AppConfig = z
     gpusPerJob: z.number().int().min(1).default(1).describe('GPUs given to each training on a GPU worker; slots = GPUs / gpusPerJob'),
     webhook: z
       .object({
-        secret: z.string().min(16, 'use at least 16 characters').optional().describe('HMAC-SHA256 secret that signs drift alert bodies'),
+        secret: z
+          .string()
+          .min(16, 'use at least 16 characters')
+          .optional()
+          .describe('HMAC-SHA256 secret that signs drift alerts (timestamp and body)'),
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(8787),
+        toleranceSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(86_400)
+          .default(DEFAULT_TOLERANCE_SECONDS)
+          .describe('how far a signed timestamp may be from now, in seconds; older requests are refused as replays'),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 8787 }),
+      .default({ host: '127.0.0.1', port: 8787, toleranceSeconds: DEFAULT_TOLERANCE_SECONDS }),
   })
   .strict();
 export type AppConfig = z.infer<typeof AppConfig>;
@@ -74,6 +86,7 @@ export const ENV_VARS: Record<string, string> = {
   CT_WEBHOOK_SECRET: 'webhook.secret',
   CT_WEBHOOK_HOST: 'webhook.host',
   CT_WEBHOOK_PORT: 'webhook.port',
+  CT_WEBHOOK_TOLERANCE_SECONDS: 'webhook.toleranceSeconds',
   CT_AUDIT_RETENTION_DAYS: 'audit.retentionDays',
 };
 
@@ -90,7 +103,8 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown) 
 /** Environment values are strings; booleans and integers are converted when they spell one, else left for zod to reject. */
 function coerce(path: string, raw: string): unknown {
   if (path === 's3.forcePathStyle' && (raw === 'true' || raw === 'false')) return raw === 'true';
-  if ((path === 'gpusPerJob' || path === 'audit.retentionDays' || path === 'webhook.port') && /^\d+$/.test(raw)) return Number(raw);
+  const integers = ['gpusPerJob', 'audit.retentionDays', 'webhook.port', 'webhook.toleranceSeconds'];
+  if (integers.includes(path) && /^\d+$/.test(raw)) return Number(raw);
   return raw;
 }
 

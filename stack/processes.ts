@@ -1,6 +1,7 @@
-// Child server processes (Temporal, MinIO): started with logs to a file, awaited until ready, stopped cleanly.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+// Child server processes (Temporal, MinIO, workers): started with logs to a file, awaited until ready, stopped
+// cleanly, and gone with us when we are killed.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,15 +10,39 @@ export interface ManagedProcess {
   name: string;
   child: ChildProcess;
   logFile: string;
+  /** The log's size when this process started: what it wrote is the log from here on (the file is appended to). */
+  logOffset: number;
   stop(graceMs?: number): Promise<void>;
+}
+
+let pdeathsigPrefix: string[] | undefined;
+/**
+ * `setpriv --pdeathsig SIGTERM --` where util-linux has it (Linux): the kernel then sends the child SIGTERM when we
+ * die, even by SIGKILL, so no server outlives us holding its port. Elsewhere nothing (a later `ct dev` names the
+ * process that holds the port instead).
+ */
+function dieWithParent(): string[] {
+  if (pdeathsigPrefix === undefined) {
+    const probe = process.platform === 'linux' ? spawnSync('setpriv', ['--help'], { encoding: 'utf8' }) : undefined;
+    const supported = probe?.status === 0 && probe.stdout.includes('--pdeathsig');
+    pdeathsigPrefix = supported ? ['setpriv', '--pdeathsig', 'SIGTERM', '--'] : [];
+  }
+  return pdeathsigPrefix;
 }
 
 export function startProcess(name: string, command: string, args: string[], logDir: string, env?: NodeJS.ProcessEnv): ManagedProcess {
   mkdirSync(logDir, { recursive: true });
   const logFile = path.join(logDir, `${name}.log`);
+  const logOffset = existsSync(logFile) ? statSync(logFile).size : 0;
   const log = createWriteStream(logFile, { flags: 'a' });
+  // setpriv execs the command, so the child's pid is the server's.
+  const [program, ...prefix] = [...dieWithParent(), command];
   // detached: its own process group, so Ctrl-C in the terminal reaches us first and we stop it in order.
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, detached: true });
+  const child = spawn(program, [...prefix, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+    detached: true,
+  });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -25,6 +50,7 @@ export function startProcess(name: string, command: string, args: string[], logD
     name,
     child,
     logFile,
+    logOffset,
     async stop(graceMs = 10_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
@@ -66,18 +92,35 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** How a process ended, for people: "exit code 1" or "signal SIGKILL". */
+export function exitReason(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `signal ${signal}` : `exit code ${code}`;
+}
+
+/** What a process wrote to its log since it started. */
+export function logSinceStart(proc: ManagedProcess): string {
+  return readFileSync(proc.logFile).subarray(proc.logOffset).toString('utf8');
+}
+
+/** The last `lines` lines a process wrote to its log since it started. */
+export function logTail(proc: ManagedProcess, lines = 15): string {
+  return logSinceStart(proc).trimEnd().split('\n').slice(-lines).join('\n');
+}
+
 /** Waits until `probe` resolves true, failing with the process log's path if the process dies or time runs out. */
 export async function waitUntilReady(proc: ManagedProcess, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc.child.exitCode !== null) {
-      const log = readFileSync(proc.logFile, 'utf8');
-      const message = `${proc.name} exited with code ${proc.child.exitCode}; see ${proc.logFile}`;
-      throw /already in use|address in use/i.test(log) ? new PortInUseError(message) : new Error(message);
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
+      const message = `${proc.name} exited (${exitReason(proc.child.exitCode, proc.child.signalCode)}); see ${proc.logFile}`;
+      const portTaken = /already in use|address in use/i.test(logSinceStart(proc));
+      throw portTaken ? new PortInUseError(message) : new Error(message);
     }
     if (await probe().catch(() => false)) return;
     await sleep(200);
   }
+  // Not left running: nobody holds a handle on a process that never became ready.
+  await proc.stop();
   throw new Error(`${proc.name} was not ready after ${timeoutMs / 1000}s; see ${proc.logFile}`);
 }
 

@@ -1,5 +1,6 @@
-// The drift-alert webhook: POST a DriftAlert as JSON, signed with HMAC-SHA256 of the raw body
-// (header X-CT-Signature: sha256=<hex>); the alert goes to the model's supervisor by update-with-start.
+// The drift-alert webhook: POST a DriftAlert as JSON, signed with a timestamp (header
+// X-CT-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">, core/signatureHeader.ts);
+// the alert goes to the model's supervisor by update-with-start.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
@@ -10,18 +11,47 @@ import { reportDrift, SupervisorRefusal } from '../client/supervisor';
 import { DriftAlert } from '../core/supervisorMessages';
 import { keys } from '../core/keys';
 import { InvalidInputError, parseOrThrow } from '../core/parse';
+import {
+  DEFAULT_TOLERANCE_SECONDS,
+  formatSignatureHeader,
+  parseSignatureHeader,
+  signedPrefix,
+  timestampProblem,
+} from '../core/signatureHeader';
 
 export const SIGNATURE_HEADER = 'x-ct-signature';
 export const ALERTS_PATH = '/v1/drift-alerts';
 const MAX_BODY_BYTES = 1024 * 1024;
 
-export function signBody(secret: string, body: string | Uint8Array): string {
-  return `sha256=${hmacSha256Hex(secret, body)}`;
+const signedContent = (timestamp: number, body: string | Uint8Array): Buffer =>
+  Buffer.concat([Buffer.from(signedPrefix(timestamp)), Buffer.from(body)]);
+
+/**
+ * The X-CT-Signature value for sending `body` to the drift-alert webhook at time `nowMs` (default: now).
+ * Pass several secrets while rotating: the receiver accepts the request if any one of them is its own.
+ */
+export function signDriftAlert(secret: string | string[], body: string | Uint8Array, nowMs = Date.now()): string {
+  const timestamp = Math.floor(nowMs / 1000);
+  const secrets = typeof secret === 'string' ? [secret] : secret;
+  return formatSignatureHeader(timestamp, secrets.map((s) => hmacSha256Hex(s, signedContent(timestamp, body))));
 }
 
-export function signatureValid(secret: string, body: Uint8Array, header: string | undefined): boolean {
-  if (!header) return false;
-  return sameSignature(Buffer.from(header.trim()), Buffer.from(signBody(secret, body)));
+/** Null when `header` signs `body` with `secret` within `toleranceSeconds` of `nowMs`, else why not. */
+export function signatureProblem(
+  secret: string,
+  body: Uint8Array,
+  header: string | undefined,
+  nowMs: number,
+  toleranceSeconds: number,
+): string | null {
+  const parsed = parseSignatureHeader(header);
+  if (!parsed.ok) return parsed.problem;
+  const { timestamp, signatures } = parsed.value;
+  const expected = Buffer.from(hmacSha256Hex(secret, signedContent(timestamp, body)), 'hex');
+  if (!signatures.some((s) => sameSignature(Buffer.from(s, 'hex'), expected))) {
+    return 'X-CT-Signature does not match: sign "<t>.<raw body>" with the webhook secret (HMAC-SHA256, hex)';
+  }
+  return timestampProblem(timestamp, nowMs, toleranceSeconds);
 }
 
 export interface WebhookOptions {
@@ -32,6 +62,10 @@ export interface WebhookOptions {
   logger: Logger;
   host?: string;
   port?: number;
+  /** How far a signature's timestamp may be from now, in seconds (default 300). */
+  toleranceSeconds?: number;
+  /** The clock signatures are checked against (tests move it). */
+  now?: () => number;
 }
 
 class HttpError extends Error {
@@ -61,6 +95,8 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 export async function startWebhook(options: WebhookOptions): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const { client, store, secret, taskQueue, logger } = options;
+  const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  const now = options.now ?? Date.now;
   const log = logger.child({ component: 'webhook' });
 
   async function handle(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
@@ -68,10 +104,10 @@ export async function startWebhook(options: WebhookOptions): Promise<{ server: S
     if (req.url !== ALERTS_PATH) throw new HttpError(404, `no such endpoint: POST ${ALERTS_PATH}`);
     if (req.method !== 'POST') throw new HttpError(405, `use POST ${ALERTS_PATH}`);
     const body = await readBody(req);
-    // Authenticate before looking at the content: an unsigned body is never parsed, let alone acted on.
-    if (!signatureValid(secret, body, req.headers[SIGNATURE_HEADER] as string | undefined)) {
-      throw new HttpError(401, `missing or invalid ${SIGNATURE_HEADER} (expected sha256=<hex HMAC-SHA256 of the body>)`);
-    }
+    // Authenticate before looking at the content: an unsigned or stale body is never parsed, let alone acted on.
+    const header = req.headers[SIGNATURE_HEADER] as string | undefined;
+    const problem = signatureProblem(secret, body, header, now(), tolerance);
+    if (problem) throw new HttpError(401, problem);
     let json: unknown;
     try {
       json = JSON.parse(body.toString('utf8'));

@@ -1,12 +1,9 @@
 // The `ct` command as a user runs it: a real process against the real servers.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { CT, ctEnv, runCt } from '../helpers/ct';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { ctEnv, runCt } from '../helpers/ct';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort, tcpOpen } from '../../stack/processes';
 import { keys } from '../../core/keys';
 import { createAuditLog } from '../../workers/config';
 import { testModelConfig } from '../helpers/flights';
@@ -168,27 +165,5 @@ describe('ct command', () => {
     assert.match(run.stdout, /failed at stage starting: the inline modelConfig changes the governance of registered model "flight-delay" \(approval, gate\)/);
     const versions = (await ct('models', 'show', 'flight-delay', '--json')).stdout;
     assert.equal((JSON.parse(versions) as { versions: unknown[] }).versions.length, 1, 'nothing registered by the refused run');
-  });
-
-  it('ct dev starts Temporal with the Web UI, MinIO and both workers, and Ctrl-C stops them all', async () => {
-    const ports = { CT_DEV_TEMPORAL_PORT: String(await freePort()), CT_DEV_UI_PORT: String(await freePort()), CT_DEV_S3_PORT: String(await freePort()) };
-    const state = mkdtempSync(path.join(os.tmpdir(), 'ct-dev-'));
-    const dev = spawn(process.execPath, [CT, 'dev'], { env: { ...process.env, ...ports, CT_STATE_DIR: state }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    dev.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const deadline = Date.now() + 90_000;
-    while (!out.includes('Ctrl-C stops everything') && Date.now() < deadline && dev.exitCode === null) await new Promise((r) => setTimeout(r, 200));
-    assert.match(out, new RegExp(`Web UI    http://127\\.0\\.0\\.1:${ports.CT_DEV_UI_PORT}`));
-    const ui = await fetch(`http://127.0.0.1:${ports.CT_DEV_UI_PORT}/`);
-    assert.equal(ui.status, 200);
-    assert.equal((await fetch(`http://127.0.0.1:${ports.CT_DEV_S3_PORT}/minio/health/ready`)).status, 200);
-    assert.match(readFileSync(path.join(state, 'logs', 'gpu-worker.log'), 'utf8'), /no GPU found.*1 slot[\s\S]*gpu worker started/);
-    assert.match(readFileSync(path.join(state, 'logs', 'control-worker.log'), 'utf8'), /"taskQueue":"ct".*control worker started/);
-    const exited = new Promise<number | null>((resolve) => dev.once('exit', (code) => resolve(code)));
-    dev.kill('SIGINT');
-    assert.equal(await exited, 0);
-    assert.match(out, /stopped\./);
-    for (const port of Object.values(ports)) assert.equal(await tcpOpen(Number(port)), false, `port ${port} closed after Ctrl-C`);
-    rmSync(state, { recursive: true, force: true });
   });
 });
