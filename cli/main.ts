@@ -67,8 +67,10 @@ async function retrainCommand(modelId: string, opts: { data?: string[]; by?: str
       if (!(err instanceof WorkflowFailedError)) throw err;
       // The run failed: say where and why, as `ct status` does (the query still answers for a closed run).
       const s = await runStatus(client, handle.workflowId).catch(() => null);
+      const stageFailure = err.cause;
+      const cause = (stageFailure?.cause as Error | undefined)?.message ?? reasonOf(err);
       if (opts.json && s) print(JSON.stringify(s, null, 2));
-      else print(`${handle.workflowId}: failed${s ? ` at stage ${s.timings.at(-1)?.stage ?? s.stage}` : ''}: ${reasonOf(err)}${s ? `\n${formatRunSummary(s)}` : ''}`);
+      else print(`${handle.workflowId}: failed${s ? ` at stage ${s.timings.at(-1)?.stage ?? s.stage}` : ''}: ${cause}${s ? `\n${formatRunSummary(s)}` : ''}`);
       return 1;
     }
   });
