@@ -152,7 +152,7 @@ describe('drift triggers', () => {
     assert.match(none.stderr, /no supervisor ct\/nobody is running/);
     const noReason = await runCt(['supervisor', 'retrain', modelId, '--as', 'ana'], ctEnv(tenant.config));
     assert.equal(noReason.status, 2);
-    assert.match(noReason.stderr, /missing --reason/);
+    assert.match(noReason.stderr, /required option '--reason <text>' not specified/);
     const both = await runCt(['schedule', 'create', modelId, '--every', '1h', '--cron', '0 * * * *'], ctEnv(tenant.config));
     assert.equal(both.status, 2);
     assert.match(both.stderr, /exactly one of --every/);
