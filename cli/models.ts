@@ -3,8 +3,9 @@ import { listVersions, readAlias, readCard } from '../activities/registryStore';
 import type { ObjectStore } from '../activities/objectStore';
 import { keys } from '../core/keys';
 import { ModelConfig, ModelId } from '../core/modelConfig';
-import { InvalidInputError, parseOrThrow } from '../core/parse';
+import { parseOrThrow } from '../core/parse';
 import { readStructuredFile } from '../workers/config';
+import { UsageError } from './usage';
 
 export function loadModelConfigFile(file: string): ModelConfig {
   return parseOrThrow(ModelConfig, readStructuredFile(file), `model config ${file}`);
@@ -50,7 +51,7 @@ export async function showRegistry(store: ObjectStore, modelId: string): Promise
 export async function assertKnownModel(store: ObjectStore, modelId: string): Promise<void> {
   if (await store.exists(keys.registeredConfig(modelId))) return;
   if ((await listVersions(store, modelId)).length > 0) return;
-  throw new InvalidInputError('model id', [`unknown model "${modelId}": no registered configuration and no versions in ${store.uri(`registry/${modelId}/`)}`]);
+  throw new UsageError(`unknown model "${modelId}": no registered configuration and no versions in ${store.uri(`registry/${modelId}/`)}`);
 }
 
 export function formatRegistry(view: RegistryView): string {
