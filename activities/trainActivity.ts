@@ -37,6 +37,8 @@ export interface TrainingDeps extends ActivityDeps {
 }
 
 const GPU_STATS_EVERY_MS = 10_000;
+/** The least a trainer is given to say its first word (see the watchdog). */
+const STARTUP_GRACE_SECONDS = 30;
 /** Heartbeats go on a timer, not only on trainer events, so waiting out an outage never looks like a lost worker. */
 const HEARTBEAT_EVERY_MS = 1_000;
 /** How long an attempt that failed anyway waits for the object store to take its checkpoints and its record. */
@@ -230,10 +232,14 @@ export function createTrainingActivities(deps: TrainingDeps) {
 
     // Liveness: a trainer that says nothing for the heartbeat timeout is stalled (stopped, hung in a collective):
     // kill its whole tree now rather than wait for a checkpoint it cannot write.
+    // Until its first event a trainer is starting up (importing its framework, loading data): on a loaded machine
+    // that alone can outlast a short heartbeat timeout, so it gets at least STARTUP_GRACE_SECONDS.
     const stall = new AbortController();
     let lastEvent = Date.now();
+    let heardFrom = false;
+    const silenceLimitMs = () => (heardFrom ? trainer.heartbeatTimeoutSeconds : Math.max(trainer.heartbeatTimeoutSeconds, STARTUP_GRACE_SECONDS)) * 1000;
     const watchdog = setInterval(() => {
-      if (Date.now() - lastEvent > trainer.heartbeatTimeoutSeconds * 1000 && !stall.signal.aborted) {
+      if (Date.now() - lastEvent > silenceLimitMs() && !stall.signal.aborted) {
         c.log.warn({ silentSeconds: (Date.now() - lastEvent) / 1000, step: progress.step }, 'trainer stalled: killing its process tree');
         stall.abort();
         s.stalled = true;
@@ -243,6 +249,7 @@ export function createTrainingActivities(deps: TrainingDeps) {
     let pid = 0;
     const onEvent = async (event: TrainerEvent) => {
       lastEvent = Date.now();
+      heardFrom = true;
       if (pid) s.cpu = (await cpuSeconds(pid)) ?? s.cpu;
       switch (event.event) {
         case 'started':
@@ -317,6 +324,7 @@ export function createTrainingActivities(deps: TrainingDeps) {
         c.log.info({ resumeFrom: candidate, command: trainer.command, gpus }, 'starting trainer');
         progress.resumedFrom = candidate;
         lastEvent = Date.now();
+        heardFrom = false;
         s.run = await runTrainer({
           command: trainer.command,
           mode: 'train',
