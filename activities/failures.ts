@@ -1,6 +1,6 @@
 // Turning known error kinds into Temporal failures: bad data and bad config are not retried; outages are.
 import { ApplicationFailure } from '@temporalio/common';
-import { SupervisorRefusal } from '../client/supervisor';
+import { SupervisorRefusal } from '../core/supervisorMessages';
 import { InvalidInputError } from '../core/parse';
 import { UnreadableDatasetError } from './datasetFiles';
 import { ObjectNotFoundError } from './objectStore';

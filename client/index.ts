@@ -8,13 +8,18 @@ import type { ApprovalResult, RunStatus } from '../core/runStatus';
 import type { retrainingPipeline } from '../workflows';
 import { approveUpdate, rejectUpdate, statusQuery } from '../workflows/definitions';
 
+/** Where and under which id {@link startRetraining} starts a run. */
 export interface StartOptions {
+  /** The control task queue of the workers (default `ct`). */
   taskQueue?: string;
   /** Defaults to retrain/<modelId>/<UTC timestamp>. */
   workflowId?: string;
 }
 
-/** Validates the input here (naming any bad field) and starts a retrainingPipeline run. */
+/**
+ * Validates the input here (an `InvalidInputError` names every bad field) and starts a `retrainingPipeline` run.
+ * Returns the workflow handle: `handle.result()` resolves to the run's {@link RunStatus}.
+ */
 export async function startRetraining(client: Client, input: RunInputJson, options: StartOptions = {}) {
   const parsed = parseOrThrow(RunInput, input, 'retrainingPipeline input');
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -26,11 +31,15 @@ export async function startRetraining(client: Client, input: RunInputJson, optio
   });
 }
 
+/** A run's stage, progress, metrics, verdict and decision (the `status` query; it also answers for closed runs). */
 export async function runStatus(client: Client, workflowId: string): Promise<RunStatus> {
   return client.workflow.getHandle(workflowId).query(statusQuery);
 }
 
-/** Sends Update approve/reject; a refusal (validator) surfaces as an Error carrying the workflow's reason. */
+/**
+ * Approves or rejects a run awaiting approval (Update `approve` / `reject`), as `by`, with the signed `token` where
+ * the model requires one. A refusal surfaces as an Error carrying the workflow's reason; it is final (non-retryable).
+ */
 export async function decideRun(client: Client, workflowId: string, outcome: Decision['outcome'], by: string, comment = '', token?: string): Promise<ApprovalResult> {
   try {
     return await client.workflow.getHandle(workflowId).executeUpdate(outcome === 'approved' ? approveUpdate : rejectUpdate, { args: [{ by, comment, ...(token ? { token } : {}) }] });

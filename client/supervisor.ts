@@ -3,13 +3,15 @@
 import { randomUUID } from 'node:crypto';
 import { type Client, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { SupervisorStatus } from '../core/continuousTraining';
-import { DriftAlert, type DriftAlertJson, RetrainRequest, type RetrainRequestJson, type SupervisorAck } from '../core/supervisorMessages';
+import { DriftAlert, type DriftAlertJson, RetrainRequest, type RetrainRequestJson, type SupervisorAck, SupervisorRefusal } from '../core/supervisorMessages';
 import { workflowIds } from '../core/keys';
 import { parseOrThrow } from '../core/parse';
 import type { continuousTraining } from '../workflows';
 import { pauseSignal, reportDriftUpdate, requestRetrainUpdate, resumeSignal, supervisorStatusQuery } from '../workflows/definitions';
 
+/** Where a supervisor is started when a message finds none running. */
 export interface SupervisorOptions {
+  /** The control task queue of the workers (default `ct`). */
   taskQueue?: string;
 }
 
@@ -23,10 +25,8 @@ function startOperation(modelId: string, options: SupervisorOptions) {
   });
 }
 
-/** The supervisor refused a report or request (its validator or handler): retrying the same input cannot help. */
-export class SupervisorRefusal extends Error {
-  override readonly name = 'SupervisorRefusal';
-}
+/** The supervisor refused a report or request; retrying the same input cannot help. */
+export { SupervisorRefusal };
 
 // gRPC codes the server uses to push back on a burst of Updates (it caps in-flight Updates per workflow):
 // RESOURCE_EXHAUSTED, ABORTED, UNAVAILABLE. Retried with jittered backoff; a report is never dropped for them.
@@ -69,14 +69,17 @@ export async function requestRetrain(client: Client, modelId: string, request: R
   );
 }
 
+/** The supervisor's state: phase, champion, open incident with its evidence, cooldown, last runs. */
 export async function supervisorStatus(client: Client, modelId: string): Promise<SupervisorStatus> {
   return client.workflow.getHandle(workflowIds.supervisor(modelId)).query(supervisorStatusQuery);
 }
 
+/** Pauses the supervisor: drift is still recorded but starts no run (signal `pause`). */
 export async function pauseSupervisor(client: Client, modelId: string, by: string, reason = ''): Promise<void> {
   await client.workflow.getHandle(workflowIds.supervisor(modelId)).signal(pauseSignal, { by, reason });
 }
 
+/** Resumes a paused supervisor (signal `resume`). */
 export async function resumeSupervisor(client: Client, modelId: string, by: string, reason = ''): Promise<void> {
   await client.workflow.getHandle(workflowIds.supervisor(modelId)).signal(resumeSignal, { by, reason });
 }

@@ -69,3 +69,11 @@ export type DriftCheckInput = z.infer<typeof DriftCheckInput>;
 /** The input of the scheduledRetrain workflow (started by a retraining schedule). */
 export const ScheduledRetrainInput = z.object({ modelId: ModelId, reason: z.string().min(1).default('periodic retraining schedule') }).strict();
 export type ScheduledRetrainInput = z.input<typeof ScheduledRetrainInput>;
+
+/**
+ * The supervisor refused a report or request (its validator or handler): retrying the same input cannot help.
+ * Defined here, below the client and the activities, which both raise it.
+ */
+export class SupervisorRefusal extends Error {
+  override readonly name = 'SupervisorRefusal';
+}

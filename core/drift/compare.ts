@@ -1,7 +1,8 @@
 // Every metric of one feature's window against its reference profile: one pass over the window builds its
 // counts, the rest works on distinct values and bins.
 import { absentCounts, type FeatureColumn } from './frame';
-import { binCounts, type CategoricalProfile, categoryCounts, type FeatureProfile, type NumericProfile, OTHER_CATEGORY } from './profile';
+import { binCounts, categoryCounts, OTHER_CATEGORY } from './histogram';
+import type { CategoricalProfile, FeatureProfile, NumericProfile } from './profile';
 import type { DriftMethod } from './settings';
 import { chi2Contingency, type Distribution, distributionOf, jensenShannon, ks2samp, psi, twoProportionZTest, wasserstein } from './statistics';
 

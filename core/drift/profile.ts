@@ -6,9 +6,9 @@ import { calibrateFeature } from './adaptive';
 import { absentCounts, type FeatureColumn, type FeatureFrame, frameRows, noFiniteValues } from './frame';
 import type { DriftSettings } from './settings';
 import { DriftMethod } from './settings';
-import { type Distribution, distributionOf } from './statistics';
+import { binCounts, OTHER_CATEGORY, quantileOf, categoryCounts } from './histogram';
+import { distributionOf } from './statistics';
 
-export const OTHER_CATEGORY = '__other__';
 export const QUANTILES = { p1: 0.01, p5: 0.05, p25: 0.25, p50: 0.5, p75: 0.75, p95: 0.95, p99: 0.99 } as const;
 
 const Adaptive = z.object({ method: DriftMethod, threshold: z.number(), mean: z.number(), std: z.number(), chunks: z.number().int() }).strict();
@@ -66,41 +66,6 @@ export const ReferenceProfile = z
   .strict();
 export type ReferenceProfile = z.infer<typeof ReferenceProfile>;
 
-/** np.quantile(data, q) (linear interpolation) from a distribution. */
-export function quantileOf(d: Distribution, q: number): number {
-  const pos = q * (d.total - 1);
-  const lo = Math.floor(pos);
-  const at = (rank: number): number => {
-    let cum = 0;
-    for (let i = 0; i < d.values.length; i++) {
-      cum += d.counts[i]!;
-      if (rank < cum) return d.values[i]!;
-    }
-    return d.values[d.values.length - 1]!;
-  };
-  const a = at(lo);
-  const frac = pos - lo;
-  return frac === 0 ? a : a + (at(lo + 1) - a) * frac;
-}
-
-/** The bin of `value`: the number of interior edges strictly below it. */
-export function binOf(edges: readonly number[], value: number): number {
-  let lo = 0;
-  let hi = edges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (edges[mid]! < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-export function binCounts(edges: readonly number[], d: Distribution): number[] {
-  const counts = new Array<number>(edges.length + 1).fill(0);
-  for (let i = 0; i < d.values.length; i++) counts[binOf(edges, d.values[i]!)]! += d.counts[i]!;
-  return counts;
-}
-
 function numericProfile(col: Extract<FeatureColumn, { kind: 'numeric' }>, settings: DriftSettings): NumericProfile {
   const full = distributionOf(col.values);
   const { missing, nonFinite } = absentCounts(col.values);
@@ -137,17 +102,6 @@ function numericProfile(col: Extract<FeatureColumn, { kind: 'numeric' }>, settin
     quantiles,
     bins: { edges, counts: binCounts(edges, full) },
   };
-}
-
-/** Category counts of a column ('' = missing), in first-seen order. */
-export function categoryCounts(values: readonly string[]): { counts: Map<string, number>; missing: number } {
-  const counts = new Map<string, number>();
-  let missing = 0;
-  for (const v of values) {
-    if (v === '') missing++;
-    else counts.set(v, (counts.get(v) ?? 0) + 1);
-  }
-  return { counts, missing };
 }
 
 function categoricalProfile(col: Extract<FeatureColumn, { kind: 'categorical' }>, settings: DriftSettings): CategoricalProfile {
