@@ -2,18 +2,18 @@
 import { requireTool } from './paths';
 import { freePort, type ManagedProcess, startOnFreePorts, startProcess, waitUntilReady } from './processes';
 
-export interface ObjectStore {
+export interface MinioServer {
   endpoint: string;
   accessKeyId: string;
   secretAccessKey: string;
   process: ManagedProcess;
 }
 
-export async function startMinio(opts: { dataDir: string; port?: number; accessKeyId?: string; secretAccessKey?: string }): Promise<ObjectStore> {
+export async function startMinio(opts: { dataDir: string; port?: number; accessKeyId?: string; secretAccessKey?: string }): Promise<MinioServer> {
   return opts.port === undefined ? startOnFreePorts(() => startMinioOnce(opts)) : startMinioOnce(opts);
 }
 
-async function startMinioOnce(opts: { dataDir: string; port?: number; accessKeyId?: string; secretAccessKey?: string }): Promise<ObjectStore> {
+async function startMinioOnce(opts: { dataDir: string; port?: number; accessKeyId?: string; secretAccessKey?: string }): Promise<MinioServer> {
   const port = opts.port ?? (await freePort());
   const consolePort = await freePort();
   const accessKeyId = opts.accessKeyId ?? 'ct-local';

@@ -1,14 +1,23 @@
 // Real model cards for registry tests: built from what the recorded pipeline run registered.
 import type { ModelCard } from '../../core/modelCard';
+import type { EvaluationReport, PreparedData, TrainingResult, ValidationReport } from '../../core/reports';
 import pipelineHistory from '../histories/pipeline-promoted.json' with { type: 'json' };
+
+/** What each stage of the recorded pipeline run returned: real results for fake activities and registry tests. */
+export function recordedStageResults() {
+  const events = (pipelineHistory as { events: { activityTaskCompletedEventAttributes?: { result?: { payloads?: { data: string }[] } } }[] }).events;
+  const results = events.flatMap((e) => e.activityTaskCompletedEventAttributes?.result?.payloads ?? []).map((p) => JSON.parse(Buffer.from(p.data, 'base64').toString()) as Record<string, unknown>);
+  return {
+    validation: results.find((r) => 'violations' in r) as unknown as ValidationReport,
+    prepared: results.find((r) => 'splits' in r) as unknown as PreparedData,
+    trained: results.find((r) => 'modelSha256' in r) as unknown as TrainingResult,
+    evaluation: results.find((r) => 'holdoutSha256' in r) as unknown as EvaluationReport,
+  };
+}
 
 /** A real model card: the one the recorded pipeline run registered. */
 export function cardFromHistory(): Omit<ModelCard, 'version' | 'artifactKey'> {
-  const events = (pipelineHistory as { events: { activityTaskCompletedEventAttributes?: { result?: { payloads?: { data: string }[] } } }[] }).events;
-  const results = events.flatMap((e) => e.activityTaskCompletedEventAttributes?.result?.payloads ?? []).map((p) => JSON.parse(Buffer.from(p.data, 'base64').toString()) as Record<string, unknown>);
-  const trained = results.find((r) => 'modelSha256' in r) as ModelCard['training'];
-  const prepared = results.find((r) => 'splits' in r) as { splits: ModelCard['data']['splits']; sourceDigests: Record<string, string> };
-  const evaluation = results.find((r) => 'holdoutSha256' in r) as ModelCard['evaluation'];
+  const { trained, prepared, evaluation } = recordedStageResults();
   return {
     modelId: 'm',
     createdAt: new Date().toISOString(),

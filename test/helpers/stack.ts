@@ -10,7 +10,7 @@ import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporali
 import pino from 'pino';
 import { ObjectStore, createS3Client } from '../../activities/objectStore';
 import { AppConfig } from '../../core/appConfig';
-import { startMinio, type ObjectStore as MinioServer } from '../../stack/minio';
+import { startMinio, type MinioServer } from '../../stack/minio';
 import { startTemporalDevServer, type DevServer } from '../../temporal/devServer';
 import { installRuntimeLogger } from '../../workers/logging';
 import { startInProcessWorkers, type RunningWorkers } from '../../workers/inProcess';

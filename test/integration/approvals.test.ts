@@ -16,7 +16,7 @@ import { decideRun, runStatus, startRetraining } from '../../client';
 import { issueGovernanceToken } from '../../activities/approvalTokens';
 import { AppConfig } from '../../core/appConfig';
 import { ALL_SEARCH_ATTRIBUTES } from '../../core/searchAttributes';
-import { startMinio, type ObjectStore as Minio } from '../../stack/minio';
+import { startMinio, type MinioServer as Minio } from '../../stack/minio';
 import { tools } from '../../stack/paths';
 import { createAuditLog, createObjectStore } from '../../workers/config';
 import { startInProcessWorkers, type RunningWorkers } from '../../workers/inProcess';

@@ -1,0 +1,91 @@
+// retrainingPipeline's branches on the time-skipping test server with fake activities (real results recorded from a
+// real run): the gate's rejection registers nothing, and a day of silence rejects the challenger by timeout.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import proto from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { ControlActivities, GpuActivities } from '../../activities';
+import type { ModelConfig } from '../../core/modelConfig';
+import type { RegisteredVersion } from '../../core/reports';
+import { ALL_SEARCH_ATTRIBUTES } from '../../core/searchAttributes';
+import { gpuTaskQueueOf } from '../../core/taskQueues';
+import { startRetraining } from '../../client';
+import { tools } from '../../stack/paths';
+import { recordedStageResults } from '../helpers/cards';
+import { testModelConfig } from '../helpers/flights';
+import { workflowBundle } from '../helpers/stack';
+
+const QUEUE = 'branches';
+
+describe('retrainingPipeline branches (time-skipping server, fake activities)', () => {
+  let env: TestWorkflowEnvironment;
+  let workers: Worker[];
+  let running: Promise<void>[];
+  const calls: string[] = [];
+  const recorded = recordedStageResults();
+  let candidateRocAuc = recorded.evaluation.candidate.overall.rocAuc;
+
+  // Each fake returns what the real activity returned in a recorded run, and notes that it was called.
+  const fake = <I, T>(name: string, value: (input: I) => T) => async (input: I): Promise<T> => {
+    calls.push(name);
+    return value(input);
+  };
+  const registered = (promoted: boolean): RegisteredVersion => ({ modelId: 'm', version: 1, cardKey: 'c', artifactKey: 'a', promoted, alreadyRegistered: false, championNow: promoted ? 1 : null });
+  const control: Partial<ControlActivities> = {
+    resolveRunConfig: fake('resolveRunConfig', (i: { inline?: ModelConfig }) => i.inline!),
+    recordAudit: fake('recordAudit', () => ({ seq: 1, hash: 'h' })),
+    validateDataset: fake('validateDataset', () => recorded.validation),
+    prepareSplits: fake('prepareSplits', () => recorded.prepared),
+    evaluateModels: fake('evaluateModels', () => ({ ...recorded.evaluation, champion: null, candidate: { ...recorded.evaluation.candidate, overall: { ...recorded.evaluation.candidate.overall, rocAuc: candidateRocAuc } } })),
+    registerModel: fake('registerModel', (i: { promote: boolean }) => registered(i.promote)),
+    closeChallenger: fake('closeChallenger', () => undefined),
+    currentChampionVersion: fake('currentChampionVersion', () => null),
+    notifyApprovers: fake('notifyApprovers', () => ({ delivered: true })),
+  };
+  const gpu: Partial<GpuActivities> = { trainModel: fake('trainModel', () => recorded.trained) };
+
+  before(async () => {
+    env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: tools.temporalTestServer } } });
+    await env.connection.operatorService.addSearchAttributes({
+      namespace: 'default',
+      searchAttributes: Object.fromEntries(ALL_SEARCH_ATTRIBUTES.map((k) => [k.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+    });
+    const bundle = { code: (await workflowBundle()).code };
+    workers = await Promise.all([
+      Worker.create({ connection: env.nativeConnection, taskQueue: QUEUE, workflowBundle: bundle, activities: control }),
+      Worker.create({ connection: env.nativeConnection, taskQueue: gpuTaskQueueOf(QUEUE), activities: gpu }),
+    ]);
+    running = workers.map((w) => w.run());
+  });
+  after(async () => {
+    for (const w of workers ?? []) w.shutdown();
+    await Promise.all(running ?? []);
+    await env?.teardown();
+  });
+
+  const run = async (modelConfig: ModelConfig) => {
+    calls.length = 0;
+    const handle = await startRetraining(env.client, { modelId: modelConfig.modelId, dataset: { keys: ['data/jan.parquet'] }, trigger: { kind: 'manual', requestedBy: 'alice', reason: 't' }, modelConfig }, { taskQueue: QUEUE });
+    return handle.result();
+  };
+
+  it('a candidate below the gate ends rejected-by-gate: nothing is registered, nothing asks people', async () => {
+    candidateRocAuc = 0.42;
+    const result = await run(testModelConfig());
+    assert.equal(result.outcome, 'rejected-by-gate');
+    assert.match(result.verdict!.reasons.join('; '), /rocAuc/);
+    assert.deepEqual(calls.filter((c) => c !== 'recordAudit'), ['resolveRunConfig', 'validateDataset', 'prepareSplits', 'trainModel', 'evaluateModels']);
+  });
+
+  it('a challenger nobody decides on is rejected by timeout after rejectAfter, and its rejection is recorded', async () => {
+    candidateRocAuc = recorded.evaluation.candidate.overall.rocAuc;
+    const config = { ...testModelConfig({ approval: 'manual' }), approval: { ...testModelConfig({ approval: 'manual' }).approval, rejectAfter: '2d' } };
+    const result = await run(config); // two days pass in seconds
+    assert.equal(result.outcome, 'rejected');
+    assert.deepEqual([result.decision?.by, result.decision?.mode], ['timeout', 'timeout']);
+    const approval = result.timings.find((t) => t.stage === 'approval')!;
+    assert.ok(Math.abs(approval.seconds! - 172_800) < 5, `rejected after ${approval.seconds} s of workflow time`);
+    assert.deepEqual(calls.filter((c) => c === 'registerModel' || c === 'closeChallenger'), ['registerModel', 'closeChallenger']);
+  });
+});
