@@ -71,6 +71,45 @@ export function reconstructedAttempt(beat: TrainingProgress): AttemptRecord {
   };
 }
 
+/** What a finished attempt knows of itself when it writes its record. */
+export interface AttemptSummary {
+  attempt: number;
+  startedAt: Date;
+  endedAt: Date;
+  outcome: AttemptOutcome;
+  message: string;
+  progress: TrainingProgress;
+  /** CPU-seconds of the trainer process tree: the device-seconds of a CPU-only attempt. */
+  trainerCpuSeconds: number;
+  resumedFrom: string | null;
+  skippedCheckpoints: { key: string; reason: string }[];
+}
+
+/** The record an attempt writes of itself. */
+export function attemptRecord(a: AttemptSummary): AttemptRecord {
+  const { progress } = a;
+  const gpus = progress.gpus ?? [];
+  const wallSeconds = (a.endedAt.getTime() - a.startedAt.getTime()) / 1000;
+  return {
+    attempt: a.attempt,
+    outcome: a.outcome,
+    startedAt: a.startedAt.toISOString(),
+    endedAt: a.endedAt.toISOString(),
+    wallSeconds,
+    device: progress.device,
+    gpus,
+    deviceSeconds: gpus.length ? wallSeconds * gpus.length : a.trainerCpuSeconds,
+    deviceSecondsKind: gpus.length ? 'gpu' : 'cpu',
+    resumedFromStep: progress.resumedFromStep ?? 0,
+    lastStep: progress.step,
+    samplesProcessed: progress.samplesProcessed ?? 0,
+    resumedFrom: a.resumedFrom,
+    skippedCheckpoints: a.skippedCheckpoints,
+    message: a.outcome === 'succeeded' ? '' : a.message,
+    reconstructed: false,
+  };
+}
+
 /** Optimizer steps done twice because an attempt resumed behind where the previous one had got to. */
 export function stepsRedone(previousLastStep: number, resumedFromStep: number): number {
   return Math.max(0, previousLastStep - resumedFromStep);

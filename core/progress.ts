@@ -27,3 +27,31 @@ export const TrainingProgress = z.object({
   storeUnavailableSince: z.string().nullable().optional().describe('when checkpoint uploads started failing'),
 });
 export type TrainingProgress = z.infer<typeof TrainingProgress>;
+
+/** Where attempt `attempt` starts: the step, epoch and checkpoint the previous attempt's last heartbeat named. */
+export function attemptProgress(
+  attempt: number,
+  previous: TrainingProgress | null,
+  gpus: string[],
+  startedAt: Date,
+): TrainingProgress {
+  return {
+    attempt,
+    step: previous?.step ?? 0,
+    totalSteps: previous?.totalSteps ?? null,
+    epoch: previous?.epoch ?? 0,
+    loss: null,
+    samplesPerSec: null,
+    checkpointKey: previous?.checkpointKey ?? null,
+    checkpointSha256: previous?.checkpointSha256 ?? null,
+    device: null,
+    gpus,
+    attemptStartedAt: startedAt.toISOString(),
+    updatedAt: startedAt.toISOString(),
+    resumedFromStep: 0,
+    resumedFrom: null,
+    samplesProcessed: 0,
+    pendingCheckpoints: 0,
+    storeUnavailableSince: null,
+  };
+}

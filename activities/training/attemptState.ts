@@ -1,0 +1,50 @@
+// What one training attempt learns on the way, and what the previous attempt left it in its heartbeat.
+import type { Logger } from 'pino';
+import { TrainingHeartbeat } from '../../core/attempts';
+import { attemptProgress, type TrainingProgress } from '../../core/progress';
+import type { TrainerRun } from '../trainerProcess';
+
+export interface Finished {
+  modelPath: string;
+  samples: number;
+  seconds: number;
+}
+
+/** Everything an attempt learns on the way that its record and result report. */
+export interface AttemptState {
+  progress: TrainingProgress;
+  run: TrainerRun | null;
+  finished: Finished | null;
+  stalled: boolean;
+  validation: Record<string, number>;
+  resumeKey: string | null;
+  skipped: { key: string; reason: string }[];
+  cpu: number;
+}
+
+export function newAttemptState(
+  attempt: number,
+  previous: TrainingHeartbeat | null,
+  gpus: string[],
+  startedAt: Date,
+): AttemptState {
+  return {
+    progress: attemptProgress(attempt, previous, gpus, startedAt),
+    run: null,
+    finished: null,
+    stalled: false,
+    validation: {},
+    resumeKey: null,
+    skipped: [],
+    cpu: 0,
+  };
+}
+
+/** The heartbeat details the previous attempt left, or null (first attempt, or details we cannot read). */
+export function lastHeartbeat(details: unknown, log: Logger): TrainingHeartbeat | null {
+  if (details === undefined || details === null) return null;
+  const parsed = TrainingHeartbeat.safeParse(details);
+  if (parsed.success) return parsed.data;
+  log.warn({ issues: parsed.error.issues.slice(0, 3) }, 'previous heartbeat details unreadable: starting without them');
+  return null;
+}

@@ -1,0 +1,96 @@
+// Running the trainer from the newest usable resume point: a checkpoint that fails verification, or that the
+// trainer cannot load, is skipped (and recorded) for the next older one, down to a start from scratch.
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { TrainingHeartbeat } from '../../core/attempts';
+import type { ModelConfig } from '../../core/modelConfig';
+import type { PreparedData } from '../../core/reports';
+import { EXIT } from '../../core/trainerProtocol';
+import { resumeCandidates } from '../../core/trainingAttempt';
+import type { CheckpointStore } from '../checkpointStore';
+import type { CheckpointUploads } from '../checkpointUploads';
+import { trainerEnv } from '../files';
+import type { ObjectStore } from '../objectStore';
+import { runTrainer, type TrainerRun } from '../trainerProcess';
+import type { AttemptState } from './attemptState';
+import { type StagedAttempt, stageData, writeTrainerConfig } from './stageData';
+import { trainerEventHandler } from './trainerEvents';
+import { StallWatchdog } from './watchdog';
+
+export interface TrainContext {
+  store: ObjectStore;
+  config: ModelConfig;
+  prepared: PreparedData;
+  /** The attempt's own local folder. */
+  dir: string;
+  previous: TrainingHeartbeat | null;
+  checkpoints: CheckpointStore;
+  uploads: CheckpointUploads;
+  log: Logger;
+  pushProgress: (force?: boolean) => Promise<void>;
+  pythonBinDir: string | undefined;
+  /** Cancellation or worker shutdown: the trainer checkpoints and stops. */
+  graceful: AbortSignal;
+}
+
+/** Stages the data and runs the trainer from the newest usable resume point; the state says how it went. */
+export async function trainFromNewestCheckpoint(s: AttemptState, c: TrainContext): Promise<void> {
+  const staged = await stageData(c.store, c.dir, c.prepared);
+  const trainer = c.config.trainer;
+  const gpus = s.progress.gpus ?? [];
+  const onStall = () => (s.stalled = true);
+  const watchdog = new StallWatchdog(trainer.heartbeatTimeoutSeconds, c.log, () => s.progress.step, onStall);
+  try {
+    const { log, uploads, pushProgress } = c;
+    const { outDir } = staged;
+    const { onEvent, onSpawn } = trainerEventHandler({ state: s, log, uploads, watchdog, pushProgress, outDir });
+    const stored = await c.checkpoints.listNewestFirst();
+    for (const candidate of [...resumeCandidates(c.previous?.checkpointKey, stored), null]) {
+      const resumeFrom = candidate ? await fetchResumePoint(candidate, staged, s, c) : null;
+      if (candidate && !resumeFrom) continue;
+      const configFile = await writeTrainerConfig(staged, c.config, resumeFrom);
+      c.log.info({ resumeFrom: candidate, command: trainer.command, gpus }, 'starting trainer');
+      s.progress.resumedFrom = candidate;
+      watchdog.trainerStarting();
+      s.run = await runTrainer({
+        command: trainer.command,
+        mode: 'train',
+        configFile,
+        cwd: process.cwd(),
+        env: trainerEnv(c.pythonBinDir, { CUDA_VISIBLE_DEVICES: gpus.join(',') }),
+        onEvent,
+        onStderr: (line) => c.log.debug({ trainer: line }),
+        onSpawn,
+        signal: c.graceful,
+        graceMs: trainer.stopGraceSeconds * 1000,
+        killSignal: watchdog.killSignal,
+      });
+      if (candidate && s.run.exitCode === EXIT.checkpointUnusable) {
+        skipUnloadable(candidate, s.run, s, c.log);
+        continue;
+      }
+      s.resumeKey = candidate;
+      break;
+    }
+  } finally {
+    watchdog.stop();
+  }
+}
+
+/** Downloads and verifies `candidate` as the local resume file; null (and recorded as skipped) when it fails. */
+async function fetchResumePoint(candidate: string, staged: StagedAttempt, s: AttemptState, c: TrainContext) {
+  const resumeFrom = path.join(staged.dir, 'resume.pt');
+  const { previous } = c;
+  const expected = candidate === previous?.checkpointKey ? previous.checkpointSha256 : null;
+  const problem = await c.checkpoints.fetchVerified(candidate, resumeFrom, expected);
+  if (!problem) return resumeFrom;
+  s.skipped.push({ key: candidate, reason: problem });
+  c.log.warn({ checkpoint: candidate, problem }, 'skipping checkpoint');
+  return null;
+}
+
+function skipUnloadable(candidate: string, run: TrainerRun, s: AttemptState, log: Logger): void {
+  s.skipped.push({ key: candidate, reason: `trainer could not load it: ${run.lastError?.message ?? run.stderrTail}` });
+  const why = 'checkpoint unusable, falling back to an older one';
+  log.warn({ checkpoint: candidate, message: run.lastError?.message }, why);
+}

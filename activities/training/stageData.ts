@@ -1,0 +1,59 @@
+// The attempt's local folder: the prepared splits downloaded for the trainer, its checkpoint and output folders,
+// and the config file (trainers/PROTOCOL.md) that tells it where they are and where to resume from.
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ModelConfig } from '../../core/modelConfig';
+import type { PreparedData } from '../../core/reports';
+import { PROTOCOL_VERSION, type TrainConfigFile } from '../../core/trainerProtocol';
+import { freshDir } from '../files';
+import type { ObjectStore } from '../objectStore';
+
+export interface StagedAttempt {
+  dir: string;
+  trainFile: string;
+  validationFile: string;
+  checkpointDir: string;
+  outDir: string;
+}
+
+/** Empties `attemptDir` and downloads the train and validation splits into it. */
+export async function stageData(
+  store: ObjectStore,
+  attemptDir: string,
+  prepared: PreparedData,
+): Promise<StagedAttempt> {
+  const dir = await freshDir(attemptDir);
+  const [dataDir, checkpointDir, outDir] = await Promise.all(
+    ['data', 'checkpoints', 'out'].map((d) => freshDir(path.join(dir, d))),
+  );
+  const trainFile = path.join(dataDir!, 'train.parquet');
+  const validationFile = path.join(dataDir!, 'validation.parquet');
+  await store.downloadFile(prepared.splits.train.key, trainFile);
+  await store.downloadFile(prepared.splits.validation.key, validationFile);
+  return { dir, trainFile, validationFile, checkpointDir: checkpointDir!, outDir: outDir! };
+}
+
+/** Writes the trainer's config file for a run resuming from the local file `resumeFrom` (or from scratch). */
+export async function writeTrainerConfig(
+  staged: StagedAttempt,
+  config: ModelConfig,
+  resumeFrom: string | null,
+): Promise<string> {
+  const configFile = path.join(staged.dir, 'trainer-config.json');
+  const trainerConfig: TrainConfigFile = {
+    protocolVersion: PROTOCOL_VERSION,
+    mode: 'train',
+    data: { format: 'parquet', train: staged.trainFile, validation: staged.validationFile },
+    features: config.features.map((f) => ({ name: f.name, type: f.type })),
+    label: config.label.name,
+    hyperparameters: config.hyperparameters,
+    seed: config.seed,
+    outputDir: staged.outDir,
+    checkpointDir: staged.checkpointDir,
+    checkpoint: config.trainer.checkpoint,
+    resumeFrom,
+    device: config.trainer.device,
+  };
+  await writeFile(configFile, JSON.stringify(trainerConfig, null, 2));
+  return configFile;
+}

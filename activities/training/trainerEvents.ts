@@ -1,0 +1,73 @@
+// What each trainer event changes in the attempt: its progress, its checkpoints, its validation metrics, its end.
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { TrainerEvent } from '../../core/trainerProtocol';
+import type { CheckpointUploads } from '../checkpointUploads';
+import { cpuSeconds } from '../processStats';
+import type { AttemptState } from './attemptState';
+import type { StallWatchdog } from './watchdog';
+
+export interface TrainerEventsContext {
+  state: AttemptState;
+  log: Logger;
+  uploads: CheckpointUploads;
+  watchdog: StallWatchdog;
+  pushProgress: (force?: boolean) => Promise<void>;
+  /** Where the trainer writes its model unless its `done` event names a path. */
+  outDir: string;
+}
+
+/** The trainer's event handler, and `onSpawn` to tell it the process whose CPU time the attempt accounts. */
+export function trainerEventHandler(c: TrainerEventsContext) {
+  let pid = 0;
+  const onEvent = async (event: TrainerEvent) => {
+    c.watchdog.heard();
+    if (pid) c.state.cpu = (await cpuSeconds(pid)) ?? c.state.cpu;
+    await applyEvent(event, c);
+  };
+  return { onEvent, onSpawn: (p: number) => (pid = p) };
+}
+
+async function applyEvent(event: TrainerEvent, c: TrainerEventsContext): Promise<void> {
+  const s = c.state;
+  const { progress } = s;
+  switch (event.event) {
+    case 'started': {
+      const { device, totalSteps, step, resumedFrom } = event;
+      Object.assign(progress, { device, totalSteps, step, resumedFromStep: step });
+      c.log.info({ device, gpus: progress.gpus ?? [], resumedFrom, step, totalSteps }, 'trainer started');
+      await c.pushProgress(true);
+      break;
+    }
+    case 'progress': {
+      const { step, epoch, loss, samplesPerSec } = event;
+      Object.assign(progress, { step, epoch, loss, samplesPerSec });
+      progress.samplesProcessed = event.samplesProcessed ?? progress.samplesProcessed;
+      await c.pushProgress();
+      break;
+    }
+    case 'checkpoint':
+      // Uploaded in the background; the heartbeat names it once it is in S3 (CheckpointUploads.onStored).
+      c.uploads.add(event.path, event.step);
+      Object.assign(progress, { step: event.step, epoch: event.epoch });
+      await c.pushProgress();
+      break;
+    case 'metrics':
+      if (event.split === 'validation') s.validation = event.values;
+      break;
+    case 'done':
+      s.finished = {
+        modelPath: typeof event['modelPath'] === 'string' ? event['modelPath'] : path.join(c.outDir, 'model.pt'),
+        samples: Number(event['samplesProcessed'] ?? progress.samplesProcessed),
+        seconds: Number(event['seconds'] ?? 0),
+      };
+      progress.samplesProcessed = s.finished.samples;
+      break;
+    case 'error':
+      c.log.warn({ class: event.class, message: event.message }, 'trainer reported an error');
+      break;
+    case 'preempted':
+      c.log.warn({ step: event.step, checkpoint: event.checkpointPath }, 'trainer checkpointed and stopped');
+      break;
+  }
+}
