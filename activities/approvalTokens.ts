@@ -8,12 +8,19 @@ import type { ActivityDeps } from './context';
 import { hmacSha256Hex } from './hmac';
 
 // Domain separation: the signing key is not the secret itself, so the secret can keep other uses.
-const signingSeed = (secret: string): Uint8Array => hexToBytes(hmacSha256Hex(secret, 'ct governance token signing key v2'));
+const signingSeed = (secret: string): Uint8Array =>
+  hexToBytes(hmacSha256Hex(secret, 'ct governance token signing key v2'));
 
 export const governancePublicKey = (secret: string): string => bytesToHex(ed25519.getPublicKey(signingSeed(secret)));
 
 /** A single-use token for `by` to perform `scope`, valid for `ttlMs`. */
-export function issueGovernanceToken(secret: string, by: string, scope: TokenScope, ttlMs: number, now = Date.now()): string {
+export function issueGovernanceToken(
+  secret: string,
+  by: string,
+  scope: TokenScope,
+  ttlMs: number,
+  now = Date.now(),
+): string {
   return signGovernanceToken(signingSeed(secret), { by, scope, nonce: randomUUID(), exp: now + ttlMs });
 }
 

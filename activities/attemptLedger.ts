@@ -46,11 +46,15 @@ export class AttemptLedger {
           return true;
         };
         const written = await retryWhileUnavailable(write, { until });
-        if (!written) this.log.info({ attempt: record.attempt }, 'attempt recorded by itself: the estimate is not written');
+        if (!written)
+          this.log.info({ attempt: record.attempt }, 'attempt recorded by itself: the estimate is not written');
         this.unwritten = this.unwritten.filter((r) => r !== record);
       } catch (err) {
         if (!(err instanceof ObjectStoreUnavailableError)) throw err;
-        this.log.warn({ attempt: record.attempt, err: err.message }, 'object store unreachable: record kept for the next attempt');
+        this.log.warn(
+          { attempt: record.attempt, err: err.message },
+          'object store unreachable: record kept for the next attempt',
+        );
       }
     }
   }

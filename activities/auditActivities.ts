@@ -7,7 +7,8 @@ export function createAuditActivities(deps: ActivityDeps) {
   let ready: Promise<void> | undefined;
 
   async function recordAudit(event: AuditEvent): Promise<Pick<AuditRecord, 'seq' | 'hash'>> {
-    if (!deps.audit) throw ApplicationFailure.nonRetryable('this worker has no audit log configured', 'AuditUnavailable');
+    if (!deps.audit)
+      throw ApplicationFailure.nonRetryable('this worker has no audit log configured', 'AuditUnavailable');
     ready ??= deps.audit.ensureBucket().catch((err: unknown) => {
       ready = undefined;
       throw err;

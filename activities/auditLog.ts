@@ -31,13 +31,26 @@ export class AuditLog {
   async append(event: AuditEvent, now = new Date()): Promise<AuditRecord> {
     for (;;) {
       const existing = (await this.store.list(`audit/${event.modelId}/`)).filter((k) => k.endsWith('.json')).sort();
-      const recent = await Promise.all(existing.slice(-20).map(async (k) => AuditRecord.parse(await this.store.getJson(k))));
+      const recent = await Promise.all(
+        existing.slice(-20).map(async (k) => AuditRecord.parse(await this.store.getJson(k))),
+      );
       const same = event.eventId ? recent.find((r) => r.eventId === event.eventId) : undefined;
       if (same) return same;
       const last = recent[recent.length - 1] ?? null;
       const record = chainRecord(event, last, now.toISOString(), sha256);
-      const retainUntil = { date: new Date(now.getTime() + this.retention.retentionDays * 86_400_000), mode: this.retention.mode };
-      if (await this.store.putIfAbsent(recordKey(event.modelId, record.seq), JSON.stringify(record, null, 2), 'application/json', retainUntil)) return record;
+      const retainUntil = {
+        date: new Date(now.getTime() + this.retention.retentionDays * 86_400_000),
+        mode: this.retention.mode,
+      };
+      if (
+        await this.store.putIfAbsent(
+          recordKey(event.modelId, record.seq),
+          JSON.stringify(record, null, 2),
+          'application/json',
+          retainUntil,
+        )
+      )
+        return record;
     }
   }
 

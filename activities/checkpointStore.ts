@@ -19,7 +19,10 @@ export class CheckpointStore {
 
   /** Stored checkpoint keys, newest (highest step) first: names are zero-padded steps, so they sort. */
   async listNewestFirst(): Promise<string[]> {
-    return (await this.store.list(this.prefix)).filter((k) => k.endsWith('.pt')).sort().reverse();
+    return (await this.store.list(this.prefix))
+      .filter((k) => k.endsWith('.pt'))
+      .sort()
+      .reverse();
   }
 
   /** Uploads a checkpoint file and returns its key and digest; only then may a heartbeat name it. */
@@ -48,7 +51,8 @@ export class CheckpointStore {
     await this.store.downloadFile(key, file);
     const actual = await sha256File(file);
     if (recorded && actual !== recorded) return `sha256 ${actual} does not match the recorded ${recorded}`;
-    if (expectedSha256 && actual !== expectedSha256) return `sha256 ${actual} does not match the heartbeat's ${expectedSha256}`;
+    if (expectedSha256 && actual !== expectedSha256)
+      return `sha256 ${actual} does not match the heartbeat's ${expectedSha256}`;
     if (!recorded && !expectedSha256) return 'no recorded sha256 to verify against';
     return null;
   }

@@ -116,7 +116,10 @@ export class CheckpointUploads {
     this.inFlight = null;
     if (this.unavailableSince) {
       const { unavailableSince, waiting } = this;
-      this.opts.log.info({ step: next.step, unavailableSince, waiting: waiting.length }, 'object store back: uploading local checkpoints');
+      this.opts.log.info(
+        { step: next.step, unavailableSince, waiting: waiting.length },
+        'object store back: uploading local checkpoints',
+      );
       this.unavailableSince = null;
     }
     await rm(next.file, { force: true });

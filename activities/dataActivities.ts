@@ -49,7 +49,9 @@ export function createDataActivities(deps: ActivityDeps) {
     const raw = await store.getJsonIfExists(keys.registeredConfig(input.modelId));
     if (raw === undefined) return input.inline;
     const registered = parseOrThrow(ModelConfig, raw, `registered model config for "${input.modelId}"`);
-    const changed = (['approval', 'gate'] as const).filter((k) => canonicalJson(registered[k]) !== canonicalJson(input.inline![k]));
+    const changed = (['approval', 'gate'] as const).filter(
+      (k) => canonicalJson(registered[k]) !== canonicalJson(input.inline![k]),
+    );
     if (changed.length === 0) return input.inline;
     throw ApplicationFailure.nonRetryable(
       `the inline modelConfig changes the governance of registered model "${input.modelId}" (${changed.join(', ')}): register the change with \`ct models register\` instead`,
@@ -83,15 +85,25 @@ export function createDataActivities(deps: ActivityDeps) {
     const log = activityLogger(deps.logger);
     const { config } = input;
     try {
-      const wanted = [...new Set([config.dataset.timeColumn, config.label.source, ...config.features.map((f) => f.source)])];
+      const wanted = [
+        ...new Set([config.dataset.timeColumn, config.label.source, ...config.features.map((f) => f.source)]),
+      ];
       const { columns, rows, digests } = await loadDataset(store, config, input.datasetKeys, wanted);
       const times = columns[config.dataset.timeColumn]!.map((t) => (typeof t === 'number' ? t : Number.NaN));
       const labelSource = columns[config.label.source]!;
-      const split = timeAwareSplit(times, { sampleRows: config.dataset.sampleRows, seed: config.seed, ...config.split });
+      const split = timeAwareSplit(times, {
+        sampleRows: config.dataset.sampleRows,
+        seed: config.seed,
+        ...config.split,
+      });
       const splits = {} as PreparedData['splits'];
       for (const [name, allRows] of Object.entries(split) as [SplitName, number[]][]) {
         const rowsOut = allRows.filter((r) => labelOf(config.label, labelSource[r]!) !== null);
-        if (rowsOut.length === 0) throw ApplicationFailure.nonRetryable(`the ${name} split is empty: the dataset has too few labelled rows`, FailureType.validationFailed);
+        if (rowsOut.length === 0)
+          throw ApplicationFailure.nonRetryable(
+            `the ${name} split is empty: the dataset has too few labelled rows`,
+            FailureType.validationFailed,
+          );
         const out: ParquetColumn[] = config.features.map((f) => {
           const source = columns[f.source]!;
           return {
@@ -100,7 +112,11 @@ export function createDataActivities(deps: ActivityDeps) {
             data: rowsOut.map((r) => deriveFeature(f, source[r]!)),
           };
         });
-        out.push({ name: config.label.name, type: 'INT32', data: rowsOut.map((r) => labelOf(config.label, labelSource[r]!)) });
+        out.push({
+          name: config.label.name,
+          type: 'INT32',
+          data: rowsOut.map((r) => labelOf(config.label, labelSource[r]!)),
+        });
         const bytes = writeParquet(out);
         const key = keys.split(input.modelId, input.runId, name);
         await store.put(key, bytes);
@@ -112,7 +128,10 @@ export function createDataActivities(deps: ActivityDeps) {
           to: new Date(times[rowsOut[rowsOut.length - 1]!]!).toISOString(),
         };
       }
-      log.info({ rows, splits: Object.fromEntries(Object.entries(splits).map(([k, v]) => [k, v.rows])) }, 'splits prepared');
+      log.info(
+        { rows, splits: Object.fromEntries(Object.entries(splits).map(([k, v]) => [k, v.rows])) },
+        'splits prepared',
+      );
       return { rows, splits, sourceDigests: digests };
     } catch (err) {
       return classify(err);

@@ -6,6 +6,7 @@ import type { ObjectStore } from './objectStore';
 /** The newest `count` data files under `prefix`, oldest first; none is a non-retryable failure naming the prefix. */
 export async function newestWindows(store: ObjectStore, prefix: string, count: number): Promise<string[]> {
   const keys = (await store.list(prefix)).filter((k) => !k.endsWith('/')).sort();
-  if (keys.length === 0) throw ApplicationFailure.nonRetryable(`no data files under ${store.uri(prefix)}`, FailureType.validationFailed);
+  if (keys.length === 0)
+    throw ApplicationFailure.nonRetryable(`no data files under ${store.uri(prefix)}`, FailureType.validationFailed);
   return keys.slice(-count);
 }

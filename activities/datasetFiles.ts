@@ -21,7 +21,13 @@ function toCell(v: unknown): Cell {
 /** The column type a Parquet schema element stands for, as a model config would declare it. */
 function columnTypeOf(e: SchemaElement): ColumnType {
   const logical = e.logical_type?.type;
-  if (logical === 'TIMESTAMP' || logical === 'DATE' || e.converted_type?.startsWith('TIMESTAMP') || e.converted_type === 'DATE' || e.type === 'INT96') {
+  if (
+    logical === 'TIMESTAMP' ||
+    logical === 'DATE' ||
+    e.converted_type?.startsWith('TIMESTAMP') ||
+    e.converted_type === 'DATE' ||
+    e.type === 'INT96'
+  ) {
     return 'timestamp';
   }
   if (e.type === 'BOOLEAN') return 'boolean';
@@ -30,7 +36,11 @@ function columnTypeOf(e: SchemaElement): ColumnType {
 }
 
 /** Reads a Parquet file's columns (all, or the `wanted` ones it has), with each column's type from its schema. */
-export async function readParquet(bytes: Uint8Array, source: string, wanted?: string[]): Promise<{ columns: Columns; rows: number; types: Record<string, ColumnType> }> {
+export async function readParquet(
+  bytes: Uint8Array,
+  source: string,
+  wanted?: string[],
+): Promise<{ columns: Columns; rows: number; types: Record<string, ColumnType> }> {
   const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   let rows: number;
   let available: string[];
@@ -65,7 +75,11 @@ export async function readParquet(bytes: Uint8Array, source: string, wanted?: st
   return { columns, rows, types };
 }
 
-export function readCsv(bytes: Uint8Array, source: string, types: Record<string, ColumnType>): { columns: Columns; rows: number } {
+export function readCsv(
+  bytes: Uint8Array,
+  source: string,
+  types: Record<string, ColumnType>,
+): { columns: Columns; rows: number } {
   let parsed: ReturnType<typeof parseCsv>;
   try {
     parsed = parseCsv(Buffer.from(bytes).toString('utf8'));
@@ -88,9 +102,16 @@ export function concatColumns(parts: { columns: Columns; rows: number }[]): { co
   return { columns, rows };
 }
 
-export type ParquetColumn = { name: string; data: (number | string | null)[]; type: 'DOUBLE' | 'STRING' | 'INT32' | 'TIMESTAMP' };
+export type ParquetColumn = {
+  name: string;
+  data: (number | string | null)[];
+  type: 'DOUBLE' | 'STRING' | 'INT32' | 'TIMESTAMP';
+};
 
 export function writeParquet(columns: ParquetColumn[]): Uint8Array {
-  const data = columns.map((c) => ({ ...c, data: c.type === 'TIMESTAMP' ? c.data.map((v) => (v === null ? null : new Date(v))) : c.data }));
+  const data = columns.map((c) => ({
+    ...c,
+    data: c.type === 'TIMESTAMP' ? c.data.map((v) => (v === null ? null : new Date(v))) : c.data,
+  }));
   return new Uint8Array(parquetWriteBuffer({ columnData: data }));
 }

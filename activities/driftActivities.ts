@@ -2,7 +2,15 @@
 // the version) versus the newest data window; the full report goes to S3, a summary to the supervisor.
 import { ApplicationFailure } from '@temporalio/common';
 import type { DriftAlertJson } from '../core/supervisorMessages';
-import { columnsFrame, detectDrift, type DriftReport, type FeatureFrame, featureFrame, profileReference, ReferenceProfile } from '../core/drift';
+import {
+  columnsFrame,
+  detectDrift,
+  type DriftReport,
+  type FeatureFrame,
+  featureFrame,
+  profileReference,
+  ReferenceProfile,
+} from '../core/drift';
 import type { Columns } from '../core/features';
 import { keys } from '../core/keys';
 import type { ModelConfig } from '../core/modelConfig';
@@ -25,12 +33,21 @@ function splitFrame(config: ModelConfig, columns: Columns, what: string): Featur
 }
 
 /** Builds and stores the reference profile of a registered version from its training split (idempotent). */
-export async function storeReferenceProfile(store: ObjectStore, config: ModelConfig, modelId: string, version: number, trainSplitKey: string): Promise<ReferenceProfile> {
+export async function storeReferenceProfile(
+  store: ObjectStore,
+  config: ModelConfig,
+  modelId: string,
+  version: number,
+  trainSplitKey: string,
+): Promise<ReferenceProfile> {
   const key = keys.referenceProfile(modelId, version);
   const existing = await store.getJsonIfExists(key);
   if (existing !== undefined) return parseOrThrow(ReferenceProfile, existing, `reference profile ${store.uri(key)}`);
   const { columns } = await readParquet(await store.getBytes(trainSplitKey), store.uri(trainSplitKey));
-  const profile = profileReference(splitFrame(config, columns, `training split ${store.uri(trainSplitKey)}`), config.drift);
+  const profile = profileReference(
+    splitFrame(config, columns, `training split ${store.uri(trainSplitKey)}`),
+    config.drift,
+  );
   await store.putJson(key, profile);
   return profile;
 }
@@ -49,34 +66,78 @@ export function createDriftActivities(deps: ActivityDeps) {
   const { store } = deps;
 
   /** Profiles the newest data window (or the given keys) against the champion's reference profile. */
-  async function checkDriftWindow(input: { modelId: string; config: ModelConfig; windowKeys?: string[]; checkId: string }): Promise<DriftCheckResult> {
+  async function checkDriftWindow(input: {
+    modelId: string;
+    config: ModelConfig;
+    windowKeys?: string[];
+    checkId: string;
+  }): Promise<DriftCheckResult> {
     const log = activityLogger(deps.logger);
     const { modelId, config } = input;
     try {
       const champion = await readChampion(store, modelId);
-      if (!champion) return { status: 'skipped', reason: `model "${modelId}" has no champion yet: no reference to compare with`, championVersion: null, reportKey: null, window: [], alert: null, report: null };
+      if (!champion)
+        return {
+          status: 'skipped',
+          reason: `model "${modelId}" has no champion yet: no reference to compare with`,
+          championVersion: null,
+          reportKey: null,
+          window: [],
+          alert: null,
+          report: null,
+        };
       let window = input.windowKeys;
       if (!window) {
         const data = config.continuousTraining.data;
-        if (!data) throw ApplicationFailure.nonRetryable(`model "${modelId}" has no continuousTraining.data.prefix: give the window's keys explicitly`, FailureType.invalidInput);
+        if (!data)
+          throw ApplicationFailure.nonRetryable(
+            `model "${modelId}" has no continuousTraining.data.prefix: give the window's keys explicitly`,
+            FailureType.invalidInput,
+          );
         window = await newestWindows(store, data.prefix, data.checkWindows);
       }
       const card = await readCard(store, modelId, champion.version);
       const profile = await storeReferenceProfile(store, config, modelId, champion.version, card.data.splits.train.key);
       const wanted = [...new Set(config.features.map((f) => f.source))];
       const { columns, rows } = await loadDataset(store, config, window, wanted);
-      if (rows === 0) throw ApplicationFailure.nonRetryable(`the data window ${window.join(', ')} has no rows`, FailureType.validationFailed);
-      const report = detectDrift(profile, featureFrame(config, columns, `data window ${window.join(', ')}`), config.drift);
+      if (rows === 0)
+        throw ApplicationFailure.nonRetryable(
+          `the data window ${window.join(', ')} has no rows`,
+          FailureType.validationFailed,
+        );
+      const report = detectDrift(
+        profile,
+        featureFrame(config, columns, `data window ${window.join(', ')}`),
+        config.drift,
+      );
       const reportKey = keys.driftReport(modelId, input.checkId);
-      await store.putJson(reportKey, { modelId, championVersion: champion.version, window, checkedAt: new Date().toISOString(), report });
-      log.info({ championVersion: champion.version, rows, datasetDrift: report.datasetDrift, driftedFeatures: report.driftedFeatures }, 'drift checked');
+      await store.putJson(reportKey, {
+        modelId,
+        championVersion: champion.version,
+        window,
+        checkedAt: new Date().toISOString(),
+        report,
+      });
+      log.info(
+        {
+          championVersion: champion.version,
+          rows,
+          datasetDrift: report.datasetDrift,
+          driftedFeatures: report.driftedFeatures,
+        },
+        'drift checked',
+      );
       return {
         status: 'checked',
         reason: report.datasetDrift ? `drift in ${report.driftedFeatures.join(', ')}` : 'no dataset drift',
         championVersion: champion.version,
         reportKey,
         window,
-        report: { datasetDrift: report.datasetDrift, driftedShare: report.driftedShare, driftedFeatures: report.driftedFeatures },
+        report: {
+          datasetDrift: report.datasetDrift,
+          driftedShare: report.driftedShare,
+          driftedFeatures: report.driftedFeatures,
+        },
         alert: {
           alertId: input.checkId,
           modelId,

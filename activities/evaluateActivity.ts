@@ -27,7 +27,13 @@ export interface EvaluateInput {
 export function createEvaluationActivities(deps: ActivityDeps) {
   const { store } = deps;
 
-  async function score(config: ModelConfig, dir: string, name: string, modelKey: string, holdoutFile: string): Promise<number[]> {
+  async function score(
+    config: ModelConfig,
+    dir: string,
+    name: string,
+    modelKey: string,
+    holdoutFile: string,
+  ): Promise<number[]> {
     const modelPath = path.join(dir, `${name}.pt`);
     const outputPath = path.join(dir, `${name}-scores.txt`);
     const configFile = path.join(dir, `${name}-predict.json`);
@@ -41,13 +47,24 @@ export function createEvaluationActivities(deps: ActivityDeps) {
       device: config.trainer.device,
     };
     await writeFile(configFile, JSON.stringify(predict));
-    const run = await runTrainer({ command: config.trainer.command, mode: 'predict', configFile, cwd: process.cwd(), env: trainerEnv(deps.pythonBinDir), onEvent: () => {} });
+    const run = await runTrainer({
+      command: config.trainer.command,
+      mode: 'predict',
+      configFile,
+      cwd: process.cwd(),
+      env: trainerEnv(deps.pythonBinDir),
+      onEvent: () => {},
+    });
     if (run.exitCode !== EXIT.ok) {
       const message = `scoring the holdout with the ${name} failed (exit ${run.exitCode ?? run.signal}): ${run.lastError?.message ?? run.stderrTail}`;
-      if (run.exitCode === EXIT.configError || run.exitCode === EXIT.dataError) throw ApplicationFailure.nonRetryable(message, FailureType.trainerData);
+      if (run.exitCode === EXIT.configError || run.exitCode === EXIT.dataError)
+        throw ApplicationFailure.nonRetryable(message, FailureType.trainerData);
       throw ApplicationFailure.retryable(message, FailureType.trainerCrashed);
     }
-    return (await readFile(outputPath, 'utf8')).split('\n').filter((l) => l.trim() !== '').map(Number);
+    return (await readFile(outputPath, 'utf8'))
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map(Number);
   }
 
   async function evaluateModels(input: EvaluateInput): Promise<EvaluationReport> {
@@ -57,14 +74,20 @@ export function createEvaluationActivities(deps: ActivityDeps) {
     const holdoutFile = path.join(dir, 'holdout.parquet');
     await store.downloadFile(input.prepared.splits.holdout.key, holdoutFile);
     const sliceBy = config.evaluation.sliceBy ?? null;
-    const holdout = await readParquet(await readFile(holdoutFile), store.uri(input.prepared.splits.holdout.key), [config.label.name, ...(sliceBy ? [sliceBy] : [])]);
+    const holdout = await readParquet(await readFile(holdoutFile), store.uri(input.prepared.splits.holdout.key), [
+      config.label.name,
+      ...(sliceBy ? [sliceBy] : []),
+    ]);
     const labels = holdout.columns[config.label.name]!.map(Number);
     const sliceValues = sliceBy ? holdout.columns[sliceBy]!.map(String) : null;
     const { threshold, minSliceRows, maxSlices } = config.evaluation;
 
     const evaluate = (scores: number[], version: number | null): ModelEvaluation => {
       if (scores.length !== labels.length) {
-        throw ApplicationFailure.nonRetryable(`trainer returned ${scores.length} scores for ${labels.length} holdout rows`, FailureType.trainerData);
+        throw ApplicationFailure.nonRetryable(
+          `trainer returned ${scores.length} scores for ${labels.length} holdout rows`,
+          FailureType.trainerData,
+        );
       }
       return {
         version,
@@ -76,14 +99,21 @@ export function createEvaluationActivities(deps: ActivityDeps) {
     const candidateScores = await score(config, dir, 'candidate', input.trained.modelKey, holdoutFile);
     const candidate = evaluate(candidateScores, null);
     const champion = await readChampion(store, input.modelId);
-    const championScores = champion ? await score(config, dir, 'champion', champion.card.artifactKey, holdoutFile) : null;
+    const championScores = champion
+      ? await score(config, dir, 'champion', champion.card.artifactKey, holdoutFile)
+      : null;
     const championEval = champion && championScores ? evaluate(championScores, champion.version) : null;
     const { method, metric, confidence, resamples } = config.gate.comparison;
     const comparison =
       championScores === null || method === 'point'
         ? null
         : method === 'bootstrap'
-          ? pairedBootstrap(metric, candidateScores, championScores, labels, { threshold, resamples, confidence, seed: config.seed })
+          ? pairedBootstrap(metric, candidateScores, championScores, labels, {
+              threshold,
+              resamples,
+              confidence,
+              seed: config.seed,
+            })
           : mcNemar(candidateScores, championScores, labels, threshold, confidence);
     const reportKey = keys.evaluationReport(input.modelId, input.runId);
     const report: EvaluationReport = {
@@ -97,7 +127,10 @@ export function createEvaluationActivities(deps: ActivityDeps) {
       reportKey,
     };
     await store.putJson(reportKey, report);
-    log.info({ candidate: candidate.overall, champion: championEval?.overall, championVersion: champion?.version }, 'evaluated');
+    log.info(
+      { candidate: candidate.overall, champion: championEval?.overall, championVersion: champion?.version },
+      'evaluated',
+    );
     return report;
   }
 

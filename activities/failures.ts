@@ -25,8 +25,11 @@ export const FailureType = {
 /** Re-throws `err` as a non-retryable failure when retrying cannot help; anything else propagates (and is retried). */
 export function classify(err: unknown): never {
   if (err instanceof ApplicationFailure) throw err;
-  if (err instanceof ObjectNotFoundError) throw ApplicationFailure.nonRetryable(err.message, FailureType.datasetNotFound);
-  if (err instanceof UnreadableDatasetError) throw ApplicationFailure.nonRetryable(err.message, FailureType.datasetUnreadable);
-  if (err instanceof InvalidInputError || err instanceof SupervisorRefusal) throw ApplicationFailure.nonRetryable(err.message, FailureType.invalidInput);
+  if (err instanceof ObjectNotFoundError)
+    throw ApplicationFailure.nonRetryable(err.message, FailureType.datasetNotFound);
+  if (err instanceof UnreadableDatasetError)
+    throw ApplicationFailure.nonRetryable(err.message, FailureType.datasetUnreadable);
+  if (err instanceof InvalidInputError || err instanceof SupervisorRefusal)
+    throw ApplicationFailure.nonRetryable(err.message, FailureType.invalidInput);
   throw err;
 }

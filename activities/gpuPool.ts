@@ -17,7 +17,8 @@ export class GpuPool {
   acquire(): string[] {
     if (this.gpus.length === 0) return [];
     const n = Math.min(this.perJob, this.gpus.length);
-    if (this.free.length < n) throw new Error(`no free GPU: ${this.free.length} free, ${n} needed (worker concurrency exceeds its slots)`);
+    if (this.free.length < n)
+      throw new Error(`no free GPU: ${this.free.length} free, ${n} needed (worker concurrency exceeds its slots)`);
     return this.free.splice(0, n);
   }
 

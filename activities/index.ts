@@ -15,7 +15,17 @@ export type { ActivityDeps } from './context';
 export type { TrainingDeps } from './trainActivity';
 
 export function createControlActivities(deps: ActivityDeps) {
-  return { ...createDataActivities(deps), ...createEvaluationActivities(deps), ...createRegistryActivities(deps), ...createRollbackActivities(deps), ...createAuditActivities(deps), ...createNotifyActivities(deps), ...createApprovalTokenActivities(deps), ...createDriftActivities(deps), ...createSupervisorActivities(deps) };
+  return {
+    ...createDataActivities(deps),
+    ...createEvaluationActivities(deps),
+    ...createRegistryActivities(deps),
+    ...createRollbackActivities(deps),
+    ...createAuditActivities(deps),
+    ...createNotifyActivities(deps),
+    ...createApprovalTokenActivities(deps),
+    ...createDriftActivities(deps),
+    ...createSupervisorActivities(deps),
+  };
 }
 
 export function createGpuActivities(deps: TrainingDeps) {

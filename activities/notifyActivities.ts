@@ -18,8 +18,17 @@ export function createNotifyActivities(deps: ActivityDeps) {
     const log = activityLogger(deps.logger);
     log.info({ kind: n.kind, modelId: n.modelId, approvers: n.approvers }, n.message);
     if (!n.url) return { delivered: false };
-    const res = await fetch(n.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(n), signal: AbortSignal.timeout(10_000) });
-    if (res.status >= 400 && res.status < 500) throw ApplicationFailure.nonRetryable(`notification webhook refused it: HTTP ${res.status}`, 'NotificationRefused');
+    const res = await fetch(n.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(n),
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (res.status >= 400 && res.status < 500)
+      throw ApplicationFailure.nonRetryable(
+        `notification webhook refused it: HTTP ${res.status}`,
+        'NotificationRefused',
+      );
     if (!res.ok) throw new Error(`notification webhook answered HTTP ${res.status}`);
     return { delivered: true };
   }

@@ -26,7 +26,10 @@ export function createS3Client(s3: AppConfig['s3']): S3Client {
     region: s3.region,
     endpoint: s3.endpoint,
     forcePathStyle: s3.forcePathStyle,
-    credentials: s3.accessKeyId && s3.secretAccessKey ? { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } : undefined,
+    credentials:
+      s3.accessKeyId && s3.secretAccessKey
+        ? { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }
+        : undefined,
     // Temporal retries the activity; the SDK itself only smooths over a blip.
     maxAttempts: 2,
   });
@@ -34,7 +37,10 @@ export function createS3Client(s3: AppConfig['s3']): S3Client {
 
 /** S3 says there is no such object or bucket (GetObject: NoSuchKey; HEAD requests: a bare 404 / NotFound). */
 function isNotFound(err: unknown): boolean {
-  return err instanceof S3ServiceException && (err.$metadata.httpStatusCode === 404 || err.name === 'NoSuchKey' || err.name === 'NotFound');
+  return (
+    err instanceof S3ServiceException &&
+    (err.$metadata.httpStatusCode === 404 || err.name === 'NoSuchKey' || err.name === 'NotFound')
+  );
 }
 
 export class ObjectNotFoundError extends Error {
@@ -66,13 +72,17 @@ export class ObjectStore {
     } catch (err) {
       if (err instanceof S3ServiceException) throw err;
       const code = (err as { code?: string }).code ?? (err as Error).name;
-      throw new ObjectStoreUnavailableError(`object store ${this.endpointLabel} unreachable during ${what}: ${code} ${(err as Error).message}`);
+      throw new ObjectStoreUnavailableError(
+        `object store ${this.endpointLabel} unreachable during ${what}: ${code} ${(err as Error).message}`,
+      );
     }
   }
 
   /** Creates the bucket if missing, with versioning; `objectLock` buckets can hold write-once (retained) objects. */
   async ensureBucket(options: { objectLock?: boolean } = {}): Promise<void> {
-    const exists = await this.send('HeadBucket', () => this.client.send(new HeadBucketCommand({ Bucket: this.bucket }))).then(
+    const exists = await this.send('HeadBucket', () =>
+      this.client.send(new HeadBucketCommand({ Bucket: this.bucket })),
+    ).then(
       () => true,
       (err: unknown) => {
         if (isNotFound(err)) return false;
@@ -80,20 +90,32 @@ export class ObjectStore {
       },
     );
     if (!exists) {
-      await this.send('CreateBucket', () => this.client.send(new CreateBucketCommand({ Bucket: this.bucket, ObjectLockEnabledForBucket: options.objectLock || undefined }))).catch((err: unknown) => {
-        if (err instanceof S3ServiceException && (err.name === 'BucketAlreadyOwnedByYou' || err.name === 'BucketAlreadyExists')) return;
+      await this.send('CreateBucket', () =>
+        this.client.send(
+          new CreateBucketCommand({ Bucket: this.bucket, ObjectLockEnabledForBucket: options.objectLock || undefined }),
+        ),
+      ).catch((err: unknown) => {
+        if (
+          err instanceof S3ServiceException &&
+          (err.name === 'BucketAlreadyOwnedByYou' || err.name === 'BucketAlreadyExists')
+        )
+          return;
         throw err;
       });
     }
     // Versioning keeps every overwritten registry/audit object recoverable.
     await this.send('PutBucketVersioning', () =>
-      this.client.send(new PutBucketVersioningCommand({ Bucket: this.bucket, VersioningConfiguration: { Status: 'Enabled' } })),
+      this.client.send(
+        new PutBucketVersioningCommand({ Bucket: this.bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+      ),
     );
   }
 
   async getBytes(key: string): Promise<Uint8Array> {
     try {
-      const res = await this.send(`GetObject ${key}`, () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
+      const res = await this.send(`GetObject ${key}`, () =>
+        this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })),
+      );
       return await res.Body!.transformToByteArray();
     } catch (err) {
       if (isNotFound(err)) throw new ObjectNotFoundError(this.uri(key));
@@ -116,7 +138,9 @@ export class ObjectStore {
 
   async exists(key: string): Promise<boolean> {
     try {
-      await this.send(`HeadObject ${key}`, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
+      await this.send(`HeadObject ${key}`, () =>
+        this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })),
+      );
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
@@ -124,9 +148,22 @@ export class ObjectStore {
     }
   }
 
-  async put(key: string, body: Uint8Array | string, contentType = 'application/octet-stream', metadata?: Record<string, string>): Promise<void> {
+  async put(
+    key: string,
+    body: Uint8Array | string,
+    contentType = 'application/octet-stream',
+    metadata?: Record<string, string>,
+  ): Promise<void> {
     await this.send(`PutObject ${key}`, () =>
-      this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, Metadata: metadata })),
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentType: contentType,
+          Metadata: metadata,
+        }),
+      ),
     );
   }
 
@@ -138,7 +175,12 @@ export class ObjectStore {
    * Writes only if no object exists at `key`; returns false when another writer got there first.
    * With `retainUntil`, the object is locked (Object Lock) against deletion and overwrite until then.
    */
-  async putIfAbsent(key: string, body: string, contentType = 'application/json', retainUntil?: { date: Date; mode: 'GOVERNANCE' | 'COMPLIANCE' }): Promise<boolean> {
+  async putIfAbsent(
+    key: string,
+    body: string,
+    contentType = 'application/json',
+    retainUntil?: { date: Date; mode: 'GOVERNANCE' | 'COMPLIANCE' },
+  ): Promise<boolean> {
     try {
       await this.send(`PutObject ${key}`, () =>
         this.client.send(
@@ -154,7 +196,11 @@ export class ObjectStore {
       );
       return true;
     } catch (err) {
-      if (err instanceof S3ServiceException && (err.$metadata.httpStatusCode === 412 || err.name === 'PreconditionFailed')) return false;
+      if (
+        err instanceof S3ServiceException &&
+        (err.$metadata.httpStatusCode === 412 || err.name === 'PreconditionFailed')
+      )
+        return false;
       throw err;
     }
   }
@@ -162,7 +208,9 @@ export class ObjectStore {
   /** An object's JSON with its ETag (for a later conditional write), or null when there is none. */
   async getJsonWithEtag(key: string): Promise<{ value: unknown; etag: string } | null> {
     try {
-      const res = await this.send(`GetObject ${key}`, () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
+      const res = await this.send(`GetObject ${key}`, () =>
+        this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })),
+      );
       return { value: JSON.parse(await res.Body!.transformToString('utf8')) as unknown, etag: res.ETag! };
     } catch (err) {
       if (isNotFound(err)) return null;
@@ -178,12 +226,24 @@ export class ObjectStore {
     try {
       await this.send(`PutObject ${key}`, () =>
         this.client.send(
-          new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify(value, null, 2), ContentType: 'application/json', ...(etag ? { IfMatch: etag } : { IfNoneMatch: '*' }) }),
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: JSON.stringify(value, null, 2),
+            ContentType: 'application/json',
+            ...(etag ? { IfMatch: etag } : { IfNoneMatch: '*' }),
+          }),
         ),
       );
       return true;
     } catch (err) {
-      if (err instanceof S3ServiceException && (err.$metadata.httpStatusCode === 412 || err.$metadata.httpStatusCode === 409 || err.name === 'PreconditionFailed')) return false;
+      if (
+        err instanceof S3ServiceException &&
+        (err.$metadata.httpStatusCode === 412 ||
+          err.$metadata.httpStatusCode === 409 ||
+          err.name === 'PreconditionFailed')
+      )
+        return false;
       throw err;
     }
   }
@@ -209,7 +269,12 @@ export class ObjectStore {
     await this.send(`Upload ${key}`, () =>
       new Upload({
         client: this.client,
-        params: { Bucket: this.bucket, Key: key, Body: createReadStream(file, { highWaterMark: 1024 * 1024 }), Metadata: metadata },
+        params: {
+          Bucket: this.bucket,
+          Key: key,
+          Body: createReadStream(file, { highWaterMark: 1024 * 1024 }),
+          Metadata: metadata,
+        },
         queueSize: 4,
         partSize: 16 * 1024 * 1024,
       }).done(),
@@ -219,7 +284,9 @@ export class ObjectStore {
   /** User metadata of an object (x-amz-meta-*), or null if there is no object. */
   async metadata(key: string): Promise<Record<string, string> | null> {
     try {
-      const res = await this.send(`HeadObject ${key}`, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
+      const res = await this.send(`HeadObject ${key}`, () =>
+        this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })),
+      );
       return res.Metadata ?? {};
     } catch (err) {
       if (isNotFound(err)) return null;
@@ -229,21 +296,29 @@ export class ObjectStore {
 
   /** Deletes `key` (in a versioned bucket its earlier versions stay, behind a delete marker). */
   async delete(key: string): Promise<void> {
-    await this.send(`DeleteObject ${key}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
+    await this.send(`DeleteObject ${key}`, () =>
+      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })),
+    );
   }
 
   /** Deletes every version of `key`: in a versioned bucket a plain delete would keep the bytes. */
   async deleteAllVersions(key: string): Promise<void> {
-    const res = await this.send(`ListObjectVersions ${key}`, () => this.client.send(new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: key })));
+    const res = await this.send(`ListObjectVersions ${key}`, () =>
+      this.client.send(new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: key })),
+    );
     const versions = [...(res.Versions ?? []), ...(res.DeleteMarkers ?? [])].filter((v) => v.Key === key);
     for (const v of versions) {
-      await this.send(`DeleteObject ${key}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, VersionId: v.VersionId })));
+      await this.send(`DeleteObject ${key}`, () =>
+        this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, VersionId: v.VersionId })),
+      );
     }
   }
 
   async downloadFile(key: string, file: string): Promise<void> {
     try {
-      const res = await this.send(`GetObject ${key}`, () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
+      const res = await this.send(`GetObject ${key}`, () =>
+        this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })),
+      );
       await pipeline(res.Body as Readable, createWriteStream(file));
     } catch (err) {
       if (isNotFound(err)) throw new ObjectNotFoundError(this.uri(key));

@@ -23,8 +23,15 @@ export async function cpuSeconds(pid: number): Promise<number | null> {
 export async function gpuStats(ids: string[]): Promise<{ gpuUtilization: number | null; gpuMemoryMiB: number | null }> {
   if (ids.length === 0) return { gpuUtilization: null, gpuMemoryMiB: null };
   try {
-    const { stdout } = await promisify(execFile)('nvidia-smi', ['--query-gpu=utilization.gpu,memory.used', '--format=csv,noheader,nounits', `--id=${ids.join(',')}`], { timeout: 5000 });
-    const rows = stdout.trim().split('\n').map((l) => l.split(',').map((v) => Number(v.trim())));
+    const { stdout } = await promisify(execFile)(
+      'nvidia-smi',
+      ['--query-gpu=utilization.gpu,memory.used', '--format=csv,noheader,nounits', `--id=${ids.join(',')}`],
+      { timeout: 5000 },
+    );
+    const rows = stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(',').map((v) => Number(v.trim())));
     return {
       gpuUtilization: rows.reduce((s, r) => s + (r[0] ?? 0), 0) / rows.length,
       gpuMemoryMiB: rows.reduce((s, r) => s + (r[1] ?? 0), 0),

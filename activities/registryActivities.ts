@@ -1,7 +1,14 @@
 // The last stage: register the approved candidate as a new version and move the champion alias to it.
 import type { ModelConfig } from '../core/modelConfig';
 import { keys } from '../core/keys';
-import type { Decision, EvaluationReport, GateVerdict, PreparedData, RegisteredVersion, TrainingResult } from '../core/reports';
+import type {
+  Decision,
+  EvaluationReport,
+  GateVerdict,
+  PreparedData,
+  RegisteredVersion,
+  TrainingResult,
+} from '../core/reports';
 import type { RunInput } from '../core/runInput';
 import { type ActivityDeps, activityLogger } from './context';
 import { storeReferenceProfile } from './driftActivities';
@@ -40,9 +47,19 @@ export function createRegistryActivities(deps: ActivityDeps) {
         run: { workflowId: input.workflowId, runId: input.runId, trigger: input.trigger },
         artifactSha256: input.trained.modelSha256,
         gitCommit: deps.gitCommit,
-        trainer: { command: input.trained.command, device: input.trained.device, steps: input.trained.steps, seconds: input.trained.seconds, attempt: input.trained.attempt },
+        trainer: {
+          command: input.trained.command,
+          device: input.trained.device,
+          steps: input.trained.steps,
+          seconds: input.trained.seconds,
+          attempt: input.trained.attempt,
+        },
         parameters: { hyperparameters: input.config.hyperparameters, seed: input.config.seed },
-        data: { datasetKeys: input.datasetKeys, sourceDigests: input.prepared.sourceDigests, splits: input.prepared.splits },
+        data: {
+          datasetKeys: input.datasetKeys,
+          sourceDigests: input.prepared.sourceDigests,
+          splits: input.prepared.splits,
+        },
         evaluation: input.evaluation,
         gate: input.verdict,
         decision: input.decision,
@@ -53,11 +70,20 @@ export function createRegistryActivities(deps: ActivityDeps) {
     // The training split's profile: what drift checks compare new data with while this version is champion.
     await storeReferenceProfile(store, input.config, input.modelId, version, input.prepared.splits.train.key);
     if (alreadyRegistered && input.decision) await recordCardDecision(store, input.modelId, version, input.decision);
-    if (input.challenger && !input.promote) await setAlias(store, input.modelId, 'challenger', version, input.runId, new Date());
+    if (input.challenger && !input.promote)
+      await setAlias(store, input.modelId, 'challenger', version, input.runId, new Date());
     let promoted = input.promote;
     let championNow: number | null = null;
     if (input.promote && input.expectedChampion !== undefined) {
-      const move = await moveAlias(store, input.modelId, 'champion', version, input.runId, input.expectedChampion, new Date());
+      const move = await moveAlias(
+        store,
+        input.modelId,
+        'champion',
+        version,
+        input.runId,
+        input.expectedChampion,
+        new Date(),
+      );
       promoted = move.moved;
       championNow = move.current;
     } else if (input.promote) {
@@ -65,7 +91,10 @@ export function createRegistryActivities(deps: ActivityDeps) {
       championNow = version;
     }
     if (promoted) await clearAliasIf(store, input.modelId, 'challenger', version);
-    log.info({ version, alreadyRegistered, promoted, championNow }, promoted ? 'model registered and promoted' : 'model registered; champion moved meanwhile, not promoted');
+    log.info(
+      { version, alreadyRegistered, promoted, championNow },
+      promoted ? 'model registered and promoted' : 'model registered; champion moved meanwhile, not promoted',
+    );
     return {
       modelId: input.modelId,
       version,

@@ -20,7 +20,10 @@ export async function readAlias(store: ObjectStore, modelId: string, alias: stri
   return raw === undefined ? null : Alias.parse(raw);
 }
 
-export async function readChampion(store: ObjectStore, modelId: string): Promise<{ version: number; card: ModelCard } | null> {
+export async function readChampion(
+  store: ObjectStore,
+  modelId: string,
+): Promise<{ version: number; card: ModelCard } | null> {
   const alias = await readAlias(store, modelId, 'champion');
   return alias ? { version: alias.version, card: await readCard(store, modelId, alias.version) } : null;
 }
@@ -59,7 +62,12 @@ export async function registerVersion(
 }
 
 /** Records the final decision on a version's card (the bucket keeps the earlier card as a prior version). */
-export async function recordCardDecision(store: ObjectStore, modelId: string, version: number, decision: ModelCard['decision']): Promise<void> {
+export async function recordCardDecision(
+  store: ObjectStore,
+  modelId: string,
+  version: number,
+  decision: ModelCard['decision'],
+): Promise<void> {
   const card = await readCard(store, modelId, version);
   if (JSON.stringify(card.decision) === JSON.stringify(decision)) return;
   const updated: ModelCard = { ...card, decision };
@@ -76,7 +84,8 @@ export async function clearAliasIf(store: ObjectStore, modelId: string, alias: s
 
 /** Idempotently writes what belongs with a claimed version card: artifact, readable card, run marker (last). */
 async function completeVersion(store: ObjectStore, card: ModelCard, artifactSourceKey: string): Promise<void> {
-  if (!(await store.exists(card.artifactKey))) await store.put(card.artifactKey, await store.getBytes(artifactSourceKey));
+  if (!(await store.exists(card.artifactKey)))
+    await store.put(card.artifactKey, await store.getBytes(artifactSourceKey));
   await store.put(keys.versionCardMarkdown(card.modelId, card.version), renderModelCardMarkdown(card), 'text/markdown');
   await store.putJson(keys.runRegistration(card.modelId, card.run.runId), { version: card.version });
 }
@@ -104,7 +113,14 @@ export async function moveAlias(
   return { moved: false, current: (await readAlias(store, modelId, alias))?.version ?? null };
 }
 
-export async function setAlias(store: ObjectStore, modelId: string, alias: string, version: number, runId: string, now: Date): Promise<void> {
+export async function setAlias(
+  store: ObjectStore,
+  modelId: string,
+  alias: string,
+  version: number,
+  runId: string,
+  now: Date,
+): Promise<void> {
   const value: Alias = { version, runId, updatedAt: now.toISOString() };
   await store.putJson(keys.alias(modelId, alias), value);
 }

@@ -24,7 +24,11 @@ export function createRollbackActivities(deps: ActivityDeps) {
   const { store } = deps;
 
   async function audit(event: Omit<AuditEvent, 'workflowId' | 'runId' | 'eventId'>, suffix: string) {
-    if (!deps.audit) throw ApplicationFailure.nonRetryable('this worker has no audit log configured: rollbacks are audited', 'AuditUnavailable');
+    if (!deps.audit)
+      throw ApplicationFailure.nonRetryable(
+        'this worker has no audit log configured: rollbacks are audited',
+        'AuditUnavailable',
+      );
     const { workflowId, runId } = execution();
     await deps.audit.ensureBucket();
     await deps.audit.append({ ...event, workflowId, runId, eventId: `${runId}/${suffix}` });
@@ -33,9 +37,16 @@ export function createRollbackActivities(deps: ActivityDeps) {
   /** The token's problem (null: it holds, or none was given) and the nonce it would spend. */
   function checkToken(input: RollbackInput): { problem: string | null; nonce: string | null } {
     if (!input.token) return { problem: null, nonce: null };
-    if (!deps.approvalSecret) return { problem: 'the workers have no approval secret (CT_APPROVAL_SECRET)', nonce: null };
+    if (!deps.approvalSecret)
+      return { problem: 'the workers have no approval secret (CT_APPROVAL_SECRET)', nonce: null };
     const scope = { act: 'rollback' as const, modelId: input.modelId, version: input.toVersion };
-    const check = checkGovernanceToken(governancePublicKey(deps.approvalSecret), input.token, input.by, scope, Date.now());
+    const check = checkGovernanceToken(
+      governancePublicKey(deps.approvalSecret),
+      input.token,
+      input.by,
+      scope,
+      Date.now(),
+    );
     return check.ok ? { problem: null, nonce: check.claims.nonce } : { problem: check.reason, nonce: null };
   }
 
@@ -52,7 +63,10 @@ export function createRollbackActivities(deps: ActivityDeps) {
     const log = activityLogger(deps.logger);
     const raw = await store.getJsonIfExists(keys.registeredConfig(input.modelId));
     if (raw === undefined) {
-      throw ApplicationFailure.nonRetryable(`unknown model "${input.modelId}": it has no registered configuration (ct models register <config file>)`, FailureType.unknownModel);
+      throw ApplicationFailure.nonRetryable(
+        `unknown model "${input.modelId}": it has no registered configuration (ct models register <config file>)`,
+        FailureType.unknownModel,
+      );
     }
     const config = parseOrThrow(ModelConfig, raw, `registered model config for "${input.modelId}"`);
     const versions = await listVersions(store, input.modelId);
@@ -61,18 +75,42 @@ export function createRollbackActivities(deps: ActivityDeps) {
     const target = card ? { gatePassed: card.gate.passed, decision: card.decision } : null;
     const details = { from, to: input.toVersion, override: input.override, reason: input.reason };
     const refused = async (reason: string): Promise<never> => {
-      await audit({ modelId: input.modelId, kind: 'rollback-refused', actor: input.by, details: { ...details, refusal: reason } }, 'rollback-refused');
+      await audit(
+        { modelId: input.modelId, kind: 'rollback-refused', actor: input.by, details: { ...details, refusal: reason } },
+        'rollback-refused',
+      );
       log.warn({ modelId: input.modelId, by: input.by, to: input.toVersion, reason }, 'rollback refused');
       throw ApplicationFailure.nonRetryable(`rollback refused: ${reason}`, FailureType.rollbackRefused);
     };
     const token = checkToken(input);
-    const why = rollbackRefusal(input, { policy: config.approval, versions, champion: from, target, tokenProblem: token.problem });
+    const why = rollbackRefusal(input, {
+      policy: config.approval,
+      versions,
+      champion: from,
+      target,
+      tokenProblem: token.problem,
+    });
     if (why) return refused(why);
-    if (token.nonce && !(await spendNonce(input, token.nonce))) return refused('token refused: this token was already used');
-    const move = await moveAlias(store, input.modelId, 'champion', input.toVersion, `rollback by ${input.by}`, from, new Date());
-    if (!move.moved) return refused(`the champion of ${input.modelId} changed to v${move.current} while rolling back; nothing changed, try again`);
+    if (token.nonce && !(await spendNonce(input, token.nonce)))
+      return refused('token refused: this token was already used');
+    const move = await moveAlias(
+      store,
+      input.modelId,
+      'champion',
+      input.toVersion,
+      `rollback by ${input.by}`,
+      from,
+      new Date(),
+    );
+    if (!move.moved)
+      return refused(
+        `the champion of ${input.modelId} changed to v${move.current} while rolling back; nothing changed, try again`,
+      );
     await audit({ modelId: input.modelId, kind: 'rollback', actor: input.by, details }, 'rollback');
-    log.info({ modelId: input.modelId, from, to: input.toVersion, by: input.by, override: input.override }, 'champion rolled back');
+    log.info(
+      { modelId: input.modelId, from, to: input.toVersion, by: input.by, override: input.override },
+      'champion rolled back',
+    );
     return { modelId: input.modelId, from, to: input.toVersion, by: input.by, override: input.override };
   }
 

@@ -19,7 +19,11 @@ export interface RunResult {
 
 export function createSupervisorActivities(deps: ActivityDeps) {
   const client = () => {
-    if (!deps.client) throw ApplicationFailure.nonRetryable('this worker has no Temporal client for supervisor activities', 'WorkerMisconfigured');
+    if (!deps.client)
+      throw ApplicationFailure.nonRetryable(
+        'this worker has no Temporal client for supervisor activities',
+        'WorkerMisconfigured',
+      );
     return deps.client;
   };
 
@@ -37,9 +41,19 @@ export function createSupervisorActivities(deps: ActivityDeps) {
       if (description.status.name !== 'RUNNING') {
         try {
           const status = (await handle.result()) as RunStatus;
-          return { outcome: status.outcome, version: status.registered?.version ?? null, promoted: status.registered?.promoted ?? false, error: status.error };
+          return {
+            outcome: status.outcome,
+            version: status.registered?.version ?? null,
+            promoted: status.registered?.promoted ?? false,
+            error: status.error,
+          };
         } catch (err) {
-          return { outcome: description.status.name.toLowerCase(), version: null, promoted: false, error: reasonOf(err) };
+          return {
+            outcome: description.status.name.toLowerCase(),
+            version: null,
+            promoted: false,
+            error: reasonOf(err),
+          };
         }
       }
       ctx.heartbeat();
@@ -49,12 +63,20 @@ export function createSupervisorActivities(deps: ActivityDeps) {
 
   async function reportToSupervisor(alert: DriftAlertJson): Promise<SupervisorAck> {
     const ack = await reportDrift(client(), alert, { taskQueue: Context.current().info.taskQueue }).catch(classify);
-    activityLogger(deps.logger).info({ alertId: alert.alertId, action: ack.action, incident: ack.incidentId }, 'drift reported to supervisor');
+    activityLogger(deps.logger).info(
+      { alertId: alert.alertId, action: ack.action, incident: ack.incidentId },
+      'drift reported to supervisor',
+    );
     return ack;
   }
 
-  async function requestRetrainFromSupervisor(input: { modelId: string; request: RetrainRequestJson }): Promise<SupervisorAck> {
-    return requestRetrain(client(), input.modelId, input.request, { taskQueue: Context.current().info.taskQueue }).catch(classify);
+  async function requestRetrainFromSupervisor(input: {
+    modelId: string;
+    request: RetrainRequestJson;
+  }): Promise<SupervisorAck> {
+    return requestRetrain(client(), input.modelId, input.request, {
+      taskQueue: Context.current().info.taskQueue,
+    }).catch(classify);
   }
 
   return { resolveDataWindow, awaitRetrainingRun, reportToSupervisor, requestRetrainFromSupervisor };

@@ -64,9 +64,11 @@ export async function runTrainer(opts: RunTrainerOptions): Promise<TrainerRun> {
     const event = parseTrainerLine(line);
     if (!event) return;
     if (event.event === 'error') lastError = event;
-    chain = chain.then(() => opts.onEvent(event)).catch((err: unknown) => {
-      handlerError ??= err instanceof Error ? err : new Error(JSON.stringify(err));
-    });
+    chain = chain
+      .then(() => opts.onEvent(event))
+      .catch((err: unknown) => {
+        handlerError ??= err instanceof Error ? err : new Error(JSON.stringify(err));
+      });
   });
   createInterface({ input: child.stderr }).on('line', (line) => {
     stderr.push(line);

@@ -12,7 +12,15 @@ import path from 'node:path';
 import { type ParquetColumn, readParquet, writeParquet } from '../activities/datasetFiles';
 import { loadModelConfigFile } from '../cli/models';
 import { FLIGHTS_FILE } from '../cli/ingestFlights';
-import { detectDrift, type DriftReport, DriftSettings, type FeatureFrame, featureFrame, profileReference, type ReferenceProfile } from '../core/drift';
+import {
+  detectDrift,
+  type DriftReport,
+  DriftSettings,
+  type FeatureFrame,
+  featureFrame,
+  profileReference,
+  type ReferenceProfile,
+} from '../core/drift';
 import type { Columns } from '../core/features';
 import { projectRoot } from '../stack/paths';
 
@@ -22,7 +30,12 @@ const CURRENT_FROM_MONTH = 3; // 0-based UTC month: April 2001
 const python = path.join(projectRoot, '.ct', 'tools', 'bench-venv', 'bin', 'python');
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (x: number, digits = 4) => (Number.isFinite(x) ? (Math.abs(x) !== 0 && (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e5) ? x.toExponential(2) : x.toFixed(digits)) : String(x));
+const fmt = (x: number, digits = 4) =>
+  Number.isFinite(x)
+    ? Math.abs(x) !== 0 && (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e5)
+      ? x.toExponential(2)
+      : x.toFixed(digits)
+    : String(x);
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /** Warm-up, then `reps` timed runs of `fn`; seconds of each timed run and the last result. */
@@ -54,7 +67,9 @@ function frameParquet(frame: FeatureFrame): Uint8Array {
 type Stat = { statistic: number; pValue?: number };
 type ScipyFeature = Record<string, Stat>;
 type EvidentlyFeature = { method: string; statistic: number; threshold: number; drifted: boolean };
-type ToolResult<F> = { seconds: number[]; features: Record<string, F>; dataset?: { count: number; share: number; driftShare: number } } | { error: string };
+type ToolResult<F> =
+  | { seconds: number[]; features: Record<string, F>; dataset?: { count: number; share: number; driftShare: number } }
+  | { error: string };
 interface Baselines {
   rows: { reference: number; current: number };
   tools: { evidently?: ToolResult<EvidentlyFeature>; scipy?: ToolResult<ScipyFeature> };
@@ -62,7 +77,10 @@ interface Baselines {
 }
 
 /** Every metric our engine reports per feature against SciPy's value of it: the largest relative differences. */
-function compareAllMetrics(report: DriftReport, scipy: Record<string, ScipyFeature>): { statistics: number; pValues: number; count: number } {
+function compareAllMetrics(
+  report: DriftReport,
+  scipy: Record<string, ScipyFeature>,
+): { statistics: number; pValues: number; count: number } {
   const rel = (a: number, b: number) => (a === b ? 0 : Math.abs(a - b) / Math.max(Math.abs(b), 1e-300));
   let statistics = 0;
   let pValues = 0;
@@ -82,7 +100,8 @@ function compareAllMetrics(report: DriftReport, scipy: Record<string, ScipyFeatu
       if (!ours || !theirs) continue;
       count++;
       statistics = Math.max(statistics, rel(ours.statistic, theirs.statistic));
-      if (ours.pValue !== undefined && theirs.pValue !== undefined) pValues = Math.max(pValues, rel(ours.pValue, theirs.pValue));
+      if (ours.pValue !== undefined && theirs.pValue !== undefined)
+        pValues = Math.max(pValues, rel(ours.pValue, theirs.pValue));
     }
   }
   return { statistics, pValues, count };
@@ -102,7 +121,17 @@ async function runBaselines(refFile: string, curFile: string, frame: FeatureFram
   if (!existsSync(python)) throw new Error(`${python} is missing: run bash bench/install.sh`);
   const numeric = frame.filter((c) => c.kind === 'numeric').map((c) => c.name);
   const categorical = frame.filter((c) => c.kind === 'categorical').map((c) => c.name);
-  const args = [path.join(projectRoot, 'bench', 'drift_baselines.py'), refFile, curFile, '--numeric', numeric.join(','), '--categorical', categorical.join(','), '--reps', String(REPS)];
+  const args = [
+    path.join(projectRoot, 'bench', 'drift_baselines.py'),
+    refFile,
+    curFile,
+    '--numeric',
+    numeric.join(','),
+    '--categorical',
+    categorical.join(','),
+    '--reps',
+    String(REPS),
+  ];
   const child = execFile(python, args, { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, DO_NOT_TRACK: '1' } });
   child.stderr?.pipe(process.stderr);
   let stdout = '';
@@ -117,7 +146,9 @@ async function runBaselines(refFile: string, curFile: string, frame: FeatureFram
 }
 
 async function main() {
-  out(`bench:drift — drift battery on the flights data (${path.relative(projectRoot, FLIGHTS_FILE)}), demo features of models/flight-delay.yaml`);
+  out(
+    `bench:drift — drift battery on the flights data (${path.relative(projectRoot, FLIGHTS_FILE)}), demo features of models/flight-delay.yaml`,
+  );
   const config = loadModelConfigFile(path.join(projectRoot, 'models', 'flight-delay.yaml'));
   const settings = DriftSettings.parse({});
   const sources = [...new Set(config.features.map((f) => f.source))];
@@ -150,7 +181,9 @@ async function main() {
     const curFile = path.join(dir, 'current.parquet');
     await writeFile(refFile, frameParquet(refFrame));
     await writeFile(curFile, frameParquet(curFrame));
-    out(`wrote both feature frames to Parquet for the baselines in ${((performance.now() - t) / 1000).toFixed(1)} s (not timed below)`);
+    out(
+      `wrote both feature frames to Parquet for the baselines in ${((performance.now() - t) / 1000).toFixed(1)} s (not timed below)`,
+    );
 
     out(`\nours: warm-up + ${REPS} timed runs`);
     const profiled = timed(() => profileReference(featureFrame(config, refColumns), settings), REPS);
@@ -159,7 +192,8 @@ async function main() {
     const report = checked.result;
 
     const baselines = await runBaselines(refFile, curFile, curFrame);
-    if (baselines.rows.current !== curRows || baselines.rows.reference !== refEnd) throw new Error(`the baselines read ${JSON.stringify(baselines.rows)}, expected ${refEnd}/${curRows} rows`);
+    if (baselines.rows.current !== curRows || baselines.rows.reference !== refEnd)
+      throw new Error(`the baselines read ${JSON.stringify(baselines.rows)}, expected ${refEnd}/${curRows} rows`);
 
     // ---- timings
     const ourS = median(checked.seconds);
@@ -170,10 +204,20 @@ async function main() {
     const sp = baselines.tools.scipy;
     const rowsOf: Row[] = [
       { tool: 'ours: check (featureFrame + detectDrift)', seconds: checked.seconds },
-      { tool: `Evidently ${baselines.versions.evidently} DataDriftPreset`, seconds: ev && 'seconds' in ev ? ev.seconds : null, error: ev && 'error' in ev ? ev.error : 'not run' },
-      { tool: `SciPy ${baselines.versions.scipy} same battery`, seconds: sp && 'seconds' in sp ? sp.seconds : null, error: sp && 'error' in sp ? sp.error : 'not run' },
+      {
+        tool: `Evidently ${baselines.versions.evidently} DataDriftPreset`,
+        seconds: ev && 'seconds' in ev ? ev.seconds : null,
+        error: ev && 'error' in ev ? ev.error : 'not run',
+      },
+      {
+        tool: `SciPy ${baselines.versions.scipy} same battery`,
+        seconds: sp && 'seconds' in sp ? sp.seconds : null,
+        error: sp && 'error' in sp ? sp.error : 'not run',
+      },
     ];
-    out(`\ntimings on ${int(curRows)} current rows × ${config.features.length} features, median of ${REPS} runs after a warm-up, computation only (file loading excluded)`);
+    out(
+      `\ntimings on ${int(curRows)} current rows × ${config.features.length} features, median of ${REPS} runs after a warm-up, computation only (file loading excluded)`,
+    );
     out(`${'tool'.padEnd(44)} ${'median s'.padStart(9)} ${'rows/s'.padStart(12)}   runs s`);
     const rates: Record<string, number> = {};
     for (const r of rowsOf) {
@@ -183,11 +227,19 @@ async function main() {
       }
       const m = median(r.seconds);
       rates[r.tool] = curRows / m;
-      out(`${r.tool.padEnd(44)} ${m.toFixed(3).padStart(9)} ${int(curRows / m).padStart(12)}   ${r.seconds.map((s) => s.toFixed(3)).join(' ')}`);
+      out(
+        `${r.tool.padEnd(44)} ${m.toFixed(3).padStart(9)} ${int(curRows / m).padStart(12)}   ${r.seconds.map((s) => s.toFixed(3)).join(' ')}`,
+      );
     }
-    out(`${'ours: reference profile (once per champion)'.padEnd(44)} ${profileS.toFixed(3).padStart(9)} ${int(refEnd / profileS).padStart(12)}   ${profiled.seconds.map((s) => s.toFixed(3)).join(' ')}   (${int(refEnd)} reference rows)`);
-    out(`(ours includes deriving the features from the raw columns; the baselines get the derived frames. Evidently and SciPy`);
-    out(` process the reference on every call, ours reads its stored profile: see "with profiling" below for that cost added.)`);
+    out(
+      `${'ours: reference profile (once per champion)'.padEnd(44)} ${profileS.toFixed(3).padStart(9)} ${int(refEnd / profileS).padStart(12)}   ${profiled.seconds.map((s) => s.toFixed(3)).join(' ')}   (${int(refEnd)} reference rows)`,
+    );
+    out(
+      `(ours includes deriving the features from the raw columns; the baselines get the derived frames. Evidently and SciPy`,
+    );
+    out(
+      ` process the reference on every call, ours reads its stored profile: see "with profiling" below for that cost added.)`,
+    );
 
     // ---- agreement
     out(`\nper-feature verdicts (method, statistic, drifted?):`);
@@ -211,27 +263,48 @@ async function main() {
       if (s) maxRel = Math.max(maxRel, Math.abs(ours - sValue) / Math.max(Math.abs(sValue), 1e-12));
       if (e && EVIDENTLY_METHODS[e.method] === f.method) {
         sameMethodAsEvidently++;
-        maxRelEvidently = Math.max(maxRelEvidently, Math.abs(ours - e.statistic) / Math.max(Math.abs(e.statistic), 1e-12));
+        maxRelEvidently = Math.max(
+          maxRelEvidently,
+          Math.abs(ours - e.statistic) / Math.max(Math.abs(e.statistic), 1e-12),
+        );
       }
       const cell = (m: string, v: number, d: boolean) => `${m} ${fmt(v)} ${d ? 'DRIFT' : 'ok'}`.padEnd(34);
-      out(`${f.name.padEnd(12)} ${cell(f.method, ours, f.drifted)} ${s ? cell(f.method, sValue, sDrift) : 'n/a'.padEnd(34)} ${e ? `${e.method} ${fmt(e.statistic)} ${e.drifted ? 'DRIFT' : 'ok'}` : 'n/a'}`);
+      out(
+        `${f.name.padEnd(12)} ${cell(f.method, ours, f.drifted)} ${s ? cell(f.method, sValue, sDrift) : 'n/a'.padEnd(34)} ${e ? `${e.method} ${fmt(e.statistic)} ${e.drifted ? 'DRIFT' : 'ok'}` : 'n/a'}`,
+      );
     }
     const list = (xs: string[]) => (xs.length ? xs.join(', ') : 'none');
     const agree = list(drifted.ours) === list(drifted.scipy) && list(drifted.ours) === list(drifted.evidently);
-    out(`drifted features — ours: ${list(drifted.ours)}; SciPy: ${list(drifted.scipy)}; Evidently: ${list(drifted.evidently)} → ${agree ? 'all three agree' : 'DISAGREE'}`);
-    out(`dataset drift — ours: ${report.datasetDrift} (share ${fmt(report.driftedShare, 2)}); Evidently: ${ev && 'dataset' in ev && ev.dataset ? `${ev.dataset.share >= ev.dataset.driftShare} (share ${fmt(ev.dataset.share, 2)})` : 'n/a'}`);
+    out(
+      `drifted features — ours: ${list(drifted.ours)}; SciPy: ${list(drifted.scipy)}; Evidently: ${list(drifted.evidently)} → ${agree ? 'all three agree' : 'DISAGREE'}`,
+    );
+    out(
+      `dataset drift — ours: ${report.datasetDrift} (share ${fmt(report.driftedShare, 2)}); Evidently: ${ev && 'dataset' in ev && ev.dataset ? `${ev.dataset.share >= ev.dataset.driftShare} (share ${fmt(ev.dataset.share, 2)})` : 'n/a'}`,
+    );
     const all = compareAllMetrics(report, spFeatures);
-    out(`ours vs SciPy, largest relative difference: deciding values ${fmt(maxRel)}; all ${all.count} statistics (KS, normed Wasserstein, PSI, Jensen-Shannon, chi-squared) ${fmt(all.statistics)}; p-values ${fmt(all.pValues)}`);
-    out(`ours vs Evidently: same method on ${sameMethodAsEvidently} of ${report.features.length} features, largest relative difference of the deciding values ${fmt(maxRelEvidently)}`);
+    out(
+      `ours vs SciPy, largest relative difference: deciding values ${fmt(maxRel)}; all ${all.count} statistics (KS, normed Wasserstein, PSI, Jensen-Shannon, chi-squared) ${fmt(all.statistics)}; p-values ${fmt(all.pValues)}`,
+    );
+    out(
+      `ours vs Evidently: same method on ${sameMethodAsEvidently} of ${report.features.length} features, largest relative difference of the deciding values ${fmt(maxRelEvidently)}`,
+    );
 
     // ---- ratios
     const evRate = rates[rowsOf[1]!.tool] ?? Number.NaN;
     const spRate = rates[rowsOf[2]!.tool] ?? Number.NaN;
     const withProfile = curRows / (ourS + profileS);
-    out(`\nours ${int(ourRate)} rows/s vs Evidently ${int(evRate)} → ${fmt(ourRate / evRate, 2)}x; vs SciPy ${int(spRate)} → ${fmt(ourRate / spRate, 2)}x`);
-    out(`with profiling the reference on every check too (${int(withProfile)} rows/s): ${fmt(withProfile / evRate, 2)}x Evidently, ${fmt(withProfile / spRate, 2)}x SciPy`);
-    out(`(${os.cpus().length}-core ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, Python ${baselines.versions.python}, numpy ${baselines.versions.numpy}, pandas ${baselines.versions.pandas})`);
-    out(`RESULT rows_per_s=${Math.round(ourRate)} vs_evidently=${(ourRate / evRate).toFixed(2)} vs_scipy=${(ourRate / spRate).toFixed(2)}`);
+    out(
+      `\nours ${int(ourRate)} rows/s vs Evidently ${int(evRate)} → ${fmt(ourRate / evRate, 2)}x; vs SciPy ${int(spRate)} → ${fmt(ourRate / spRate, 2)}x`,
+    );
+    out(
+      `with profiling the reference on every check too (${int(withProfile)} rows/s): ${fmt(withProfile / evRate, 2)}x Evidently, ${fmt(withProfile / spRate, 2)}x SciPy`,
+    );
+    out(
+      `(${os.cpus().length}-core ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, Python ${baselines.versions.python}, numpy ${baselines.versions.numpy}, pandas ${baselines.versions.pandas})`,
+    );
+    out(
+      `RESULT rows_per_s=${Math.round(ourRate)} vs_evidently=${(ourRate / evRate).toFixed(2)} vs_scipy=${(ourRate / spRate).toFixed(2)}`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -21,27 +21,60 @@ const UPLOAD_REPEATS = 3;
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function killAndResume(stack: TestStack, tenant: ReturnType<TestStack['tenant']>, killAt: number, checkpointing: boolean, n: number) {
-  const base = testModelConfig({ command: ['env', 'CT_TRAINER_STEP_DELAY_MS=100', 'python3', 'trainers/flight_delay/train.py'], hyperparameters: { epochs: 8 } });
-  const modelConfig = { ...base, trainer: { ...base.trainer, heartbeatTimeoutSeconds: 5, checkpoint: { everySteps: checkpointing ? CHECKPOINT_EVERY : 0, everySeconds: 0 } } };
+async function killAndResume(
+  stack: TestStack,
+  tenant: ReturnType<TestStack['tenant']>,
+  killAt: number,
+  checkpointing: boolean,
+  n: number,
+) {
+  const base = testModelConfig({
+    command: ['env', 'CT_TRAINER_STEP_DELAY_MS=100', 'python3', 'trainers/flight_delay/train.py'],
+    hyperparameters: { epochs: 8 },
+  });
+  const modelConfig = {
+    ...base,
+    trainer: {
+      ...base.trainer,
+      heartbeatTimeoutSeconds: 5,
+      checkpoint: { everySteps: checkpointing ? CHECKPOINT_EVERY : 0, everySeconds: 0 },
+    },
+  };
   const workerA = await startGpuWorkerProcess(tenant.config, stack.dir, `bench-a-${n}`);
-  const handle = await startRetraining(stack.client, { modelId: 'flight-delay', dataset: { keys: ['data/jan.parquet'] }, modelConfig }, { taskQueue: tenant.config.taskQueue });
+  const handle = await startRetraining(
+    stack.client,
+    { modelId: 'flight-delay', dataset: { keys: ['data/jan.parquet'] }, modelConfig },
+    { taskQueue: tenant.config.taskQueue },
+  );
   const runId = (await handle.describe()).runId;
   await waitFor(`step ${killAt}`, async () => ((await trainingHeartbeat(handle))?.step ?? 0) >= killAt, 300_000);
   const killedAt = Date.now();
   workerA.child.kill('SIGKILL');
   const workerB = await startGpuWorkerProcess(tenant.config, stack.dir, `bench-b-${n}`);
-  await waitFor('progress on the new attempt', async () => {
-    const beat = await trainingHeartbeat(handle);
-    return beat !== null && beat.attempt >= 2 && beat.loss !== null;
-  }, 300_000);
+  await waitFor(
+    'progress on the new attempt',
+    async () => {
+      const beat = await trainingHeartbeat(handle);
+      return beat !== null && beat.attempt >= 2 && beat.loss !== null;
+    },
+    300_000,
+  );
   const recoverySeconds = (Date.now() - killedAt) / 1000;
   await handle.result();
   await workerB.stop();
-  const records = await Promise.all((await tenant.store.list(keys.attempts('flight-delay', runId))).sort().map(async (k) => AttemptRecord.parse(await tenant.store.getJson(k))));
+  const records = await Promise.all(
+    (await tenant.store.list(keys.attempts('flight-delay', runId)))
+      .sort()
+      .map(async (k) => AttemptRecord.parse(await tenant.store.getJson(k))),
+  );
   const lost = records[0]!;
   const next = records[1]!;
-  return { reached: lost.lastStep, resumedFrom: next.resumedFromStep, lostSteps: stepsRedone(lost.lastStep, next.resumedFromStep), recoverySeconds };
+  return {
+    reached: lost.lastStep,
+    resumedFrom: next.resumedFromStep,
+    lostSteps: stepsRedone(lost.lastStep, next.resumedFromStep),
+    recoverySeconds,
+  };
 }
 
 async function uploadThroughput(stack: TestStack) {
@@ -57,14 +90,18 @@ async function uploadThroughput(stack: TestStack) {
     await tenant.store.uploadFile(`bench/multipart-${i}.bin`, file, { sha256: 'bench' });
     multipart.push((performance.now() - t) / 1000);
     t = performance.now();
-    await tenant.store.client.send(new PutObjectCommand({ Bucket: tenant.store.bucket, Key: `bench/plain-${i}.bin`, Body: bytes }));
+    await tenant.store.client.send(
+      new PutObjectCommand({ Bucket: tenant.store.bucket, Key: `bench/plain-${i}.bin`, Body: bytes }),
+    );
     plain.push((performance.now() - t) / 1000);
   }
   return { multipartS: median(multipart), plainS: median(plain) };
 }
 
 async function main() {
-  out(`bench:resume — flights slice, trainer with 100 ms/step, checkpoints every ${CHECKPOINT_EVERY} steps, kill -9 of the GPU worker at steps ${KILL_AT_STEPS.join(', ')}`);
+  out(
+    `bench:resume — flights slice, trainer with 100 ms/step, checkpoints every ${CHECKPOINT_EVERY} steps, kill -9 of the GPU worker at steps ${KILL_AT_STEPS.join(', ')}`,
+  );
   const stack = await startTestStack();
   try {
     const tenant = stack.tenant();
@@ -85,19 +122,29 @@ async function main() {
     KILL_AT_STEPS.forEach((k, i) => {
       const r = resume[i]!;
       const s = scratch[i]!;
-      out(`  ${String(k).padEnd(7)} ${String(r.reached).padStart(4)} → ${String(r.resumedFrom).padStart(3)} (${r.lostSteps})                 ${String(s.reached).padStart(4)} → ${String(s.resumedFrom).padStart(3)} (${s.lostSteps})                   ${r.recoverySeconds.toFixed(1)}`);
+      out(
+        `  ${String(k).padEnd(7)} ${String(r.reached).padStart(4)} → ${String(r.resumedFrom).padStart(3)} (${r.lostSteps})                 ${String(s.reached).padStart(4)} → ${String(s.resumedFrom).padStart(3)} (${s.lostSteps})                   ${r.recoverySeconds.toFixed(1)}`,
+      );
     });
     const lostResume = resume.reduce((a, r) => a + r.lostSteps, 0);
     const lostScratch = scratch.reduce((a, r) => a + r.lostSteps, 0);
     const ratio = lostResume / lostScratch;
     const recovery = median(resume.map((r) => r.recoverySeconds));
-    out(`steps lost: ${lostResume} with resume vs ${lostScratch} restarting from scratch (baseline) → ratio ${ratio.toFixed(3)}`);
-    out(`recovery latency (kill → progressing on a replacement worker; heartbeat timeout 5 s + retry backoff 5 s): median ${recovery.toFixed(1)} s`);
+    out(
+      `steps lost: ${lostResume} with resume vs ${lostScratch} restarting from scratch (baseline) → ratio ${ratio.toFixed(3)}`,
+    );
+    out(
+      `recovery latency (kill → progressing on a replacement worker; heartbeat timeout 5 s + retry backoff 5 s): median ${recovery.toFixed(1)} s`,
+    );
 
     const upload = await uploadThroughput(stack);
     const speedup = upload.plainS / upload.multipartS;
-    out(`checkpoint upload of ${UPLOAD_MB} MiB to MinIO on loopback, median of ${UPLOAD_REPEATS}: multipart stream ${(UPLOAD_MB / upload.multipartS).toFixed(0)} MiB/s vs single PutObject (baseline) ${(UPLOAD_MB / upload.plainS).toFixed(0)} MiB/s → ${speedup.toFixed(2)}x`);
-    out(`RESULT lost_steps_ratio=${ratio.toFixed(3)} recovery_s=${recovery.toFixed(1)} upload_speedup=${speedup.toFixed(2)}`);
+    out(
+      `checkpoint upload of ${UPLOAD_MB} MiB to MinIO on loopback, median of ${UPLOAD_REPEATS}: multipart stream ${(UPLOAD_MB / upload.multipartS).toFixed(0)} MiB/s vs single PutObject (baseline) ${(UPLOAD_MB / upload.plainS).toFixed(0)} MiB/s → ${speedup.toFixed(2)}x`,
+    );
+    out(
+      `RESULT lost_steps_ratio=${ratio.toFixed(3)} recovery_s=${recovery.toFixed(1)} upload_speedup=${speedup.toFixed(2)}`,
+    );
   } finally {
     await stack.stop();
   }

@@ -36,7 +36,11 @@ export async function runDemo(): Promise<void> {
   const started = Date.now();
   say('continuous-training demo: model flight-delay on the vega-datasets flights (3M US flights, Jan–Jun 2001)');
   const stack = await ensureLocalStack();
-  say(stack.reused ? '• using the running `ct dev` stack' : `• started Temporal (Web UI ${stack.uiUrl}) and MinIO; state in ${path.relative(projectRoot, stateDir)}`);
+  say(
+    stack.reused
+      ? '• using the running `ct dev` stack'
+      : `• started Temporal (Web UI ${stack.uiUrl}) and MinIO; state in ${path.relative(projectRoot, stateDir)}`,
+  );
   const { config } = cliConfig();
   const logDir = path.join(stateDir, 'logs');
   mkdirSync(logDir, { recursive: true });
@@ -44,7 +48,10 @@ export async function runDemo(): Promise<void> {
   const logger = createLogger(config.logLevel, pino.destination({ dest: logFile, sync: false }));
   installRuntimeLogger(logger);
   const workers = stack.reused ? null : await startInProcessWorkers(config, logger);
-  if (workers) say(`• control worker (queue ${config.taskQueue}) and GPU worker (queue ${config.taskQueue}-gpu) running; logs in ${path.relative(projectRoot, logFile)}`);
+  if (workers)
+    say(
+      `• control worker (queue ${config.taskQueue}) and GPU worker (queue ${config.taskQueue}-gpu) running; logs in ${path.relative(projectRoot, logFile)}`,
+    );
   const client = await connectClient(config);
   try {
     const store = createObjectStore(config);
@@ -57,14 +64,22 @@ export async function runDemo(): Promise<void> {
     say(`\n▶ January: the first champion (retrainingPipeline on ${flightsMonthKey('2001-01')})`);
     const first = await startRetraining(
       client,
-      { modelId: 'flight-delay', dataset: { keys: [flightsMonthKey('2001-01')] }, trigger: { kind: 'manual', requestedBy: 'demo', reason: 'demo: first champion on January' } },
+      {
+        modelId: 'flight-delay',
+        dataset: { keys: [flightsMonthKey('2001-01')] },
+        trigger: { kind: 'manual', requestedBy: 'demo', reason: 'demo: first champion on January' },
+      },
       { taskQueue: config.taskQueue },
     );
-    say(`  workflow ${first.workflowId}  (${stack.uiUrl}/namespaces/default/workflows/${encodeURIComponent(first.workflowId)})`);
+    say(
+      `  workflow ${first.workflowId}  (${stack.uiUrl}/namespaces/default/workflows/${encodeURIComponent(first.workflowId)})`,
+    );
     say(formatRunSummary(await first.result()));
 
     // 2. The newest month is checked against the champion's reference profile, as a drift-check schedule would.
-    say(`\n▶ drift check of the newest window against the champion's reference profile (the driftCheck a \`ct schedule create flight-delay --every 1d\` runs)`);
+    say(
+      `\n▶ drift check of the newest window against the champion's reference profile (the driftCheck a \`ct schedule create flight-delay --every 1d\` runs)`,
+    );
     const check = await client.workflow.execute<typeof driftCheck>('driftCheck', {
       taskQueue: config.taskQueue,
       workflowId: workflowIds.driftCheck('flight-delay', new Date().toISOString().replace(/[:.]/g, '-')),
@@ -72,7 +87,9 @@ export async function runDemo(): Promise<void> {
     });
     if (check.reportKey) {
       const stored = (await store.getJson(check.reportKey)) as { report: DriftReport };
-      say(`  ${check.window.join(', ')} vs champion v${check.championVersion}'s training data; report ${store.uri(check.reportKey)}`);
+      say(
+        `  ${check.window.join(', ')} vs champion v${check.championVersion}'s training data; report ${store.uri(check.reportKey)}`,
+      );
       say(formatDriftReport(stored.report).replace(/^/gm, '  '));
     } else say(`  ${check.reason}`);
     if (check.ack) say(`  supervisor ${workflowIds.supervisor('flight-delay')}: ${formatAck(check.ack)}`);
@@ -81,7 +98,10 @@ export async function runDemo(): Promise<void> {
     if (check.ack?.action === 'started') {
       const started = await waitFor(async () => {
         const s = await supervisorStatus(client, 'flight-delay');
-        const inc = s.incident?.id === check.ack!.incidentId ? s.incident : s.closedIncidents.find((i) => i.id === check.ack!.incidentId);
+        const inc =
+          s.incident?.id === check.ack!.incidentId
+            ? s.incident
+            : s.closedIncidents.find((i) => i.id === check.ack!.incidentId);
         if (inc?.run) return { runId: inc.run.workflowId, error: null };
         return inc?.error ? { runId: null, error: inc.error } : undefined;
       });
@@ -89,7 +109,9 @@ export async function runDemo(): Promise<void> {
         say(`\n▶ retrain started by the supervisor for ${check.ack.incidentId}: ${started.runId}`);
         say(formatRunSummary(await client.workflow.getHandle<typeof retrainingPipeline>(started.runId).result()));
         // The supervisor notices the end of its run within runPollSeconds; then its incident cools down.
-        await waitFor(async () => ((await supervisorStatus(client, 'flight-delay')).incident?.run?.finishedAt ? true : undefined));
+        await waitFor(async () =>
+          (await supervisorStatus(client, 'flight-delay')).incident?.run?.finishedAt ? true : undefined,
+        );
       } else say(`  the supervisor could not start a retrain: ${started.error}`);
     }
     say(`\nsupervisor:`);
@@ -97,7 +119,9 @@ export async function runDemo(): Promise<void> {
 
     say('\nregistry:');
     say(formatRegistry(await showRegistry(store, 'flight-delay')));
-    say(`\nWeb UI: ${stack.uiUrl} — ${stack.reused ? 'open it now' : 'run `npx ct dev` to browse these runs (history is kept in .ct/state)'}`);
+    say(
+      `\nWeb UI: ${stack.uiUrl} — ${stack.reused ? 'open it now' : 'run `npx ct dev` to browse these runs (history is kept in .ct/state)'}`,
+    );
     say(`registry as JSON: npx ct models show flight-delay --json`);
     say(`demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   } finally {

@@ -12,7 +12,10 @@ export const flightsMonthKey = (month: string) => `datasets/flights/${month}.par
 export const FLIGHT_MONTHS = ['2001-01', '2001-02', '2001-03', '2001-04', '2001-05', '2001-06'];
 
 /** Writes the monthly partitions that are not in S3 yet; returns their keys in time order. */
-export async function ingestFlights(store: ObjectStore, onProgress: (msg: string) => void = () => {}): Promise<string[]> {
+export async function ingestFlights(
+  store: ObjectStore,
+  onProgress: (msg: string) => void = () => {},
+): Promise<string[]> {
   const keysList = FLIGHT_MONTHS.map(flightsMonthKey);
   const present = await Promise.all(keysList.map((k) => store.exists(k)));
   if (present.every(Boolean)) return keysList;

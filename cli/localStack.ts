@@ -34,10 +34,19 @@ export function localEnv(ports = localPorts): Record<string, string> {
 
 /** The user's configuration when they have one (CT_CONFIG, ct.config.*, CT_S3_BUCKET), else the local stack's. */
 export function cliConfig(env: NodeJS.ProcessEnv = process.env): { config: AppConfig; local: boolean } {
-  const hasOwn = Boolean(env.CT_CONFIG || env.CT_S3_BUCKET) || ['ct.config.json', 'ct.config.yaml', 'ct.config.yml'].some((f) => existsSync(path.resolve(f)));
+  const hasOwn =
+    Boolean(env.CT_CONFIG || env.CT_S3_BUCKET) ||
+    ['ct.config.json', 'ct.config.yaml', 'ct.config.yml'].some((f) => existsSync(path.resolve(f)));
   if (hasOwn) return { config: loadAppConfig(env), local: false };
   const local: AppConfigInput = { s3: { bucket: 'ct-local' } };
-  return { config: parseOrThrow(AppConfig, mergeEnv(local as Record<string, unknown>, { ...localEnv(), ...env }), 'configuration'), local: true };
+  return {
+    config: parseOrThrow(
+      AppConfig,
+      mergeEnv(local as Record<string, unknown>, { ...localEnv(), ...env }),
+      'configuration',
+    ),
+    local: true,
+  };
 }
 
 /**
@@ -46,7 +55,8 @@ export function cliConfig(env: NodeJS.ProcessEnv = process.env): { config: AppCo
  */
 export async function withObjectStore<T>(fn: (store: ObjectStore) => Promise<T>): Promise<T> {
   const { config, local } = cliConfig();
-  if (!local || (await tcpOpen(localPorts.s3)) || !existsSync(path.join(stateDir, 'minio'))) return fn(createObjectStore(config));
+  if (!local || (await tcpOpen(localPorts.s3)) || !existsSync(path.join(stateDir, 'minio')))
+    return fn(createObjectStore(config));
   const minio = await startMinio({ dataDir: path.join(stateDir, 'minio'), port: localPorts.s3, ...LOCAL_CREDENTIALS });
   try {
     return await fn(createObjectStore(config));

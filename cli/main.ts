@@ -31,7 +31,8 @@ const run =
 
 const versionNumber = (text: string): number => {
   const v = Number(text);
-  if (!Number.isInteger(v) || v < 1) throw new InvalidInputError('--to', [`expected a version number (1, 2, …), got "${text}"`]);
+  if (!Number.isInteger(v) || v < 1)
+    throw new InvalidInputError('--to', [`expected a version number (1, 2, …), got "${text}"`]);
   return v;
 };
 
@@ -46,7 +47,10 @@ async function statusCommand(workflowId: string, opts: { json?: boolean }): Prom
   });
 }
 
-async function retrainCommand(modelId: string, opts: { data?: string[]; by?: string; reason?: string; config?: string; wait?: boolean; json?: boolean }): Promise<number> {
+async function retrainCommand(
+  modelId: string,
+  opts: { data?: string[]; by?: string; reason?: string; config?: string; wait?: boolean; json?: boolean },
+): Promise<number> {
   const input: RunInputJson = {
     modelId,
     dataset: { keys: opts.data ?? [] },
@@ -56,7 +60,11 @@ async function retrainCommand(modelId: string, opts: { data?: string[]; by?: str
   return withClient(async (client, taskQueue) => {
     const handle = await startRetraining(client, input, { taskQueue });
     if (!opts.wait) {
-      print(opts.json ? JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }) : `started ${handle.workflowId}`);
+      print(
+        opts.json
+          ? JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId })
+          : `started ${handle.workflowId}`,
+      );
       return 0;
     }
     try {
@@ -70,25 +78,44 @@ async function retrainCommand(modelId: string, opts: { data?: string[]; by?: str
       const stageFailure = err.cause;
       const cause = (stageFailure?.cause as Error | undefined)?.message ?? reasonOf(err);
       if (opts.json && s) print(JSON.stringify(s, null, 2));
-      else print(`${handle.workflowId}: failed${s ? ` at stage ${s.timings.at(-1)?.stage ?? s.stage}` : ''}: ${cause}${s ? `\n${formatRunSummary(s)}` : ''}`);
+      else
+        print(
+          `${handle.workflowId}: failed${s ? ` at stage ${s.timings.at(-1)?.stage ?? s.stage}` : ''}: ${cause}${s ? `\n${formatRunSummary(s)}` : ''}`,
+        );
       return 1;
     }
   });
 }
 
-async function decideCommand(outcome: 'approved' | 'rejected', workflowId: string, opts: { as: string; comment?: string; token?: string }): Promise<number> {
+async function decideCommand(
+  outcome: 'approved' | 'rejected',
+  workflowId: string,
+  opts: { as: string; comment?: string; token?: string },
+): Promise<number> {
   return withClient(async (client) => {
     const r = await decideRun(client, workflowId, outcome, opts.as, opts.comment ?? '', opts.token);
-    print(r.decision ? `${workflowId}: ${r.decision.outcome} by ${r.decision.by} (${r.approvals} of ${r.quorum} approvals)` : `${workflowId}: approval recorded, ${r.approvals} of ${r.quorum} needed`);
+    print(
+      r.decision
+        ? `${workflowId}: ${r.decision.outcome} by ${r.decision.by} (${r.approvals} of ${r.quorum} approvals)`
+        : `${workflowId}: approval recorded, ${r.approvals} of ${r.quorum} needed`,
+    );
     return 0;
   });
 }
 
-async function tokenCommand(opts: { as: string; run?: string; runId?: string; rollback?: string; to?: string; ttl: string }): Promise<number> {
+async function tokenCommand(opts: {
+  as: string;
+  run?: string;
+  runId?: string;
+  rollback?: string;
+  to?: string;
+  ttl: string;
+}): Promise<number> {
   const secret = cliConfig().config.approvalSecret;
   if (!secret) throw new UsageError('token: set CT_APPROVAL_SECRET (the workers must share it)');
   const ttl = durationMs(opts.ttl);
-  if (Boolean(opts.run) === Boolean(opts.rollback)) throw new UsageError('token: give either --run <workflowId> or --rollback <modelId> --to <version>');
+  if (Boolean(opts.run) === Boolean(opts.rollback))
+    throw new UsageError('token: give either --run <workflowId> or --rollback <modelId> --to <version>');
   if (opts.rollback) {
     const modelId = parseOrThrow(ModelId, opts.rollback, 'model id');
     if (!opts.to) throw new UsageError('token: --rollback needs --to <version>');
@@ -101,19 +128,34 @@ async function tokenCommand(opts: { as: string; run?: string; runId?: string; ro
     opts.runId ??
     (await withClient(async (client) => {
       const d = await client.workflow.getHandle(workflowId).describe();
-      if (d.status.name !== 'RUNNING') throw new InvalidInputError('token', [`run ${workflowId} is ${d.status.name.toLowerCase()}: tokens are issued for a run that awaits approval`]);
+      if (d.status.name !== 'RUNNING')
+        throw new InvalidInputError('token', [
+          `run ${workflowId} is ${d.status.name.toLowerCase()}: tokens are issued for a run that awaits approval`,
+        ]);
       return d.runId;
     }));
   print(issueGovernanceToken(secret, opts.as, { act: 'decide-run', workflowId, runId }, ttl));
   return 0;
 }
 
-async function rollbackCommand(modelId: string, opts: { to: string; as: string; reason?: string; token?: string; override?: boolean }): Promise<number> {
-  const input = { modelId, toVersion: versionNumber(opts.to), by: opts.as, reason: opts.reason ?? '', override: opts.override ?? false, ...(opts.token ? { token: opts.token } : {}) };
+async function rollbackCommand(
+  modelId: string,
+  opts: { to: string; as: string; reason?: string; token?: string; override?: boolean },
+): Promise<number> {
+  const input = {
+    modelId,
+    toVersion: versionNumber(opts.to),
+    by: opts.as,
+    reason: opts.reason ?? '',
+    override: opts.override ?? false,
+    ...(opts.token ? { token: opts.token } : {}),
+  };
   return withClient(async (client, taskQueue) => {
     try {
       const r = await rollbackModel(client, input, { taskQueue });
-      print(`${modelId}: champion ${r.from === null ? 'none' : `v${r.from}`} → v${r.to} (rollback by ${r.by}${r.override ? ', override' : ''})`);
+      print(
+        `${modelId}: champion ${r.from === null ? 'none' : `v${r.from}`} → v${r.to} (rollback by ${r.by}${r.override ? ', override' : ''})`,
+      );
       return 0;
     } catch (err) {
       if (!(err instanceof RollbackRefusedError)) throw err;
@@ -130,7 +172,11 @@ async function auditCommand(sub: 'show' | 'verify', modelId: string, opts: { jso
     await assertKnownModel(store, id);
     if (sub === 'show') {
       const records = await log.records(id);
-      print(opts.json ? JSON.stringify(records, null, 2) : records.map(formatAuditRecord).join('\n') || `${id}: no audit records`);
+      print(
+        opts.json
+          ? JSON.stringify(records, null, 2)
+          : records.map(formatAuditRecord).join('\n') || `${id}: no audit records`,
+      );
       return 0;
     }
     const check = await log.verify(id);
@@ -147,7 +193,11 @@ const asOption = () => new Option('--as <name>', 'who acts').makeOptionMandatory
 const jsonOption = () => new Option('--json', 'print JSON');
 
 /** The trigger commands take one flag object; commander names `--retrain-every` retrainEvery. */
-const triggerFlags = (o: Record<string, unknown>): TriggerFlags => ({ ...o, 'retrain-every': o.retrainEvery as string | undefined, 'retrain-cron': o.retrainCron as string | undefined });
+const triggerFlags = (o: Record<string, unknown>): TriggerFlags => ({
+  ...o,
+  'retrain-every': o.retrainEvery as string | undefined,
+  'retrain-cron': o.retrainCron as string | undefined,
+});
 
 function program(): Command {
   const ct = new Command('ct')
@@ -160,7 +210,9 @@ function program(): Command {
     .showHelpAfterError('(ct <command> --help shows its usage)');
 
   ct.command('dev').description('Temporal + Web UI, MinIO and both workers in the foreground').action(run(runDev));
-  ct.command('demo').description('the flights demo: a champion, a drift check that finds drift, the supervisor\'s retrain').action(run(runDemo));
+  ct.command('demo')
+    .description("the flights demo: a champion, a drift check that finds drift, the supervisor's retrain")
+    .action(run(runDemo));
   ct.command('retrain <modelId>')
     .description('start a retrainingPipeline run')
     .requiredOption('--data <key...>', 'object keys of the Parquet/CSV files to train on, in time order')
@@ -170,8 +222,14 @@ function program(): Command {
     .option('--wait', 'wait for the run and print its outcome (exit 1 unless promoted)')
     .addOption(jsonOption())
     .action(run(retrainCommand));
-  ct.command('status <workflowId>').description("a run's stage, progress and results (ct/<modelId>: the supervisor's status)").addOption(jsonOption()).action(run(statusCommand));
-  for (const [name, outcome] of [['approve', 'approved'], ['reject', 'rejected']] as const) {
+  ct.command('status <workflowId>')
+    .description("a run's stage, progress and results (ct/<modelId>: the supervisor's status)")
+    .addOption(jsonOption())
+    .action(run(statusCommand));
+  for (const [name, outcome] of [
+    ['approve', 'approved'],
+    ['reject', 'rejected'],
+  ] as const) {
     ct.command(`${name} <workflowId>`)
       .description(`${name} a run that awaits approval`)
       .addOption(asOption())
@@ -181,15 +239,29 @@ function program(): Command {
   }
 
   const models = ct.command('models').description('model configurations and the registry');
-  models.command('register <file>').description('validate and register a model configuration').action(run(async (file: string) => {
-    const cfg = await withObjectStore((store) => registerModelConfig(store, file));
-    print(`registered ${cfg.modelId}`);
-  }));
-  models.command('validate <file>').description('validate a model configuration, print it with defaults').action(run(async (file: string) => void print(JSON.stringify(loadModelConfigFile(file), null, 2))));
-  models.command('show <modelId>').description('registry: versions, metrics, aliases').addOption(jsonOption()).action(run(async (modelId: string, o: { json?: boolean }) => {
-    const view = await withObjectStore((store) => showRegistry(store, modelId));
-    print(o.json ? JSON.stringify(view, null, 2) : formatRegistry(view));
-  }));
+  models
+    .command('register <file>')
+    .description('validate and register a model configuration')
+    .action(
+      run(async (file: string) => {
+        const cfg = await withObjectStore((store) => registerModelConfig(store, file));
+        print(`registered ${cfg.modelId}`);
+      }),
+    );
+  models
+    .command('validate <file>')
+    .description('validate a model configuration, print it with defaults')
+    .action(run(async (file: string) => void print(JSON.stringify(loadModelConfigFile(file), null, 2))));
+  models
+    .command('show <modelId>')
+    .description('registry: versions, metrics, aliases')
+    .addOption(jsonOption())
+    .action(
+      run(async (modelId: string, o: { json?: boolean }) => {
+        const view = await withObjectStore((store) => showRegistry(store, modelId));
+        print(o.json ? JSON.stringify(view, null, 2) : formatRegistry(view));
+      }),
+    );
 
   ct.command('rollback <modelId>')
     .description("move the champion back to an earlier approved version (the model's governance applies; audited)")
@@ -197,12 +269,22 @@ function program(): Command {
     .addOption(asOption())
     .option('--reason <text>', 'why (required with --override)')
     .option('--token <token>', 'signed token (ct token --rollback), when the model requires signed approvals')
-    .option('--override', 'escalation roles only, where approval.rollback.allowOverride: roll back to a version never approved')
+    .option(
+      '--override',
+      'escalation roles only, where approval.rollback.allowOverride: roll back to a version never approved',
+    )
     .action(run(rollbackCommand));
 
   const audit = ct.command('audit').description("the model's audit chain");
-  audit.command('show <modelId>').description("the model's audit records").addOption(jsonOption()).action(run((id: string, o: { json?: boolean }) => auditCommand('show', id, o)));
-  audit.command('verify <modelId>').description('recompute the hash chain; exit 3 at the first broken link').action(run((id: string) => auditCommand('verify', id, {})));
+  audit
+    .command('show <modelId>')
+    .description("the model's audit records")
+    .addOption(jsonOption())
+    .action(run((id: string, o: { json?: boolean }) => auditCommand('show', id, o)));
+  audit
+    .command('verify <modelId>')
+    .description('recompute the hash chain; exit 3 at the first broken link')
+    .action(run((id: string) => auditCommand('verify', id, {})));
 
   ct.command('token')
     .description('issue a signed, single-use governance token (needs CT_APPROVAL_SECRET)')
@@ -214,53 +296,95 @@ function program(): Command {
     .option('--ttl <duration>', 'validity, e.g. 30m, 4h, 1d', '1d')
     .action(run(tokenCommand));
 
-  const sup = ct.command('supervisor').description("a model's continuousTraining supervisor (workflow id ct/<modelId>)");
-  sup.command('status <modelId>').description("the supervisor's state: phase, open incident, last runs").addOption(jsonOption()).action(run((id: string, o: Record<string, unknown>) => supervisorCommand('status', id, triggerFlags(o))));
+  const sup = ct
+    .command('supervisor')
+    .description("a model's continuousTraining supervisor (workflow id ct/<modelId>)");
+  sup
+    .command('status <modelId>')
+    .description("the supervisor's state: phase, open incident, last runs")
+    .addOption(jsonOption())
+    .action(run((id: string, o: Record<string, unknown>) => supervisorCommand('status', id, triggerFlags(o))));
   for (const sub of ['pause', 'resume'] as const) {
-    sup.command(`${sub} <modelId>`).description(`${sub} the supervisor`).addOption(asOption()).option('--reason <text>').action(run((id: string, o: Record<string, unknown>) => supervisorCommand(sub, id, triggerFlags(o))));
+    sup
+      .command(`${sub} <modelId>`)
+      .description(`${sub} the supervisor`)
+      .addOption(asOption())
+      .option('--reason <text>')
+      .action(run((id: string, o: Record<string, unknown>) => supervisorCommand(sub, id, triggerFlags(o))));
   }
-  sup.command('retrain <modelId>')
+  sup
+    .command('retrain <modelId>')
     .description('manual retrain via the supervisor')
     .addOption(asOption())
     .requiredOption('--reason <text>', 'why')
     .option('--data <key...>', 'train on these files (default: the newest windows)')
     .addOption(jsonOption())
     .action(run((id: string, o: Record<string, unknown>) => supervisorCommand('retrain', id, triggerFlags(o))));
-  sup.command('report <alertFile>').description('send a drift alert (JSON) with update-with-start').addOption(jsonOption()).action(run((f: string, o: Record<string, unknown>) => supervisorCommand('report', f, triggerFlags(o))));
+  sup
+    .command('report <alertFile>')
+    .description('send a drift alert (JSON) with update-with-start')
+    .addOption(jsonOption())
+    .action(run((f: string, o: Record<string, unknown>) => supervisorCommand('report', f, triggerFlags(o))));
 
   const sched = ct.command('schedule').description('Temporal Schedules of drift checks and retraining');
   const kind = () => new Option('--kind <kind>', 'which schedule').choices(['drift-check', 'retrain']);
-  sched.command('create <modelId>')
+  sched
+    .command('create <modelId>')
     .description('scheduled drift checks (and optionally retraining)')
     .option('--every <interval>', 'e.g. 30m, 6h, 1d')
     .option('--cron <expr>', 'cron expression instead of --every')
     .option('--retrain-every <interval>', 'also retrain on this interval')
     .option('--retrain-cron <expr>', 'also retrain on this cron expression')
-    .addOption(new Option('--overlap <policy>', 'when a run is still going').choices(['skip', 'buffer-one', 'buffer-all', 'cancel-other', 'terminate-other', 'allow-all']))
+    .addOption(
+      new Option('--overlap <policy>', 'when a run is still going').choices([
+        'skip',
+        'buffer-one',
+        'buffer-all',
+        'cancel-other',
+        'terminate-other',
+        'allow-all',
+      ]),
+    )
     .option('--paused', 'create paused')
     .action(run((id: string, o: Record<string, unknown>) => scheduleCommand('create', id, triggerFlags(o))));
-  sched.command('list [modelId]').description('schedules and their next runs').addOption(jsonOption()).action(run((id: string | undefined, o: Record<string, unknown>) => scheduleCommand('list', id, triggerFlags(o))));
+  sched
+    .command('list [modelId]')
+    .description('schedules and their next runs')
+    .addOption(jsonOption())
+    .action(run((id: string | undefined, o: Record<string, unknown>) => scheduleCommand('list', id, triggerFlags(o))));
   for (const sub of ['pause', 'unpause', 'delete'] as const) {
-    sched.command(`${sub} <modelId>`).description(`${sub} the model's schedules`).addOption(kind()).option('--reason <text>').action(run((id: string, o: Record<string, unknown>) => scheduleCommand(sub, id, triggerFlags(o))));
+    sched
+      .command(`${sub} <modelId>`)
+      .description(`${sub} the model's schedules`)
+      .addOption(kind())
+      .option('--reason <text>')
+      .action(run((id: string, o: Record<string, unknown>) => scheduleCommand(sub, id, triggerFlags(o))));
   }
-  sched.command('backfill <modelId>')
+  sched
+    .command('backfill <modelId>')
     .description('run the schedule for a past range, one run after the other')
     .requiredOption('--from <time>', 'ISO 8601')
     .requiredOption('--to <time>', 'ISO 8601')
     .addOption(kind())
     .action(run((id: string, o: Record<string, unknown>) => scheduleCommand('backfill', id, triggerFlags(o))));
 
-  ct.command('webhook').description('serve POST /v1/drift-alerts (HMAC-signed; needs CT_WEBHOOK_SECRET)').action(run(webhookCommand));
+  ct.command('webhook')
+    .description('serve POST /v1/drift-alerts (HMAC-signed; needs CT_WEBHOOK_SECRET)')
+    .action(run(webhookCommand));
   ct.command('drift')
     .description('compare two Parquet/CSV files offline; exit 0 no drift, 3 dataset drift, 2 bad input')
     .requiredOption('--reference <file>', 'reference data: a local file or s3://bucket/key')
     .requiredOption('--current <file>', 'current data: a local file or s3://bucket/key')
-    .option('--model <file>', "a model config: compare its features with its drift settings (default: every column)")
+    .option('--model <file>', 'a model config: compare its features with its drift settings (default: every column)')
     .addOption(jsonOption())
     .action(run((o: { reference: string; current: string; model?: string; json?: boolean }) => driftCommand(o, print)));
-  ct.command('schemas').description('write the JSON Schemas of all inputs and outputs (schemas/, and beside each trainer)').action(run(async () => {
-    for (const f of writeSchemas()) print(f);
-  }));
+  ct.command('schemas')
+    .description('write the JSON Schemas of all inputs and outputs (schemas/, and beside each trainer)')
+    .action(
+      run(async () => {
+        for (const f of writeSchemas()) print(f);
+      }),
+    );
   return ct;
 }
 
@@ -282,7 +406,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     await ct.parseAsync(argv, { from: 'user' });
   } catch (err) {
-    if (err instanceof CommanderError) return ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code) ? 0 : 2;
+    if (err instanceof CommanderError)
+      return ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code) ? 0 : 2;
     throw err;
   }
   return exitCode;

@@ -20,7 +20,17 @@ export async function registerModelConfig(store: ObjectStore, file: string): Pro
 export interface RegistryView {
   modelId: string;
   aliases: { champion?: number; challenger?: number };
-  versions: { version: number; createdAt: string; workflowId: string; trigger: string; datasetKeys: string[]; metrics: Record<string, number>; gatePassed: boolean; decidedBy: string; artifactKey: string }[];
+  versions: {
+    version: number;
+    createdAt: string;
+    workflowId: string;
+    trigger: string;
+    datasetKeys: string[];
+    metrics: Record<string, number>;
+    gatePassed: boolean;
+    decidedBy: string;
+    artifactKey: string;
+  }[];
 }
 
 export async function showRegistry(store: ObjectStore, modelId: string): Promise<RegistryView> {
@@ -32,7 +42,10 @@ export async function showRegistry(store: ObjectStore, modelId: string): Promise
   const cards = await Promise.all(versions.map((v) => readCard(store, modelId, v)));
   return {
     modelId,
-    aliases: { ...(champion ? { champion: champion.version } : {}), ...(challenger ? { challenger: challenger.version } : {}) },
+    aliases: {
+      ...(champion ? { champion: champion.version } : {}),
+      ...(challenger ? { challenger: challenger.version } : {}),
+    },
     versions: cards.map((c) => ({
       version: c.version,
       createdAt: c.createdAt,
@@ -51,7 +64,9 @@ export async function showRegistry(store: ObjectStore, modelId: string): Promise
 export async function assertKnownModel(store: ObjectStore, modelId: string): Promise<void> {
   if (await store.exists(keys.registeredConfig(modelId))) return;
   if ((await listVersions(store, modelId)).length > 0) return;
-  throw new UsageError(`unknown model "${modelId}": no registered configuration and no versions in ${store.uri(`registry/${modelId}/`)}`);
+  throw new UsageError(
+    `unknown model "${modelId}": no registered configuration and no versions in ${store.uri(`registry/${modelId}/`)}`,
+  );
 }
 
 export function formatRegistry(view: RegistryView): string {

@@ -5,16 +5,25 @@ const f4 = (x: number | undefined) => (x === undefined ? '   —  ' : Number.isF
 
 export function formatRunSummary(s: RunStatus): string {
   const lines: string[] = [];
-  lines.push(`  outcome: ${s.outcome}${s.registered ? ` → registered v${s.registered.version}${s.registered.promoted ? ', now champion' : ''}` : ''}`);
+  lines.push(
+    `  outcome: ${s.outcome}${s.registered ? ` → registered v${s.registered.version}${s.registered.promoted ? ', now champion' : ''}` : ''}`,
+  );
   lines.push(`  stages: ${s.timings.map((t) => `${t.stage} ${t.seconds?.toFixed(1) ?? '…'}s`).join(' · ')}`);
   if (s.validation) lines.push(`  data: ${s.validation.rows} rows validated`);
-  if (s.training) lines.push(`  training: ${s.training.step} steps on ${s.training.device}, final loss ${s.training.loss?.toFixed(4) ?? '—'}`);
+  if (s.training)
+    lines.push(
+      `  training: ${s.training.step} steps on ${s.training.device}, final loss ${s.training.loss?.toFixed(4) ?? '—'}`,
+    );
   const e = s.evaluation;
   if (e) {
     const champ = e.champion;
-    lines.push(`  holdout ${e.holdoutRows} rows (threshold ${e.threshold})   candidate   ${champ ? `champion v${champ.version}` : '(no champion)'}`);
+    lines.push(
+      `  holdout ${e.holdoutRows} rows (threshold ${e.threshold})   candidate   ${champ ? `champion v${champ.version}` : '(no champion)'}`,
+    );
     for (const m of Object.keys(e.candidate.overall) as (keyof typeof e.candidate.overall)[]) {
-      lines.push(`    ${m.padEnd(10)}                       ${f4(e.candidate.overall[m])}      ${champ ? f4(champ.overall[m]) : ''}`);
+      lines.push(
+        `    ${m.padEnd(10)}                       ${f4(e.candidate.overall[m])}      ${champ ? f4(champ.overall[m]) : ''}`,
+      );
     }
   }
   if (s.verdict) lines.push(`  gate: ${s.verdict.passed ? 'PASSED' : 'FAILED'} — ${s.verdict.reasons.join('; ')}`);

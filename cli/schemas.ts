@@ -3,7 +3,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { AppConfig } from '../core/appConfig';
-import { DriftAlert, DriftCheckInput, RetrainRequest, ScheduledRetrainInput, SupervisorAck, SupervisorInput } from '../core/supervisorMessages';
+import {
+  DriftAlert,
+  DriftCheckInput,
+  RetrainRequest,
+  ScheduledRetrainInput,
+  SupervisorAck,
+  SupervisorInput,
+} from '../core/supervisorMessages';
 import { DriftReport, ReferenceProfile } from '../core/drift';
 import { ModelConfig } from '../core/modelConfig';
 import { ModelCard } from '../core/modelCard';
@@ -35,10 +42,18 @@ const render = (id: string, schema: z.ZodType, io: 'input' | 'output') =>
 /** Every generated schema file, by its path relative to the project root. */
 export function renderSchemas(): Record<string, string> {
   return {
-    ...Object.fromEntries(Object.entries(EXPORTED_SCHEMAS).map(([name, { schema, io }]) => [`schemas/${name}.schema.json`, render(`${name}.schema.json`, schema, io)])),
+    ...Object.fromEntries(
+      Object.entries(EXPORTED_SCHEMAS).map(([name, { schema, io }]) => [
+        `schemas/${name}.schema.json`,
+        render(`${name}.schema.json`, schema, io),
+      ]),
+    ),
     // Each trainer validates its hyperparameters against the file beside it.
     ...Object.fromEntries(
-      Object.entries(TRAINER_HYPERPARAMETERS).map(([name, schema]) => [TRAINER_SCHEMA_FILES[name as keyof typeof TRAINER_SCHEMA_FILES], render(`${name}.hyperparameters.schema.json`, schema, 'input')]),
+      Object.entries(TRAINER_HYPERPARAMETERS).map(([name, schema]) => [
+        TRAINER_SCHEMA_FILES[name as keyof typeof TRAINER_SCHEMA_FILES],
+        render(`${name}.hyperparameters.schema.json`, schema, 'input'),
+      ]),
     ),
   };
 }

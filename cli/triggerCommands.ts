@@ -4,7 +4,14 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { pauseSupervisor, reportDrift, requestRetrain, resumeSupervisor, supervisorStatus } from '../client/supervisor';
 import type { SupervisorStatus } from '../core/continuousTraining';
 import type { SupervisorAck } from '../core/supervisorMessages';
-import { backfillSchedules, createSchedules, deleteSchedules, listSchedules, pauseSchedules, type ScheduleKind } from '../triggers/schedules';
+import {
+  backfillSchedules,
+  createSchedules,
+  deleteSchedules,
+  listSchedules,
+  pauseSchedules,
+  type ScheduleKind,
+} from '../triggers/schedules';
 import { startWebhook } from '../triggers/webhook';
 import { SIGNATURE_FORMAT } from '../core/signatureHeader';
 import { connectClient, createObjectStore } from '../workers/config';
@@ -41,7 +48,9 @@ export async function withClient<T>(fn: (client: Client, taskQueue: string) => P
     return await fn(client, config.taskQueue);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError && err.workflowId?.startsWith('ct/')) {
-      throw new UsageError(`no supervisor ${err.workflowId} is running: it starts with the model's first drift report or retrain request (ct supervisor retrain <modelId> …)`);
+      throw new UsageError(
+        `no supervisor ${err.workflowId} is running: it starts with the model's first drift report or retrain request (ct supervisor retrain <modelId> …)`,
+      );
     }
     throw err;
   } finally {
@@ -64,28 +73,45 @@ export function formatSupervisor(s: SupervisorStatus): string {
   ];
   const inc = s.incident;
   if (inc) {
-    lines.push(`open ${inc.id} (${inc.kind}, opened ${inc.openedAt} by ${inc.requestedBy}): ${inc.reason}`, `  evidence: ${inc.evidenceCount} report(s)/request(s)`);
-    if (inc.run) lines.push(`  run: ${inc.run.workflowId} ${inc.run.outcome}${inc.run.version ? ` v${inc.run.version}` : ''}`);
+    lines.push(
+      `open ${inc.id} (${inc.kind}, opened ${inc.openedAt} by ${inc.requestedBy}): ${inc.reason}`,
+      `  evidence: ${inc.evidenceCount} report(s)/request(s)`,
+    );
+    if (inc.run)
+      lines.push(`  run: ${inc.run.workflowId} ${inc.run.outcome}${inc.run.version ? ` v${inc.run.version}` : ''}`);
     if (inc.cooldownUntil) lines.push(`  cooldown until ${inc.cooldownUntil}`);
   } else lines.push('no open incident');
-  if (s.lastRuns.length) lines.push('last runs:', ...s.lastRuns.map((r) => `  ${r.startedAt} ${r.workflowId} ${r.trigger} → ${r.outcome}${r.version ? ` v${r.version}` : ''}${r.error ? ` (${r.error})` : ''}`));
+  if (s.lastRuns.length)
+    lines.push(
+      'last runs:',
+      ...s.lastRuns.map(
+        (r) =>
+          `  ${r.startedAt} ${r.workflowId} ${r.trigger} → ${r.outcome}${r.version ? ` v${r.version}` : ''}${r.error ? ` (${r.error})` : ''}`,
+      ),
+    );
   return lines.join('\n');
 }
 
 function kindOf(flag: string | undefined): ScheduleKind | undefined {
   if (flag === undefined) return undefined;
-  if (flag !== 'drift-check' && flag !== 'retrain') throw new UsageError(`--kind must be drift-check or retrain, not "${flag}"`);
+  if (flag !== 'drift-check' && flag !== 'retrain')
+    throw new UsageError(`--kind must be drift-check or retrain, not "${flag}"`);
   return flag;
 }
 
 function dateOf(flag: string | undefined, what: string): Date {
   const d = new Date(need(flag, what));
-  if (Number.isNaN(d.getTime())) throw new UsageError(`${what}: "${flag}" is not a date (use ISO 8601, e.g. 2026-11-01T00:00:00Z)`);
+  if (Number.isNaN(d.getTime()))
+    throw new UsageError(`${what}: "${flag}" is not a date (use ISO 8601, e.g. 2026-11-01T00:00:00Z)`);
   return d;
 }
 
 /** ct supervisor status|pause|resume|retrain|report <modelId|alert file> */
-export async function supervisorCommand(sub: string | undefined, arg: string | undefined, flags: TriggerFlags): Promise<number> {
+export async function supervisorCommand(
+  sub: string | undefined,
+  arg: string | undefined,
+  flags: TriggerFlags,
+): Promise<number> {
   switch (sub) {
     case 'status':
       return withClient(async (client) => {
@@ -97,14 +123,29 @@ export async function supervisorCommand(sub: string | undefined, arg: string | u
     case 'resume':
       return withClient(async (client) => {
         const modelId = need(arg, 'model id');
-        await (sub === 'pause' ? pauseSupervisor : resumeSupervisor)(client, modelId, need(flags.as, '--as <name>'), flags.reason ?? '');
+        await (sub === 'pause' ? pauseSupervisor : resumeSupervisor)(
+          client,
+          modelId,
+          need(flags.as, '--as <name>'),
+          flags.reason ?? '',
+        );
         print(`${modelId}: ${sub === 'pause' ? 'paused' : 'resumed'}`);
         return 0;
       });
     case 'retrain':
       return withClient(async (client, taskQueue) => {
         const modelId = need(arg, 'model id');
-        const ack = await requestRetrain(client, modelId, { kind: 'manual', requestedBy: need(flags.as ?? flags.by, '--as <name>'), reason: need(flags.reason, '--reason <text>'), ...(flags.data?.length ? { datasetKeys: flags.data } : {}) }, { taskQueue });
+        const ack = await requestRetrain(
+          client,
+          modelId,
+          {
+            kind: 'manual',
+            requestedBy: need(flags.as ?? flags.by, '--as <name>'),
+            reason: need(flags.reason, '--reason <text>'),
+            ...(flags.data?.length ? { datasetKeys: flags.data } : {}),
+          },
+          { taskQueue },
+        );
         print(flags.json ? JSON.stringify(ack) : `${modelId}: ${formatAck(ack)}`);
         return 0;
       });
@@ -127,14 +168,20 @@ export async function supervisorCommand(sub: string | undefined, arg: string | u
 }
 
 /** ct schedule create|list|pause|unpause|delete|backfill */
-export async function scheduleCommand(sub: string | undefined, modelId: string | undefined, flags: TriggerFlags): Promise<number> {
+export async function scheduleCommand(
+  sub: string | undefined,
+  modelId: string | undefined,
+  flags: TriggerFlags,
+): Promise<number> {
   return withClient(async (client, taskQueue) => {
     switch (sub) {
       case 'create': {
         const model = need(modelId, 'model id');
         // A schedule for a model nobody registered would fail every time it fires: refuse it now.
         if (!(await withObjectStore((store) => store.exists(keys.registeredConfig(model))))) {
-          throw new InvalidInputError('schedule', [`model "${model}" is not registered (ct models register <config file>)`]);
+          throw new InvalidInputError('schedule', [
+            `model "${model}" is not registered (ct models register <config file>)`,
+          ]);
         }
         const ids = await createSchedules(
           client,
@@ -156,12 +203,20 @@ export async function scheduleCommand(sub: string | undefined, modelId: string |
         const list = await listSchedules(client, modelId);
         if (flags.json) print(JSON.stringify(list, null, 2));
         else if (list.length === 0) print(modelId ? `no schedules for ${modelId}` : 'no schedules');
-        else for (const s of list) print(`${s.scheduleId}  ${s.paused ? 'PAUSED' : 'active'}  ${s.spec}  next ${s.nextRuns[0] ?? '-'}`);
+        else
+          for (const s of list)
+            print(`${s.scheduleId}  ${s.paused ? 'PAUSED' : 'active'}  ${s.spec}  next ${s.nextRuns[0] ?? '-'}`);
         return 0;
       }
       case 'pause':
       case 'unpause': {
-        const ids = await pauseSchedules(client, need(modelId, 'model id'), sub === 'pause', flags.reason ?? `ct schedule ${sub}`, kindOf(flags.kind));
+        const ids = await pauseSchedules(
+          client,
+          need(modelId, 'model id'),
+          sub === 'pause',
+          flags.reason ?? `ct schedule ${sub}`,
+          kindOf(flags.kind),
+        );
         print(`${sub === 'pause' ? 'paused' : 'unpaused'} ${ids.join(', ')}`);
         return 0;
       }
@@ -171,7 +226,13 @@ export async function scheduleCommand(sub: string | undefined, modelId: string |
         return 0;
       }
       case 'backfill': {
-        const ids = await backfillSchedules(client, need(modelId, 'model id'), dateOf(flags.from, '--from <time>'), dateOf(flags.to, '--to <time>'), kindOf(flags.kind));
+        const ids = await backfillSchedules(
+          client,
+          need(modelId, 'model id'),
+          dateOf(flags.from, '--from <time>'),
+          dateOf(flags.to, '--to <time>'),
+          kindOf(flags.kind),
+        );
         print(`backfilling ${ids.join(', ')} from ${flags.from} to ${flags.to}`);
         return 0;
       }
@@ -185,7 +246,9 @@ export async function scheduleCommand(sub: string | undefined, modelId: string |
 export async function webhookCommand(): Promise<number> {
   const { config } = cliConfig();
   if (!config.webhook.secret) {
-    throw new UsageError('webhook: set CT_WEBHOOK_SECRET (at least 16 characters); senders sign each alert (timestamp and body) with it');
+    throw new UsageError(
+      'webhook: set CT_WEBHOOK_SECRET (at least 16 characters); senders sign each alert (timestamp and body) with it',
+    );
   }
   const logger = createLogger(config.logLevel);
   const client = await connectClient(config);

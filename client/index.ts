@@ -40,11 +40,23 @@ export async function runStatus(client: Client, workflowId: string): Promise<Run
  * Approves or rejects a run awaiting approval (Update `approve` / `reject`), as `by`, with the signed `token` where
  * the model requires one. A refusal surfaces as an Error carrying the workflow's reason; it is final (non-retryable).
  */
-export async function decideRun(client: Client, workflowId: string, outcome: Decision['outcome'], by: string, comment = '', token?: string): Promise<ApprovalResult> {
+export async function decideRun(
+  client: Client,
+  workflowId: string,
+  outcome: Decision['outcome'],
+  by: string,
+  comment = '',
+  token?: string,
+): Promise<ApprovalResult> {
   try {
-    return await client.workflow.getHandle(workflowId).executeUpdate(outcome === 'approved' ? approveUpdate : rejectUpdate, { args: [{ by, comment, ...(token ? { token } : {}) }] });
+    return await client.workflow
+      .getHandle(workflowId)
+      .executeUpdate(outcome === 'approved' ? approveUpdate : rejectUpdate, {
+        args: [{ by, comment, ...(token ? { token } : {}) }],
+      });
   } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError && err.cause) throw new Error(`${outcome === 'approved' ? 'approve' : 'reject'} refused: ${err.cause.message}`, { cause: err });
+    if (err instanceof WorkflowUpdateFailedError && err.cause)
+      throw new Error(`${outcome === 'approved' ? 'approve' : 'reject'} refused: ${err.cause.message}`, { cause: err });
     throw err;
   }
 }

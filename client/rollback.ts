@@ -21,7 +21,11 @@ export class RollbackRefusedError extends Error {
  * Moves the champion of `input.modelId` back to `input.toVersion` through a `rollbackChampion` workflow and waits
  * for it (`options.workflowId` defaults to rollback/<modelId>/<UTC timestamp>). Throws {@link RollbackRefusedError} with the reason when governance refuses (also recorded in the audit log).
  */
-export async function rollbackModel(client: Client, input: RollbackInputJson, options: { taskQueue?: string; workflowId?: string } = {}): Promise<RollbackResult> {
+export async function rollbackModel(
+  client: Client,
+  input: RollbackInputJson,
+  options: { taskQueue?: string; workflowId?: string } = {},
+): Promise<RollbackResult> {
   const parsed = parseOrThrow(RollbackInput, input, 'rollback input');
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   try {
@@ -33,8 +37,14 @@ export async function rollbackModel(client: Client, input: RollbackInputJson, op
     });
   } catch (err) {
     const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
-    const failure = cause instanceof ApplicationFailure ? cause : cause?.cause instanceof ApplicationFailure ? cause.cause : undefined;
-    if (failure && ['RollbackRefused', 'UnknownModel', 'InvalidInput'].includes(failure.type ?? '')) throw new RollbackRefusedError(failure.message, failure.type!);
+    const failure =
+      cause instanceof ApplicationFailure
+        ? cause
+        : cause?.cause instanceof ApplicationFailure
+          ? cause.cause
+          : undefined;
+    if (failure && ['RollbackRefused', 'UnknownModel', 'InvalidInput'].includes(failure.type ?? ''))
+      throw new RollbackRefusedError(failure.message, failure.type!);
     throw err;
   }
 }

@@ -3,11 +3,24 @@
 import { randomUUID } from 'node:crypto';
 import { type Client, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { SupervisorStatus } from '../core/continuousTraining';
-import { DriftAlert, type DriftAlertJson, RetrainRequest, type RetrainRequestJson, type SupervisorAck, SupervisorRefusal } from '../core/supervisorMessages';
+import {
+  DriftAlert,
+  type DriftAlertJson,
+  RetrainRequest,
+  type RetrainRequestJson,
+  type SupervisorAck,
+  SupervisorRefusal,
+} from '../core/supervisorMessages';
 import { workflowIds } from '../core/keys';
 import { parseOrThrow } from '../core/parse';
 import type { continuousTraining } from '../workflows';
-import { pauseSignal, reportDriftUpdate, requestRetrainUpdate, resumeSignal, supervisorStatusQuery } from '../workflows/definitions';
+import {
+  pauseSignal,
+  reportDriftUpdate,
+  requestRetrainUpdate,
+  resumeSignal,
+  supervisorStatusQuery,
+} from '../workflows/definitions';
 
 /** Where a supervisor is started when a message finds none running. */
 export interface SupervisorOptions {
@@ -32,7 +45,8 @@ export { SupervisorRefusal };
 // RESOURCE_EXHAUSTED, ABORTED, UNAVAILABLE. Retried with jittered backoff; a report is never dropped for them.
 const BACKPRESSURE = new Set([8, 10, 14]);
 const backpressure = (err: unknown): boolean => {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) if (typeof e.code === 'number' && BACKPRESSURE.has(e.code)) return true;
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e)
+    if (typeof e.code === 'number' && BACKPRESSURE.has(e.code)) return true;
   return false;
 };
 
@@ -42,7 +56,8 @@ async function sendToSupervisor<T>(what: string, fn: () => Promise<T>): Promise<
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError && err.cause) throw new SupervisorRefusal(`${what} refused: ${err.cause.message}`, { cause: err });
+      if (err instanceof WorkflowUpdateFailedError && err.cause)
+        throw new SupervisorRefusal(`${what} refused: ${err.cause.message}`, { cause: err });
       if (!backpressure(err) || attempt >= 40) throw err;
       await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt) * (0.5 + Math.random())));
     }
@@ -50,22 +65,39 @@ async function sendToSupervisor<T>(what: string, fn: () => Promise<T>): Promise<
 }
 
 /** Sends a drift alert to the model's supervisor, starting the supervisor if it is not running. */
-export async function reportDrift(client: Client, alert: DriftAlertJson, options: SupervisorOptions = {}): Promise<SupervisorAck> {
+export async function reportDrift(
+  client: Client,
+  alert: DriftAlertJson,
+  options: SupervisorOptions = {},
+): Promise<SupervisorAck> {
   const parsed = parseOrThrow(DriftAlert, alert, 'drift alert');
   // One Update id for all attempts: a retry of a delivered report returns its first answer. A WithStartWorkflowOperation
   // is single-use, so each attempt gets its own.
   const updateId = randomUUID();
   return sendToSupervisor(`drift alert ${parsed.alertId}`, () =>
-    client.workflow.executeUpdateWithStart(reportDriftUpdate, { args: [parsed], updateId, startWorkflowOperation: startOperation(parsed.modelId, options) }),
+    client.workflow.executeUpdateWithStart(reportDriftUpdate, {
+      args: [parsed],
+      updateId,
+      startWorkflowOperation: startOperation(parsed.modelId, options),
+    }),
   );
 }
 
 /** Asks the model's supervisor for a retrain (manual or scheduled), starting the supervisor if needed. */
-export async function requestRetrain(client: Client, modelId: string, request: RetrainRequestJson, options: SupervisorOptions = {}): Promise<SupervisorAck> {
+export async function requestRetrain(
+  client: Client,
+  modelId: string,
+  request: RetrainRequestJson,
+  options: SupervisorOptions = {},
+): Promise<SupervisorAck> {
   const parsed = parseOrThrow(RetrainRequest, request, 'retrain request');
   const updateId = randomUUID();
   return sendToSupervisor(`retrain request for ${modelId}`, () =>
-    client.workflow.executeUpdateWithStart(requestRetrainUpdate, { args: [parsed], updateId, startWorkflowOperation: startOperation(modelId, options) }),
+    client.workflow.executeUpdateWithStart(requestRetrainUpdate, {
+      args: [parsed],
+      updateId,
+      startWorkflowOperation: startOperation(modelId, options),
+    }),
   );
 }
 

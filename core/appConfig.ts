@@ -7,9 +7,17 @@ export const AppConfig = z
   .object({
     temporal: z
       .object({
-        address: z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port').optional().describe('overrides the envconfig profile'),
+        address: z
+          .string()
+          .regex(/^[^\s:]+:\d+$/, 'expected host:port')
+          .optional()
+          .describe('overrides the envconfig profile'),
         namespace: z.string().min(1).optional().describe('overrides the envconfig profile'),
-        profile: z.string().min(1).optional().describe('profile in the Temporal envconfig TOML file (TEMPORAL_CONFIG_FILE)'),
+        profile: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('profile in the Temporal envconfig TOML file (TEMPORAL_CONFIG_FILE)'),
       })
       .strict()
       .default({}),
@@ -28,19 +36,43 @@ export const AppConfig = z
         path: ['secretAccessKey'],
       }),
     taskQueue: z.string().min(1).default('ct').describe('control task queue; training runs on "<taskQueue>-gpu"'),
-    workDir: z.string().min(1).default('.ct/work').describe('scratch space of the workers (trainer inputs, checkpoints)'),
-    python: z.string().min(1).optional().describe('interpreter put first on the trainer PATH; defaults to the project venv'),
+    workDir: z
+      .string()
+      .min(1)
+      .default('.ct/work')
+      .describe('scratch space of the workers (trainer inputs, checkpoints)'),
+    python: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('interpreter put first on the trainer PATH; defaults to the project venv'),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
     audit: z
       .object({
-        bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not a valid S3 bucket name').optional().describe('defaults to "<s3.bucket>-audit"'),
+        bucket: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not a valid S3 bucket name')
+          .optional()
+          .describe('defaults to "<s3.bucket>-audit"'),
         retentionDays: z.number().int().min(1).default(365).describe('Object Lock retention of every audit record'),
-        mode: z.enum(['GOVERNANCE', 'COMPLIANCE']).default('COMPLIANCE').describe('COMPLIANCE: nobody, not even root, can delete a record before retention ends'),
+        mode: z
+          .enum(['GOVERNANCE', 'COMPLIANCE'])
+          .default('COMPLIANCE')
+          .describe('COMPLIANCE: nobody, not even root, can delete a record before retention ends'),
       })
       .strict()
       .default({ retentionDays: 365, mode: 'COMPLIANCE' }),
-    approvalSecret: z.string().min(16, 'use at least 16 characters').optional().describe('HMAC secret of signed approval tokens'),
-    gpusPerJob: z.number().int().min(1).default(1).describe('GPUs given to each training on a GPU worker; slots = GPUs / gpusPerJob'),
+    approvalSecret: z
+      .string()
+      .min(16, 'use at least 16 characters')
+      .optional()
+      .describe('HMAC secret of signed approval tokens'),
+    gpusPerJob: z
+      .number()
+      .int()
+      .min(1)
+      .default(1)
+      .describe('GPUs given to each training on a GPU worker; slots = GPUs / gpusPerJob'),
     webhook: z
       .object({
         secret: z
@@ -109,7 +141,10 @@ function coerce(path: string, raw: string): unknown {
 }
 
 /** Overlays the environment on a config file's content (pure: both are passed in). */
-export function mergeEnv(fileContent: Record<string, unknown>, env: Record<string, string | undefined>): Record<string, unknown> {
+export function mergeEnv(
+  fileContent: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+): Record<string, unknown> {
   const merged = structuredClone(fileContent);
   for (const [name, path] of Object.entries(ENV_VARS)) {
     const raw = env[name];

@@ -20,10 +20,17 @@ export function allowedApprovers(policy: ApprovalPolicy, escalated: boolean): Se
 }
 
 /** Why `by` may not make this decision now, or null when it may. */
-export function refusal(policy: ApprovalPolicy, state: ApprovalState, by: string, outcome: 'approved' | 'rejected', hasToken = false): string | null {
+export function refusal(
+  policy: ApprovalPolicy,
+  state: ApprovalState,
+  by: string,
+  outcome: 'approved' | 'rejected',
+  hasToken = false,
+): string | null {
   if (state.decided) return `run already ${state.decided}`;
   if (state.stage !== 'approval') return `run is not awaiting approval (stage: ${state.stage})`;
-  if (policy.signedApprovals && !hasToken) return 'this model requires a signed approval token (ct token --as <name> --run <workflowId>)';
+  if (policy.signedApprovals && !hasToken)
+    return 'this model requires a signed approval token (ct token --as <name> --run <workflowId>)';
   if (policy.approverRoles.length > 0) {
     const allowed = allowedApprovers(policy, state.escalated);
     if (!allowed.has(by)) {
@@ -31,7 +38,8 @@ export function refusal(policy: ApprovalPolicy, state: ApprovalState, by: string
       return `${by} is not in an approver role of this model (${roles.join(', ')})`;
     }
   }
-  if (outcome === 'approved' && by === state.requester) return `separation of duties: ${by} requested this run and cannot approve it`;
+  if (outcome === 'approved' && by === state.requester)
+    return `separation of duties: ${by} requested this run and cannot approve it`;
   return null;
 }
 
@@ -45,7 +53,11 @@ export function durationMs(text: string): number {
 }
 
 /** Whether the auto-approve policy holds, with the evidence that says why (recorded on the decision). */
-export function autoApproval(policy: ApprovalPolicy, verdict: GateVerdict, report: EvaluationReport): { approve: boolean; evidence: string[] } {
+export function autoApproval(
+  policy: ApprovalPolicy,
+  verdict: GateVerdict,
+  report: EvaluationReport,
+): { approve: boolean; evidence: string[] } {
   const rule = policy.autoApprove;
   if (!rule) return { approve: false, evidence: ['no autoApprove policy'] };
   const evidence: string[] = [];
@@ -69,7 +81,9 @@ export function autoApproval(policy: ApprovalPolicy, verdict: GateVerdict, repor
       return t && regression('rocAuc', s.metrics.rocAuc, t.metrics.rocAuc) > 0;
     });
     approve &&= worse.length === 0;
-    evidence.push(worse.length ? `slices worse on rocAuc: ${worse.map((s) => s.value).join(', ')}` : 'no slice regresses on rocAuc');
+    evidence.push(
+      worse.length ? `slices worse on rocAuc: ${worse.map((s) => s.value).join(', ')}` : 'no slice regresses on rocAuc',
+    );
   }
   return { approve, evidence };
 }

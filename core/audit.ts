@@ -2,7 +2,17 @@
 // removing or reordering any record breaks every link after it. Pure: hashing is done by a passed-in function.
 import { z } from 'zod';
 
-export const AuditKind = z.enum(['run-started', 'gate-verdict', 'approval', 'rejection', 'escalation', 'decision', 'promotion', 'rollback', 'rollback-refused']);
+export const AuditKind = z.enum([
+  'run-started',
+  'gate-verdict',
+  'approval',
+  'rejection',
+  'escalation',
+  'decision',
+  'promotion',
+  'rollback',
+  'rollback-refused',
+]);
 export type AuditKind = z.infer<typeof AuditKind>;
 
 export const AuditEvent = z.object({
@@ -44,7 +54,12 @@ export function canonicalJson(value: unknown): string {
 export type Sha256 = (text: string) => string;
 
 export function chainRecord(event: AuditEvent, previous: AuditRecord | null, at: string, sha256: Sha256): AuditRecord {
-  const unsigned = { ...AuditEvent.parse(event), seq: (previous?.seq ?? 0) + 1, at, prevHash: previous?.hash ?? GENESIS_HASH };
+  const unsigned = {
+    ...AuditEvent.parse(event),
+    seq: (previous?.seq ?? 0) + 1,
+    at,
+    prevHash: previous?.hash ?? GENESIS_HASH,
+  };
   return { ...unsigned, hash: sha256(canonicalJson(unsigned)) };
 }
 
@@ -55,10 +70,28 @@ export function verifyChain(records: AuditRecord[], sha256: Sha256): ChainCheck 
   let previous: AuditRecord | null = null;
   for (const [i, record] of records.entries()) {
     const expectedSeq = i + 1;
-    if (record.seq !== expectedSeq) return { ok: false, records: records.length, seq: expectedSeq, reason: `record ${expectedSeq} is missing (found ${record.seq} in its place)` };
-    if (record.prevHash !== (previous?.hash ?? GENESIS_HASH)) return { ok: false, records: records.length, seq: record.seq, reason: 'prevHash does not match the previous record' };
+    if (record.seq !== expectedSeq)
+      return {
+        ok: false,
+        records: records.length,
+        seq: expectedSeq,
+        reason: `record ${expectedSeq} is missing (found ${record.seq} in its place)`,
+      };
+    if (record.prevHash !== (previous?.hash ?? GENESIS_HASH))
+      return {
+        ok: false,
+        records: records.length,
+        seq: record.seq,
+        reason: 'prevHash does not match the previous record',
+      };
     const { hash, ...unsigned } = record;
-    if (sha256(canonicalJson(unsigned)) !== hash) return { ok: false, records: records.length, seq: record.seq, reason: 'content does not match its hash (the record was modified)' };
+    if (sha256(canonicalJson(unsigned)) !== hash)
+      return {
+        ok: false,
+        records: records.length,
+        seq: record.seq,
+        reason: 'content does not match its hash (the record was modified)',
+      };
     previous = record;
   }
   return { ok: true, records: records.length };

@@ -19,14 +19,21 @@ export interface Comparison {
 }
 
 /** A metric of (scores, labels) under integer row weights (bootstrap counts), in O(n) given `order` (rows by ascending score). */
-export function weightedMetric(metric: MetricName, scores: ArrayLike<number>, labels: ArrayLike<number>, weights: Uint32Array, order: Uint32Array, threshold: number): number {
+export function weightedMetric(
+  metric: MetricName,
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  weights: Uint32Array,
+  order: Uint32Array,
+  threshold: number,
+): number {
   const n = scores.length;
   if (metric === 'rocAuc') {
     let negBelow = 0;
     let pos = 0;
     let neg = 0;
     let area = 0;
-    for (let i = 0; i < n; ) {
+    for (let i = 0; i < n;) {
       let j = i;
       let tiePos = 0;
       let tieNeg = 0;
@@ -103,14 +110,22 @@ export function pairedBootstrap(
   const orderB = sortOrder(champion);
   const ones = new Uint32Array(n).fill(1);
   // `+ 0` turns -0 (a lower-is-better metric with no difference) into 0.
-  const estimate = sign * (weightedMetric(metric, candidate, labels, ones, orderA, options.threshold) - weightedMetric(metric, champion, labels, ones, orderB, options.threshold)) + 0;
+  const estimate =
+    sign *
+      (weightedMetric(metric, candidate, labels, ones, orderA, options.threshold) -
+        weightedMetric(metric, champion, labels, ones, orderB, options.threshold)) +
+    0;
   const rand = seededRandom(options.seed);
   const weights = new Uint32Array(n);
   const diffs: number[] = [];
   for (let b = 0; b < options.resamples; b++) {
     weights.fill(0);
     for (let i = 0; i < n; i++) weights[Math.floor(rand() * n)]!++;
-    const d = sign * (weightedMetric(metric, candidate, labels, weights, orderA, options.threshold) - weightedMetric(metric, champion, labels, weights, orderB, options.threshold)) + 0;
+    const d =
+      sign *
+        (weightedMetric(metric, candidate, labels, weights, orderA, options.threshold) -
+          weightedMetric(metric, champion, labels, weights, orderB, options.threshold)) +
+      0;
     if (Number.isFinite(d)) diffs.push(d);
   }
   diffs.sort((a, b) => a - b);
@@ -130,7 +145,10 @@ export function pairedBootstrap(
 
 function logGamma(x: number): number {
   // Lanczos approximation (g = 7, n = 9): ~15 significant digits for x > 0.
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
   x -= 1;
   let a = c[0]!;
@@ -151,7 +169,13 @@ export function exactMcNemarPValue(b: number, c: number): number {
 }
 
 /** McNemar's test on accuracy at `threshold`: do the models err on different rows more than chance allows? */
-export function mcNemar(candidate: ArrayLike<number>, champion: ArrayLike<number>, labels: ArrayLike<number>, threshold: number, confidence: number): Comparison {
+export function mcNemar(
+  candidate: ArrayLike<number>,
+  champion: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  threshold: number,
+  confidence: number,
+): Comparison {
   let candidateOnly = 0;
   let championOnly = 0;
   for (let i = 0; i < labels.length; i++) {

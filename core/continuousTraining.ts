@@ -70,7 +70,19 @@ const MAX_SEEN = 2000;
 const MAX_CLOSED = 10;
 
 export function initialState(modelId: string): SupervisorState {
-  return { modelId, paused: false, championVersion: null, recent: [], consecutiveDrift: 0, incident: null, closedIncidents: [], nextIncident: 1, seenIds: [], reportsReceived: 0, generation: 0 };
+  return {
+    modelId,
+    paused: false,
+    championVersion: null,
+    recent: [],
+    consecutiveDrift: 0,
+    incident: null,
+    closedIncidents: [],
+    nextIncident: 1,
+    seenIds: [],
+    reportsReceived: 0,
+    generation: 0,
+  };
 }
 
 /** An incident is open while its run is pending or in flight, and through the cooldown after it. */
@@ -104,10 +116,30 @@ function attach(inc: Incident, e: Evidence): void {
   if (inc.evidence.length < MAX_EVIDENCE) inc.evidence.push(e);
 }
 
-function open(state: SupervisorState, kind: TriggerKind, at: string, requestedBy: string, reason: string, first: Evidence, datasetKeys: string[] | null): Incident {
+function open(
+  state: SupervisorState,
+  kind: TriggerKind,
+  at: string,
+  requestedBy: string,
+  reason: string,
+  first: Evidence,
+  datasetKeys: string[] | null,
+): Incident {
   closeIncident(state);
   const id = `incident-${String(state.nextIncident++).padStart(4, '0')}`;
-  state.incident = { id, kind, openedAt: at, requestedBy, reason, datasetKeys, evidence: [first], evidenceCount: 1, run: null, cooldownUntil: null, error: null };
+  state.incident = {
+    id,
+    kind,
+    openedAt: at,
+    requestedBy,
+    reason,
+    datasetKeys,
+    evidence: [first],
+    evidenceCount: 1,
+    run: null,
+    cooldownUntil: null,
+    error: null,
+  };
   return state.incident;
 }
 
@@ -122,11 +154,19 @@ export function closeIncident(state: SupervisorState): void {
 /** Names in driftedFeatures that are not features of the model, or null when all are. */
 export function unknownFeatures(alert: Pick<DriftAlert, 'driftedFeatures'>, features: string[]): string | null {
   const unknown = alert.driftedFeatures.filter((f) => !features.includes(f));
-  return unknown.length ? `unknown feature(s) ${unknown.map((f) => `"${f}"`).join(', ')}; the model's features are ${features.join(', ')}` : null;
+  return unknown.length
+    ? `unknown feature(s) ${unknown.map((f) => `"${f}"`).join(', ')}; the model's features are ${features.join(', ')}`
+    : null;
 }
 
-export function receiveDrift(state: SupervisorState, alert: DriftAlert, now: number, rules: SupervisorRules): SupervisorAck {
-  if (seen(state, alert.alertId)) return { action: 'duplicate', incidentId: null, message: `alert ${alert.alertId} was already received` };
+export function receiveDrift(
+  state: SupervisorState,
+  alert: DriftAlert,
+  now: number,
+  rules: SupervisorRules,
+): SupervisorAck {
+  if (seen(state, alert.alertId))
+    return { action: 'duplicate', incidentId: null, message: `alert ${alert.alertId} was already received` };
   state.reportsReceived++;
   // A drift check names the champion it compared with: the freshest word on it (it can move outside the supervisor).
   if (alert.championVersion != null) state.championVersion = alert.championVersion;
@@ -148,29 +188,60 @@ export function receiveDrift(state: SupervisorState, alert: DriftAlert, now: num
   const current = openIncident(state, now);
   if (current && alert.datasetDrift) {
     attach(current, evidence);
-    return { action: 'attached', incidentId: current.id, message: `attached to open ${current.id} (${current.run?.finishedAt ? 'cooling down' : 'retrain in flight'})` };
+    return {
+      action: 'attached',
+      incidentId: current.id,
+      message: `attached to open ${current.id} (${current.run?.finishedAt ? 'cooling down' : 'retrain in flight'})`,
+    };
   }
-  if (!alert.datasetDrift) return { action: 'recorded', incidentId: current?.id ?? null, message: 'no dataset drift: recorded' };
-  if (state.paused) return { action: 'paused', incidentId: null, message: 'supervisor is paused: drift recorded, no retrain started' };
+  if (!alert.datasetDrift)
+    return { action: 'recorded', incidentId: current?.id ?? null, message: 'no dataset drift: recorded' };
+  if (state.paused)
+    return { action: 'paused', incidentId: null, message: 'supervisor is paused: drift recorded, no retrain started' };
   if (state.consecutiveDrift < rules.persistence) {
-    return { action: 'recorded', incidentId: null, message: `drift in ${state.consecutiveDrift} of ${rules.persistence} consecutive windows needed` };
+    return {
+      action: 'recorded',
+      incidentId: null,
+      message: `drift in ${state.consecutiveDrift} of ${rules.persistence} consecutive windows needed`,
+    };
   }
   const reason = `dataset drift${alert.driftedFeatures.length ? ` in ${alert.driftedFeatures.join(', ')}` : ''} (${alert.source} ${alert.alertId})`;
   const inc = open(state, 'drift', at, alert.source, reason, evidence, null);
   return { action: 'started', incidentId: inc.id, message: `opened ${inc.id}: a retrain starts` };
 }
 
-export function receiveRetrainRequest(state: SupervisorState, req: RetrainRequest, now: number, rules: SupervisorRules): SupervisorAck {
-  if (req.requestId !== undefined && seen(state, req.requestId)) return { action: 'duplicate', incidentId: null, message: `request ${req.requestId} was already received` };
+export function receiveRetrainRequest(
+  state: SupervisorState,
+  req: RetrainRequest,
+  now: number,
+  rules: SupervisorRules,
+): SupervisorAck {
+  if (req.requestId !== undefined && seen(state, req.requestId))
+    return { action: 'duplicate', incidentId: null, message: `request ${req.requestId} was already received` };
   const at = new Date(now).toISOString();
-  const evidence: Evidence = { id: req.requestId ?? `${req.kind}-${now}`, kind: req.kind, source: req.kind, at, requestedBy: req.requestedBy, reason: req.reason };
+  const evidence: Evidence = {
+    id: req.requestId ?? `${req.kind}-${now}`,
+    kind: req.kind,
+    source: req.kind,
+    at,
+    requestedBy: req.requestedBy,
+    reason: req.reason,
+  };
   const current = state.incident;
   if (current && (pendingStart(state) === current || runInFlight(state))) {
     attach(current, evidence);
-    return { action: 'attached', incidentId: current.id, message: `a retrain is already in flight for ${current.id}: request attached to it` };
+    return {
+      action: 'attached',
+      incidentId: current.id,
+      message: `a retrain is already in flight for ${current.id}: request attached to it`,
+    };
   }
   if (state.paused && !(req.kind === 'manual' && rules.manualWhilePaused)) {
-    return { action: 'paused', incidentId: null, message: `supervisor is paused: ${req.kind} retrain not started${req.kind === 'manual' ? ' (continuousTraining.manualWhilePaused is false)' : ''}` };
+    return {
+      action: 'paused',
+      incidentId: null,
+      message: `supervisor is paused: ${req.kind} retrain not started${req.kind === 'manual' ? ' (continuousTraining.manualWhilePaused is false)' : ''}`,
+    };
   }
   // An explicit request is not held back by a cooldown: it ends the cooling incident and opens its own.
   const inc = open(state, req.kind, at, req.requestedBy, req.reason, evidence, req.datasetKeys ?? null);
@@ -179,15 +250,34 @@ export function receiveRetrainRequest(state: SupervisorState, req: RetrainReques
 
 export function recordRunStarted(state: SupervisorState, workflowId: string, now: number): RunRecord {
   const inc = state.incident!;
-  inc.run = { workflowId, incidentId: inc.id, trigger: inc.kind, startedAt: new Date(now).toISOString(), finishedAt: null, outcome: 'running', version: null, error: null };
+  inc.run = {
+    workflowId,
+    incidentId: inc.id,
+    trigger: inc.kind,
+    startedAt: new Date(now).toISOString(),
+    finishedAt: null,
+    outcome: 'running',
+    version: null,
+    error: null,
+  };
   return inc.run;
 }
 
 /** The run ended: the incident cools down; a promoted version becomes the champion; drift counting starts afresh. */
-export function recordRunFinished(state: SupervisorState, result: { outcome: string; version: number | null; promoted: boolean; error: string | null }, now: number, cooldownMs: number): void {
+export function recordRunFinished(
+  state: SupervisorState,
+  result: { outcome: string; version: number | null; promoted: boolean; error: string | null },
+  now: number,
+  cooldownMs: number,
+): void {
   const run = runInFlight(state);
   if (!run) return;
-  Object.assign(run, { finishedAt: new Date(now).toISOString(), outcome: result.outcome, version: result.version, error: result.error });
+  Object.assign(run, {
+    finishedAt: new Date(now).toISOString(),
+    outcome: result.outcome,
+    version: result.version,
+    error: result.error,
+  });
   if (result.promoted && result.version !== null) state.championVersion = result.version;
   state.incident!.cooldownUntil = new Date(now + cooldownMs).toISOString();
   state.consecutiveDrift = 0;
@@ -225,6 +315,8 @@ export interface SupervisorStatus extends SupervisorState {
 }
 
 export function describeSupervisor(state: SupervisorState, now: number): SupervisorStatus {
-  const lastRuns = [...state.closedIncidents, ...(state.incident ? [state.incident] : [])].flatMap((i) => (i.run ? [i.run] : [])).reverse();
+  const lastRuns = [...state.closedIncidents, ...(state.incident ? [state.incident] : [])]
+    .flatMap((i) => (i.run ? [i.run] : []))
+    .reverse();
   return { ...state, phase: phaseOf(state, now), lastRuns };
 }

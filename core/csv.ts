@@ -38,7 +38,15 @@ export function parseCsv(text: string): { header: string[]; rows: string[][] } {
 }
 
 /** NumPy/pandas spellings of the non-finite floats (lower-cased), which JavaScript's Number() does not read. */
-const NON_FINITE: Record<string, number> = { nan: Number.NaN, inf: Infinity, '+inf': Infinity, '-inf': -Infinity, infinity: Infinity, '+infinity': Infinity, '-infinity': -Infinity };
+const NON_FINITE: Record<string, number> = {
+  nan: Number.NaN,
+  inf: Infinity,
+  '+inf': Infinity,
+  '-inf': -Infinity,
+  infinity: Infinity,
+  '+infinity': Infinity,
+  '-infinity': -Infinity,
+};
 
 /**
  * A CSV number: JavaScript's number syntax (`12`, `-1.5e3`, `Infinity`) or a NumPy/pandas spelling of NaN or ±inf

@@ -17,17 +17,36 @@ export function regression(metric: MetricName, candidate: number, champion: numb
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : String(x));
 const entries = <T>(r: Partial<Record<MetricName, T>>) => Object.entries(r) as [MetricName, T][];
 
-function pointChecks(gate: ModelConfig['gate'], candidate: Metrics, champion: { version: number; metrics: Metrics } | null, skip: ReadonlySet<MetricName>): GateCheck[] {
+function pointChecks(
+  gate: ModelConfig['gate'],
+  candidate: Metrics,
+  champion: { version: number; metrics: Metrics } | null,
+  skip: ReadonlySet<MetricName>,
+): GateCheck[] {
   const checks: GateCheck[] = [];
   for (const [metric, threshold] of entries(gate.minimum)) {
     const value = candidate[metric] ?? Number.NaN;
     const passed = value >= threshold;
-    checks.push({ metric, rule: 'minimum', threshold, value, passed, reason: `${metric} ${fmt(value)} ${passed ? '>=' : '<'} minimum ${fmt(threshold)}` });
+    checks.push({
+      metric,
+      rule: 'minimum',
+      threshold,
+      value,
+      passed,
+      reason: `${metric} ${fmt(value)} ${passed ? '>=' : '<'} minimum ${fmt(threshold)}`,
+    });
   }
   for (const [metric, threshold] of entries(gate.maximum)) {
     const value = candidate[metric] ?? Number.NaN;
     const passed = value <= threshold;
-    checks.push({ metric, rule: 'maximum', threshold, value, passed, reason: `${metric} ${fmt(value)} ${passed ? '<=' : '>'} maximum ${fmt(threshold)}` });
+    checks.push({
+      metric,
+      rule: 'maximum',
+      threshold,
+      value,
+      passed,
+      reason: `${metric} ${fmt(value)} ${passed ? '<=' : '>'} maximum ${fmt(threshold)}`,
+    });
   }
   if (champion) {
     for (const [metric, threshold] of entries(gate.maxRegression)) {
@@ -56,23 +75,39 @@ function verdict(checks: GateCheck[], championVersion: number | null, extra: Par
     reasons:
       failed.length > 0
         ? failed.map((c) => c.reason)
-        : [championVersion !== null ? `all ${checks.length} checks passed against champion v${championVersion}` : `all ${checks.length} checks passed (no champion yet)`],
+        : [
+            championVersion !== null
+              ? `all ${checks.length} checks passed against champion v${championVersion}`
+              : `all ${checks.length} checks passed (no champion yet)`,
+          ],
     ...extra,
   };
 }
 
 /** The gate of runs started before the statistical gate existed: point estimates only (kept for replay). */
-export function evaluateGate(gate: ModelConfig['gate'], candidate: Metrics, champion: { version: number; metrics: Metrics } | null): GateVerdict {
+export function evaluateGate(
+  gate: ModelConfig['gate'],
+  candidate: Metrics,
+  champion: { version: number; metrics: Metrics } | null,
+): GateVerdict {
   return verdict(pointChecks(gate, candidate, champion, new Set()), champion?.version ?? null);
 }
 
 /** The full gate over an evaluation report: every rule of `gate`, recording what it was computed from. */
 export function evaluateGateOnReport(gate: ModelConfig['gate'], report: EvaluationReport): GateVerdict {
-  const champion = report.champion?.version != null ? { version: report.champion.version, metrics: report.champion.overall } : null;
+  const champion =
+    report.champion?.version != null ? { version: report.champion.version, metrics: report.champion.overall } : null;
   const comparison = report.comparison ?? null;
   const checks: GateCheck[] = [];
   if (!champion && gate.noChampion === 'reject') {
-    checks.push({ metric: gate.comparison.metric, rule: 'noChampion', threshold: 0, value: 0, passed: false, reason: 'no champion to compare with (gate.noChampion: reject)' });
+    checks.push({
+      metric: gate.comparison.metric,
+      rule: 'noChampion',
+      threshold: 0,
+      value: 0,
+      passed: false,
+      reason: 'no champion to compare with (gate.noChampion: reject)',
+    });
   }
   // A statistical comparison replaces the point check of the metric it covers.
   const covered = new Set<MetricName>(comparison ? [comparison.metric] : []);
@@ -83,7 +118,14 @@ export function evaluateGateOnReport(gate: ModelConfig['gate'], report: Evaluati
       const base = champion.metrics[metric] ?? Number.NaN;
       const value = regression(metric, report.candidate.overall[metric] ?? Number.NaN, base) / Math.abs(base);
       const passed = value <= threshold;
-      checks.push({ metric, rule: 'maxRelativeRegression', threshold, value, passed, reason: `${metric} is ${fmt(value * 100)}% ${value > 0 ? 'worse' : 'better or equal'} relative to champion v${champion.version} (allowed ${fmt(threshold * 100)}%)` });
+      checks.push({
+        metric,
+        rule: 'maxRelativeRegression',
+        threshold,
+        value,
+        passed,
+        reason: `${metric} is ${fmt(value * 100)}% ${value > 0 ? 'worse' : 'better or equal'} relative to champion v${champion.version} (allowed ${fmt(threshold * 100)}%)`,
+      });
     }
     if (comparison?.method === 'bootstrap') {
       const margin = gate.maxRegression[comparison.metric] ?? 0;
@@ -118,11 +160,27 @@ export function evaluateGateOnReport(gate: ModelConfig['gate'], report: Evaluati
       for (const slice of report.candidate.slices) {
         const theirs = championSlices.get(slice.value);
         if (!theirs || slice.rows < rule.minRows) continue;
-        const value = regression(rule.metric, slice.metrics[rule.metric] ?? Number.NaN, theirs.metrics[rule.metric] ?? Number.NaN);
+        const value = regression(
+          rule.metric,
+          slice.metrics[rule.metric] ?? Number.NaN,
+          theirs.metrics[rule.metric] ?? Number.NaN,
+        );
         const passed = value <= rule.maxRegression;
-        checks.push({ metric: rule.metric, rule: 'slice', slice: slice.value, threshold: rule.maxRegression, value, passed, reason: `slice ${report.sliceBy}=${slice.value} (${slice.rows} rows): ${rule.metric} ${fmt(Math.abs(value))} ${value > 0 ? 'worse' : 'better or equal'} (allowed ${fmt(rule.maxRegression)})` });
+        checks.push({
+          metric: rule.metric,
+          rule: 'slice',
+          slice: slice.value,
+          threshold: rule.maxRegression,
+          value,
+          passed,
+          reason: `slice ${report.sliceBy}=${slice.value} (${slice.rows} rows): ${rule.metric} ${fmt(Math.abs(value))} ${value > 0 ? 'worse' : 'better or equal'} (allowed ${fmt(rule.maxRegression)})`,
+        });
       }
     }
   }
-  return verdict(checks, champion?.version ?? null, { holdoutSha256: report.holdoutSha256, comparison, thresholds: gate });
+  return verdict(checks, champion?.version ?? null, {
+    holdoutSha256: report.holdoutSha256,
+    comparison,
+    thresholds: gate,
+  });
 }

@@ -37,14 +37,27 @@ export type TokenCheck = { ok: true; claims: TokenClaims } | { ok: false; reason
 const sameScope = (a: TokenScope, b: TokenScope): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 function describeScope(s: TokenScope): string {
-  return s.act === 'decide-run' ? `run ${s.workflowId} (run id ${s.runId})` : `rollback of ${s.modelId} to v${s.version}`;
+  return s.act === 'decide-run'
+    ? `run ${s.workflowId} (run id ${s.runId})`
+    : `rollback of ${s.modelId} to v${s.version}`;
 }
 
 /** Whether `token` lets `by` perform `scope` at `now`; the reason when it does not. */
-export function checkGovernanceToken(publicKeyHex: string, token: string, by: string, scope: TokenScope, now: number): TokenCheck {
+export function checkGovernanceToken(
+  publicKeyHex: string,
+  token: string,
+  by: string,
+  scope: TokenScope,
+  now: number,
+): TokenCheck {
   const [version, payload, signature] = token.split('.');
-  if (version === 'v1') return { ok: false, reason: 'v1 tokens (bound to a workflow id only) are no longer accepted: issue a new one with ct token' };
-  if (version !== 'v2' || !payload || !signature || token.split('.').length !== 3) return { ok: false, reason: 'malformed token' };
+  if (version === 'v1')
+    return {
+      ok: false,
+      reason: 'v1 tokens (bound to a workflow id only) are no longer accepted: issue a new one with ct token',
+    };
+  if (version !== 'v2' || !payload || !signature || token.split('.').length !== 3)
+    return { ok: false, reason: 'malformed token' };
   let valid: boolean;
   try {
     valid = ed25519.verify(hexToBytes(signature), encoder.encode(payload), hexToBytes(publicKeyHex));
@@ -59,7 +72,8 @@ export function checkGovernanceToken(publicKeyHex: string, token: string, by: st
     return { ok: false, reason: 'malformed token claims' };
   }
   if (claims.by !== by) return { ok: false, reason: `token was issued to ${claims.by}, not ${by}` };
-  if (!sameScope(claims.scope, scope)) return { ok: false, reason: `token was issued for ${describeScope(claims.scope)}, not ${describeScope(scope)}` };
+  if (!sameScope(claims.scope, scope))
+    return { ok: false, reason: `token was issued for ${describeScope(claims.scope)}, not ${describeScope(scope)}` };
   if (claims.exp < now) return { ok: false, reason: `token expired at ${new Date(claims.exp).toISOString()}` };
   return { ok: true, claims };
 }

@@ -5,7 +5,8 @@ export const keys = {
   validationReport: (modelId: string, runId: string) => `runs/${modelId}/${runId}/validation-report.json`,
   split: (modelId: string, runId: string, split: string) => `runs/${modelId}/${runId}/splits/${split}.parquet`,
   checkpoints: (modelId: string, runId: string) => `runs/${modelId}/${runId}/checkpoints/`,
-  attempt: (modelId: string, runId: string, attempt: number) => `runs/${modelId}/${runId}/attempts/${String(attempt).padStart(3, '0')}.json`,
+  attempt: (modelId: string, runId: string, attempt: number) =>
+    `runs/${modelId}/${runId}/attempts/${String(attempt).padStart(3, '0')}.json`,
   attempts: (modelId: string, runId: string) => `runs/${modelId}/${runId}/attempts/`,
   trainedModel: (modelId: string, runId: string) => `runs/${modelId}/${runId}/model/model.pt`,
   evaluationReport: (modelId: string, runId: string) => `runs/${modelId}/${runId}/evaluation.json`,
@@ -16,7 +17,8 @@ export const keys = {
   versionArtifact: (modelId: string, version: number) => `registry/${modelId}/versions/${pad(version)}/model.pt`,
   runRegistration: (modelId: string, runId: string) => `registry/${modelId}/runs/${runId}.json`,
   alias: (modelId: string, alias: string) => `registry/${modelId}/aliases/${alias}.json`,
-  referenceProfile: (modelId: string, version: number) => `registry/${modelId}/versions/${pad(version)}/reference-profile.json`,
+  referenceProfile: (modelId: string, version: number) =>
+    `registry/${modelId}/versions/${pad(version)}/reference-profile.json`,
   driftReport: (modelId: string, stamp: string) => `drift/${modelId}/reports/${stamp}.json`,
   /** A governance token's nonce, written once when an act consumes it: a token works once. */
   spentToken: (modelId: string, nonce: string) => `registry/${modelId}/spent-tokens/${nonce}.json`,

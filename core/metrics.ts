@@ -7,7 +7,7 @@ export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): nu
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
   let positives = 0;
   let rankSumPositives = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && scores[order[j + 1]!] === scores[order[i]!]) j++;
     const averageRank = (i + j) / 2 + 1;
@@ -36,7 +36,11 @@ export function logLoss(scores: ArrayLike<number>, labels: ArrayLike<number>): n
 }
 
 /** All metrics the gate knows, precision/recall/accuracy at `threshold` (score >= threshold is positive). */
-export function classificationMetrics(scores: ArrayLike<number>, labels: ArrayLike<number>, threshold: number): Metrics {
+export function classificationMetrics(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  threshold: number,
+): Metrics {
   let tp = 0;
   let fp = 0;
   let tn = 0;

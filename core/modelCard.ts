@@ -7,13 +7,27 @@ export const ModelCard = z.object({
   modelId: z.string(),
   version: z.number().int(),
   createdAt: z.string(),
-  run: z.object({ workflowId: z.string(), runId: z.string(), trigger: z.object({ kind: TriggerKind, requestedBy: z.string(), reason: z.string() }) }),
+  run: z.object({
+    workflowId: z.string(),
+    runId: z.string(),
+    trigger: z.object({ kind: TriggerKind, requestedBy: z.string(), reason: z.string() }),
+  }),
   artifactKey: z.string(),
   artifactSha256: z.string(),
   gitCommit: z.string(),
-  trainer: z.object({ command: z.array(z.string()), device: z.string(), steps: z.number(), seconds: z.number(), attempt: z.number() }),
+  trainer: z.object({
+    command: z.array(z.string()),
+    device: z.string(),
+    steps: z.number(),
+    seconds: z.number(),
+    attempt: z.number(),
+  }),
   parameters: z.object({ hyperparameters: z.record(z.string(), z.unknown()), seed: z.number() }),
-  data: z.object({ datasetKeys: z.array(z.string()), sourceDigests: z.record(z.string(), z.string()), splits: PreparedData.shape.splits }),
+  data: z.object({
+    datasetKeys: z.array(z.string()),
+    sourceDigests: z.record(z.string(), z.string()),
+    splits: PreparedData.shape.splits,
+  }),
   evaluation: EvaluationReport,
   gate: GateVerdict,
   /** Null while the version is the challenger awaiting approval. */
@@ -44,7 +58,16 @@ export function renderModelCardMarkdown(card: ModelCard): string {
     `Holdout: ${card.evaluation.holdoutRows} rows, sha256 \`${card.evaluation.holdoutSha256}\`, threshold ${card.evaluation.threshold}.`,
     '',
     ...(candidate.slices.length
-      ? [`## Slices by ${card.evaluation.sliceBy}`, '', '| slice | rows | rocAuc | accuracy |', '|---|---|---|---|', ...candidate.slices.map((s) => `| ${s.value} | ${s.rows} | ${f4(s.metrics.rocAuc)} | ${f4(s.metrics.accuracy)} |`), '']
+      ? [
+          `## Slices by ${card.evaluation.sliceBy}`,
+          '',
+          '| slice | rows | rocAuc | accuracy |',
+          '|---|---|---|---|',
+          ...candidate.slices.map(
+            (s) => `| ${s.value} | ${s.rows} | ${f4(s.metrics.rocAuc)} | ${f4(s.metrics.accuracy)} |`,
+          ),
+          '',
+        ]
       : []),
     '## Gate',
     '',
@@ -56,9 +79,15 @@ export function renderModelCardMarkdown(card: ModelCard): string {
       ? `${card.decision.outcome} by ${card.decision.by} (${card.decision.mode})${card.decision.comment ? `: ${card.decision.comment}` : ''}`
       : 'pending: this version is the challenger, awaiting approval',
     '',
-    ...(card.decision?.approvals ?? []).map((a) => `- approved by ${a.by} at ${a.at}${a.comment ? `: ${a.comment}` : ''}`),
+    ...(card.decision?.approvals ?? []).map(
+      (a) => `- approved by ${a.by} at ${a.at}${a.comment ? `: ${a.comment}` : ''}`,
+    ),
     ...(card.decision?.evidence ?? []).map((e) => `- policy evidence: ${e}`),
-    ...(card.gate.comparison ? [`- comparison: ${card.gate.comparison.method} on ${card.gate.comparison.metric}, improvement ${card.gate.comparison.estimate.toFixed(4)}${card.gate.comparison.lower !== null ? ` (${card.gate.comparison.confidence * 100}% CI ${card.gate.comparison.lower.toFixed(4)} … ${card.gate.comparison.upper?.toFixed(4)})` : ''}`] : []),
+    ...(card.gate.comparison
+      ? [
+          `- comparison: ${card.gate.comparison.method} on ${card.gate.comparison.metric}, improvement ${card.gate.comparison.estimate.toFixed(4)}${card.gate.comparison.lower !== null ? ` (${card.gate.comparison.confidence * 100}% CI ${card.gate.comparison.lower.toFixed(4)} … ${card.gate.comparison.upper?.toFixed(4)})` : ''}`,
+        ]
+      : []),
     '',
     '## Lineage',
     '',
@@ -66,7 +95,9 @@ export function renderModelCardMarkdown(card: ModelCard): string {
     `- trainer: \`${card.trainer.command.join(' ')}\` on ${card.trainer.device}, ${card.trainer.steps} steps, ${card.trainer.seconds.toFixed(1)} s`,
     `- parameters: seed ${card.parameters.seed}, \`${JSON.stringify(card.parameters.hyperparameters)}\``,
     ...card.data.datasetKeys.map((k) => `- data \`${k}\` sha256 \`${card.data.sourceDigests[k] ?? '?'}\``),
-    ...Object.entries(card.data.splits).map(([name, s]) => `- ${name}: ${s.rows} rows, ${s.from} → ${s.to}, sha256 \`${s.sha256}\``),
+    ...Object.entries(card.data.splits).map(
+      ([name, s]) => `- ${name}: ${s.rows} rows, ${s.from} → ${s.to}, sha256 \`${s.sha256}\``,
+    ),
     `- artifact: \`${card.artifactKey}\` sha256 \`${card.artifactSha256}\``,
     '',
   ];

@@ -46,7 +46,10 @@ export type ComparisonOp = z.infer<typeof ComparisonOp>;
 
 export const LabelSpec = z
   .object({
-    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('label'),
+    name: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+      .default('label'),
     source: z.string().min(1),
     positiveWhen: z.object({ op: ComparisonOp, value: z.number() }).strict(),
   })
@@ -66,7 +69,9 @@ export const ModelConfig = z
       .object({
         format: z.enum(['parquet', 'csv']),
         timeColumn: z.string().min(1).describe('column that orders rows in time (used by the time-aware split)'),
-        columns: z.record(z.string(), ColumnRule).refine((c) => Object.keys(c).length > 0, 'declare at least one column'),
+        columns: z
+          .record(z.string(), ColumnRule)
+          .refine((c) => Object.keys(c).length > 0, 'declare at least one column'),
         minRows: z.number().int().min(1).default(1000),
         labelBalance: z
           .object({ minPositiveFraction: z.number().min(0).max(1), maxPositiveFraction: z.number().min(0).max(1) })
@@ -89,11 +94,17 @@ export const ModelConfig = z
       })
       .strict()
       .default({ validationFraction: 0.1, holdoutFraction: 0.2 })
-      .refine((s) => s.validationFraction + s.holdoutFraction < 0.9, 'validation + holdout must leave at least 10% for training'),
+      .refine(
+        (s) => s.validationFraction + s.holdoutFraction < 0.9,
+        'validation + holdout must leave at least 10% for training',
+      ),
     seed: z.number().int().min(0).default(42),
     trainer: z
       .object({
-        command: z.array(z.string().min(1)).min(1).describe('argv of the trainer; "train"/"predict" and --config are appended'),
+        command: z
+          .array(z.string().min(1))
+          .min(1)
+          .describe('argv of the trainer; "train"/"predict" and --config are appended'),
         hyperparameterRules: TrainerName.optional().describe(
           'the known trainer whose hyperparameter schema applies (flight-delay: trainers/flight_delay); hyperparameters are then checked when the config is registered',
         ),
@@ -105,14 +116,26 @@ export const ModelConfig = z
           .min(5)
           .default(60)
           .describe('a trainer silent this long is stalled: its process tree is killed and the attempt retried'),
-        keepCheckpoints: z.number().int().min(1).default(3).describe('checkpoints kept in S3 per run; older ones are deleted'),
+        keepCheckpoints: z
+          .number()
+          .int()
+          .min(1)
+          .default(3)
+          .describe('checkpoints kept in S3 per run; older ones are deleted'),
         maxPendingCheckpoints: z
           .number()
           .int()
           .min(1)
           .default(3)
-          .describe('checkpoints kept on local disk while the object store is unreachable; beyond this the oldest are dropped'),
-        stopGraceSeconds: z.number().int().min(1).default(30).describe('after SIGTERM (checkpoint now), SIGKILL follows this much later'),
+          .describe(
+            'checkpoints kept on local disk while the object store is unreachable; beyond this the oldest are dropped',
+          ),
+        stopGraceSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .default(30)
+          .describe('after SIGTERM (checkpoint now), SIGKILL follows this much later'),
         checkpoint: z
           .object({ everySteps: z.number().int().min(0).default(200), everySeconds: z.number().min(0).default(60) })
           .strict()
@@ -136,24 +159,40 @@ export const ModelConfig = z
         maxRegression: MetricBounds.default({}).describe(
           'largest allowed worsening vs the champion, direction-aware (a drop for rocAuc, a rise for logLoss)',
         ),
-        maxRelativeRegression: MetricBounds.default({}).describe('largest allowed worsening as a fraction of the champion\'s value (0.02 = 2%)'),
+        maxRelativeRegression: MetricBounds.default({}).describe(
+          "largest allowed worsening as a fraction of the champion's value (0.02 = 2%)",
+        ),
         comparison: z
           .object({
-            method: z.enum(['point', 'bootstrap', 'mcnemar']).default('point').describe(
-              'point: compare point estimates; bootstrap: the lower bound of a paired bootstrap CI of the improvement must stay above -maxRegression (non-inferiority); mcnemar: fail when the candidate is significantly less accurate',
+            method: z
+              .enum(['point', 'bootstrap', 'mcnemar'])
+              .default('point')
+              .describe(
+                'point: compare point estimates; bootstrap: the lower bound of a paired bootstrap CI of the improvement must stay above -maxRegression (non-inferiority); mcnemar: fail when the candidate is significantly less accurate',
+              ),
+            metric: MetricName.default('rocAuc').describe(
+              'metric the bootstrap compares (mcnemar always uses accuracy)',
             ),
-            metric: MetricName.default('rocAuc').describe('metric the bootstrap compares (mcnemar always uses accuracy)'),
             confidence: z.number().gt(0.5).lt(1).default(0.95),
             resamples: z.number().int().min(100).max(100_000).default(1000),
           })
           .strict()
           .default({ method: 'point', metric: 'rocAuc', confidence: 0.95, resamples: 1000 }),
         slices: z
-          .object({ metric: MetricName, maxRegression: z.number().min(0), minRows: z.number().int().min(1).default(200) })
+          .object({
+            metric: MetricName,
+            maxRegression: z.number().min(0),
+            minRows: z.number().int().min(1).default(200),
+          })
           .strict()
           .optional()
-          .describe('per-slice rule (slices of evaluation.sliceBy): no slice with enough rows may regress more than this'),
-        noChampion: z.enum(['absolute-only', 'reject']).default('absolute-only').describe('what the gate does when there is no champion yet'),
+          .describe(
+            'per-slice rule (slices of evaluation.sliceBy): no slice with enough rows may regress more than this',
+          ),
+        noChampion: z
+          .enum(['absolute-only', 'reject'])
+          .default('absolute-only')
+          .describe('what the gate does when there is no champion yet'),
       })
       .strict()
       .default({
@@ -166,12 +205,21 @@ export const ModelConfig = z
       }),
     approval: z
       .object({
-        mode: z.enum(['auto', 'manual', 'policy']).default('manual').describe('policy: auto-approve when autoApprove holds, else ask people'),
-        roles: z.record(z.string(), z.array(z.string().min(1))).default({}).describe('role → members'),
+        mode: z
+          .enum(['auto', 'manual', 'policy'])
+          .default('manual')
+          .describe('policy: auto-approve when autoApprove holds, else ask people'),
+        roles: z
+          .record(z.string(), z.array(z.string().min(1)))
+          .default({})
+          .describe('role → members'),
         approverRoles: z.array(z.string()).default([]).describe('roles whose members may decide; empty: anyone'),
         escalationRoles: z.array(z.string()).default([]).describe('roles added after escalateAfter'),
         quorum: z.number().int().min(1).default(1).describe('distinct approvals needed'),
-        signedApprovals: z.boolean().default(false).describe('approvals need an HMAC token issued for the approver and the run (ct token)'),
+        signedApprovals: z
+          .boolean()
+          .default(false)
+          .describe('approvals need an HMAC token issued for the approver and the run (ct token)'),
         reminderAfter: Duration.optional(),
         escalateAfter: Duration.optional(),
         rejectAfter: Duration.optional().describe('no decision by then: rejected automatically'),
@@ -182,15 +230,22 @@ export const ModelConfig = z
           .optional(),
         rollback: z
           .object({
-            roles: z.array(z.string()).default([]).describe('roles whose members may move the champion back (ct rollback); empty: the approver roles'),
+            roles: z
+              .array(z.string())
+              .default([])
+              .describe('roles whose members may move the champion back (ct rollback); empty: the approver roles'),
             allowOverride: z
               .boolean()
               .default(false)
-              .describe('members of the escalation roles may roll back to a version that was never approved, with --override and a reason (audited)'),
+              .describe(
+                'members of the escalation roles may roll back to a version that was never approved, with --override and a reason (audited)',
+              ),
           })
           .strict()
           .default({ roles: [], allowOverride: false })
-          .describe('who may roll back; rollback needs a role: with neither rollback.roles nor approverRoles it is refused'),
+          .describe(
+            'who may roll back; rollback needs a role: with neither rollback.roles nor approverRoles it is refused',
+          ),
       })
       .strict()
       .default({
@@ -206,42 +261,81 @@ export const ModelConfig = z
       .object({
         data: z
           .object({
-            prefix: ObjectKeyPrefix.describe('key prefix under which new data windows land, one file per window; key order is time order'),
-            checkWindows: z.number().int().min(1).default(1).describe('newest files a scheduled drift check profiles as the current window'),
-            trainWindows: z.number().int().min(1).default(1).describe('newest files a retrain started by the supervisor trains on'),
+            prefix: ObjectKeyPrefix.describe(
+              'key prefix under which new data windows land, one file per window; key order is time order',
+            ),
+            checkWindows: z
+              .number()
+              .int()
+              .min(1)
+              .default(1)
+              .describe('newest files a scheduled drift check profiles as the current window'),
+            trainWindows: z
+              .number()
+              .int()
+              .min(1)
+              .default(1)
+              .describe('newest files a retrain started by the supervisor trains on'),
           })
           .strict()
           .optional()
           .describe('where the supervisor and drift checks find data; without it only explicit dataset keys work'),
-        cooldown: Duration.default('6h').describe('after a retrain finishes, drift reports attach to its incident this long instead of starting another run'),
-        manualWhilePaused: z.boolean().default(false).describe('whether requestRetrain by a person starts a run while the supervisor is paused'),
+        cooldown: Duration.default('6h').describe(
+          'after a retrain finishes, drift reports attach to its incident this long instead of starting another run',
+        ),
+        manualWhilePaused: z
+          .boolean()
+          .default(false)
+          .describe('whether requestRetrain by a person starts a run while the supervisor is paused'),
       })
       .strict()
       .default({ cooldown: '6h', manualWhilePaused: false }),
-    drift: DriftSettings.prefault({}).describe('drift detection: methods, thresholds, correction, persistence (README "Drift detection")'),
+    drift: DriftSettings.prefault({}).describe(
+      'drift detection: methods, thresholds, correction, persistence (README "Drift detection")',
+    ),
   })
   .strict()
   .superRefine((cfg, ctx) => {
     const columns = cfg.dataset.columns;
     if (!(cfg.dataset.timeColumn in columns)) {
-      ctx.addIssue({ code: 'custom', path: ['dataset', 'timeColumn'], message: `"${cfg.dataset.timeColumn}" is not a declared column` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dataset', 'timeColumn'],
+        message: `"${cfg.dataset.timeColumn}" is not a declared column`,
+      });
     }
     cfg.features.forEach((f, i) => {
       if (!(f.source in columns)) {
-        ctx.addIssue({ code: 'custom', path: ['features', i, 'source'], message: `"${f.source}" is not a declared column` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['features', i, 'source'],
+          message: `"${f.source}" is not a declared column`,
+        });
       }
       if (f.transform !== 'identity' && columns[f.source]?.type !== 'timestamp') {
-        ctx.addIssue({ code: 'custom', path: ['features', i, 'transform'], message: `${f.transform} needs a timestamp column` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['features', i, 'transform'],
+          message: `${f.transform} needs a timestamp column`,
+        });
       }
     });
     const names = cfg.features.map((f) => f.name);
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup) ctx.addIssue({ code: 'custom', path: ['features'], message: `feature "${dup}" is declared twice` });
     if (names.includes(cfg.label.name)) {
-      ctx.addIssue({ code: 'custom', path: ['label', 'name'], message: `label name "${cfg.label.name}" clashes with a feature` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['label', 'name'],
+        message: `label name "${cfg.label.name}" clashes with a feature`,
+      });
     }
     if (!(cfg.label.source in columns)) {
-      ctx.addIssue({ code: 'custom', path: ['label', 'source'], message: `"${cfg.label.source}" is not a declared column` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['label', 'source'],
+        message: `"${cfg.label.source}" is not a declared column`,
+      });
     }
     const roleLists = [
       [['approverRoles'], cfg.approval.approverRoles],
@@ -250,29 +344,59 @@ export const ModelConfig = z
     ] as const;
     for (const [field, roles] of roleLists) {
       for (const role of roles) {
-        if (!(role in cfg.approval.roles)) ctx.addIssue({ code: 'custom', path: ['approval', ...field], message: `role "${role}" is not defined in approval.roles` });
+        if (!(role in cfg.approval.roles))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['approval', ...field],
+            message: `role "${role}" is not defined in approval.roles`,
+          });
       }
     }
     if (cfg.approval.rollback.allowOverride && cfg.approval.escalationRoles.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['approval', 'rollback', 'allowOverride'], message: 'overrides are made by the escalation roles: define approval.escalationRoles' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['approval', 'rollback', 'allowOverride'],
+        message: 'overrides are made by the escalation roles: define approval.escalationRoles',
+      });
     }
     const members = new Set(cfg.approval.approverRoles.flatMap((r) => cfg.approval.roles[r] ?? []));
     if (cfg.approval.approverRoles.length > 0 && members.size < cfg.approval.quorum) {
-      ctx.addIssue({ code: 'custom', path: ['approval', 'quorum'], message: `quorum ${cfg.approval.quorum} exceeds the ${members.size} members of the approver roles` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['approval', 'quorum'],
+        message: `quorum ${cfg.approval.quorum} exceeds the ${members.size} members of the approver roles`,
+      });
     }
     if (cfg.approval.mode === 'policy' && !cfg.approval.autoApprove) {
-      ctx.addIssue({ code: 'custom', path: ['approval', 'autoApprove'], message: 'mode "policy" needs an autoApprove rule' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['approval', 'autoApprove'],
+        message: 'mode "policy" needs an autoApprove rule',
+      });
     }
     if (cfg.evaluation.sliceBy !== undefined && !names.includes(cfg.evaluation.sliceBy)) {
-      ctx.addIssue({ code: 'custom', path: ['evaluation', 'sliceBy'], message: `"${cfg.evaluation.sliceBy}" is not a feature` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['evaluation', 'sliceBy'],
+        message: `"${cfg.evaluation.sliceBy}" is not a feature`,
+      });
     }
     const rules = cfg.trainer.hyperparameterRules;
     const hp = rules ? TRAINER_HYPERPARAMETERS[rules].safeParse(cfg.hyperparameters) : undefined;
     for (const issue of hp?.error?.issues ?? []) {
-      ctx.addIssue({ code: 'custom', path: ['hyperparameters', ...issue.path], message: `${issue.message} (rules of trainer ${rules})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hyperparameters', ...issue.path],
+        message: `${issue.message} (rules of trainer ${rules})`,
+      });
     }
     for (const name of Object.keys(cfg.drift.features)) {
-      if (!names.includes(name)) ctx.addIssue({ code: 'custom', path: ['drift', 'features', name], message: `drift override for "${name}": not a declared feature` });
+      if (!names.includes(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['drift', 'features', name],
+          message: `drift override for "${name}": not a declared feature`,
+        });
     }
   });
 export type ModelConfig = z.infer<typeof ModelConfig>;

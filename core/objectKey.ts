@@ -7,7 +7,8 @@ const MAX_KEY_BYTES = 1024; // the S3 limit
 /** Why `key` is not a usable object key (or key prefix, which may end in "/"), or null when it is. */
 export function objectKeyProblem(key: string, opts: { prefix?: boolean } = {}): string | null {
   if (key.length === 0) return 'is empty';
-  if (key.startsWith('s3://') || key.startsWith('/')) return 'is not relative to the bucket: give it without s3:// or a leading /';
+  if (key.startsWith('s3://') || key.startsWith('/'))
+    return 'is not relative to the bucket: give it without s3:// or a leading /';
   if (new TextEncoder().encode(key).length > MAX_KEY_BYTES) return `is longer than ${MAX_KEY_BYTES} bytes`;
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f\\]/.test(key)) return 'contains a control character or a backslash';

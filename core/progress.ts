@@ -17,7 +17,7 @@ export const TrainingProgress = z.object({
   gpus: z.array(z.string()).optional(),
   attemptStartedAt: z.string().optional(),
   updatedAt: z.string().optional(),
-  gpuUtilization: z.number().nullable().optional().describe('percent, mean over the attempt\'s GPUs'),
+  gpuUtilization: z.number().nullable().optional().describe("percent, mean over the attempt's GPUs"),
   gpuMemoryMiB: z.number().nullable().optional(),
   // What the next attempt needs to account for this one if its worker vanishes.
   resumedFromStep: z.number().int().optional(),

@@ -17,7 +17,15 @@ export const ValidationReport = z.object({
   rows: z.number().int(),
   datasetKeys: z.array(z.string()),
   positiveFraction: z.number().nullable(),
-  columns: z.record(z.string(), z.object({ nulls: z.number().int(), min: z.number().nullable(), max: z.number().nullable(), distinct: z.number().int().nullable() })),
+  columns: z.record(
+    z.string(),
+    z.object({
+      nulls: z.number().int(),
+      min: z.number().nullable(),
+      max: z.number().nullable(),
+      distinct: z.number().int().nullable(),
+    }),
+  ),
   violations: z.array(Violation),
   reportKey: z.string(),
 });
@@ -28,7 +36,10 @@ export type SplitName = z.infer<typeof SplitName>;
 
 export const PreparedData = z.object({
   rows: z.number().int(),
-  splits: z.record(SplitName, z.object({ key: z.string(), rows: z.number().int(), sha256: z.string(), from: z.string(), to: z.string() })),
+  splits: z.record(
+    SplitName,
+    z.object({ key: z.string(), rows: z.number().int(), sha256: z.string(), from: z.string(), to: z.string() }),
+  ),
   sourceDigests: z.record(z.string(), z.string()),
 });
 export type PreparedData = z.infer<typeof PreparedData>;
@@ -86,7 +97,16 @@ export type EvaluationReport = z.infer<typeof EvaluationReport>;
 
 export const GateCheck = z.object({
   metric: MetricName,
-  rule: z.enum(['minimum', 'maximum', 'maxRegression', 'maxRelativeRegression', 'nonInferiority', 'mcnemar', 'slice', 'noChampion']),
+  rule: z.enum([
+    'minimum',
+    'maximum',
+    'maxRegression',
+    'maxRelativeRegression',
+    'nonInferiority',
+    'mcnemar',
+    'slice',
+    'noChampion',
+  ]),
   slice: z.string().optional(),
   threshold: z.number(),
   value: z.number(),

@@ -13,13 +13,22 @@ export const RollbackInput = z
     reason: z.string().default(''),
     /** Roll back to a version that was never approved (escalation roles only, where the model allows it). */
     override: z.boolean().default(false),
-    token: z.string().optional().describe('signed token (ct token --rollback), when the model requires signed approvals'),
+    token: z
+      .string()
+      .optional()
+      .describe('signed token (ct token --rollback), when the model requires signed approvals'),
   })
   .strict();
 export type RollbackInput = z.infer<typeof RollbackInput>;
 export type RollbackInputJson = z.input<typeof RollbackInput>;
 
-export const RollbackResult = z.object({ modelId: z.string(), from: z.number().int().nullable(), to: z.number().int(), by: z.string(), override: z.boolean() });
+export const RollbackResult = z.object({
+  modelId: z.string(),
+  from: z.number().int().nullable(),
+  to: z.number().int(),
+  by: z.string(),
+  override: z.boolean(),
+});
 export type RollbackResult = z.infer<typeof RollbackResult>;
 
 export interface RollbackFacts {
@@ -32,14 +41,16 @@ export interface RollbackFacts {
   tokenProblem: string | null;
 }
 
-const members = (policy: ApprovalPolicy, roles: readonly string[]) => new Set(roles.flatMap((r) => policy.roles[r] ?? []));
+const members = (policy: ApprovalPolicy, roles: readonly string[]) =>
+  new Set(roles.flatMap((r) => policy.roles[r] ?? []));
 
 /** Why the target version may not become champion again without an override, or null when it may. */
 function ineligibility(version: number, target: NonNullable<RollbackFacts['target']>): string | null {
   if (!target.gatePassed) return `v${version} failed the gate`;
   const d = target.decision;
   if (!d) return `v${version} was never approved (its decision is still pending)`;
-  if (d.outcome !== 'approved') return `v${version} was rejected by ${d.by} (${d.mode})${d.comment ? `: ${d.comment}` : ''}`;
+  if (d.outcome !== 'approved')
+    return `v${version} was rejected by ${d.by} (${d.mode})${d.comment ? `: ${d.comment}` : ''}`;
   return null;
 }
 
@@ -47,20 +58,26 @@ function ineligibility(version: number, target: NonNullable<RollbackFacts['targe
 export function rollbackRefusal(req: RollbackInput, facts: RollbackFacts): string | null {
   const { policy } = facts;
   const v = req.toVersion;
-  if (!facts.versions.includes(v) || !facts.target) return `${req.modelId} has no version ${v} (versions: ${facts.versions.join(', ') || 'none'})`;
+  if (!facts.versions.includes(v) || !facts.target)
+    return `${req.modelId} has no version ${v} (versions: ${facts.versions.join(', ') || 'none'})`;
   if (facts.champion === v) return `v${v} is already the champion of ${req.modelId}`;
   const roles = policy.rollback.roles.length ? policy.rollback.roles : policy.approverRoles;
-  if (roles.length === 0) return `${req.modelId} names no role that may roll back: set approval.rollback.roles (or approval.approverRoles)`;
+  if (roles.length === 0)
+    return `${req.modelId} names no role that may roll back: set approval.rollback.roles (or approval.approverRoles)`;
   const notEligible = ineligibility(v, facts.target);
   if (req.override) {
-    if (!policy.rollback.allowOverride) return `overrides are not enabled for ${req.modelId} (approval.rollback.allowOverride)`;
-    if (!members(policy, policy.escalationRoles).has(req.by)) return `${req.by} is not in an escalation role of ${req.modelId} (${policy.escalationRoles.join(', ')}): only they may override`;
+    if (!policy.rollback.allowOverride)
+      return `overrides are not enabled for ${req.modelId} (approval.rollback.allowOverride)`;
+    if (!members(policy, policy.escalationRoles).has(req.by))
+      return `${req.by} is not in an escalation role of ${req.modelId} (${policy.escalationRoles.join(', ')}): only they may override`;
     if (!req.reason.trim()) return 'an override needs a reason (--reason)';
   } else {
-    if (!members(policy, roles).has(req.by)) return `${req.by} is not in a role that may roll back ${req.modelId} (${roles.join(', ')})`;
+    if (!members(policy, roles).has(req.by))
+      return `${req.by} is not in a role that may roll back ${req.modelId} (${roles.join(', ')})`;
     if (notEligible) return `${notEligible}; only an approved version can become champion again`;
   }
-  if (policy.signedApprovals && !req.token) return `${req.modelId} requires a signed token: ct token --as ${req.by} --rollback ${req.modelId} --to ${v}`;
+  if (policy.signedApprovals && !req.token)
+    return `${req.modelId} requires a signed token: ct token --as ${req.by} --rollback ${req.modelId} --to ${v}`;
   if (facts.tokenProblem) return `token refused: ${facts.tokenProblem}`;
   return null;
 }

@@ -25,9 +25,14 @@ export const RunInput = z
         incident: z
           .object({
             id: z.string().min(1),
-            supervisor: z.string().min(1).describe('workflow id of the continuousTraining workflow that started the run'),
+            supervisor: z
+              .string()
+              .min(1)
+              .describe('workflow id of the continuousTraining workflow that started the run'),
             openedAt: z.string(),
-            evidence: z.array(z.record(z.string(), z.unknown())).describe('the reports and requests that opened the incident'),
+            evidence: z
+              .array(z.record(z.string(), z.unknown()))
+              .describe('the reports and requests that opened the incident'),
           })
           .strict()
           .optional()
@@ -42,7 +47,11 @@ export const RunInput = z
   .strict()
   .superRefine((input, ctx) => {
     if (input.modelConfig && input.modelConfig.modelId !== input.modelId) {
-      ctx.addIssue({ code: 'custom', path: ['modelConfig', 'modelId'], message: `must equal modelId "${input.modelId}"` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['modelConfig', 'modelId'],
+        message: `must equal modelId "${input.modelId}"`,
+      });
     }
   });
 export type RunInput = z.infer<typeof RunInput>;

@@ -11,7 +11,12 @@ export type Stage = z.infer<typeof Stage>;
 export const Outcome = z.enum(['running', 'promoted', 'rejected-by-gate', 'rejected', 'failed', 'cancelled']);
 export type Outcome = z.infer<typeof Outcome>;
 
-export const StageTiming = z.object({ stage: Stage, startedAt: z.string(), endedAt: z.string().nullable(), seconds: z.number().nullable() });
+export const StageTiming = z.object({
+  stage: Stage,
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  seconds: z.number().nullable(),
+});
 
 export const RunStatus = z.object({
   modelId: z.string(),
@@ -33,17 +38,27 @@ export const RunStatus = z.object({
 export type RunStatus = z.infer<typeof RunStatus>;
 
 export const ApprovalInput = z
-  .object({ by: z.string().trim().min(1, 'name who decides'), comment: z.string().default(''), token: z.string().optional().describe('signed approval token (when the model requires one)') })
+  .object({
+    by: z.string().trim().min(1, 'name who decides'),
+    comment: z.string().default(''),
+    token: z.string().optional().describe('signed approval token (when the model requires one)'),
+  })
   .strict();
 export type ApprovalInput = z.input<typeof ApprovalInput>;
 
 /** What Update approve/reject returns: the decision once made, and the count towards the quorum. */
-export const ApprovalResult = z.object({ decision: Decision.nullable(), approvals: z.number().int(), quorum: z.number().int() });
+export const ApprovalResult = z.object({
+  decision: Decision.nullable(),
+  approvals: z.number().int(),
+  quorum: z.number().int(),
+});
 export type ApprovalResult = z.infer<typeof ApprovalResult>;
 
 /** A short, human-readable progress line for the Web UI's current details. */
 export function describeStatus(s: RunStatus): string {
-  const lines = [`**${s.modelId}** — stage **${s.stage}** (${s.outcome}) · trigger ${s.trigger.kind} by ${s.trigger.requestedBy}`];
+  const lines = [
+    `**${s.modelId}** — stage **${s.stage}** (${s.outcome}) · trigger ${s.trigger.kind} by ${s.trigger.requestedBy}`,
+  ];
   const t = s.training;
   if (t && (s.stage === 'train' || s.stage === 'evaluate')) {
     lines.push(

@@ -11,14 +11,25 @@ export const DriftAlert = z
   .object({
     alertId: z.string().min(1).max(200).describe('unique per alert: a replayed id is recorded once'),
     modelId: ModelId,
-    source: z.string().min(1).max(100).default('external').describe('who detected it: drift-check, a monitoring system, ...'),
-    datasetDrift: z.boolean().describe('the detector\'s dataset-level verdict'),
+    source: z
+      .string()
+      .min(1)
+      .max(100)
+      .default('external')
+      .describe('who detected it: drift-check, a monitoring system, ...'),
+    datasetDrift: z.boolean().describe("the detector's dataset-level verdict"),
     driftedShare: z.number().min(0).max(1).optional(),
     driftedFeatures: z.array(z.string().min(1)).default([]).describe('must name features of the model'),
     detectedAt: z.iso.datetime({ offset: true }).optional(),
     reportKey: ObjectKey.optional().describe('object key of the full drift report'),
     window: z.array(ObjectKey).optional().describe('object keys of the data window that was checked'),
-    championVersion: z.number().int().min(1).nullable().optional().describe('the version whose reference profile was used'),
+    championVersion: z
+      .number()
+      .int()
+      .min(1)
+      .nullable()
+      .optional()
+      .describe('the version whose reference profile was used'),
   })
   .strict();
 export type DriftAlert = z.infer<typeof DriftAlert>;
@@ -31,7 +42,11 @@ export const RetrainRequest = z
     kind: TriggerKind.exclude(['drift']).default('manual'),
     requestedBy: z.string().min(1).max(200),
     reason: z.string().min(1).max(2000),
-    datasetKeys: z.array(ObjectKey).min(1).optional().describe('train on these files; default: the newest continuousTraining.data windows'),
+    datasetKeys: z
+      .array(ObjectKey)
+      .min(1)
+      .optional()
+      .describe('train on these files; default: the newest continuousTraining.data windows'),
   })
   .strict();
 export type RetrainRequest = z.infer<typeof RetrainRequest>;
@@ -49,9 +64,17 @@ export type SupervisorAck = z.infer<typeof SupervisorAck>;
 export const SupervisorInput = z
   .object({
     modelId: ModelId,
-    historyLimit: z.number().int().min(50).default(10_000).describe('continue as new once the history has this many events (or the server suggests it)'),
+    historyLimit: z
+      .number()
+      .int()
+      .min(50)
+      .default(10_000)
+      .describe('continue as new once the history has this many events (or the server suggests it)'),
     runPollSeconds: z.number().min(0.1).default(5).describe('how often the run in flight is checked for completion'),
-    carried: z.custom<SupervisorState>((v) => typeof v === 'object' && v !== null).optional().describe('internal: state handed over on continue-as-new'),
+    carried: z
+      .custom<SupervisorState>((v) => typeof v === 'object' && v !== null)
+      .optional()
+      .describe('internal: state handed over on continue-as-new'),
   })
   .strict();
 export type SupervisorInput = z.infer<typeof SupervisorInput>;
@@ -61,13 +84,19 @@ export type SupervisorInputJson = z.input<typeof SupervisorInput>;
 export const DriftCheckInput = z
   .object({
     modelId: ModelId,
-    windowKeys: z.array(ObjectKey).min(1).optional().describe('the window to check; default: the newest continuousTraining.data.checkWindows files'),
+    windowKeys: z
+      .array(ObjectKey)
+      .min(1)
+      .optional()
+      .describe('the window to check; default: the newest continuousTraining.data.checkWindows files'),
   })
   .strict();
 export type DriftCheckInput = z.infer<typeof DriftCheckInput>;
 
 /** The input of the scheduledRetrain workflow (started by a retraining schedule). */
-export const ScheduledRetrainInput = z.object({ modelId: ModelId, reason: z.string().min(1).default('periodic retraining schedule') }).strict();
+export const ScheduledRetrainInput = z
+  .object({ modelId: ModelId, reason: z.string().min(1).default('periodic retraining schedule') })
+  .strict();
 export type ScheduledRetrainInput = z.input<typeof ScheduledRetrainInput>;
 
 /**

@@ -20,4 +20,6 @@ export const TrainerName = z.enum(Object.keys(TRAINER_HYPERPARAMETERS) as [keyof
 export type TrainerName = z.infer<typeof TrainerName>;
 
 /** Where each trainer finds its generated schema (relative to the project root). */
-export const TRAINER_SCHEMA_FILES: Record<TrainerName, string> = { 'flight-delay': 'trainers/flight_delay/hyperparameters.schema.json' };
+export const TRAINER_SCHEMA_FILES: Record<TrainerName, string> = {
+  'flight-delay': 'trainers/flight_delay/hyperparameters.schema.json',
+};

@@ -17,12 +17,36 @@ export const ErrorClass = z.enum(['config', 'data', 'oom', 'checkpoint', 'other'
 export type ErrorClass = z.infer<typeof ErrorClass>;
 
 export const TrainerEvent = z.discriminatedUnion('event', [
-  z.object({ event: z.literal('started'), device: z.string(), resumedFrom: z.string().nullable(), step: z.number(), totalSteps: z.number() }).loose(),
-  z.object({ event: z.literal('progress'), step: z.number(), epoch: z.number(), loss: z.number(), samplesPerSec: z.number(), totalSteps: z.number().optional(), samplesProcessed: z.number().optional() }).loose(),
+  z
+    .object({
+      event: z.literal('started'),
+      device: z.string(),
+      resumedFrom: z.string().nullable(),
+      step: z.number(),
+      totalSteps: z.number(),
+    })
+    .loose(),
+  z
+    .object({
+      event: z.literal('progress'),
+      step: z.number(),
+      epoch: z.number(),
+      loss: z.number(),
+      samplesPerSec: z.number(),
+      totalSteps: z.number().optional(),
+      samplesProcessed: z.number().optional(),
+    })
+    .loose(),
   z.object({ event: z.literal('checkpoint'), step: z.number(), epoch: z.number(), path: z.string() }).loose(),
   z.object({ event: z.literal('metrics'), split: z.string(), values: z.record(z.string(), z.number()) }).loose(),
   z.object({ event: z.literal('done') }).loose(),
-  z.object({ event: z.literal('preempted'), step: z.number().optional(), checkpointPath: z.string().nullable().optional() }).loose(),
+  z
+    .object({
+      event: z.literal('preempted'),
+      step: z.number().optional(),
+      checkpointPath: z.string().nullable().optional(),
+    })
+    .loose(),
   z.object({ event: z.literal('error'), class: ErrorClass, message: z.string() }).loose(),
 ]);
 export type TrainerEvent = z.infer<typeof TrainerEvent>;

@@ -50,7 +50,13 @@ export function validateColumns(
   for (const [name, rule] of Object.entries(config.dataset.columns)) {
     const values = columns[name];
     if (!values) {
-      found.add(name, 'present', `column "${name}" is declared in the model config but missing from the dataset`, -1, null);
+      found.add(
+        name,
+        'present',
+        `column "${name}" is declared in the model config but missing from the dataset`,
+        -1,
+        null,
+      );
       continue;
     }
     let nulls = 0;
@@ -72,12 +78,15 @@ export function validateColumns(
       if (typeof v === 'number') {
         if (v < min) min = v;
         if (v > max) max = v;
-        if (rule.min !== undefined && v < rule.min) found.add(name, 'min', `values of "${name}" below the minimum ${rule.min}`, i, v);
-        if (rule.max !== undefined && v > rule.max) found.add(name, 'max', `values of "${name}" above the maximum ${rule.max}`, i, v);
+        if (rule.min !== undefined && v < rule.min)
+          found.add(name, 'min', `values of "${name}" below the minimum ${rule.min}`, i, v);
+        if (rule.max !== undefined && v > rule.max)
+          found.add(name, 'max', `values of "${name}" above the maximum ${rule.max}`, i, v);
       }
       if (typeof v === 'string') {
         if (distinct.size < MAX_DISTINCT_TRACKED) distinct.add(v);
-        if (allowed && !allowed.has(v)) found.add(name, 'allowed', `values of "${name}" outside the allowed categories`, i, v);
+        if (allowed && !allowed.has(v))
+          found.add(name, 'allowed', `values of "${name}" outside the allowed categories`, i, v);
       }
     }
     stats[name] = {
@@ -89,7 +98,13 @@ export function validateColumns(
   }
 
   if (rows < config.dataset.minRows) {
-    found.add('(dataset)', 'minRows', `${rows} rows, fewer than the required minimum of ${config.dataset.minRows}`, -1, rows);
+    found.add(
+      '(dataset)',
+      'minRows',
+      `${rows} rows, fewer than the required minimum of ${config.dataset.minRows}`,
+      -1,
+      rows,
+    );
   }
 
   let positiveFraction: number | null = null;
@@ -105,7 +120,12 @@ export function validateColumns(
     }
     positiveFraction = labelled > 0 ? positives / labelled : null;
     const balance = config.dataset.labelBalance;
-    if (balance && (positiveFraction === null || positiveFraction < balance.minPositiveFraction || positiveFraction > balance.maxPositiveFraction)) {
+    if (
+      balance &&
+      (positiveFraction === null ||
+        positiveFraction < balance.minPositiveFraction ||
+        positiveFraction > balance.maxPositiveFraction)
+    ) {
       found.add(
         config.label.source,
         'labelBalance',

@@ -9,11 +9,21 @@ export interface MinioServer {
   process: ManagedProcess;
 }
 
-export async function startMinio(opts: { dataDir: string; port?: number; accessKeyId?: string; secretAccessKey?: string }): Promise<MinioServer> {
+export async function startMinio(opts: {
+  dataDir: string;
+  port?: number;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+}): Promise<MinioServer> {
   return opts.port === undefined ? startOnFreePorts(() => startMinioOnce(opts)) : startMinioOnce(opts);
 }
 
-async function startMinioOnce(opts: { dataDir: string; port?: number; accessKeyId?: string; secretAccessKey?: string }): Promise<MinioServer> {
+async function startMinioOnce(opts: {
+  dataDir: string;
+  port?: number;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+}): Promise<MinioServer> {
   const port = opts.port ?? (await freePort());
   const consolePort = await freePort();
   const accessKeyId = opts.accessKeyId ?? 'ct-local';
@@ -21,7 +31,15 @@ async function startMinioOnce(opts: { dataDir: string; port?: number; accessKeyI
   const proc = startProcess(
     'minio',
     requireTool('minio'),
-    ['server', opts.dataDir, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'],
+    [
+      'server',
+      opts.dataDir,
+      '--address',
+      `127.0.0.1:${port}`,
+      '--console-address',
+      `127.0.0.1:${consolePort}`,
+      '--quiet',
+    ],
     opts.dataDir + '.logs',
     { MINIO_ROOT_USER: accessKeyId, MINIO_ROOT_PASSWORD: secretAccessKey, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off' },
   );

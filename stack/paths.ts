@@ -18,6 +18,7 @@ export const tools = {
 /** Fails with the fix when a tool is missing, instead of a bare ENOENT from spawn. */
 export function requireTool(name: keyof typeof tools): string {
   const p = tools[name];
-  if (!existsSync(p)) throw new Error(`${name} is not installed at ${p}: run \`bash stack/install.sh\` (npm run setup)`);
+  if (!existsSync(p))
+    throw new Error(`${name} is not installed at ${p}: run \`bash stack/install.sh\` (npm run setup)`);
   return p;
 }

@@ -41,7 +41,9 @@ function readOr<T>(read: () => T, fallback: T): T {
 }
 
 function commandLine(pid: number, max = 120): string {
-  const argv = readOr(() => readFileSync(`/proc/${pid}/cmdline`, 'utf8'), '').split('\0').filter(Boolean);
+  const argv = readOr(() => readFileSync(`/proc/${pid}/cmdline`, 'utf8'), '')
+    .split('\0')
+    .filter(Boolean);
   const line = argv.join(' ');
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }

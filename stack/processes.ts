@@ -30,7 +30,13 @@ function dieWithParent(): string[] {
   return pdeathsigPrefix;
 }
 
-export function startProcess(name: string, command: string, args: string[], logDir: string, env?: NodeJS.ProcessEnv): ManagedProcess {
+export function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  logDir: string,
+  env?: NodeJS.ProcessEnv,
+): ManagedProcess {
   mkdirSync(logDir, { recursive: true });
   const logFile = path.join(logDir, `${name}.log`);
   const logOffset = existsSync(logFile) ? statSync(logFile).size : 0;
@@ -108,7 +114,11 @@ export function logTail(proc: ManagedProcess, lines = 15): string {
 }
 
 /** Waits until `probe` resolves true, failing with the process log's path if the process dies or time runs out. */
-export async function waitUntilReady(proc: ManagedProcess, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+export async function waitUntilReady(
+  proc: ManagedProcess,
+  probe: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.child.exitCode !== null || proc.child.signalCode !== null) {

@@ -2,7 +2,14 @@
 // search attributes: the same launcher serves `ct dev`, the demo and the integration tests.
 import path from 'node:path';
 import { requireTool } from '../stack/paths';
-import { freePort, type ManagedProcess, startOnFreePorts, startProcess, tcpOpen, waitUntilReady } from '../stack/processes';
+import {
+  freePort,
+  type ManagedProcess,
+  startOnFreePorts,
+  startProcess,
+  tcpOpen,
+  waitUntilReady,
+} from '../stack/processes';
 import { ALL_SEARCH_ATTRIBUTES } from '../core/searchAttributes';
 
 export interface DevServerOptions {
@@ -33,20 +40,32 @@ async function startOnce(opts: DevServerOptions): Promise<DevServer> {
   const uiPort = opts.uiPort ?? (await freePort());
   const namespace = opts.namespace ?? 'default';
   const args = [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(port),
-    '--db-filename', path.join(opts.dataDir, 'temporal.sqlite'),
-    '--namespace', namespace,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--db-filename',
+    path.join(opts.dataDir, 'temporal.sqlite'),
+    '--namespace',
+    namespace,
+    '--log-level',
+    'warn',
     // The server answers at most this many Updates per workflow at a time (default 10; the rest are retried by the
     // client with backoff): a storm of drift reports is acknowledged in ~1 s instead of ~20 s. Set it on
     // production clusters too (README, "Continuous training").
-    '--dynamic-config-value', `history.maxInFlightUpdates=${opts.maxInFlightUpdates ?? MAX_IN_FLIGHT_UPDATES}`,
+    '--dynamic-config-value',
+    `history.maxInFlightUpdates=${opts.maxInFlightUpdates ?? MAX_IN_FLIGHT_UPDATES}`,
     ...(opts.ui === false ? ['--headless'] : ['--ui-port', String(uiPort)]),
     ...ALL_SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${k.type}`]),
   ];
   const proc = startProcess('temporal', requireTool('temporal'), args, opts.dataDir);
   await waitUntilReady(proc, () => tcpOpen(port), 60_000);
-  return { address: `127.0.0.1:${port}`, uiUrl: opts.ui === false ? null : `http://127.0.0.1:${uiPort}`, namespace, process: proc };
+  return {
+    address: `127.0.0.1:${port}`,
+    uiUrl: opts.ui === false ? null : `http://127.0.0.1:${uiPort}`,
+    namespace,
+    process: proc,
+  };
 }

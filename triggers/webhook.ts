@@ -33,7 +33,10 @@ const signedContent = (timestamp: number, body: string | Uint8Array): Buffer =>
 export function signDriftAlert(secret: string | string[], body: string | Uint8Array, nowMs = Date.now()): string {
   const timestamp = Math.floor(nowMs / 1000);
   const secrets = typeof secret === 'string' ? [secret] : secret;
-  return formatSignatureHeader(timestamp, secrets.map((s) => hmacSha256Hex(s, signedContent(timestamp, body))));
+  return formatSignatureHeader(
+    timestamp,
+    secrets.map((s) => hmacSha256Hex(s, signedContent(timestamp, body))),
+  );
 }
 
 /** Null when `header` signs `body` with `secret` within `toleranceSeconds` of `nowMs`, else why not. */
@@ -93,7 +96,9 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-export async function startWebhook(options: WebhookOptions): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+export async function startWebhook(
+  options: WebhookOptions,
+): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const { client, store, secret, taskQueue, logger } = options;
   const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   const now = options.now ?? Date.now;
@@ -115,9 +120,13 @@ export async function startWebhook(options: WebhookOptions): Promise<{ server: S
       throw new HttpError(400, `body is not JSON: ${(err as Error).message}`);
     }
     const alert = parseOrThrow(DriftAlert, json, 'drift alert');
-    if (!(await store.exists(keys.registeredConfig(alert.modelId)))) throw new HttpError(404, `unknown model "${alert.modelId}": register it with \`ct models register\``);
+    if (!(await store.exists(keys.registeredConfig(alert.modelId))))
+      throw new HttpError(404, `unknown model "${alert.modelId}": register it with \`ct models register\``);
     const ack = await reportDrift(client, alert, { taskQueue });
-    log.info({ alertId: alert.alertId, modelId: alert.modelId, action: ack.action, incident: ack.incidentId }, 'drift alert accepted');
+    log.info(
+      { alertId: alert.alertId, modelId: alert.modelId, action: ack.action, incident: ack.incidentId },
+      'drift alert accepted',
+    );
     return { status: ack.action === 'duplicate' ? 200 : 202, body: ack };
   }
 
@@ -125,8 +134,16 @@ export async function startWebhook(options: WebhookOptions): Promise<{ server: S
     handle(req)
       .then(({ status, body }) => send(res, status, body))
       .catch((err: unknown) => {
-        const status = err instanceof HttpError ? err.status : err instanceof InvalidInputError ? 400 : err instanceof SupervisorRefusal ? 422 : 503;
-        const message = status === 503 ? `could not reach the supervisor: ${(err as Error).message}` : (err as Error).message;
+        const status =
+          err instanceof HttpError
+            ? err.status
+            : err instanceof InvalidInputError
+              ? 400
+              : err instanceof SupervisorRefusal
+                ? 422
+                : 503;
+        const message =
+          status === 503 ? `could not reach the supervisor: ${(err as Error).message}` : (err as Error).message;
         log.warn({ status, path: req.url, error: message }, 'drift alert refused');
         send(res, status, { error: message });
       });

@@ -23,29 +23,43 @@ export function readStructuredFile(file: string): unknown {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new InvalidInputError(`file ${file}`, [code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a file' : (err as Error).message]);
+    throw new InvalidInputError(`file ${file}`, [
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a file' : (err as Error).message,
+    ]);
   }
   try {
     return file.endsWith('.json') ? (JSON.parse(text) as unknown) : (YAML.parse(text) as unknown);
   } catch (err) {
-    throw new InvalidInputError(`file ${file}`, [`not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`]);
+    throw new InvalidInputError(`file ${file}`, [
+      `not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+    ]);
   }
 }
 
 /** CT_CONFIG names the file; otherwise the first ct.config.{json,yaml,yml} in `cwd`; the environment overrides it. */
 export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): AppConfig {
-  const file = env.CT_CONFIG ? path.resolve(cwd, env.CT_CONFIG) : CONFIG_FILES.map((f) => path.join(cwd, f)).find((f) => existsSync(f));
+  const file = env.CT_CONFIG
+    ? path.resolve(cwd, env.CT_CONFIG)
+    : CONFIG_FILES.map((f) => path.join(cwd, f)).find((f) => existsSync(f));
   if (env.CT_CONFIG && !existsSync(file!)) throw new Error(`CT_CONFIG points at ${file}, which does not exist`);
   const content = file ? readStructuredFile(file) : {};
-  if (typeof content !== 'object' || content === null || Array.isArray(content)) throw new Error(`${file} must hold an object`);
-  return parseOrThrow(AppConfig, mergeEnv(content as Record<string, unknown>, env), `configuration${file ? ` (${file} + environment)` : ' (environment)'}`);
+  if (typeof content !== 'object' || content === null || Array.isArray(content))
+    throw new Error(`${file} must hold an object`);
+  return parseOrThrow(
+    AppConfig,
+    mergeEnv(content as Record<string, unknown>, env),
+    `configuration${file ? ` (${file} + environment)` : ' (environment)'}`,
+  );
 }
 
 /** Temporal connection from the envconfig profile (TEMPORAL_* variables, temporal.toml), our overrides on top. */
 export function temporalConnectConfig(config: AppConfig) {
   const profile = loadClientConnectConfig({ profile: config.temporal.profile });
   return {
-    connectionOptions: { ...profile.connectionOptions, address: config.temporal.address ?? profile.connectionOptions.address ?? '127.0.0.1:7233' },
+    connectionOptions: {
+      ...profile.connectionOptions,
+      address: config.temporal.address ?? profile.connectionOptions.address ?? '127.0.0.1:7233',
+    },
     namespace: config.temporal.namespace ?? profile.namespace ?? 'default',
   };
 }
@@ -62,12 +76,23 @@ export async function connectWorker(config: AppConfig): Promise<{ connection: Na
 }
 
 export function createObjectStore(config: AppConfig): ObjectStore {
-  return new ObjectStore(createS3Client(config.s3), config.s3.bucket, config.s3.endpoint ?? `AWS S3 (${config.s3.region})`);
+  return new ObjectStore(
+    createS3Client(config.s3),
+    config.s3.bucket,
+    config.s3.endpoint ?? `AWS S3 (${config.s3.region})`,
+  );
 }
 
 /** The audit log: its own bucket (Object Lock needs to be enabled when a bucket is created). */
 export function createAuditLog(config: AppConfig): AuditLog {
-  return new AuditLog(new ObjectStore(createS3Client(config.s3), AuditLog.bucketName(config), config.s3.endpoint ?? `AWS S3 (${config.s3.region})`), config.audit);
+  return new AuditLog(
+    new ObjectStore(
+      createS3Client(config.s3),
+      AuditLog.bucketName(config),
+      config.s3.endpoint ?? `AWS S3 (${config.s3.region})`,
+    ),
+    config.audit,
+  );
 }
 
 /** The dependencies every activity factory receives, built from the runtime configuration. */
@@ -85,7 +110,9 @@ export function activityDeps(config: AppConfig, logger: Logger): ActivityDeps {
 
 export function gitCommit(cwd = process.cwd()): string {
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     return 'unknown';
   }

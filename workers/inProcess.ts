@@ -10,12 +10,22 @@ export interface RunningWorkers {
   stop(): Promise<void>;
 }
 
-export async function startInProcessWorkers(config: AppConfig, logger: Logger, workflowBundle?: WorkflowBundleOption, options: { gpu?: boolean } = {}): Promise<RunningWorkers> {
+export async function startInProcessWorkers(
+  config: AppConfig,
+  logger: Logger,
+  workflowBundle?: WorkflowBundleOption,
+  options: { gpu?: boolean } = {},
+): Promise<RunningWorkers> {
   const { connection, namespace } = await connectWorker(config);
   const client = await connectClient(config);
   const deps = { ...activityDeps(config, logger), client };
   const wiring = { connection, namespace, taskQueue: config.taskQueue, deps, workflowBundle };
-  const workers = [await createControlWorker(wiring), ...(options.gpu === false ? [] : [await createGpuWorker({ ...wiring, logger, client, gpusPerJob: config.gpusPerJob })])];
+  const workers = [
+    await createControlWorker(wiring),
+    ...(options.gpu === false
+      ? []
+      : [await createGpuWorker({ ...wiring, logger, client, gpusPerJob: config.gpusPerJob })]),
+  ];
   const running = workers.map((w) => w.run());
   let stopped: Promise<void> | undefined;
   return {

@@ -4,19 +4,42 @@ import type { Logger as TemporalLogger } from '@temporalio/common';
 import pino, { type Logger } from 'pino';
 
 const REDACT = [
-  'secretAccessKey', '*.secretAccessKey', '*.*.secretAccessKey',
-  'accessKeyId', '*.accessKeyId', '*.*.accessKeyId',
-  'apiKey', '*.apiKey', '*.*.apiKey',
-  'authorization', '*.authorization', 'headers.authorization',
-  'token', '*.token', 'password', '*.password', 'approvalSecret', '*.approvalSecret',
-  'secret', '*.secret', 'signature', '*.signature', 'headers["x-ct-signature"]',
+  'secretAccessKey',
+  '*.secretAccessKey',
+  '*.*.secretAccessKey',
+  'accessKeyId',
+  '*.accessKeyId',
+  '*.*.accessKeyId',
+  'apiKey',
+  '*.apiKey',
+  '*.*.apiKey',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'token',
+  '*.token',
+  'password',
+  '*.password',
+  'approvalSecret',
+  '*.approvalSecret',
+  'secret',
+  '*.secret',
+  'signature',
+  '*.signature',
+  'headers["x-ct-signature"]',
 ];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { pid: process.pid } }, destination);
 }
 
-const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
+const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
 
 /** Adapts pino to Temporal's Logger interface; metadata (workflowId, runId, activityType, …) becomes fields. */
 export class PinoTemporalLogger implements TemporalLogger {
@@ -24,11 +47,21 @@ export class PinoTemporalLogger implements TemporalLogger {
   log(level: LogLevel, message: string, meta?: LogMetadata): void {
     this.pino[LEVELS[level]]({ ...meta }, message);
   }
-  trace(message: string, meta?: LogMetadata) { this.log('TRACE', message, meta); }
-  debug(message: string, meta?: LogMetadata) { this.log('DEBUG', message, meta); }
-  info(message: string, meta?: LogMetadata) { this.log('INFO', message, meta); }
-  warn(message: string, meta?: LogMetadata) { this.log('WARN', message, meta); }
-  error(message: string, meta?: LogMetadata) { this.log('ERROR', message, meta); }
+  trace(message: string, meta?: LogMetadata) {
+    this.log('TRACE', message, meta);
+  }
+  debug(message: string, meta?: LogMetadata) {
+    this.log('DEBUG', message, meta);
+  }
+  info(message: string, meta?: LogMetadata) {
+    this.log('INFO', message, meta);
+  }
+  warn(message: string, meta?: LogMetadata) {
+    this.log('WARN', message, meta);
+  }
+  error(message: string, meta?: LogMetadata) {
+    this.log('ERROR', message, meta);
+  }
 }
 
 let installed = false;

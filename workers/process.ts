@@ -16,7 +16,16 @@ export async function runWorkerProcess(kind: 'control' | 'gpu'): Promise<void> {
   const worker =
     kind === 'control'
       ? await createControlWorker({ connection, namespace, taskQueue: config.taskQueue, deps })
-      : await createGpuWorker({ connection, namespace, taskQueue: config.taskQueue, deps, logger, client, gpusPerJob: config.gpusPerJob, shutdownSignal: shutdownOnSignal(logger) });
+      : await createGpuWorker({
+          connection,
+          namespace,
+          taskQueue: config.taskQueue,
+          deps,
+          logger,
+          client,
+          gpusPerJob: config.gpusPerJob,
+          shutdownSignal: shutdownOnSignal(logger),
+        });
   logger.info({ namespace, taskQueue: worker.options.taskQueue }, `${kind} worker started`);
   await worker.run();
   await connection.close();

@@ -42,8 +42,13 @@ export interface GpuWorkerWiring extends WorkerWiring {
 export async function createGpuWorker(w: GpuWorkerWiring): Promise<Worker> {
   const inventory = discoverGpus();
   const gpuPool = new GpuPool(inventory.gpus, w.gpusPerJob);
-  if (inventory.gpus.length === 0) w.logger.warn('no GPU found (nvidia-smi / CUDA_VISIBLE_DEVICES): training runs on CPU with 1 slot');
-  else w.logger.info({ gpus: inventory.gpus, source: inventory.source, gpusPerJob: w.gpusPerJob, slots: gpuPool.slots }, 'GPUs discovered');
+  if (inventory.gpus.length === 0)
+    w.logger.warn('no GPU found (nvidia-smi / CUDA_VISIBLE_DEVICES): training runs on CPU with 1 slot');
+  else
+    w.logger.info(
+      { gpus: inventory.gpus, source: inventory.source, gpusPerJob: w.gpusPerJob, slots: gpuPool.slots },
+      'GPUs discovered',
+    );
   return Worker.create({
     connection: w.connection,
     namespace: w.namespace,

@@ -47,7 +47,8 @@ export function openApprovalDesk(ctx: ApprovalDeskContext): ApprovalDesk {
   const scope: TokenScope = { act: 'decide-run', workflowId: ctx.workflowId, runId: ctx.runId };
   const tokenRefusal = (args: ApprovalInput & { by: string }): string | null => {
     if (!policy?.signedApprovals || args.token === undefined) return null;
-    if (verifyingKey === null) return 'approval token refused: the workers have no approval secret (CT_APPROVAL_SECRET)';
+    if (verifyingKey === null)
+      return 'approval token refused: the workers have no approval secret (CT_APPROVAL_SECRET)';
     const check = checkGovernanceToken(verifyingKey, args.token, args.by, scope, Date.now());
     if (!check.ok) return `approval token refused: ${check.reason}`;
     if (spentNonces.has(check.claims.nonce)) return 'approval token refused: this token was already used on this run';
@@ -61,33 +62,63 @@ export function openApprovalDesk(ctx: ApprovalDeskContext): ApprovalDesk {
 
   const validateDecision = (outcome: Decision['outcome']) => (raw: ApprovalInput) => {
     const args = parseWorkflowInput(ApprovalInput, raw, 'approval');
-    const state = { stage: status.stage, decided: status.decision ? `${status.decision.outcome} by ${status.decision.by}` : null, escalated, requester: ctx.requester };
-    const why = policy ? refusal(policy, state, args.by, outcome, args.token !== undefined) ?? tokenRefusal(args) : `run is not awaiting approval (stage: ${status.stage})`;
+    const state = {
+      stage: status.stage,
+      decided: status.decision ? `${status.decision.outcome} by ${status.decision.by}` : null,
+      escalated,
+      requester: ctx.requester,
+    };
+    const why = policy
+      ? (refusal(policy, state, args.by, outcome, args.token !== undefined) ?? tokenRefusal(args))
+      : `run is not awaiting approval (stage: ${status.stage})`;
     if (why) refuse(why, 'ApprovalRefused');
   };
-  const decide = (outcome: Decision['outcome']) => async (raw: ApprovalInput): Promise<ApprovalResult> => {
-    const args = ApprovalInput.parse(raw);
-    const quorum = policy?.quorum ?? 1;
-    spendToken(args);
-    if (outcome === 'rejected') {
-      status.decision = { outcome, by: args.by, comment: args.comment, mode: 'manual', approvals: [...approvals.values()], evidence: [] };
-      await audit('rejection', args.by, { comment: args.comment });
-    } else if (!approvals.has(args.by)) {
-      approvals.set(args.by, { by: args.by, comment: args.comment, at: new Date().toISOString() });
-      await audit('approval', args.by, { comment: args.comment, approvals: approvals.size, quorum });
-      if (approvals.size >= quorum && !status.decision) {
-        status.decision = { outcome: 'approved', by: args.by, comment: args.comment, mode: 'manual', approvals: [...approvals.values()], evidence: [] };
+  const decide =
+    (outcome: Decision['outcome']) =>
+    async (raw: ApprovalInput): Promise<ApprovalResult> => {
+      const args = ApprovalInput.parse(raw);
+      const quorum = policy?.quorum ?? 1;
+      spendToken(args);
+      if (outcome === 'rejected') {
+        status.decision = {
+          outcome,
+          by: args.by,
+          comment: args.comment,
+          mode: 'manual',
+          approvals: [...approvals.values()],
+          evidence: [],
+        };
+        await audit('rejection', args.by, { comment: args.comment });
+      } else if (!approvals.has(args.by)) {
+        approvals.set(args.by, { by: args.by, comment: args.comment, at: new Date().toISOString() });
+        await audit('approval', args.by, { comment: args.comment, approvals: approvals.size, quorum });
+        if (approvals.size >= quorum && !status.decision) {
+          status.decision = {
+            outcome: 'approved',
+            by: args.by,
+            comment: args.comment,
+            mode: 'manual',
+            approvals: [...approvals.values()],
+            evidence: [],
+          };
+        }
       }
-    }
-    setCurrentDetails(describeStatus(status));
-    return { decision: status.decision, approvals: approvals.size, quorum };
-  };
+      setCurrentDetails(describeStatus(status));
+      return { decision: status.decision, approvals: approvals.size, quorum };
+    };
   setHandler(approveUpdate, decide('approved'), { validator: validateDecision('approved') });
   setHandler(rejectUpdate, decide('rejected'), { validator: validateDecision('rejected') });
 
   const onDeadline = (p: ApprovalPolicy) => async (kind: 'reminder' | 'escalation' | 'timeout') => {
     if (kind === 'timeout') {
-      status.decision = { outcome: 'rejected', by: 'timeout', comment: `no decision within ${p.rejectAfter}`, mode: 'timeout', approvals: [...approvals.values()], evidence: [] };
+      status.decision = {
+        outcome: 'rejected',
+        by: 'timeout',
+        comment: `no decision within ${p.rejectAfter}`,
+        mode: 'timeout',
+        approvals: [...approvals.values()],
+        evidence: [],
+      };
       return;
     }
     if (kind === 'escalation') {
@@ -95,9 +126,24 @@ export function openApprovalDesk(ctx: ApprovalDeskContext): ApprovalDesk {
       await audit('escalation', 'system', { to: p.escalationRoles });
     }
     const approvers = [...allowedApprovers(p, escalated)];
-    await control.notifyApprovers.executeWithOptions({ startToCloseTimeout: '1 minute', retry: controlRetry, summary: `${kind}: notify ${approvers.length} approver(s)` }, [
-      { kind, modelId: ctx.modelId, workflowId: ctx.workflowId, approvers, url: p.notifyUrl, message: `${ctx.modelId} run ${ctx.workflowId} is waiting for approval (${kind})`, at: new Date().toISOString() },
-    ]);
+    await control.notifyApprovers.executeWithOptions(
+      {
+        startToCloseTimeout: '1 minute',
+        retry: controlRetry,
+        summary: `${kind}: notify ${approvers.length} approver(s)`,
+      },
+      [
+        {
+          kind,
+          modelId: ctx.modelId,
+          workflowId: ctx.workflowId,
+          approvers,
+          url: p.notifyUrl,
+          message: `${ctx.modelId} run ${ctx.workflowId} is waiting for approval (${kind})`,
+          at: new Date().toISOString(),
+        },
+      ],
+    );
     setCurrentDetails(describeStatus(status));
   };
 

@@ -32,7 +32,13 @@ import {
   type SupervisorState,
   unknownFeatures,
 } from '../core/continuousTraining';
-import { DriftAlert, RetrainRequest, type SupervisorAck, SupervisorInput, type SupervisorInputJson } from '../core/supervisorMessages';
+import {
+  DriftAlert,
+  RetrainRequest,
+  type SupervisorAck,
+  SupervisorInput,
+  type SupervisorInputJson,
+} from '../core/supervisorMessages';
 import { workflowIds } from '../core/keys';
 import type { ModelConfig } from '../core/modelConfig';
 import { reasonOf } from '../core/parse';
@@ -40,7 +46,13 @@ import type { RunInputJson } from '../core/runInput';
 import { CtModel, CtStage, CtTrigger } from '../core/searchAttributes';
 import { parseWorkflowInput, refuse } from './inputs';
 import { controlRetry } from './retryPolicies';
-import { pauseSignal, reportDriftUpdate, requestRetrainUpdate, resumeSignal, supervisorStatusQuery } from './definitions';
+import {
+  pauseSignal,
+  reportDriftUpdate,
+  requestRetrainUpdate,
+  resumeSignal,
+  supervisorStatusQuery,
+} from './definitions';
 import { retrainingPipeline } from './retrainingPipeline';
 
 const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry: controlRetry });
@@ -51,11 +63,17 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
   const state: SupervisorState = input.carried ?? initialState(modelId);
   const { workflowId } = workflowInfo();
   if (workflowId !== workflowIds.supervisor(modelId)) {
-    throw ApplicationFailure.nonRetryable(`the supervisor of "${modelId}" must run as workflow id ${workflowIds.supervisor(modelId)}, not ${workflowId}`, 'InvalidInput');
+    throw ApplicationFailure.nonRetryable(
+      `the supervisor of "${modelId}" must run as workflow id ${workflowIds.supervisor(modelId)}, not ${workflowId}`,
+      'InvalidInput',
+    );
   }
   let config: ModelConfig | undefined;
   let configError: string | undefined;
-  const rules = (): SupervisorRules => ({ persistence: config?.drift.persistence ?? 1, manualWhilePaused: config?.continuousTraining.manualWhilePaused ?? false });
+  const rules = (): SupervisorRules => ({
+    persistence: config?.drift.persistence ?? 1,
+    manualWhilePaused: config?.continuousTraining.manualWhilePaused ?? false,
+  });
 
   // Search attributes are history events: upserted only when they change, not on every report of a storm.
   let shown = '';
@@ -69,7 +87,9 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
     setCurrentDetails(
       [
         `**${modelId}**: ${phase}${state.paused ? ' (paused)' : ''} · champion ${state.championVersion === null ? 'none' : `v${state.championVersion}`}`,
-        inc ? `open ${inc.id} (${inc.kind}): ${inc.reason} · evidence ${inc.evidenceCount}${inc.run ? ` · run ${inc.run.workflowId} ${inc.run.outcome}` : ''}${inc.cooldownUntil ? ` · cooldown until ${inc.cooldownUntil}` : ''}` : 'no open incident',
+        inc
+          ? `open ${inc.id} (${inc.kind}): ${inc.reason} · evidence ${inc.evidenceCount}${inc.run ? ` · run ${inc.run.workflowId} ${inc.run.outcome}` : ''}${inc.cooldownUntil ? ` · cooldown until ${inc.cooldownUntil}` : ''}`
+          : 'no open incident',
         `reports received ${state.reportsReceived} · drift in ${state.consecutiveDrift} consecutive window(s)`,
       ].join('\n\n'),
     );
@@ -88,7 +108,10 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
     async (raw): Promise<SupervisorAck> => {
       const alert = DriftAlert.parse(raw);
       const cfg = await ready();
-      const unknown = unknownFeatures(alert, cfg.features.map((f) => f.name));
+      const unknown = unknownFeatures(
+        alert,
+        cfg.features.map((f) => f.name),
+      );
       if (unknown) throw ApplicationFailure.nonRetryable(`drift alert ${alert.alertId}: ${unknown}`, 'InvalidInput');
       const ack = receiveDrift(state, alert, Date.now(), rules());
       log.info('drift report', { alertId: alert.alertId, action: ack.action, incident: ack.incidentId });
@@ -98,8 +121,14 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
     {
       validator: (raw) => {
         const alert = parseWorkflowInput(DriftAlert, raw, 'drift alert');
-        if (alert.modelId !== modelId) refuse(`drift alert is for model "${alert.modelId}", this supervisor is ${modelId}'s`, 'InvalidInput');
-        const unknown = config ? unknownFeatures(alert, config.features.map((f) => f.name)) : null;
+        if (alert.modelId !== modelId)
+          refuse(`drift alert is for model "${alert.modelId}", this supervisor is ${modelId}'s`, 'InvalidInput');
+        const unknown = config
+          ? unknownFeatures(
+              alert,
+              config.features.map((f) => f.name),
+            )
+          : null;
         if (unknown) refuse(`drift alert ${alert.alertId}: ${unknown}`, 'InvalidInput');
       },
     },
@@ -110,7 +139,12 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
       const request = RetrainRequest.parse(raw);
       await ready();
       const ack = receiveRetrainRequest(state, request, Date.now(), rules());
-      log.info('retrain request', { by: request.requestedBy, kind: request.kind, action: ack.action, incident: ack.incidentId });
+      log.info('retrain request', {
+        by: request.requestedBy,
+        kind: request.kind,
+        action: ack.action,
+        incident: ack.incidentId,
+      });
       show();
       return ack;
     },
@@ -143,9 +177,15 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
   const watch = (runId: string) => {
     watching = runId;
     void control.awaitRetrainingRun
-      .executeWithOptions({ startToCloseTimeout: '30 days', heartbeatTimeout: `${Math.max(30, input.runPollSeconds * 3)} seconds`, retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' }, summary: `wait for ${runId}` }, [
-        { workflowId: runId, pollSeconds: input.runPollSeconds },
-      ])
+      .executeWithOptions(
+        {
+          startToCloseTimeout: '30 days',
+          heartbeatTimeout: `${Math.max(30, input.runPollSeconds * 3)} seconds`,
+          retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
+          summary: `wait for ${runId}`,
+        },
+        [{ workflowId: runId, pollSeconds: input.runPollSeconds }],
+      )
       .then((result) => {
         recordRunFinished(state, result, Date.now(), durationMs(config!.continuousTraining.cooldown));
         log.info('retrain finished', { workflowId: runId, outcome: result.outcome, version: result.version });
@@ -160,7 +200,10 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
   for (;;) {
     const cooldownEnds = expireCooldown(state, Date.now());
     show();
-    const wake = () => pendingStart(state) !== null || historyFull() || (state.incident?.cooldownUntil != null && watching === null && cooldownEnds === null);
+    const wake = () =>
+      pendingStart(state) !== null ||
+      historyFull() ||
+      (state.incident?.cooldownUntil != null && watching === null && cooldownEnds === null);
     // condition() without a timeout resolves to void: only the timed form says whether it woke or timed out.
     if (cooldownEnds === null) await condition(wake);
     else if (!(await condition(wake, Math.max(1, cooldownEnds - Date.now())))) continue; // the cooldown ended
@@ -176,7 +219,12 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
       if (pendingStart(state)) continue;
       state.generation++;
       log.info('continuing as new', { historyLength: workflowInfo().historyLength, generation: state.generation });
-      await continueAsNew<typeof continuousTraining>({ modelId, historyLimit: input.historyLimit, runPollSeconds: input.runPollSeconds, carried: state });
+      await continueAsNew<typeof continuousTraining>({
+        modelId,
+        historyLimit: input.historyLimit,
+        runPollSeconds: input.runPollSeconds,
+        carried: state,
+      });
     }
   }
 
@@ -185,8 +233,12 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
     try {
       config = await control.loadModelConfig(modelId); // the newest registered config applies to the new run
       const data = config.continuousTraining.data;
-      if (!inc.datasetKeys && !data) throw new Error(`model "${modelId}" has no continuousTraining.data.prefix: a retrain needs explicit datasetKeys`);
-      const datasetKeys = inc.datasetKeys ?? (await control.resolveDataWindow({ prefix: data!.prefix, count: data!.trainWindows }));
+      if (!inc.datasetKeys && !data)
+        throw new Error(
+          `model "${modelId}" has no continuousTraining.data.prefix: a retrain needs explicit datasetKeys`,
+        );
+      const datasetKeys =
+        inc.datasetKeys ?? (await control.resolveDataWindow({ prefix: data!.prefix, count: data!.trainWindows }));
       const runId = workflowIds.run(modelId, `${new Date().toISOString().replace(/[:.]/g, '-')}-${incidentId}`);
       const runInput: RunInputJson = {
         modelId,

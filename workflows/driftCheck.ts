@@ -14,12 +14,23 @@ export async function driftCheck(rawInput: DriftCheckInput): Promise<DriftCheckR
   const input = parseWorkflowInput(DriftCheckInput, rawInput, 'driftCheck input');
   const { modelId } = input;
   const { runId } = workflowInfo();
-  upsertSearchAttributes([{ key: CtModel, value: modelId }, { key: CtTrigger, value: 'schedule' }, { key: CtStage, value: 'drift-check' }]);
+  upsertSearchAttributes([
+    { key: CtModel, value: modelId },
+    { key: CtTrigger, value: 'schedule' },
+    { key: CtStage, value: 'drift-check' },
+  ]);
   const config = await control.loadModelConfig(modelId);
   const checkId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${runId.slice(0, 8)}`;
-  const result = await control.checkDriftWindow({ modelId, config, checkId, ...(input.windowKeys ? { windowKeys: input.windowKeys } : {}) });
+  const result = await control.checkDriftWindow({
+    modelId,
+    config,
+    checkId,
+    ...(input.windowKeys ? { windowKeys: input.windowKeys } : {}),
+  });
   const ack = result.alert ? await control.reportToSupervisor(result.alert) : null;
   upsertSearchAttributes([{ key: CtStage, value: 'done' }]);
-  setCurrentDetails(`**${modelId}** drift check: ${result.reason}${ack ? ` → supervisor: ${ack.message}` : ''}${result.reportKey ? `\n\nreport: ${result.reportKey}` : ''}`);
+  setCurrentDetails(
+    `**${modelId}** drift check: ${result.reason}${ack ? ` → supervisor: ${ack.message}` : ''}${result.reportKey ? `\n\nreport: ${result.reportKey}` : ''}`,
+  );
   return { ...result, ack };
 }

@@ -77,9 +77,10 @@ async function runPipeline(rawInput: RunInputJson): Promise<RunStatus> {
   let auditCount = 0;
   const audit = async (kind: AuditKind, actor: string, details: Record<string, unknown>) => {
     if (!auditing) return;
-    await control.recordAudit.executeWithOptions({ startToCloseTimeout: '2 minutes', retry: controlRetry, summary: `audit: ${kind}` }, [
-      { modelId, kind, actor, workflowId, runId, details, eventId: `${runId}/${auditCount++}/${kind}` },
-    ]);
+    await control.recordAudit.executeWithOptions(
+      { startToCloseTimeout: '2 minutes', retry: controlRetry, summary: `audit: ${kind}` },
+      [{ modelId, kind, actor, workflowId, runId, details, eventId: `${runId}/${auditCount++}/${kind}` }],
+    );
   };
 
   // People decide through Updates approve/reject (workflows/approvals.ts); they are refused until a policy is set.
@@ -124,7 +125,9 @@ async function runPipeline(rawInput: RunInputJson): Promise<RunStatus> {
   const configFirst = patched('config-before-audit');
   const config: ModelConfig = auditing
     ? await stage('starting', async () => {
-        const resolved = configFirst ? await control.resolveRunConfig({ modelId, inline: input.modelConfig }) : undefined;
+        const resolved = configFirst
+          ? await control.resolveRunConfig({ modelId, inline: input.modelConfig })
+          : undefined;
         await audit('run-started', input.trigger.requestedBy, { trigger: input.trigger, datasetKeys });
         return resolved ?? input.modelConfig ?? (await control.loadModelConfig(modelId));
       })
@@ -133,12 +136,22 @@ async function runPipeline(rawInput: RunInputJson): Promise<RunStatus> {
   const stageInput = { modelId, runId, config, datasetKeys };
 
   const report = await stage('validate', () =>
-    control.validateDataset.executeWithOptions({ startToCloseTimeout: '20 minutes', retry: controlRetry, summary: `validate ${datasetKeys.length} file(s) against the ${modelId} schema` }, [stageInput]),
+    control.validateDataset.executeWithOptions(
+      {
+        startToCloseTimeout: '20 minutes',
+        retry: controlRetry,
+        summary: `validate ${datasetKeys.length} file(s) against the ${modelId} schema`,
+      },
+      [stageInput],
+    ),
   );
   status.validation = { rows: report.rows, reportKey: report.reportKey };
 
   const prepared = await stage('prepare', () =>
-    control.prepareSplits.executeWithOptions({ startToCloseTimeout: '20 minutes', retry: controlRetry, summary: 'time-aware train/validation/holdout split' }, [stageInput]),
+    control.prepareSplits.executeWithOptions(
+      { startToCloseTimeout: '20 minutes', retry: controlRetry, summary: 'time-aware train/validation/holdout split' },
+      [stageInput],
+    ),
   );
 
   const trainOptions = {
@@ -151,26 +164,43 @@ async function runPipeline(rawInput: RunInputJson): Promise<RunStatus> {
   };
   const gpu = proxyActivities<GpuActivities>(trainOptions);
   const trained = await stage('train', () =>
-    gpu.trainModel.executeWithOptions({ ...trainOptions, summary: `train on ${prepared.splits.train.rows} rows: ${config.trainer.command.join(' ')}` }, [
-      { modelId, runId, config, prepared },
-    ]),
+    gpu.trainModel.executeWithOptions(
+      { ...trainOptions, summary: `train on ${prepared.splits.train.rows} rows: ${config.trainer.command.join(' ')}` },
+      [{ modelId, runId, config, prepared }],
+    ),
   );
 
   const evaluateAndGate = async () => {
     const evaluation = await stage('evaluate', () =>
-      control.evaluateModels.executeWithOptions({ startToCloseTimeout: '30 minutes', retry: controlRetry, summary: `score ${prepared.splits.holdout.rows} holdout rows, candidate vs champion` }, [
-        { modelId, runId, config, prepared, trained },
-      ]),
+      control.evaluateModels.executeWithOptions(
+        {
+          startToCloseTimeout: '30 minutes',
+          retry: controlRetry,
+          summary: `score ${prepared.splits.holdout.rows} holdout rows, candidate vs champion`,
+        },
+        [{ modelId, runId, config, prepared, trained }],
+      ),
     );
     status.evaluation = evaluation;
     const verdict = await stage('gate', async () =>
       // Runs started before the statistical gate keep the point-estimate gate they began with.
       patched('statistical-gate')
         ? evaluateGateOnReport(config.gate, evaluation)
-        : evaluateGate(config.gate, evaluation.candidate.overall, evaluation.champion?.version != null ? { version: evaluation.champion.version, metrics: evaluation.champion.overall } : null),
+        : evaluateGate(
+            config.gate,
+            evaluation.candidate.overall,
+            evaluation.champion?.version != null
+              ? { version: evaluation.champion.version, metrics: evaluation.champion.overall }
+              : null,
+          ),
     );
     status.verdict = verdict;
-    await audit('gate-verdict', 'system', { passed: verdict.passed, championVersion: verdict.championVersion, reasons: verdict.reasons, holdoutSha256: evaluation.holdoutSha256 });
+    await audit('gate-verdict', 'system', {
+      passed: verdict.passed,
+      championVersion: verdict.championVersion,
+      reasons: verdict.reasons,
+      holdoutSha256: evaluation.holdoutSha256,
+    });
     return { evaluation, verdict };
   };
   let { evaluation, verdict } = await evaluateAndGate();
@@ -179,11 +209,31 @@ async function runPipeline(rawInput: RunInputJson): Promise<RunStatus> {
   // A candidate that passed the gate is registered now as the challenger, so it can be inspected (and shadowed)
   // while people decide; approval promotes that same version.
   const registerArgs = (decision: Decision | null, promote: boolean, expectedChampion?: number | null) =>
-    [{ modelId, workflowId, runId, config, datasetKeys, trigger: input.trigger, prepared, trained, evaluation, verdict, decision, promote, expectedChampion, challenger: !promote }] as const;
+    [
+      {
+        modelId,
+        workflowId,
+        runId,
+        config,
+        datasetKeys,
+        trigger: input.trigger,
+        prepared,
+        trained,
+        evaluation,
+        verdict,
+        decision,
+        promote,
+        expectedChampion,
+        challenger: !promote,
+      },
+    ] as const;
   const withChallenger = patched('challenger-alias');
   if (withChallenger) {
     status.registered = await stage('register', () =>
-      control.registerModel.executeWithOptions({ startToCloseTimeout: '10 minutes', retry: controlRetry, summary: `register ${modelId} as challenger` }, [...registerArgs(null, false)]),
+      control.registerModel.executeWithOptions(
+        { startToCloseTimeout: '10 minutes', retry: controlRetry, summary: `register ${modelId} as challenger` },
+        [...registerArgs(null, false)],
+      ),
     );
   }
 
@@ -191,11 +241,26 @@ async function runPipeline(rawInput: RunInputJson): Promise<RunStatus> {
   if (config.approval.mode !== 'auto' && config.approval.signedApprovals) await desk.loadVerifyingKey();
   const decision = await stage('approval', async () => {
     if (config.approval.mode === 'auto') {
-      status.decision = { outcome: 'approved', by: 'policy', comment: 'approval mode auto: gate passed', mode: 'auto', approvals: [], evidence: [] };
+      status.decision = {
+        outcome: 'approved',
+        by: 'policy',
+        comment: 'approval mode auto: gate passed',
+        mode: 'auto',
+        approvals: [],
+        evidence: [],
+      };
     } else {
       if (config.approval.mode === 'policy') {
         const auto = autoApproval(config.approval, verdict, evaluation);
-        if (auto.approve) status.decision = { outcome: 'approved', by: 'policy', comment: 'autoApprove policy held', mode: 'policy', approvals: [], evidence: auto.evidence };
+        if (auto.approve)
+          status.decision = {
+            outcome: 'approved',
+            by: 'policy',
+            comment: 'autoApprove policy held',
+            mode: 'policy',
+            approvals: [],
+            evidence: auto.evidence,
+          };
       }
       setCurrentDetails(describeStatus(status));
       if (!status.decision && patched('approval-timers')) await desk.waitWithDeadlines(config.approval);
@@ -207,7 +272,10 @@ async function runPipeline(rawInput: RunInputJson): Promise<RunStatus> {
   if (decision.outcome === 'rejected') {
     if (withChallenger && status.registered) {
       const version = status.registered.version;
-      await control.closeChallenger.executeWithOptions({ startToCloseTimeout: '2 minutes', retry: controlRetry, summary: `record rejection on v${version}` }, [{ modelId, version, decision }]);
+      await control.closeChallenger.executeWithOptions(
+        { startToCloseTimeout: '2 minutes', retry: controlRetry, summary: `record rejection on v${version}` },
+        [{ modelId, version, decision }],
+      );
     }
     return finish('rejected');
   }
@@ -217,7 +285,10 @@ async function runPipeline(rawInput: RunInputJson): Promise<RunStatus> {
   if (patched('regate-before-promotion')) {
     const championNow = await control.currentChampionVersion(modelId);
     if (championNow !== verdict.championVersion) {
-      log.info('champion changed during approval: evaluating again', { was: verdict.championVersion, now: championNow });
+      log.info('champion changed during approval: evaluating again', {
+        was: verdict.championVersion,
+        now: championNow,
+      });
       ({ evaluation, verdict } = await evaluateAndGate());
       if (!verdict.passed) return finish('rejected-by-gate');
     }
@@ -225,9 +296,14 @@ async function runPipeline(rawInput: RunInputJson): Promise<RunStatus> {
 
   const register = (expectedChampion?: number | null) =>
     stage('register', () =>
-      control.registerModel.executeWithOptions({ startToCloseTimeout: '10 minutes', retry: { ...controlRetry, maximumAttempts: 10 }, summary: `register ${modelId} and promote to champion` }, [
-        ...registerArgs(decision, true, expectedChampion),
-      ]),
+      control.registerModel.executeWithOptions(
+        {
+          startToCloseTimeout: '10 minutes',
+          retry: { ...controlRetry, maximumAttempts: 10 },
+          summary: `register ${modelId} and promote to champion`,
+        },
+        [...registerArgs(decision, true, expectedChampion)],
+      ),
     );
   if (!patched('conditional-promotion')) {
     status.registered = await register();
@@ -238,7 +314,10 @@ async function runPipeline(rawInput: RunInputJson): Promise<RunStatus> {
   for (;;) {
     status.registered = await register(verdict.championVersion);
     if (status.registered.promoted) {
-      await audit('promotion', decision.by, { version: status.registered.version, previousChampion: verdict.championVersion });
+      await audit('promotion', decision.by, {
+        version: status.registered.version,
+        previousChampion: verdict.championVersion,
+      });
       return finish('promoted');
     }
     ({ evaluation, verdict } = await evaluateAndGate());

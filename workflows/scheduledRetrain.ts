@@ -10,5 +10,8 @@ const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 min
 
 export async function scheduledRetrain(rawInput: ScheduledRetrainInput): Promise<SupervisorAck> {
   const input = parseWorkflowInput(ScheduledRetrainInput, rawInput, 'scheduledRetrain input');
-  return control.requestRetrainFromSupervisor({ modelId: input.modelId, request: { kind: 'schedule', requestedBy: 'schedule', reason: input.reason } });
+  return control.requestRetrainFromSupervisor({
+    modelId: input.modelId,
+    request: { kind: 'schedule', requestedBy: 'schedule', reason: input.reason },
+  });
 }

@@ -18,11 +18,18 @@ export interface AdaptiveThreshold {
 }
 
 function sliceColumn(col: FeatureColumn, start: number, end: number): FeatureColumn {
-  return col.kind === 'numeric' ? { ...col, values: col.values.subarray(start, end) } : { ...col, values: col.values.slice(start, end) };
+  return col.kind === 'numeric'
+    ? { ...col, values: col.values.subarray(start, end) }
+    : { ...col, values: col.values.slice(start, end) };
 }
 
 /** The calibrated threshold of one feature, or undefined for p-value methods (and references too small to cut). */
-export function calibrateFeature(profile: FeatureProfile, col: FeatureColumn, rows: number, settings: DriftSettings): AdaptiveThreshold | undefined {
+export function calibrateFeature(
+  profile: FeatureProfile,
+  col: FeatureColumn,
+  rows: number,
+  settings: DriftSettings,
+): AdaptiveThreshold | undefined {
   const unique = profile.kind === 'numeric' ? profile.distinct : profile.categories.length;
   const method = settings.features[profile.name]?.method ?? defaultMethod(profile.kind, rows, unique);
   const chunks = settings.adaptive.chunks;
@@ -32,7 +39,8 @@ export function calibrateFeature(profile: FeatureProfile, col: FeatureColumn, ro
     const start = Math.floor((c * col.values.length) / chunks);
     const end = Math.floor(((c + 1) * col.values.length) / chunks);
     const piece = sliceColumn(col, start, end);
-    const present = piece.kind === 'numeric' ? piece.values.some((v) => Number.isFinite(v)) : piece.values.some((v) => v !== '');
+    const present =
+      piece.kind === 'numeric' ? piece.values.some((v) => Number.isFinite(v)) : piece.values.some((v) => v !== '');
     if (!present) continue;
     const value = methodValue(method, featureMetrics(profile, piece));
     if (value) distances.push(value.statistic);

@@ -4,7 +4,16 @@ import { absentCounts, type FeatureColumn } from './frame';
 import { binCounts, categoryCounts, OTHER_CATEGORY } from './histogram';
 import type { CategoricalProfile, FeatureProfile, NumericProfile } from './profile';
 import type { DriftMethod } from './settings';
-import { chi2Contingency, type Distribution, distributionOf, jensenShannon, ks2samp, psi, twoProportionZTest, wasserstein } from './statistics';
+import {
+  chi2Contingency,
+  type Distribution,
+  distributionOf,
+  jensenShannon,
+  ks2samp,
+  psi,
+  twoProportionZTest,
+  wasserstein,
+} from './statistics';
 
 /** Numeric chi-squared treats distinct values as categories: only computed up to this many of them. */
 const MAX_CHI2_NUMERIC_VALUES = 1000;
@@ -32,7 +41,11 @@ export interface FeatureMetrics {
   outOfRangeShare?: number;
 }
 
-const profileDistribution = (p: NumericProfile): Distribution => ({ values: Float64Array.from(p.values), counts: Float64Array.from(p.counts), total: p.counts.reduce((s, c) => s + c, 0) });
+const profileDistribution = (p: NumericProfile): Distribution => ({
+  values: Float64Array.from(p.values),
+  counts: Float64Array.from(p.counts),
+  total: p.counts.reduce((s, c) => s + c, 0),
+});
 
 function unionSize(a: Float64Array, b: Float64Array): number {
   let i = 0;
@@ -53,7 +66,10 @@ function alignedValueCounts(ref: Distribution, cur: Distribution): [number[], nu
   let i = 0;
   let j = 0;
   while (i < ref.values.length || j < cur.values.length) {
-    const v = Math.min(i < ref.values.length ? ref.values[i]! : Infinity, j < cur.values.length ? cur.values[j]! : Infinity);
+    const v = Math.min(
+      i < ref.values.length ? ref.values[i]! : Infinity,
+      j < cur.values.length ? cur.values[j]! : Infinity,
+    );
     r.push(ref.values[i] === v ? ref.counts[i++]! : 0);
     c.push(cur.values[j] === v ? cur.counts[j++]! : 0);
   }
@@ -66,7 +82,8 @@ function numericMetrics(p: NumericProfile, values: Float64Array): FeatureMetrics
   const base = { rows: values.length, ...absentCounts(values), uniqueValues: unionSize(ref.values, cur.values) };
   const binsCur = binCounts(p.bins.edges, cur);
   let outside = 0;
-  for (let i = 0; i < cur.values.length; i++) if (cur.values[i]! < p.min || cur.values[i]! > p.max) outside += cur.counts[i]!;
+  for (let i = 0; i < cur.values.length; i++)
+    if (cur.values[i]! < p.min || cur.values[i]! > p.max) outside += cur.counts[i]!;
   const w = wasserstein(ref, cur);
   const metrics: FeatureMetrics = {
     ...base,
@@ -77,7 +94,8 @@ function numericMetrics(p: NumericProfile, values: Float64Array): FeatureMetrics
     psi: psi(p.bins.counts, binsCur),
     outOfRangeShare: outside / cur.total,
   };
-  if (base.uniqueValues <= MAX_CHI2_NUMERIC_VALUES) metrics.chisquare = chi2Contingency(...alignedValueCounts(ref, cur));
+  if (base.uniqueValues <= MAX_CHI2_NUMERIC_VALUES)
+    metrics.chisquare = chi2Contingency(...alignedValueCounts(ref, cur));
   return metrics;
 }
 
@@ -109,7 +127,10 @@ function categoricalMetrics(p: CategoricalProfile, values: readonly string[]): F
     unseen: {
       count: unseen.length,
       share: present === 0 ? 0 : unseenRows / present,
-      examples: unseen.sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k]) => k),
+      examples: unseen
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 5)
+        .map(([k]) => k),
     },
   };
   if (ref.length === 2) metrics.ztest = twoProportionZTest(ref[0]!, ref[0]! + ref[1]!, cur[0]!, cur[0]! + cur[1]!);
@@ -119,12 +140,16 @@ function categoricalMetrics(p: CategoricalProfile, values: readonly string[]): F
 /** All metrics of a window column against the feature's profile (the column must be of the profile's kind). */
 export function featureMetrics(profile: FeatureProfile, column: FeatureColumn): FeatureMetrics {
   if (profile.kind === 'numeric' && column.kind === 'numeric') return numericMetrics(profile, column.values);
-  if (profile.kind === 'categorical' && column.kind === 'categorical') return categoricalMetrics(profile, column.values);
+  if (profile.kind === 'categorical' && column.kind === 'categorical')
+    return categoricalMetrics(profile, column.values);
   throw new Error(`feature "${profile.name}" is ${profile.kind} in the reference but ${column.kind} in the window`);
 }
 
 /** The value a method decides on: a p-value (ks, chisquare, ztest) or a distance; undefined when not computed. */
-export function methodValue(method: DriftMethod, m: FeatureMetrics): TestValue | { statistic: number; pValue: null } | undefined {
+export function methodValue(
+  method: DriftMethod,
+  m: FeatureMetrics,
+): TestValue | { statistic: number; pValue: null } | undefined {
   switch (method) {
     case 'ks':
       return m.ks;

@@ -64,7 +64,8 @@ export function featureFrame(config: ModelConfig, columns: Columns, what = 'drif
   if (problems.length > 0) throw new InvalidInputError(what, problems);
   return config.features.map((f): FeatureColumn => {
     const cells = columns[f.source]!;
-    if (f.type === 'numeric') return { name: f.name, kind: 'numeric', values: Float64Array.from(cells, (c) => deriveFeature(f, c) as number) };
+    if (f.type === 'numeric')
+      return { name: f.name, kind: 'numeric', values: Float64Array.from(cells, (c) => deriveFeature(f, c) as number) };
     return { name: f.name, kind: 'categorical', values: cells.map((c) => deriveFeature(f, c) as string) };
   });
 }
@@ -82,7 +83,14 @@ function kindOf(cells: Cell[]): FeatureKind {
 export function columnsFrame(columns: Columns, kinds?: Record<string, FeatureKind>, what = 'drift data'): FeatureFrame {
   const frame = Object.entries(columns).map(([name, cells]): FeatureColumn => {
     const kind = kinds?.[name] ?? kindOf(cells);
-    if (kind === 'numeric') return { name, kind, values: Float64Array.from(cells, (c) => (typeof c === 'number' ? c : typeof c === 'boolean' ? Number(c) : Number.NaN)) };
+    if (kind === 'numeric')
+      return {
+        name,
+        kind,
+        values: Float64Array.from(cells, (c) =>
+          typeof c === 'number' ? c : typeof c === 'boolean' ? Number(c) : Number.NaN,
+        ),
+      };
     return { name, kind, values: cells.map((c) => (isMissing(c) ? '' : String(c))) };
   });
   const problems = frame.flatMap((col) => {

@@ -1,9 +1,31 @@
 // The drift detection engine: pure, deterministic, no I/O.
-export { columnsFrame, type FeatureColumn, type FeatureFrame, type FeatureKind, featureFrame, frameRows } from './frame';
-export { DriftCorrection, DriftMethod, DriftSettings, type DriftSettingsInput, FeatureDriftOverride, isPValueMethod } from './settings';
+export {
+  columnsFrame,
+  type FeatureColumn,
+  type FeatureFrame,
+  type FeatureKind,
+  featureFrame,
+  frameRows,
+} from './frame';
+export {
+  DriftCorrection,
+  DriftMethod,
+  DriftSettings,
+  type DriftSettingsInput,
+  FeatureDriftOverride,
+  isPValueMethod,
+} from './settings';
 export { CategoricalProfile, FeatureProfile, NumericProfile, profileReference, ReferenceProfile } from './profile';
 export { DriftReport, detectDrift, FeatureDriftResult } from './report';
 export { adjustPValues, datasetVerdict } from './decision';
 export { chooseMethod, DEFAULT_THRESHOLDS, defaultMethod } from './methods';
-export { chi2Contingency, distributionOf, jensenShannon, ks2samp, psi, twoProportionZTest, wasserstein } from './statistics';
+export {
+  chi2Contingency,
+  distributionOf,
+  jensenShannon,
+  ks2samp,
+  psi,
+  twoProportionZTest,
+  wasserstein,
+} from './statistics';
 export { chi2Sf, normalTwoSided } from './gamma';

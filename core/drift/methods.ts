@@ -7,7 +7,14 @@ export const SMALL_REFERENCE_ROWS = 1000;
 /** Numeric features with at most this many distinct values are treated like categories. */
 export const FEW_VALUES = 5;
 
-export const DEFAULT_THRESHOLDS: Record<DriftMethod, number> = { ks: 0.05, chisquare: 0.05, ztest: 0.05, wasserstein: 0.1, jensenshannon: 0.1, psi: 0.1 };
+export const DEFAULT_THRESHOLDS: Record<DriftMethod, number> = {
+  ks: 0.05,
+  chisquare: 0.05,
+  ztest: 0.05,
+  wasserstein: 0.1,
+  jensenshannon: 0.1,
+  psi: 0.1,
+};
 
 /**
  * Evidently's default test: reference ≤ 1000 rows: numeric with > 5 distinct values → KS, else chi-squared;
@@ -24,7 +31,8 @@ export function defaultMethod(kind: FeatureKind, referenceRows: number, uniqueVa
 /** Why `method` cannot test this feature, or null when it fits. */
 export function methodMisfit(method: DriftMethod, kind: FeatureKind, uniqueValues: number): string | null {
   if ((method === 'ks' || method === 'wasserstein') && kind !== 'numeric') return `${method} needs a numeric feature`;
-  if (method === 'ztest' && (kind !== 'categorical' || uniqueValues !== 2)) return 'ztest needs a binary categorical feature (exactly two categories)';
+  if (method === 'ztest' && (kind !== 'categorical' || uniqueValues !== 2))
+    return 'ztest needs a binary categorical feature (exactly two categories)';
   return null;
 }
 
@@ -46,6 +54,7 @@ export function chooseMethod(
 ): MethodChoice {
   const method = override?.method ?? defaultMethod(kind, referenceRows, uniqueValues);
   if (override?.threshold !== undefined) return { method, threshold: override.threshold, thresholdSource: 'override' };
-  if (adaptive && adaptive.method === method && !isPValueMethod(method)) return { method, threshold: adaptive.threshold, thresholdSource: 'adaptive' };
+  if (adaptive && adaptive.method === method && !isPValueMethod(method))
+    return { method, threshold: adaptive.threshold, thresholdSource: 'adaptive' };
   return { method, threshold: DEFAULT_THRESHOLDS[method], thresholdSource: 'fixed' };
 }

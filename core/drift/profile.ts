@@ -11,7 +11,9 @@ import { distributionOf } from './statistics';
 
 export const QUANTILES = { p1: 0.01, p5: 0.05, p25: 0.25, p50: 0.5, p75: 0.75, p95: 0.95, p99: 0.99 } as const;
 
-const Adaptive = z.object({ method: DriftMethod, threshold: z.number(), mean: z.number(), std: z.number(), chunks: z.number().int() }).strict();
+const Adaptive = z
+  .object({ method: DriftMethod, threshold: z.number(), mean: z.number(), std: z.number(), chunks: z.number().int() })
+  .strict();
 const Common = {
   name: z.string().min(1),
   rows: z.number().int().min(0),
@@ -24,7 +26,12 @@ export const NumericProfile = z
   .object({
     ...Common,
     kind: z.literal('numeric'),
-    nonFinite: z.number().int().min(0).default(0).describe('±Infinity values, left out of every statistic like missing ones'),
+    nonFinite: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('±Infinity values, left out of every statistic like missing ones'),
     nonFiniteRate: z.number().min(0).max(1).default(0).describe('nonFinite / rows (absent from older profiles: 0)'),
     distinct: z.number().int().min(0).describe('distinct finite values in the reference'),
     sampled: z.boolean().describe('true: values/counts hold a seeded sample (KS and Wasserstein are then approximate)'),
@@ -34,8 +41,18 @@ export const NumericProfile = z
     std: z.number().describe('population standard deviation (ddof 0), as np.std'),
     min: z.number(),
     max: z.number(),
-    quantiles: z.object(Object.fromEntries(Object.keys(QUANTILES).map((k) => [k, z.number()])) as Record<keyof typeof QUANTILES, z.ZodNumber>),
-    bins: z.object({ edges: z.array(z.number()).describe('interior edges; bins are (-inf, e1], (e1, e2], …, (ek, +inf)'), counts: z.array(z.number().int().min(0)) }).strict(),
+    quantiles: z.object(
+      Object.fromEntries(Object.keys(QUANTILES).map((k) => [k, z.number()])) as Record<
+        keyof typeof QUANTILES,
+        z.ZodNumber
+      >,
+    ),
+    bins: z
+      .object({
+        edges: z.array(z.number()).describe('interior edges; bins are (-inf, e1], (e1, e2], …, (ek, +inf)'),
+        counts: z.array(z.number().int().min(0)),
+      })
+      .strict(),
   })
   .strict()
   .refine((p) => p.values.length === p.counts.length, 'values and counts differ in length')
@@ -46,7 +63,9 @@ export const CategoricalProfile = z
   .object({
     ...Common,
     kind: z.literal('categorical'),
-    categories: z.array(z.string()).describe(`categories by descending count; ${OTHER_CATEGORY} holds those beyond the cap`),
+    categories: z
+      .array(z.string())
+      .describe(`categories by descending count; ${OTHER_CATEGORY} holds those beyond the cap`),
     counts: z.array(z.number().int().min(1)),
     capped: z.boolean(),
   })
@@ -69,7 +88,10 @@ export type ReferenceProfile = z.infer<typeof ReferenceProfile>;
 function numericProfile(col: Extract<FeatureColumn, { kind: 'numeric' }>, settings: DriftSettings): NumericProfile {
   const full = distributionOf(col.values);
   const { missing, nonFinite } = absentCounts(col.values);
-  if (full.total === 0) throw new InvalidInputError('reference', [noFiniteValues(col.name, 'the reference', col.values.length, missing, nonFinite)]);
+  if (full.total === 0)
+    throw new InvalidInputError('reference', [
+      noFiniteValues(col.name, 'the reference', col.values.length, missing, nonFinite),
+    ]);
   let mean = 0;
   for (let i = 0; i < full.values.length; i++) mean += full.values[i]! * full.counts[i]!;
   mean /= full.total;
@@ -82,7 +104,9 @@ function numericProfile(col: Extract<FeatureColumn, { kind: 'numeric' }>, settin
     kept = distributionOf(sampleIndices(present.length, maxDistinct, seed).map((i) => present[i]!));
   }
   const edges = [...new Set(Array.from({ length: bins - 1 }, (_, i) => quantileOf(full, (i + 1) / bins)))];
-  const quantiles = Object.fromEntries(Object.entries(QUANTILES).map(([k, q]) => [k, quantileOf(full, q)])) as NumericProfile['quantiles'];
+  const quantiles = Object.fromEntries(
+    Object.entries(QUANTILES).map(([k, q]) => [k, quantileOf(full, q)]),
+  ) as NumericProfile['quantiles'];
   return {
     name: col.name,
     kind: 'numeric',
@@ -104,9 +128,13 @@ function numericProfile(col: Extract<FeatureColumn, { kind: 'numeric' }>, settin
   };
 }
 
-function categoricalProfile(col: Extract<FeatureColumn, { kind: 'categorical' }>, settings: DriftSettings): CategoricalProfile {
+function categoricalProfile(
+  col: Extract<FeatureColumn, { kind: 'categorical' }>,
+  settings: DriftSettings,
+): CategoricalProfile {
   const { counts, missing } = categoryCounts(col.values);
-  if (counts.size === 0) throw new InvalidInputError('reference', [`feature "${col.name}" is 100% missing in the reference`]);
+  if (counts.size === 0)
+    throw new InvalidInputError('reference', [`feature "${col.name}" is 100% missing in the reference`]);
   const sorted = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   const cap = settings.profile.maxCategories;
   const kept = sorted.slice(0, cap);
@@ -129,9 +157,12 @@ export function profileReference(frame: FeatureFrame, settings: DriftSettings): 
   const rows = frameRows(frame);
   if (rows === 0) throw new InvalidInputError('reference', ['reference has no rows']);
   const features = frame.map((col): FeatureProfile => {
-    if (col.values.length === 0) throw new InvalidInputError('reference', [`feature "${col.name}" has no rows in the reference`]);
+    if (col.values.length === 0)
+      throw new InvalidInputError('reference', [`feature "${col.name}" has no rows in the reference`]);
     const profile = col.kind === 'numeric' ? numericProfile(col, settings) : categoricalProfile(col, settings);
-    return settings.adaptive.enabled ? { ...profile, adaptive: calibrateFeature(profile, col, rows, settings) } : profile;
+    return settings.adaptive.enabled
+      ? { ...profile, adaptive: calibrateFeature(profile, col, rows, settings) }
+      : profile;
   });
   return { schemaVersion: 1, rows, features };
 }

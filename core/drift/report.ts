@@ -22,16 +22,29 @@ export const FeatureDriftResult = z
     thresholdSource: z.enum(['fixed', 'override', 'adaptive']),
     drifted: z.boolean(),
     missingRate: z.object({ reference: z.number(), current: z.number() }).strict(),
-    missingRateDrifted: z.boolean().describe('|current − reference missing rate| > drift.missingRateThreshold (reported, not counted as drift)'),
+    missingRateDrifted: z
+      .boolean()
+      .describe('|current − reference missing rate| > drift.missingRateThreshold (reported, not counted as drift)'),
     nonFiniteRate: z
       .object({ reference: z.number(), current: z.number() })
       .strict()
       .optional()
       .describe('numeric: share of rows that are ±Infinity, left out of every statistic like missing values'),
-    nonFiniteRateDrifted: z.boolean().optional().describe('numeric: |current − reference nonFiniteRate| > drift.missingRateThreshold (reported, not counted as drift)'),
+    nonFiniteRateDrifted: z
+      .boolean()
+      .optional()
+      .describe(
+        'numeric: |current − reference nonFiniteRate| > drift.missingRateThreshold (reported, not counted as drift)',
+      ),
     uniqueValues: z.number().int(),
-    unseenCategories: z.object({ count: z.number().int(), share: z.number(), examples: z.array(z.string()) }).strict().optional(),
-    outOfRangeShare: z.number().optional().describe('share of current values outside the reference [min, max] (numeric)'),
+    unseenCategories: z
+      .object({ count: z.number().int(), share: z.number(), examples: z.array(z.string()) })
+      .strict()
+      .optional(),
+    outOfRangeShare: z
+      .number()
+      .optional()
+      .describe('share of current values outside the reference [min, max] (numeric)'),
     metrics: z
       .object({
         ks: Test.optional(),
@@ -59,7 +72,10 @@ export const DriftReport = z
     referenceRows: z.number().int(),
     currentRows: z.number().int(),
     missingRateDrifted: z.array(z.string()),
-    nonFiniteRateDrifted: z.array(z.string()).default([]).describe('numeric features whose ±Infinity share changed (absent from older reports)'),
+    nonFiniteRateDrifted: z
+      .array(z.string())
+      .default([])
+      .describe('numeric features whose ±Infinity share changed (absent from older reports)'),
     features: z.array(FeatureDriftResult),
   })
   .strict();
@@ -69,7 +85,10 @@ function checkInputs(reference: ReferenceProfile, current: FeatureFrame, setting
   const problems: string[] = [];
   const known = new Set(reference.features.map((f) => f.name));
   for (const name of Object.keys(settings.features)) {
-    if (!known.has(name)) problems.push(`drift.features.${name}: "${name}" is not a feature of the reference profile (features: ${[...known].join(', ')})`);
+    if (!known.has(name))
+      problems.push(
+        `drift.features.${name}: "${name}" is not a feature of the reference profile (features: ${[...known].join(', ')})`,
+      );
   }
   // A window with columns but no rows has one problem: "100% missing" or "feature missing" would hide it.
   // (A window without any column is told by its file's row count, which the frame does not keep.)
@@ -78,11 +97,13 @@ function checkInputs(reference: ReferenceProfile, current: FeatureFrame, setting
     for (const f of reference.features) {
       const col = current.find((c) => c.name === f.name);
       if (!col) problems.push(`feature "${f.name}" is missing from the current window`);
-      else if (col.kind !== f.kind) problems.push(`feature "${f.name}" is ${f.kind} in the reference but ${col.kind} in the current window`);
+      else if (col.kind !== f.kind)
+        problems.push(`feature "${f.name}" is ${f.kind} in the reference but ${col.kind} in the current window`);
       else if (col.kind === 'numeric' && !col.values.some((v) => Number.isFinite(v))) {
         const { missing, nonFinite } = absentCounts(col.values);
         problems.push(noFiniteValues(f.name, 'the current window', col.values.length, missing, nonFinite));
-      } else if (col.kind === 'categorical' && col.values.every((v) => v === '')) problems.push(`feature "${f.name}" is 100% missing in the current window`);
+      } else if (col.kind === 'categorical' && col.values.every((v) => v === ''))
+        problems.push(`feature "${f.name}" is 100% missing in the current window`);
     }
   }
   if (problems.length > 0) throw new InvalidInputError('drift check', problems);
@@ -93,26 +114,47 @@ export function detectDrift(reference: ReferenceProfile, current: FeatureFrame, 
   checkInputs(reference, current, settings);
   const misfits: string[] = [];
   const partial = reference.features.map((profile) => {
-    const metrics: FeatureMetrics = featureMetrics(profile, current.find((c) => c.name === profile.name)!);
+    const metrics: FeatureMetrics = featureMetrics(
+      profile,
+      current.find((c) => c.name === profile.name)!,
+    );
     const override = settings.features[profile.name];
-    const choice = chooseMethod(profile.kind, reference.rows, metrics.uniqueValues, override, settings.adaptive.enabled ? profile.adaptive : undefined);
+    const choice = chooseMethod(
+      profile.kind,
+      reference.rows,
+      metrics.uniqueValues,
+      override,
+      settings.adaptive.enabled ? profile.adaptive : undefined,
+    );
     const misfit = methodMisfit(choice.method, profile.kind, metrics.uniqueValues);
     const value = methodValue(choice.method, metrics);
-    if (misfit) misfits.push(`drift.features.${profile.name}: method "${choice.method}" does not fit feature "${profile.name}": ${misfit}`);
-    else if (!value) misfits.push(`drift.features.${profile.name}: method "${choice.method}" is not computed for feature "${profile.name}" (${metrics.uniqueValues} distinct values)`);
+    if (misfit)
+      misfits.push(
+        `drift.features.${profile.name}: method "${choice.method}" does not fit feature "${profile.name}": ${misfit}`,
+      );
+    else if (!value)
+      misfits.push(
+        `drift.features.${profile.name}: method "${choice.method}" is not computed for feature "${profile.name}" (${metrics.uniqueValues} distinct values)`,
+      );
     return { profile, metrics, choice, value: value ?? { statistic: Number.NaN, pValue: null } };
   });
   if (misfits.length > 0) throw new InvalidInputError('drift settings', misfits);
 
   const tested = partial.filter((p) => isPValueMethod(p.choice.method));
-  const adjusted = adjustPValues(tested.map((p) => p.value.pValue ?? 1), settings.correction);
+  const adjusted = adjustPValues(
+    tested.map((p) => p.value.pValue ?? 1),
+    settings.correction,
+  );
   const adjustedOf = new Map(tested.map((p, i) => [p.profile.name, adjusted[i]!]));
 
   const features = partial.map(({ profile, metrics, choice, value }): FeatureDriftResult => {
     const adjustedPValue = adjustedOf.get(profile.name) ?? null;
     const drifted = adjustedPValue !== null ? adjustedPValue < choice.threshold : value.statistic >= choice.threshold;
     const currentMissing = metrics.missing / metrics.rows;
-    const nonFiniteRate = profile.kind === 'numeric' ? { reference: profile.nonFiniteRate, current: (metrics.nonFinite ?? 0) / metrics.rows } : undefined;
+    const nonFiniteRate =
+      profile.kind === 'numeric'
+        ? { reference: profile.nonFiniteRate, current: (metrics.nonFinite ?? 0) / metrics.rows }
+        : undefined;
     return {
       name: profile.name,
       kind: profile.kind,
@@ -126,14 +168,20 @@ export function detectDrift(reference: ReferenceProfile, current: FeatureFrame, 
       missingRate: { reference: profile.missingRate, current: currentMissing },
       missingRateDrifted: Math.abs(currentMissing - profile.missingRate) > settings.missingRateThreshold,
       ...(nonFiniteRate
-        ? { nonFiniteRate, nonFiniteRateDrifted: Math.abs(nonFiniteRate.current - nonFiniteRate.reference) > settings.missingRateThreshold }
+        ? {
+            nonFiniteRate,
+            nonFiniteRateDrifted:
+              Math.abs(nonFiniteRate.current - nonFiniteRate.reference) > settings.missingRateThreshold,
+          }
         : {}),
       uniqueValues: metrics.uniqueValues,
       ...(metrics.unseen ? { unseenCategories: metrics.unseen } : {}),
       ...(metrics.outOfRangeShare !== undefined ? { outOfRangeShare: metrics.outOfRangeShare } : {}),
       metrics: {
         ...(metrics.ks ? { ks: metrics.ks } : {}),
-        ...(metrics.wasserstein !== undefined ? { wasserstein: metrics.wasserstein, wassersteinNormed: metrics.wassersteinNormed } : {}),
+        ...(metrics.wasserstein !== undefined
+          ? { wasserstein: metrics.wasserstein, wassersteinNormed: metrics.wassersteinNormed }
+          : {}),
         ...(metrics.chisquare ? { chisquare: metrics.chisquare } : {}),
         ...(metrics.ztest ? { ztest: metrics.ztest } : {}),
         jensenshannon: metrics.jensenshannon,

@@ -13,22 +13,59 @@ export type DriftCorrection = z.infer<typeof DriftCorrection>;
 export const FeatureDriftOverride = z
   .object({
     method: DriftMethod.optional().describe('test for this feature instead of the default selection'),
-    threshold: z.number().positive().optional().describe('p-value below which (p-value tests) or distance at/above which the feature drifts'),
+    threshold: z
+      .number()
+      .positive()
+      .optional()
+      .describe('p-value below which (p-value tests) or distance at/above which the feature drifts'),
   })
   .strict();
 export type FeatureDriftOverride = z.infer<typeof FeatureDriftOverride>;
 
 export const DriftSettings = z
   .object({
-    fraction: z.number().gt(0).max(1).default(0.5).describe('dataset drift when drifted features / all features reaches this share'),
-    correction: DriftCorrection.default('benjamini-hochberg').describe('multiple-testing correction over the p-value-tested features'),
-    persistence: z.number().int().min(1).default(1).describe('consecutive drifting windows needed before the supervisor alerts'),
-    missingRateThreshold: z.number().min(0).max(1).default(0.05).describe('absolute change of a feature\'s missing rate that is flagged'),
+    fraction: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(0.5)
+      .describe('dataset drift when drifted features / all features reaches this share'),
+    correction: DriftCorrection.default('benjamini-hochberg').describe(
+      'multiple-testing correction over the p-value-tested features',
+    ),
+    persistence: z
+      .number()
+      .int()
+      .min(1)
+      .default(1)
+      .describe('consecutive drifting windows needed before the supervisor alerts'),
+    missingRateThreshold: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.05)
+      .describe("absolute change of a feature's missing rate that is flagged"),
     profile: z
       .object({
-        maxDistinct: z.number().int().min(100).default(100_000).describe('numeric features with more distinct values keep a seeded sample of this many values'),
-        maxCategories: z.number().int().min(2).default(10_000).describe('categories kept per feature (most frequent); the rest count as __other__'),
-        bins: z.number().int().min(2).max(1000).default(10).describe('quantile bins of the reference for PSI and Jensen-Shannon on numeric features'),
+        maxDistinct: z
+          .number()
+          .int()
+          .min(100)
+          .default(100_000)
+          .describe('numeric features with more distinct values keep a seeded sample of this many values'),
+        maxCategories: z
+          .number()
+          .int()
+          .min(2)
+          .default(10_000)
+          .describe('categories kept per feature (most frequent); the rest count as __other__'),
+        bins: z
+          .number()
+          .int()
+          .min(2)
+          .max(1000)
+          .default(10)
+          .describe('quantile bins of the reference for PSI and Jensen-Shannon on numeric features'),
         seed: z.number().int().min(0).default(42),
       })
       .strict()
@@ -41,7 +78,10 @@ export const DriftSettings = z
       })
       .strict()
       .prefault({}),
-    features: z.record(z.string(), FeatureDriftOverride).default({}).describe('per-feature method and threshold overrides'),
+    features: z
+      .record(z.string(), FeatureDriftOverride)
+      .default({})
+      .describe('per-feature method and threshold overrides'),
   })
   .strict();
 export type DriftSettings = z.infer<typeof DriftSettings>;

@@ -22,7 +22,7 @@ export function distributionOf(column: ArrayLike<number>): Distribution {
   const data = sorted.subarray(0, n).sort();
   const values: number[] = [];
   const counts: number[] = [];
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i + 1;
     while (j < n && data[j] === data[i]) j++;
     values.push(data[i]!);
@@ -146,7 +146,8 @@ function sumOf(a: ArrayLike<number>): number {
   return s;
 }
 
-const relEntr = (x: number, y: number): number => (x > 0 && y > 0 ? x * Math.log(x / y) : x === 0 && y >= 0 ? 0 : Infinity);
+const relEntr = (x: number, y: number): number =>
+  x > 0 && y > 0 ? x * Math.log(x / y) : x === 0 && y >= 0 ? 0 : Infinity;
 
 /** scipy.spatial.distance.jensenshannon(p, q) (natural log): inputs are counts or weights, normalised here. */
 export function jensenShannon(p: ArrayLike<number>, q: ArrayLike<number>): number {
@@ -183,7 +184,10 @@ export interface TestResult {
 }
 
 /** scipy.stats.chi2_contingency on the 2×k table [reference; current] (every column must have a count). */
-export function chi2Contingency(reference: ArrayLike<number>, current: ArrayLike<number>): TestResult & { dof: number } {
+export function chi2Contingency(
+  reference: ArrayLike<number>,
+  current: ArrayLike<number>,
+): TestResult & { dof: number } {
   const k = reference.length;
   const rows = [reference, current];
   const rowSums = rows.map(sumOf);
@@ -210,7 +214,12 @@ export function chi2Contingency(reference: ArrayLike<number>, current: ArrayLike
  * Evidently's z_stat_test for a binary feature: two-proportion z statistic of category `first` (pooled variance),
  * two-sided p-value 2·(1 − Φ(|z|)) computed as erfc(|z|/√2) so it stays exact in the far tail.
  */
-export function twoProportionZTest(refPositive: number, refTotal: number, curPositive: number, curTotal: number): TestResult {
+export function twoProportionZTest(
+  refPositive: number,
+  refTotal: number,
+  curPositive: number,
+  curTotal: number,
+): TestResult {
   const p1 = refPositive / refTotal;
   const p2 = curPositive / curTotal;
   const pooled = (p1 * refTotal + p2 * curTotal) / (refTotal + curTotal);

@@ -5,8 +5,14 @@ import pipelineHistory from '../histories/pipeline-promoted.json' with { type: '
 
 /** What each stage of the recorded pipeline run returned: real results for fake activities and registry tests. */
 export function recordedStageResults() {
-  const events = (pipelineHistory as { events: { activityTaskCompletedEventAttributes?: { result?: { payloads?: { data: string }[] } } }[] }).events;
-  const results = events.flatMap((e) => e.activityTaskCompletedEventAttributes?.result?.payloads ?? []).map((p) => JSON.parse(Buffer.from(p.data, 'base64').toString()) as Record<string, unknown>);
+  const events = (
+    pipelineHistory as {
+      events: { activityTaskCompletedEventAttributes?: { result?: { payloads?: { data: string }[] } } }[];
+    }
+  ).events;
+  const results = events
+    .flatMap((e) => e.activityTaskCompletedEventAttributes?.result?.payloads ?? [])
+    .map((p) => JSON.parse(Buffer.from(p.data, 'base64').toString()) as Record<string, unknown>);
   return {
     validation: results.find((r) => 'violations' in r) as unknown as ValidationReport,
     prepared: results.find((r) => 'splits' in r) as unknown as PreparedData,
@@ -24,7 +30,13 @@ export function cardFromHistory(): Omit<ModelCard, 'version' | 'artifactKey'> {
     run: { workflowId: 'w', runId: 'r', trigger: { kind: 'manual', requestedBy: 't', reason: '' } },
     artifactSha256: trained.modelSha256,
     gitCommit: 'abc',
-    trainer: { command: trained.command, device: trained.device, steps: trained.steps, seconds: trained.seconds, attempt: 1 },
+    trainer: {
+      command: trained.command,
+      device: trained.device,
+      steps: trained.steps,
+      seconds: trained.seconds,
+      attempt: 1,
+    },
     parameters: { hyperparameters: {}, seed: 1 },
     data: { datasetKeys: ['d'], sourceDigests: prepared.sourceDigests, splits: prepared.splits },
     evaluation,
@@ -33,4 +45,3 @@ export function cardFromHistory(): Omit<ModelCard, 'version' | 'artifactKey'> {
     training: trained,
   };
 }
-

@@ -7,7 +7,11 @@ import { projectRoot } from '../../stack/paths';
 
 export const CT = path.join(projectRoot, 'bin', 'ct.js');
 
-export function runCt(args: string[], env: NodeJS.ProcessEnv, cwd = projectRoot): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export function runCt(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd = projectRoot,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CT, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

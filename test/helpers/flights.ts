@@ -9,7 +9,13 @@ import { loadModelConfigFile } from '../../cli/models';
 import { projectRoot } from '../../stack/paths';
 import path from 'node:path';
 
-export type FlightRows = { date: number[]; delay: number[]; distance: number[]; origin: string[]; destination: string[] };
+export type FlightRows = {
+  date: number[];
+  delay: number[];
+  distance: number[];
+  origin: string[];
+  destination: string[];
+};
 
 export async function readFlightsSlice(rowStart: number, rowEnd: number): Promise<FlightRows> {
   const bytes = await readFile(FLIGHTS_FILE);
@@ -37,12 +43,19 @@ export function flightsParquet(f: FlightRows): Uint8Array {
 }
 
 /** The demo's model config, shrunk for tests: fewer rows, one short epoch, a trainer command that can be wrapped. */
-export function testModelConfig(overrides: { hyperparameters?: Record<string, unknown>; command?: string[]; approval?: 'auto' | 'manual' } = {}): ModelConfig {
+export function testModelConfig(
+  overrides: { hyperparameters?: Record<string, unknown>; command?: string[]; approval?: 'auto' | 'manual' } = {},
+): ModelConfig {
   const base = loadModelConfigFile(path.join(projectRoot, 'models', 'flight-delay.yaml'));
   return ModelConfig.parse({
     ...base,
     dataset: { ...base.dataset, minRows: 1000, sampleRows: 12000 },
-    trainer: { ...base.trainer, command: overrides.command ?? base.trainer.command, heartbeatTimeoutSeconds: 30, checkpoint: { everySteps: 5, everySeconds: 30 } },
+    trainer: {
+      ...base.trainer,
+      command: overrides.command ?? base.trainer.command,
+      heartbeatTimeoutSeconds: 30,
+      checkpoint: { everySteps: 5, everySeconds: 30 },
+    },
     hyperparameters: { ...base.hyperparameters, epochs: 2, batchSize: 512, ...overrides.hyperparameters },
     evaluation: { ...base.evaluation, minSliceRows: 50 },
     gate: { minimum: { rocAuc: 0.5 }, maximum: {}, maxRegression: { rocAuc: 0.2 } },

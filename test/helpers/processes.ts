@@ -10,11 +10,17 @@ import { ctEnv } from './ct';
 
 /** A GPU worker as its own process (workers/gpu.ts), configured through the environment like in production. */
 export async function startGpuWorkerProcess(config: AppConfig, logDir: string, name: string): Promise<ManagedProcess> {
-  const proc = startProcess(name, process.execPath, ['--import', 'tsx', path.join(projectRoot, 'workers', 'gpu.ts')], logDir, {
-    ...ctEnv(config),
-    CT_TEMPORAL_NAMESPACE: config.temporal.namespace,
-    CT_WORK_DIR: path.join(config.workDir, name),
-  });
+  const proc = startProcess(
+    name,
+    process.execPath,
+    ['--import', 'tsx', path.join(projectRoot, 'workers', 'gpu.ts')],
+    logDir,
+    {
+      ...ctEnv(config),
+      CT_TEMPORAL_NAMESPACE: config.temporal.namespace,
+      CT_WORK_DIR: path.join(config.workDir, name),
+    },
+  );
   await waitUntilReady(proc, async () => readFileSync(proc.logFile, 'utf8').includes('gpu worker started'), 60_000);
   return proc;
 }
@@ -62,7 +68,11 @@ export async function trainingHeartbeat(handle: WorkflowHandle): Promise<Trainin
   return payload?.data ? (JSON.parse(Buffer.from(payload.data).toString()) as TrainingProgress) : null;
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false>,
+  timeoutMs = 120_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -33,7 +33,10 @@ export interface TestStack {
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath,
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+  });
   return bundle;
 }
 
@@ -63,7 +66,14 @@ export async function startTestStack(options: { maxInFlightUpdates?: number } = 
       const id = randomUUID().slice(0, 8);
       const config = AppConfig.parse({
         temporal: { address: temporal.address, namespace: temporal.namespace },
-        s3: { endpoint: minio.endpoint, bucket: `ct-test-${id}`, accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey, forcePathStyle: true, ...overrides },
+        s3: {
+          endpoint: minio.endpoint,
+          bucket: `ct-test-${id}`,
+          accessKeyId: minio.accessKeyId,
+          secretAccessKey: minio.secretAccessKey,
+          forcePathStyle: true,
+          ...overrides,
+        },
         taskQueue: `ct-test-${id}`,
         workDir: path.join(dir, 'work', id),
       });
@@ -81,7 +91,12 @@ export async function startTestStack(options: { maxInFlightUpdates?: number } = 
       await exited;
       const { endpoint, accessKeyId, secretAccessKey } = minio;
       return async () => {
-        minio = await startMinio({ dataDir: minioDir, port: Number(new URL(endpoint).port), accessKeyId, secretAccessKey });
+        minio = await startMinio({
+          dataDir: minioDir,
+          port: Number(new URL(endpoint).port),
+          accessKeyId,
+          secretAccessKey,
+        });
       };
     },
     async stop() {
@@ -106,6 +121,18 @@ export async function flightsTenant(stack: TestStack): Promise<ReturnType<TestSt
  * reads) to test/histories/<name>.json for the replay tests. */
 export function recordHistory(stack: TestStack, name: string, workflowId: string, runId?: string): void {
   if (process.env.CT_RECORD_HISTORIES !== '1') return;
-  const json = execFileSync(tools.temporal, ['workflow', 'show', '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--address', stack.temporal.address, '--namespace', stack.temporal.namespace, '--output', 'json']);
+  const json = execFileSync(tools.temporal, [
+    'workflow',
+    'show',
+    '--workflow-id',
+    workflowId,
+    ...(runId ? ['--run-id', runId] : []),
+    '--address',
+    stack.temporal.address,
+    '--namespace',
+    stack.temporal.namespace,
+    '--output',
+    'json',
+  ]);
   writeFileSync(path.join(projectRoot, 'test', 'histories', `${name}.json`), json);
 }

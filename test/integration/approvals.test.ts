@@ -49,10 +49,17 @@ describe('approvals (time-skipping server)', () => {
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'ct-approvals-'));
     installRuntimeLogger(testLogger);
-    env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: tools.temporalTestServer } } });
+    env = await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: tools.temporalTestServer } },
+    });
     await env.connection.operatorService.addSearchAttributes({
       namespace: 'default',
-      searchAttributes: Object.fromEntries(ALL_SEARCH_ATTRIBUTES.map((k) => [k.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+      searchAttributes: Object.fromEntries(
+        ALL_SEARCH_ATTRIBUTES.map((k) => [
+          k.name,
+          proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        ]),
+      ),
     });
     minio = await startMinio({ dataDir: path.join(dir, 'minio') });
     webhook = http.createServer((req, res) => {
@@ -66,7 +73,13 @@ describe('approvals (time-skipping server)', () => {
     await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
     config = AppConfig.parse({
       temporal: { address: env.address, namespace: 'default' },
-      s3: { endpoint: minio.endpoint, bucket: 'ct-approvals', accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey, forcePathStyle: true },
+      s3: {
+        endpoint: minio.endpoint,
+        bucket: 'ct-approvals',
+        accessKeyId: minio.accessKeyId,
+        secretAccessKey: minio.secretAccessKey,
+        forcePathStyle: true,
+      },
       taskQueue: 'ct-approvals',
       workDir: path.join(dir, 'work'),
       approvalSecret: SECRET,
@@ -86,48 +99,111 @@ describe('approvals (time-skipping server)', () => {
 
   const start = async (modelId: string, overrides: object = {}) => {
     const { port } = webhook.address() as { port: number };
-    const modelConfig = { ...testModelConfig(), modelId, approval: { ...approval, notifyUrl: `http://127.0.0.1:${port}/notify`, ...overrides } };
-    const handle = await startRetraining(env.client, { modelId, dataset: { keys: ['data/jan.parquet'] }, trigger: { kind: 'manual', requestedBy: 'alice', reason: 'test' }, modelConfig }, { taskQueue: config.taskQueue });
-    for (let i = 0; i < 600 && (await runStatus(env.client, handle.workflowId)).stage !== 'approval'; i++) await new Promise((r) => setTimeout(r, 100));
+    const modelConfig = {
+      ...testModelConfig(),
+      modelId,
+      approval: { ...approval, notifyUrl: `http://127.0.0.1:${port}/notify`, ...overrides },
+    };
+    const handle = await startRetraining(
+      env.client,
+      {
+        modelId,
+        dataset: { keys: ['data/jan.parquet'] },
+        trigger: { kind: 'manual', requestedBy: 'alice', reason: 'test' },
+        modelConfig,
+      },
+      { taskQueue: config.taskQueue },
+    );
+    for (let i = 0; i < 600 && (await runStatus(env.client, handle.workflowId)).stage !== 'approval'; i++)
+      await new Promise((r) => setTimeout(r, 100));
     return handle;
   };
 
   it('refuses outsiders, the requester and decisions after the fact; counts a duplicate once; needs 2 distinct approvers', async () => {
     const handle = await start('gov-quorum');
-    await assert.rejects(decideRun(env.client, handle.workflowId, 'approved', 'mallory'), /mallory is not in an approver role of this model \(ml-lead\)/);
+    await assert.rejects(
+      decideRun(env.client, handle.workflowId, 'approved', 'mallory'),
+      /mallory is not in an approver role of this model \(ml-lead\)/,
+    );
     // The official Temporal CLI shows the refusal as final (asynchronously: the workers run in this process).
-    const cli = await execFileAsync(tools.temporal, ['workflow', 'update', 'execute', '--workflow-id', handle.workflowId, '--name', 'approve', '--input', '{"by":"mallory"}', '--address', env.address, '--namespace', 'default']).then(
+    const cli = await execFileAsync(tools.temporal, [
+      'workflow',
+      'update',
+      'execute',
+      '--workflow-id',
+      handle.workflowId,
+      '--name',
+      'approve',
+      '--input',
+      '{"by":"mallory"}',
+      '--address',
+      env.address,
+      '--namespace',
+      'default',
+    ]).then(
       () => assert.fail('the CLI should report the refusal'),
       (err: { stderr: string }) => err,
     );
-    assert.match(cli.stderr, /mallory is not in an approver role of this model \(ml-lead\) \(type: ApprovalRefused, retryable: false\)/);
-    await assert.rejects(decideRun(env.client, handle.workflowId, 'approved', 'alice'), /separation of duties: alice requested this run/);
-    assert.deepEqual(await decideRun(env.client, handle.workflowId, 'approved', 'bob', 'ok'), { decision: null, approvals: 1, quorum: 2 });
-    assert.deepEqual(await decideRun(env.client, handle.workflowId, 'approved', 'bob', 'again'), { decision: null, approvals: 1, quorum: 2 }, 'the same approver counts once');
+    assert.match(
+      cli.stderr,
+      /mallory is not in an approver role of this model \(ml-lead\) \(type: ApprovalRefused, retryable: false\)/,
+    );
+    await assert.rejects(
+      decideRun(env.client, handle.workflowId, 'approved', 'alice'),
+      /separation of duties: alice requested this run/,
+    );
+    assert.deepEqual(await decideRun(env.client, handle.workflowId, 'approved', 'bob', 'ok'), {
+      decision: null,
+      approvals: 1,
+      quorum: 2,
+    });
+    assert.deepEqual(
+      await decideRun(env.client, handle.workflowId, 'approved', 'bob', 'again'),
+      { decision: null, approvals: 1, quorum: 2 },
+      'the same approver counts once',
+    );
     const second = await decideRun(env.client, handle.workflowId, 'approved', 'dave');
     assert.equal(second.decision?.outcome, 'approved');
-    assert.deepEqual(second.decision?.approvals.map((a) => a.by), ['bob', 'dave']);
-    await assert.rejects(decideRun(env.client, handle.workflowId, 'rejected', 'bob'), /run already approved by dave|not awaiting approval/);
+    assert.deepEqual(
+      second.decision?.approvals.map((a) => a.by),
+      ['bob', 'dave'],
+    );
+    await assert.rejects(
+      decideRun(env.client, handle.workflowId, 'rejected', 'bob'),
+      /run already approved by dave|not awaiting approval/,
+    );
     const result = await handle.result();
     assert.equal(result.outcome, 'promoted');
     const audit = await createAuditLog(config).records('gov-quorum');
-    assert.deepEqual(audit.map((r) => `${r.kind}:${r.actor}`), ['run-started:alice', 'gate-verdict:system', 'approval:bob', 'approval:dave', 'decision:dave', 'promotion:dave']);
+    assert.deepEqual(
+      audit.map((r) => `${r.kind}:${r.actor}`),
+      ['run-started:alice', 'gate-verdict:system', 'approval:bob', 'approval:dave', 'decision:dave', 'promotion:dave'],
+    );
   });
 
   it('reminds after 1h, escalates after 4h to the escalation role, and rejects after 1d without a decision', async () => {
     const handle = await start('gov-timeout');
-    await assert.rejects(decideRun(env.client, handle.workflowId, 'approved', 'carol'), /carol is not in an approver role/);
+    await assert.rejects(
+      decideRun(env.client, handle.workflowId, 'approved', 'carol'),
+      /carol is not in an approver role/,
+    );
     notifications.length = 0;
     const result = await handle.result(); // the server skips time while we wait: 1 day passes in seconds
     assert.equal(result.outcome, 'rejected');
     assert.deepEqual([result.decision?.by, result.decision?.mode], ['timeout', 'timeout']);
-    assert.deepEqual(notifications.map((n) => n.kind), ['reminder', 'escalation']);
+    assert.deepEqual(
+      notifications.map((n) => n.kind),
+      ['reminder', 'escalation'],
+    );
     assert.deepEqual(notifications[1]!.approvers, ['alice', 'bob', 'dave', 'carol']);
     const approvalStage = result.timings.find((t) => t.stage === 'approval')!;
     const after = (at: string) => (Date.parse(at) - Date.parse(approvalStage.startedAt)) / 1000;
     assert.ok(Math.abs(after(notifications[0]!.at) - 3_600) < 5, `reminder after ${after(notifications[0]!.at)}s`);
     assert.ok(Math.abs(after(notifications[1]!.at) - 14_400) < 5, `escalation after ${after(notifications[1]!.at)}s`);
-    assert.ok(Math.abs(approvalStage.seconds! - 86_400) < 5, `rejected after ${approvalStage.seconds}s of workflow time`);
+    assert.ok(
+      Math.abs(approvalStage.seconds! - 86_400) < 5,
+      `rejected after ${approvalStage.seconds}s of workflow time`,
+    );
     const audit = await createAuditLog(config).records('gov-timeout');
     assert.ok(audit.some((r) => r.kind === 'escalation'));
     assert.equal(audit.find((r) => r.kind === 'decision')?.actor, 'timeout');
@@ -137,16 +213,33 @@ describe('approvals (time-skipping server)', () => {
     const modelId = 'gov-signed';
     const workflowId = `retrain/${modelId}/same-id`;
     const { port } = webhook.address() as { port: number };
-    const modelConfig = { ...testModelConfig(), modelId, approval: { ...approval, quorum: 2, signedApprovals: true, notifyUrl: `http://127.0.0.1:${port}/n` } };
+    const modelConfig = {
+      ...testModelConfig(),
+      modelId,
+      approval: { ...approval, quorum: 2, signedApprovals: true, notifyUrl: `http://127.0.0.1:${port}/n` },
+    };
     const startRun = async () => {
-      const h = await startRetraining(env.client, { modelId, dataset: { keys: ['data/jan.parquet'] }, trigger: { kind: 'manual', requestedBy: 'alice', reason: 'test' }, modelConfig }, { taskQueue: config.taskQueue, workflowId });
-      for (let i = 0; i < 600 && (await runStatus(env.client, workflowId)).stage !== 'approval'; i++) await new Promise((r) => setTimeout(r, 100));
+      const h = await startRetraining(
+        env.client,
+        {
+          modelId,
+          dataset: { keys: ['data/jan.parquet'] },
+          trigger: { kind: 'manual', requestedBy: 'alice', reason: 'test' },
+          modelConfig,
+        },
+        { taskQueue: config.taskQueue, workflowId },
+      );
+      for (let i = 0; i < 600 && (await runStatus(env.client, workflowId)).stage !== 'approval'; i++)
+        await new Promise((r) => setTimeout(r, 100));
       return h;
     };
     // Tokens expire by workflow time, which this server skips ahead: issue them on its clock.
-    const token = async (by: string, runId: string, secret = SECRET) => issueGovernanceToken(secret, by, { act: 'decide-run', workflowId, runId }, 3_600_000, await env.currentTimeMs());
+    const token = async (by: string, runId: string, secret = SECRET) =>
+      issueGovernanceToken(secret, by, { act: 'decide-run', workflowId, runId }, 3_600_000, await env.currentTimeMs());
     const accepted = async (runId: string) =>
-      (await env.client.workflow.getHandle(workflowId, runId).fetchHistory()).events!.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length;
+      (await env.client.workflow.getHandle(workflowId, runId).fetchHistory()).events!.filter(
+        (e) => e.workflowExecutionUpdateAcceptedEventAttributes,
+      ).length;
 
     const first = await startRun();
     const firstRunId = first.firstExecutionRunId;
@@ -158,18 +251,33 @@ describe('approvals (time-skipping server)', () => {
     const second = await startRun();
     const runId = second.firstExecutionRunId;
     await assert.rejects(decideRun(env.client, workflowId, 'approved', 'bob'), /requires a signed approval token/);
-    await assert.rejects(decideRun(env.client, workflowId, 'approved', 'bob', '', tokenForFirst), new RegExp(`approval token refused: token was issued for run ${workflowId} \\(run id ${firstRunId}\\), not run ${workflowId} \\(run id ${runId}\\)`));
-    await assert.rejects(decideRun(env.client, workflowId, 'approved', 'bob', '', await token('bob', runId, 'forged-secret-0123456')), /approval token refused: signature does not match/);
-    await assert.rejects(decideRun(env.client, workflowId, 'approved', 'bob', '', await token('dave', runId)), /approval token refused: token was issued to dave, not bob/);
+    await assert.rejects(
+      decideRun(env.client, workflowId, 'approved', 'bob', '', tokenForFirst),
+      new RegExp(
+        `approval token refused: token was issued for run ${workflowId} \\(run id ${firstRunId}\\), not run ${workflowId} \\(run id ${runId}\\)`,
+      ),
+    );
+    await assert.rejects(
+      decideRun(env.client, workflowId, 'approved', 'bob', '', await token('bob', runId, 'forged-secret-0123456')),
+      /approval token refused: signature does not match/,
+    );
+    await assert.rejects(
+      decideRun(env.client, workflowId, 'approved', 'bob', '', await token('dave', runId)),
+      /approval token refused: token was issued to dave, not bob/,
+    );
     const bobs = await token('bob', runId);
-    assert.deepEqual(await decideRun(env.client, workflowId, 'approved', 'bob', 'signed', bobs), { decision: null, approvals: 1, quorum: 2 });
+    assert.deepEqual(await decideRun(env.client, workflowId, 'approved', 'bob', 'signed', bobs), {
+      decision: null,
+      approvals: 1,
+      quorum: 2,
+    });
     const reuse = await decideRun(env.client, workflowId, 'approved', 'bob', 'again', bobs).then(
       () => assert.fail('a reused token must be refused'),
       (err: unknown) => err as Error,
     );
     assert.match(reuse.message, /approval token refused: this token was already used on this run/);
     // A refusal is final (non-retryable) and was never accepted: history holds one accepted Update, bob's.
-    const failure = ((reuse.cause as WorkflowUpdateFailedError).cause as ApplicationFailure);
+    const failure = (reuse.cause as WorkflowUpdateFailedError).cause as ApplicationFailure;
     assert.ok(failure instanceof ApplicationFailure && failure.nonRetryable, 'a refused decision is not retryable');
     assert.equal(await accepted(runId), 1, 'refused decisions are not accepted Updates');
     const r = await decideRun(env.client, workflowId, 'approved', 'dave', 'signed', await token('dave', runId));
@@ -181,14 +289,38 @@ describe('approvals (time-skipping server)', () => {
   it('the auto-approve policy decides as "policy" and records its evidence; when it does not hold, people decide', async () => {
     const { port } = webhook.address() as { port: number };
     const modelId = 'gov-policy';
-    const policyConfig = (minMargin: number) => ({ ...testModelConfig(), modelId, approval: { ...approval, mode: 'policy' as const, quorum: 1, notifyUrl: `http://127.0.0.1:${port}/n`, autoApprove: { minMargin: { rocAuc: minMargin }, noSliceRegression: false } } });
-    const first = await startRetraining(env.client, { modelId, dataset: { keys: ['data/jan.parquet'] }, modelConfig: policyConfig(0) }, { taskQueue: config.taskQueue });
+    const policyConfig = (minMargin: number) => ({
+      ...testModelConfig(),
+      modelId,
+      approval: {
+        ...approval,
+        mode: 'policy' as const,
+        quorum: 1,
+        notifyUrl: `http://127.0.0.1:${port}/n`,
+        autoApprove: { minMargin: { rocAuc: minMargin }, noSliceRegression: false },
+      },
+    });
+    const first = await startRetraining(
+      env.client,
+      { modelId, dataset: { keys: ['data/jan.parquet'] }, modelConfig: policyConfig(0) },
+      { taskQueue: config.taskQueue },
+    );
     const r1 = await first.result();
     assert.deepEqual([r1.outcome, r1.decision?.by, r1.decision?.mode], ['promoted', 'policy', 'policy']);
     assert.ok(r1.decision!.evidence.includes('gate passed'), r1.decision!.evidence.join('; '));
     // Against that champion, an impossible margin: the policy does not hold and the run waits for a person.
-    const second = await startRetraining(env.client, { modelId, dataset: { keys: ['data/jan.parquet'] }, trigger: { kind: 'manual', requestedBy: 'alice', reason: 'margin' }, modelConfig: policyConfig(0.5) }, { taskQueue: config.taskQueue });
-    for (let i = 0; i < 600 && (await runStatus(env.client, second.workflowId)).stage !== 'approval'; i++) await new Promise((r) => setTimeout(r, 100));
+    const second = await startRetraining(
+      env.client,
+      {
+        modelId,
+        dataset: { keys: ['data/jan.parquet'] },
+        trigger: { kind: 'manual', requestedBy: 'alice', reason: 'margin' },
+        modelConfig: policyConfig(0.5),
+      },
+      { taskQueue: config.taskQueue },
+    );
+    for (let i = 0; i < 600 && (await runStatus(env.client, second.workflowId)).stage !== 'approval'; i++)
+      await new Promise((r) => setTimeout(r, 100));
     assert.equal((await runStatus(env.client, second.workflowId)).decision, null);
     await decideRun(env.client, second.workflowId, 'rejected', 'bob', 'no gain');
     assert.equal((await second.result()).outcome, 'rejected');

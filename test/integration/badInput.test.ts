@@ -14,7 +14,10 @@ import { flightsParquet, readFlightsSlice, testModelConfig, type FlightRows } fr
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 async function failureOf(handle: WorkflowHandle): Promise<ApplicationFailure> {
-  const err = await handle.result().then(() => null, (e: unknown) => e);
+  const err = await handle.result().then(
+    () => null,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof WorkflowFailedError, `expected the run to fail, got ${String(err)}`);
   assert.ok(err.cause instanceof ApplicationFailure);
   return err.cause;
@@ -23,7 +26,9 @@ async function failureOf(handle: WorkflowHandle): Promise<ApplicationFailure> {
 async function activitiesRun(handle: WorkflowHandle): Promise<string[]> {
   const history = await handle.fetchHistory();
   return history
-    .events!.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType!.name!] : []))
+    .events!.flatMap((e) =>
+      e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType!.name!] : [],
+    )
     .filter((name) => name !== 'recordAudit');
 }
 
@@ -31,7 +36,8 @@ describe('bad input', () => {
   let stack: TestStack;
   let tenant: ReturnType<TestStack['tenant']>;
   let flights: FlightRows;
-  const start = (input: Parameters<typeof startRetraining>[1]) => startRetraining(stack.client, input, { taskQueue: tenant.config.taskQueue });
+  const start = (input: Parameters<typeof startRetraining>[1]) =>
+    startRetraining(stack.client, input, { taskQueue: tenant.config.taskQueue });
 
   before(async () => {
     stack = await startTestStack();
@@ -45,20 +51,29 @@ describe('bad input', () => {
 
   it('rejects an invalid model config file, naming the field path', () => {
     const file = path.join(stack.dir, 'bad.yaml');
-    writeFileSync(file, 'modelId: Bad_Id\ndataset: { format: xls, timeColumn: date, columns: { date: { type: timestamp } } }\nfeatures: [{ name: f, type: numeric, source: nope }]\nlabel: { source: date, positiveWhen: { op: ">", value: 1 } }\ntrainer: { command: [] }\n');
-    assert.throws(() => loadModelConfigFile(file), (err: unknown) => {
-      assert.ok(err instanceof InvalidInputError);
-      assert.match(err.message, /modelId: model ids are/);
-      assert.match(err.message, /dataset\.format: /);
-      assert.match(err.message, /trainer\.command: /);
-      return true;
-    });
+    writeFileSync(
+      file,
+      'modelId: Bad_Id\ndataset: { format: xls, timeColumn: date, columns: { date: { type: timestamp } } }\nfeatures: [{ name: f, type: numeric, source: nope }]\nlabel: { source: date, positiveWhen: { op: ">", value: 1 } }\ntrainer: { command: [] }\n',
+    );
+    assert.throws(
+      () => loadModelConfigFile(file),
+      (err: unknown) => {
+        assert.ok(err instanceof InvalidInputError);
+        assert.match(err.message, /modelId: model ids are/);
+        assert.match(err.message, /dataset\.format: /);
+        assert.match(err.message, /trainer\.command: /);
+        return true;
+      },
+    );
     writeFileSync(file, 'modelId: m\n  bad: [yaml');
     assert.throws(() => loadModelConfigFile(file), /bad\.yaml:\n {2}- not valid YAML/);
   });
 
   it('rejects an invalid run input on the client and in the workflow (any Temporal client)', async () => {
-    await assert.rejects(start({ modelId: 'flight-delay', dataset: { keys: ['s3://bucket/key'] } }), /dataset\.keys\[0\]: object key "s3:\/\/bucket\/key" is not relative to the bucket: give it without s3:\/\/ or a leading \//);
+    await assert.rejects(
+      start({ modelId: 'flight-delay', dataset: { keys: ['s3://bucket/key'] } }),
+      /dataset\.keys\[0\]: object key "s3:\/\/bucket\/key" is not relative to the bucket: give it without s3:\/\/ or a leading \//,
+    );
     const handle = await stack.client.workflow.start('retrainingPipeline', {
       taskQueue: tenant.config.taskQueue,
       workflowId: 'raw-bad-input',
@@ -72,13 +87,19 @@ describe('bad input', () => {
   });
 
   it('fails when the model has no registered config', async () => {
-    const failure = await failureOf(await start({ modelId: 'never-registered', dataset: { keys: ['data/good.parquet'] } }));
+    const failure = await failureOf(
+      await start({ modelId: 'never-registered', dataset: { keys: ['data/good.parquet'] } }),
+    );
     assert.equal(failure.type, 'ModelConfigNotFound');
     assert.match(failure.message, /never-registered.*ct models register/);
   });
 
   it('fails on a missing dataset key before any training', async () => {
-    const handle = await start({ modelId: 'flight-delay', dataset: { keys: ['data/missing.parquet'] }, modelConfig: testModelConfig() });
+    const handle = await start({
+      modelId: 'flight-delay',
+      dataset: { keys: ['data/missing.parquet'] },
+      modelConfig: testModelConfig(),
+    });
     const failure = await failureOf(handle);
     assert.equal(failure.type, 'DatasetNotFound');
     assert.match(failure.message, /stage validate failed: no object at s3:\/\/.*\/data\/missing\.parquet/);
@@ -88,7 +109,13 @@ describe('bad input', () => {
   it('fails on truncated Parquet', async () => {
     const bytes = flightsParquet(flights);
     await tenant.store.put('data/truncated.parquet', bytes.slice(0, Math.floor(bytes.length / 2)));
-    const failure = await failureOf(await start({ modelId: 'flight-delay', dataset: { keys: ['data/truncated.parquet'] }, modelConfig: testModelConfig() }));
+    const failure = await failureOf(
+      await start({
+        modelId: 'flight-delay',
+        dataset: { keys: ['data/truncated.parquet'] },
+        modelConfig: testModelConfig(),
+      }),
+    );
     assert.equal(failure.type, 'DatasetUnreadable');
     assert.match(failure.message, /truncated\.parquet is not a readable Parquet file/);
   });
@@ -99,14 +126,23 @@ describe('bad input', () => {
     broken.delay[8] = -5_000;
     (broken.origin as (string | null)[])[3] = null;
     await tenant.store.put('data/broken.parquet', flightsParquet(broken));
-    const handle = await start({ modelId: 'flight-delay', dataset: { keys: ['data/broken.parquet'] }, modelConfig: testModelConfig() });
+    const handle = await start({
+      modelId: 'flight-delay',
+      dataset: { keys: ['data/broken.parquet'] },
+      modelConfig: testModelConfig(),
+    });
     const failure = await failureOf(handle);
     assert.equal(failure.type, 'DataValidationFailed');
-    assert.match(failure.message, /delay \[max\] values of "delay" above the maximum 2880 \(1 rows\); e\.g\. row 7: 99999/);
+    assert.match(
+      failure.message,
+      /delay \[max\] values of "delay" above the maximum 2880 \(1 rows\); e\.g\. row 7: 99999/,
+    );
     assert.match(failure.message, /delay \[min\] .*row 8: -5000/);
     assert.match(failure.message, /origin \[nullable\] .*row 3: null/);
     assert.deepEqual(await activitiesRun(handle), ['resolveRunConfig', 'validateDataset'], 'no training');
-    const report = (await tenant.store.getJson(keys.validationReport('flight-delay', (await handle.describe()).runId))) as { ok: boolean; violations: unknown[] };
+    const report = (await tenant.store.getJson(
+      keys.validationReport('flight-delay', (await handle.describe()).runId),
+    )) as { ok: boolean; violations: unknown[] };
     assert.equal(report.ok, false);
     assert.equal(report.violations.length, 3);
   });
@@ -114,14 +150,23 @@ describe('bad input', () => {
   it('retries while the object store is unreachable, then fails with a clear message', async () => {
     const dead = stack.tenant({ endpoint: `http://127.0.0.1:${await freePort()}` });
     await stack.startWorkers(dead.config);
-    const handle = await startRetraining(stack.client, { modelId: 'flight-delay', dataset: { keys: ['data/good.parquet'] }, modelConfig: testModelConfig() }, { taskQueue: dead.config.taskQueue });
+    const handle = await startRetraining(
+      stack.client,
+      { modelId: 'flight-delay', dataset: { keys: ['data/good.parquet'] }, modelConfig: testModelConfig() },
+      { taskQueue: dead.config.taskQueue },
+    );
     const failure = await failureOf(handle);
     // The first thing a run does is settle its configuration (is this model registered?): that is where it shows.
-    assert.match(failure.message, /stage starting failed: object store http:\/\/127\.0\.0\.1:\d+ unreachable during GetObject registry\/flight-delay\/config\.json/);
+    assert.match(
+      failure.message,
+      /stage starting failed: object store http:\/\/127\.0\.0\.1:\d+ unreachable during GetObject registry\/flight-delay\/config\.json/,
+    );
     const history = await handle.fetchHistory();
     const failed = history.events!.find((e) => e.activityTaskFailedEventAttributes);
     assert.ok(failed, 'activity failed');
-    const started = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    const started = history
+      .events!.filter((e) => e.activityTaskStartedEventAttributes)
+      .map((e) => e.activityTaskStartedEventAttributes!.attempt);
     assert.deepEqual(started, [5], 'the fifth attempt is the one recorded: four retries happened first');
   });
 });

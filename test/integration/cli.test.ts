@@ -29,14 +29,32 @@ describe('ct command', () => {
     const reg = await ct('models', 'register', file);
     assert.equal(reg.status, 0, reg.stderr);
     assert.match(reg.stdout, /registered flight-delay/);
-    const run = await ct('retrain', 'flight-delay', '--data', 'data/jan.parquet', '--by', 'cli-test', '--reason', 'smoke', '--wait', '--json');
+    const run = await ct(
+      'retrain',
+      'flight-delay',
+      '--data',
+      'data/jan.parquet',
+      '--by',
+      'cli-test',
+      '--reason',
+      'smoke',
+      '--wait',
+      '--json',
+    );
     assert.equal(run.status, 0, run.stderr);
-    const result = JSON.parse(run.stdout) as { outcome: string; trigger: { requestedBy: string }; registered: { version: number } };
+    const result = JSON.parse(run.stdout) as {
+      outcome: string;
+      trigger: { requestedBy: string };
+      registered: { version: number };
+    };
     assert.equal(result.outcome, 'promoted');
     assert.equal(result.trigger.requestedBy, 'cli-test');
     const show = await ct('models', 'show', 'flight-delay', '--json');
     assert.equal(show.status, 0, show.stderr);
-    const view = JSON.parse(show.stdout) as { aliases: { champion: number }; versions: { version: number; metrics: { rocAuc: number } }[] };
+    const view = JSON.parse(show.stdout) as {
+      aliases: { champion: number };
+      versions: { version: number; metrics: { rocAuc: number } }[];
+    };
     assert.equal(view.aliases.champion, 1);
     assert.equal(view.versions[0]!.version, 1);
     assert.ok(view.versions[0]!.metrics.rocAuc > 0.5);
@@ -47,29 +65,52 @@ describe('ct command', () => {
     assert.equal(noData.status, 2);
     assert.match(noData.stderr, /required option '--data <key\.\.\.>' not specified/);
     const bad = path.join(stack.dir, 'bad.json');
-    writeFileSync(bad, JSON.stringify({ ...testModelConfig(), label: { source: 'nope', positiveWhen: { op: '>', value: 1 } } }));
+    writeFileSync(
+      bad,
+      JSON.stringify({ ...testModelConfig(), label: { source: 'nope', positiveWhen: { op: '>', value: 1 } } }),
+    );
     const reg = await ct('models', 'register', bad);
     assert.equal(reg.status, 2);
     assert.match(reg.stderr, /label\.source: "nope" is not a declared column/);
     const unknown = await ct('models', 'show', 'no-such-model');
     assert.equal(unknown.status, 2);
     assert.match(unknown.stderr, /unknown model "no-such-model"/);
-    const noSecret = await runCt(['token', '--as', 'bob', '--run', 'retrain/x/1'], { ...env, CT_APPROVAL_SECRET: '' }, stack.dir);
+    const noSecret = await runCt(
+      ['token', '--as', 'bob', '--run', 'retrain/x/1'],
+      { ...env, CT_APPROVAL_SECRET: '' },
+      stack.dir,
+    );
     assert.equal(noSecret.status, 2);
     assert.match(noSecret.stderr, /token: set CT_APPROVAL_SECRET/);
-    const shortSecret = await runCt(['token', '--as', 'bob', '--run', 'retrain/x/1'], { ...env, CT_APPROVAL_SECRET: 'short' }, stack.dir);
+    const shortSecret = await runCt(
+      ['token', '--as', 'bob', '--run', 'retrain/x/1'],
+      { ...env, CT_APPROVAL_SECRET: 'short' },
+      stack.dir,
+    );
     assert.equal(shortSecret.status, 2);
     assert.match(shortSecret.stderr, /approvalSecret: use at least 16 characters/);
     const secretEnv = { ...env, CT_APPROVAL_SECRET: 'a-long-enough-secret' };
-    const issued = await runCt(['token', '--as', 'bob', '--run', 'retrain/x/1', '--run-id', 'r-1', '--ttl', '2h'], secretEnv, stack.dir);
+    const issued = await runCt(
+      ['token', '--as', 'bob', '--run', 'retrain/x/1', '--run-id', 'r-1', '--ttl', '2h'],
+      secretEnv,
+      stack.dir,
+    );
     assert.equal(issued.status, 0, issued.stderr);
     assert.match(issued.stdout, /^v2\.[0-9a-f]+\.[0-9a-f]{128}\n$/);
-    const rollbackToken = await runCt(['token', '--as', 'bob', '--rollback', 'flight-delay', '--to', '1'], secretEnv, stack.dir);
+    const rollbackToken = await runCt(
+      ['token', '--as', 'bob', '--rollback', 'flight-delay', '--to', '1'],
+      secretEnv,
+      stack.dir,
+    );
     assert.equal(rollbackToken.status, 0, rollbackToken.stderr);
     const both = await runCt(['token', '--as', 'bob'], secretEnv, stack.dir);
     assert.equal(both.status, 2);
     assert.match(both.stderr, /give either --run <workflowId> or --rollback <modelId> --to <version>/);
-    const badTtl = await runCt(['token', '--as', 'bob', '--run', 'retrain/x/1', '--run-id', 'r', '--ttl', 'soon'], secretEnv, stack.dir);
+    const badTtl = await runCt(
+      ['token', '--as', 'bob', '--run', 'retrain/x/1', '--run-id', 'r', '--ttl', 'soon'],
+      secretEnv,
+      stack.dir,
+    );
     assert.notEqual(badTtl.status, 0);
     assert.match(badTtl.stderr, /"soon" is not a duration/);
     const badAudit = await ct('audit', 'erase', 'flight-delay');
@@ -113,23 +154,31 @@ describe('ct command', () => {
     assert.match(unknownFlag.stderr, /unknown option '--jsn'/);
   });
 
-  it('refuses hyperparameters that break the trainer\'s rules at registration, keeping the stored config', async () => {
+  it("refuses hyperparameters that break the trainer's rules at registration, keeping the stored config", async () => {
     const file = path.join(stack.dir, 'hp.json');
     writeFileSync(file, JSON.stringify(testModelConfig()));
     assert.equal((await ct('models', 'register', file)).status, 0);
-    writeFileSync(file, JSON.stringify({ ...testModelConfig(), hyperparameters: { epochs: -3, learningRate: 'fast' } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ ...testModelConfig(), hyperparameters: { epochs: -3, learningRate: 'fast' } }),
+    );
     const bad = await ct('models', 'register', file);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /hyperparameters\.epochs: .*(>0|greater than 0).* \(rules of trainer flight-delay\)/);
     assert.match(bad.stderr, /hyperparameters\.learningRate: .*number/);
-    const stored = (await tenant.store.getJson(keys.registeredConfig('flight-delay'))) as { hyperparameters: { epochs: number } };
+    const stored = (await tenant.store.getJson(keys.registeredConfig('flight-delay'))) as {
+      hyperparameters: { epochs: number };
+    };
     assert.equal(stored.hyperparameters.epochs, 2, 'the good registered config is untouched');
   });
 
   it('refuses path-like keys and ids at the boundary, and unknown models in audit and runs, writing nothing', async () => {
     const dots = await ct('retrain', 'flight-delay', '--data', 'data/../etc/passwd');
     assert.equal(dots.status, 2);
-    assert.match(dots.stderr, /dataset\.keys\[0\]: object key "data\/\.\.\/etc\/passwd" contains a "\." or "\.\." segment/);
+    assert.match(
+      dots.stderr,
+      /dataset\.keys\[0\]: object key "data\/\.\.\/etc\/passwd" contains a "\." or "\.\." segment/,
+    );
     const traversal = await ct('audit', 'verify', '../etc');
     assert.equal(traversal.status, 2);
     assert.match(traversal.stderr, /invalid model id:.*model ids are 1-63 characters/s);
@@ -139,10 +188,14 @@ describe('ct command', () => {
     const run = await ct('retrain', 'never-registered', '--data', 'data/jan.parquet', '--wait');
     assert.equal(run.status, 1);
     assert.match(run.stdout, /failed at stage starting: .*model "never-registered" has no registered configuration/);
-    assert.deepEqual(await createAuditLog(tenant.config).records('never-registered'), [], 'no audit chain for a model that does not exist');
+    assert.deepEqual(
+      await createAuditLog(tenant.config).records('never-registered'),
+      [],
+      'no audit chain for a model that does not exist',
+    );
   });
 
-  it('ct retrain --wait names the failed stage and its cause; ct status of a supervisor id is the supervisor\'s', async () => {
+  it("ct retrain --wait names the failed stage and its cause; ct status of a supervisor id is the supervisor's", async () => {
     const run = await ct('retrain', 'flight-delay', '--data', 'data/missing.parquet', '--wait');
     assert.equal(run.status, 1);
     assert.match(run.stdout, /failed at stage validate: .*no object at s3:\/\/.*data\/missing\.parquet/);
@@ -153,8 +206,11 @@ describe('ct command', () => {
     assert.doesNotMatch(sup.stderr, /Cannot read properties/);
   });
 
-  it('refuses an inline config that changes a registered model\'s governance (a caller cannot approve its own run)', async () => {
-    const manual = { ...testModelConfig(), approval: { mode: 'manual', roles: { leads: ['alice'] }, approverRoles: ['leads'] } };
+  it("refuses an inline config that changes a registered model's governance (a caller cannot approve its own run)", async () => {
+    const manual = {
+      ...testModelConfig(),
+      approval: { mode: 'manual', roles: { leads: ['alice'] }, approverRoles: ['leads'] },
+    };
     const registered = path.join(stack.dir, 'manual.json');
     writeFileSync(registered, JSON.stringify(manual));
     assert.equal((await ct('models', 'register', registered)).status, 0);
@@ -162,8 +218,15 @@ describe('ct command', () => {
     writeFileSync(evil, JSON.stringify({ ...manual, approval: { mode: 'auto' }, gate: { minimum: {} } }));
     const run = await ct('retrain', 'flight-delay', '--data', 'data/jan.parquet', '--config', evil, '--wait');
     assert.equal(run.status, 1);
-    assert.match(run.stdout, /failed at stage starting: the inline modelConfig changes the governance of registered model "flight-delay" \(approval, gate\)/);
+    assert.match(
+      run.stdout,
+      /failed at stage starting: the inline modelConfig changes the governance of registered model "flight-delay" \(approval, gate\)/,
+    );
     const versions = (await ct('models', 'show', 'flight-delay', '--json')).stdout;
-    assert.equal((JSON.parse(versions) as { versions: unknown[] }).versions.length, 1, 'nothing registered by the refused run');
+    assert.equal(
+      (JSON.parse(versions) as { versions: unknown[] }).versions.length,
+      1,
+      'nothing registered by the refused run',
+    );
   });
 });

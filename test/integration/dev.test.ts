@@ -59,7 +59,11 @@ describe('ct dev', () => {
   before(async () => {
     ports = { temporal: await freePort(), ui: await freePort(), s3: await freePort() };
     state = mkdtempSync(path.join(os.tmpdir(), 'ct-dev-'));
-    const portEnv = { CT_DEV_TEMPORAL_PORT: String(ports.temporal), CT_DEV_UI_PORT: String(ports.ui), CT_DEV_S3_PORT: String(ports.s3) };
+    const portEnv = {
+      CT_DEV_TEMPORAL_PORT: String(ports.temporal),
+      CT_DEV_UI_PORT: String(ports.ui),
+      CT_DEV_S3_PORT: String(ports.s3),
+    };
     devEnv = { ...process.env, ...portEnv, CT_STATE_DIR: state };
     cliEnv = { ...process.env, ...localEnv(ports) };
     dev = startDev(devEnv);
@@ -74,12 +78,26 @@ describe('ct dev', () => {
     assert.match(dev.output(), new RegExp(`Web UI    http://127\\.0\\.0\\.1:${ports.ui}`));
     assert.equal((await fetch(`http://127.0.0.1:${ports.ui}/`)).status, 200);
     assert.equal((await fetch(`http://127.0.0.1:${ports.s3}/minio/health/ready`)).status, 200);
-    assert.match(readFileSync(path.join(state, 'logs', 'gpu-worker.log'), 'utf8'), /no GPU found.*1 slot[\s\S]*gpu worker started/);
-    assert.match(readFileSync(path.join(state, 'logs', 'control-worker.log'), 'utf8'), /"taskQueue":"ct".*control worker started/);
+    assert.match(
+      readFileSync(path.join(state, 'logs', 'gpu-worker.log'), 'utf8'),
+      /no GPU found.*1 slot[\s\S]*gpu worker started/,
+    );
+    assert.match(
+      readFileSync(path.join(state, 'logs', 'control-worker.log'), 'utf8'),
+      /"taskQueue":"ct".*control worker started/,
+    );
     const children = childProcesses(dev.proc.pid!);
-    for (const what of [/namespace default; pid (\d+)/, /MinIO; pid (\d+)/, /control \(queue ct; pid (\d+)/, /gpu \(queue ct-gpu; pid (\d+)/]) {
+    for (const what of [
+      /namespace default; pid (\d+)/,
+      /MinIO; pid (\d+)/,
+      /control \(queue ct; pid (\d+)/,
+      /gpu \(queue ct-gpu; pid (\d+)/,
+    ]) {
       const pid = await bannerPid(dev, what);
-      assert.ok(children.some((c) => c.pid === pid), `pid ${pid} (${what}) is a child of ct dev: ${JSON.stringify(children)}`);
+      assert.ok(
+        children.some((c) => c.pid === pid),
+        `pid ${pid} (${what}) is a child of ct dev: ${JSON.stringify(children)}`,
+      );
     }
   });
 
@@ -90,17 +108,26 @@ describe('ct dev', () => {
     const held = `port ${ports.temporal} \\(Temporal\\) is held by pid ${temporalPid} \\(\\S*temporal server start-dev`;
     assert.match(second.stderr, new RegExp(`${held}[^;]*, a child of the \`ct dev\` running as pid ${dev.proc.pid}`));
     assert.match(second.stderr, new RegExp(`port ${ports.s3} \\(MinIO\\) is held by pid \\d+ \\(\\S*minio server`));
-    assert.match(second.stderr, new RegExp(`Free them with \`kill ${dev.proc.pid}\`, or choose other ports with CT_DEV_TEMPORAL_PORT`));
+    assert.match(
+      second.stderr,
+      new RegExp(`Free them with \`kill ${dev.proc.pid}\`, or choose other ports with CT_DEV_TEMPORAL_PORT`),
+    );
 
     // A port held by a stranger: its pid and command line, and `kill` of that pid.
     const strangerPort = await freePort();
-    const stranger = spawn(process.execPath, ['-e', `require('net').createServer().listen(${strangerPort}, '127.0.0.1')`]);
+    const stranger = spawn(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${strangerPort}, '127.0.0.1')`,
+    ]);
     try {
       await until('the stranger listening', () => tcpOpen(strangerPort), 30_000);
       const ownPorts = { CT_DEV_TEMPORAL_PORT: String(await freePort()), CT_DEV_UI_PORT: String(await freePort()) };
       const blocked = await runCt(['dev'], { ...devEnv, ...ownPorts, CT_DEV_S3_PORT: String(strangerPort) });
       assert.equal(blocked.status, 2, blocked.stderr);
-      assert.match(blocked.stderr, new RegExp(`port ${strangerPort} \\(MinIO\\) is held by pid ${stranger.pid} \\(\\S*node -e require`));
+      assert.match(
+        blocked.stderr,
+        new RegExp(`port ${strangerPort} \\(MinIO\\) is held by pid ${stranger.pid} \\(\\S*node -e require`),
+      );
       assert.match(blocked.stderr, new RegExp(`Free it with \`kill ${stranger.pid}\``));
       assert.equal(await tcpOpen(Number(ownPorts.CT_DEV_TEMPORAL_PORT)), false, 'nothing was started');
     } finally {
@@ -116,11 +143,17 @@ describe('ct dev', () => {
     const old = await bannerPid(dev, /control \(queue ct; pid (\d+)/);
     const mark = dev.output().length;
     process.kill(old, 'SIGKILL');
-    await dev.waitFor(/control-worker died \(signal SIGKILL\); restarting in 1 s \(restart 1 of 5 within 10 min\)/, mark);
+    await dev.waitFor(
+      /control-worker died \(signal SIGKILL\); restarting in 1 s \(restart 1 of 5 within 10 min\)/,
+      mark,
+    );
     const restarted = Number((await dev.waitFor(/control-worker restarted \(pid (\d+)\)/, mark))[1]);
     assert.notEqual(restarted, old);
     const alert = path.join(state, 'alert.json');
-    writeFileSync(alert, JSON.stringify({ alertId: 'after-worker-restart', modelId: 'flight-delay', datasetDrift: false }));
+    writeFileSync(
+      alert,
+      JSON.stringify({ alertId: 'after-worker-restart', modelId: 'flight-delay', datasetDrift: false }),
+    );
     const report = await runCt(['supervisor', 'report', alert], cliEnv);
     assert.equal(report.status, 0, report.stderr);
     assert.match(report.stdout, /^recorded/);
@@ -148,7 +181,10 @@ describe('ct dev', () => {
     assert.equal(status.status, 0, status.stderr);
     assert.equal((JSON.parse(status.stdout) as { reportsReceived: number }).reportsReceived, 1);
     const alert = path.join(state, 'alert-2.json');
-    writeFileSync(alert, JSON.stringify({ alertId: 'after-temporal-restart', modelId: 'flight-delay', datasetDrift: false }));
+    writeFileSync(
+      alert,
+      JSON.stringify({ alertId: 'after-temporal-restart', modelId: 'flight-delay', datasetDrift: false }),
+    );
     const report = await runCt(['supervisor', 'report', alert], cliEnv);
     assert.equal(report.status, 0, report.stderr);
     assert.match(report.stdout, /^recorded/);
@@ -158,7 +194,8 @@ describe('ct dev', () => {
     dev.proc.kill('SIGINT');
     assert.equal(await dev.exited, 0, dev.output());
     assert.match(dev.output(), /stopped\./);
-    for (const port of Object.values(ports)) assert.equal(await tcpOpen(port), false, `port ${port} closed after Ctrl-C`);
+    for (const port of Object.values(ports))
+      assert.equal(await tcpOpen(port), false, `port ${port} closed after Ctrl-C`);
   });
 
   it('with CT_DEV_MAX_RESTARTS=0 the first death stops everything, naming the child, how it died and its log', async () => {
@@ -167,7 +204,12 @@ describe('ct dev', () => {
     process.kill(gpu, 'SIGKILL');
     assert.equal(await dev.exited, 1, dev.output());
     const logFile = path.join(state, 'logs', 'gpu-worker.log');
-    assert.match(dev.output(), new RegExp(`gpu-worker died \\(signal SIGKILL\\); not restarting it \\(CT_DEV_MAX_RESTARTS=0\\)\\. Last lines of ${logFile}:`));
+    assert.match(
+      dev.output(),
+      new RegExp(
+        `gpu-worker died \\(signal SIGKILL\\); not restarting it \\(CT_DEV_MAX_RESTARTS=0\\)\\. Last lines of ${logFile}:`,
+      ),
+    );
     assert.match(dev.output(), /\n {2}\| .*gpu worker started/);
     assert.match(dev.output(), /stopping everything…[\s\S]*stopped\./);
     for (const port of Object.values(ports)) assert.equal(await tcpOpen(port), false, `port ${port} closed`);
@@ -177,7 +219,9 @@ describe('ct dev', () => {
     dev = startDev(devEnv);
     await dev.waitFor(/Ctrl-C stops everything/);
     // Temporal, MinIO and the two workers (tsx's esbuild service, also a child, ends with its stdin).
-    const children = childProcesses(dev.proc.pid!).filter((c) => /temporal server|minio server|workers\//.test(c.command));
+    const children = childProcesses(dev.proc.pid!).filter((c) =>
+      /temporal server|minio server|workers\//.test(c.command),
+    );
     assert.equal(children.length, 4, JSON.stringify(childProcesses(dev.proc.pid!)));
     dev.proc.kill('SIGKILL');
     await dev.exited;

@@ -31,8 +31,17 @@ describe('durability', () => {
     const workers = await stack.startWorkers(config);
     let connection = await Connection.connect({ address: server.address });
     let client = new Client({ connection });
-    const handle = await startRetraining(client, { modelId: 'flight-delay', dataset: { keys: ['data/jan.parquet'] }, modelConfig: testModelConfig({ approval: 'manual' }) }, { taskQueue: config.taskQueue });
-    for (let i = 0; i < 300 && (await runStatus(client, handle.workflowId)).stage !== 'approval'; i++) await new Promise((r) => setTimeout(r, 200));
+    const handle = await startRetraining(
+      client,
+      {
+        modelId: 'flight-delay',
+        dataset: { keys: ['data/jan.parquet'] },
+        modelConfig: testModelConfig({ approval: 'manual' }),
+      },
+      { taskQueue: config.taskQueue },
+    );
+    for (let i = 0; i < 300 && (await runStatus(client, handle.workflowId)).stage !== 'approval'; i++)
+      await new Promise((r) => setTimeout(r, 200));
 
     await server.process.stop();
     await connection.close();

@@ -10,7 +10,6 @@ import { registerModelConfig, showRegistry } from '../../cli/models';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
 import { recordHistory, startTestStack, type TestStack } from '../helpers/stack';
 
-
 describe('retrainingPipeline end to end', () => {
   let stack: TestStack;
   let tenant: ReturnType<TestStack['tenant']>;
@@ -29,7 +28,16 @@ describe('retrainingPipeline end to end', () => {
 
   it('trains, evaluates, gates and promotes v1, then v2 is compared against v1', async () => {
     const modelConfig = testModelConfig();
-    const first = await startRetraining(stack.client, { modelId: 'flight-delay', dataset: { keys: ['data/jan-a.parquet'] }, trigger: { kind: 'manual', requestedBy: 'test', reason: 'first' }, modelConfig }, { taskQueue: tenant.config.taskQueue });
+    const first = await startRetraining(
+      stack.client,
+      {
+        modelId: 'flight-delay',
+        dataset: { keys: ['data/jan-a.parquet'] },
+        trigger: { kind: 'manual', requestedBy: 'test', reason: 'first' },
+        modelConfig,
+      },
+      { taskQueue: tenant.config.taskQueue },
+    );
     const r1 = await first.result();
     // Recorded under a new name when a patch is added (config-before-audit); older histories keep replaying.
     recordHistory(stack, 'pipeline-config-first', first.workflowId);
@@ -39,14 +47,32 @@ describe('retrainingPipeline end to end', () => {
     assert.ok(r1.evaluation.candidate.overall.rocAuc > 0.5, `rocAuc ${r1.evaluation.candidate.overall.rocAuc}`);
     assert.ok(r1.evaluation.candidate.slices.length > 0, 'per-origin slices computed');
     // register twice: as the challenger once the gate passed, then promoted after approval
-    assert.deepEqual(r1.timings.map((t) => t.stage), ['starting', 'validate', 'prepare', 'train', 'evaluate', 'gate', 'register', 'approval', 'register']);
-    assert.ok(r1.training && r1.training.step > 0 && r1.training.checkpointKey?.startsWith(keys.checkpoints('flight-delay', r1.runId)), 'progress signal reached the workflow');
+    assert.deepEqual(
+      r1.timings.map((t) => t.stage),
+      ['starting', 'validate', 'prepare', 'train', 'evaluate', 'gate', 'register', 'approval', 'register'],
+    );
+    assert.ok(
+      r1.training &&
+        r1.training.step > 0 &&
+        r1.training.checkpointKey?.startsWith(keys.checkpoints('flight-delay', r1.runId)),
+      'progress signal reached the workflow',
+    );
 
     const desc = await first.describe();
-    assert.deepEqual(desc.typedSearchAttributes.get(await import('../../core/searchAttributes').then((m) => m.CtModel)), 'flight-delay');
-    assert.equal(desc.typedSearchAttributes.get(await import('../../core/searchAttributes').then((m) => m.CtStage)), 'done');
+    assert.deepEqual(
+      desc.typedSearchAttributes.get(await import('../../core/searchAttributes').then((m) => m.CtModel)),
+      'flight-delay',
+    );
+    assert.equal(
+      desc.typedSearchAttributes.get(await import('../../core/searchAttributes').then((m) => m.CtStage)),
+      'done',
+    );
 
-    const second = await startRetraining(stack.client, { modelId: 'flight-delay', dataset: { keys: ['data/jan-b.parquet'] }, modelConfig }, { taskQueue: tenant.config.taskQueue });
+    const second = await startRetraining(
+      stack.client,
+      { modelId: 'flight-delay', dataset: { keys: ['data/jan-b.parquet'] }, modelConfig },
+      { taskQueue: tenant.config.taskQueue },
+    );
     const r2 = await second.result();
     assert.equal(r2.evaluation?.champion?.version, 1, 'second run is evaluated against champion v1');
     assert.equal(r2.verdict?.championVersion, 1);
@@ -69,26 +95,45 @@ describe('retrainingPipeline end to end', () => {
         slices: { metric: 'rocAuc' as const, maxRegression: 0.5, minRows: 50 },
       },
     };
-    const handle = await startRetraining(stack.client, { modelId: 'flight-delay', dataset: { keys: ['data/jan-b.parquet'] }, modelConfig }, { taskQueue: tenant.config.taskQueue });
+    const handle = await startRetraining(
+      stack.client,
+      { modelId: 'flight-delay', dataset: { keys: ['data/jan-b.parquet'] }, modelConfig },
+      { taskQueue: tenant.config.taskQueue },
+    );
     const result = await handle.result();
     recordHistory(stack, 'pipeline-statistical-gate', handle.workflowId);
     const verdict = result.verdict!;
     assert.equal(verdict.comparison?.method, 'bootstrap');
-    assert.ok(verdict.comparison.lower! <= verdict.comparison.estimate && verdict.comparison.estimate <= verdict.comparison.upper!);
+    assert.ok(
+      verdict.comparison.lower! <= verdict.comparison.estimate &&
+        verdict.comparison.estimate <= verdict.comparison.upper!,
+    );
     assert.equal(verdict.holdoutSha256, result.evaluation!.holdoutSha256);
     assert.equal(verdict.championVersion, result.evaluation!.champion!.version);
     assert.ok(verdict.checks.some((c) => c.rule === 'nonInferiority'));
     assert.ok(verdict.checks.some((c) => c.rule === 'slice' && c.slice));
-    assert.ok(!verdict.checks.some((c) => c.rule === 'maxRegression' && c.metric === 'rocAuc'), 'the bootstrap replaces the point check');
+    assert.ok(
+      !verdict.checks.some((c) => c.rule === 'maxRegression' && c.metric === 'rocAuc'),
+      'the bootstrap replaces the point check',
+    );
   });
 
   it('uses the registered model config, waits for approval and records who approved', async () => {
     const file = path.join(stack.dir, 'manual.json');
     writeFileSync(file, JSON.stringify({ ...testModelConfig({ approval: 'manual' }), modelId: 'flight-delay-manual' }));
     await registerModelConfig(tenant.store, file);
-    const handle = await startRetraining(stack.client, { modelId: 'flight-delay-manual', dataset: { keys: ['data/jan-a.parquet'] }, trigger: { kind: 'manual', requestedBy: 'alice', reason: 'r' } }, { taskQueue: tenant.config.taskQueue });
+    const handle = await startRetraining(
+      stack.client,
+      {
+        modelId: 'flight-delay-manual',
+        dataset: { keys: ['data/jan-a.parquet'] },
+        trigger: { kind: 'manual', requestedBy: 'alice', reason: 'r' },
+      },
+      { taskQueue: tenant.config.taskQueue },
+    );
     await assert.rejects(decideRun(stack.client, handle.workflowId, 'approved', 'bob'), /not awaiting approval/);
-    for (let i = 0; i < 300 && (await runStatus(stack.client, handle.workflowId)).stage !== 'approval'; i++) await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 300 && (await runStatus(stack.client, handle.workflowId)).stage !== 'approval'; i++)
+      await new Promise((r) => setTimeout(r, 200));
     await assert.rejects(decideRun(stack.client, handle.workflowId, 'approved', '  '), /name who decides/);
     // What the Web UI shows as the workflow's current details.
     const metadata = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
@@ -110,8 +155,17 @@ describe('retrainingPipeline end to end', () => {
     assert.equal(afterView.versions.find((v) => v.version === challenger)?.decidedBy, 'approved by bob');
 
     // A rejected challenger keeps its version (with the rejection on its card) and loses the alias.
-    const rejected = await startRetraining(stack.client, { modelId: 'flight-delay-manual', dataset: { keys: ['data/jan-b.parquet'] }, trigger: { kind: 'manual', requestedBy: 'alice', reason: 'r2' } }, { taskQueue: tenant.config.taskQueue });
-    for (let i = 0; i < 300 && (await runStatus(stack.client, rejected.workflowId)).stage !== 'approval'; i++) await new Promise((r) => setTimeout(r, 200));
+    const rejected = await startRetraining(
+      stack.client,
+      {
+        modelId: 'flight-delay-manual',
+        dataset: { keys: ['data/jan-b.parquet'] },
+        trigger: { kind: 'manual', requestedBy: 'alice', reason: 'r2' },
+      },
+      { taskQueue: tenant.config.taskQueue },
+    );
+    for (let i = 0; i < 300 && (await runStatus(stack.client, rejected.workflowId)).stage !== 'approval'; i++)
+      await new Promise((r) => setTimeout(r, 200));
     const r2 = await runStatus(stack.client, rejected.workflowId);
     assert.equal(r2.stage, 'approval', 'the second candidate passed the gate and waits as the challenger');
     {
@@ -127,9 +181,14 @@ describe('retrainingPipeline end to end', () => {
     const manual = { ...testModelConfig({ approval: 'manual' }), modelId: 'flight-delay-regate' };
     const auto = { ...testModelConfig(), modelId: 'flight-delay-regate' };
     const start = (modelConfig: typeof manual, key: string) =>
-      startRetraining(stack.client, { modelId: 'flight-delay-regate', dataset: { keys: [key] }, modelConfig }, { taskQueue: tenant.config.taskQueue });
+      startRetraining(
+        stack.client,
+        { modelId: 'flight-delay-regate', dataset: { keys: [key] }, modelConfig },
+        { taskQueue: tenant.config.taskQueue },
+      );
     const waiting = await start(manual, 'data/jan-a.parquet');
-    for (let i = 0; i < 300 && (await runStatus(stack.client, waiting.workflowId)).stage !== 'approval'; i++) await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 300 && (await runStatus(stack.client, waiting.workflowId)).stage !== 'approval'; i++)
+      await new Promise((r) => setTimeout(r, 200));
     const before = await runStatus(stack.client, waiting.workflowId);
     assert.equal(before.verdict?.championVersion, null, 'gated with no champion');
     const other = await (await start(auto, 'data/jan-b.parquet')).result();
@@ -138,16 +197,33 @@ describe('retrainingPipeline end to end', () => {
     await decideRun(stack.client, waiting.workflowId, 'approved', 'bob');
     const result = await waiting.result();
     recordHistory(stack, 'pipeline-regate', waiting.workflowId);
-    assert.equal(result.verdict?.championVersion, newChampion, 'the verdict that counts was computed against the new champion');
+    assert.equal(
+      result.verdict?.championVersion,
+      newChampion,
+      'the verdict that counts was computed against the new champion',
+    );
     assert.equal(result.evaluation?.champion?.version, newChampion);
-    assert.deepEqual(result.timings.filter((t) => t.stage === 'evaluate' || t.stage === 'gate').map((t) => t.stage), ['evaluate', 'gate', 'evaluate', 'gate']);
-    if (result.outcome === 'promoted') assert.equal((await showRegistry(tenant.store, 'flight-delay-regate')).aliases.champion, result.registered?.version);
+    assert.deepEqual(
+      result.timings.filter((t) => t.stage === 'evaluate' || t.stage === 'gate').map((t) => t.stage),
+      ['evaluate', 'gate', 'evaluate', 'gate'],
+    );
+    if (result.outcome === 'promoted')
+      assert.equal(
+        (await showRegistry(tenant.store, 'flight-delay-regate')).aliases.champion,
+        result.registered?.version,
+      );
     else assert.equal(result.outcome, 'rejected-by-gate');
   });
 
   it('retries a crashed trainer and resumes from its checkpoint', async () => {
-    const modelConfig = testModelConfig({ command: ['env', 'CT_TRAINER_FAIL_AT_STEP=12', 'python3', 'trainers/flight_delay/train.py'] });
-    const handle = await startRetraining(stack.client, { modelId: 'flight-delay', dataset: { keys: ['data/jan-a.parquet'] }, modelConfig }, { taskQueue: tenant.config.taskQueue });
+    const modelConfig = testModelConfig({
+      command: ['env', 'CT_TRAINER_FAIL_AT_STEP=12', 'python3', 'trainers/flight_delay/train.py'],
+    });
+    const handle = await startRetraining(
+      stack.client,
+      { modelId: 'flight-delay', dataset: { keys: ['data/jan-a.parquet'] }, modelConfig },
+      { taskQueue: tenant.config.taskQueue },
+    );
     const result = await handle.result();
     assert.ok(result.outcome === 'promoted' || result.outcome === 'rejected-by-gate');
     assert.ok(result.training!.attempt >= 2, `attempt ${result.training!.attempt}`);
@@ -166,14 +242,29 @@ describe('retrainingPipeline end to end', () => {
     const { hyperparameterRules, ...trainer } = testModelConfig().trainer;
     assert.equal(hyperparameterRules, 'flight-delay');
     const modelConfig = { ...testModelConfig(), trainer, hyperparameters: { epochs: -1 } };
-    const handle = await startRetraining(stack.client, { modelId: 'flight-delay', dataset: { keys: ['data/jan-a.parquet'] }, modelConfig }, { taskQueue: tenant.config.taskQueue });
-    const err = await handle.result().then(() => null, (e: unknown) => e);
+    const handle = await startRetraining(
+      stack.client,
+      { modelId: 'flight-delay', dataset: { keys: ['data/jan-a.parquet'] }, modelConfig },
+      { taskQueue: tenant.config.taskQueue },
+    );
+    const err = await handle.result().then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof WorkflowFailedError);
-    assert.match(String((err.cause as Error).message), /stage train failed: trainer rejected its configuration: .*epochs/);
+    assert.match(
+      String((err.cause as Error).message),
+      /stage train failed: trainer rejected its configuration: .*epochs/,
+    );
     const status = await runStatus(stack.client, handle.workflowId);
     assert.equal(status.outcome, 'failed');
     const history = await handle.fetchHistory();
-    const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
-    assert.ok(attempts.every((a) => a === 1), `no retries: ${attempts.join(',')}`);
+    const attempts = history
+      .events!.filter((e) => e.activityTaskStartedEventAttributes)
+      .map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    assert.ok(
+      attempts.every((a) => a === 1),
+      `no retries: ${attempts.join(',')}`,
+    );
   });
 });

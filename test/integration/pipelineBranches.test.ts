@@ -27,17 +27,34 @@ describe('retrainingPipeline branches (time-skipping server, fake activities)', 
   let candidateRocAuc = recorded.evaluation.candidate.overall.rocAuc;
 
   // Each fake returns what the real activity returned in a recorded run, and notes that it was called.
-  const fake = <I, T>(name: string, value: (input: I) => T) => async (input: I): Promise<T> => {
-    calls.push(name);
-    return value(input);
-  };
-  const registered = (promoted: boolean): RegisteredVersion => ({ modelId: 'm', version: 1, cardKey: 'c', artifactKey: 'a', promoted, alreadyRegistered: false, championNow: promoted ? 1 : null });
+  const fake =
+    <I, T>(name: string, value: (input: I) => T) =>
+    async (input: I): Promise<T> => {
+      calls.push(name);
+      return value(input);
+    };
+  const registered = (promoted: boolean): RegisteredVersion => ({
+    modelId: 'm',
+    version: 1,
+    cardKey: 'c',
+    artifactKey: 'a',
+    promoted,
+    alreadyRegistered: false,
+    championNow: promoted ? 1 : null,
+  });
   const control: Partial<ControlActivities> = {
     resolveRunConfig: fake('resolveRunConfig', (i: { inline?: ModelConfig }) => i.inline!),
     recordAudit: fake('recordAudit', () => ({ seq: 1, hash: 'h' })),
     validateDataset: fake('validateDataset', () => recorded.validation),
     prepareSplits: fake('prepareSplits', () => recorded.prepared),
-    evaluateModels: fake('evaluateModels', () => ({ ...recorded.evaluation, champion: null, candidate: { ...recorded.evaluation.candidate, overall: { ...recorded.evaluation.candidate.overall, rocAuc: candidateRocAuc } } })),
+    evaluateModels: fake('evaluateModels', () => ({
+      ...recorded.evaluation,
+      champion: null,
+      candidate: {
+        ...recorded.evaluation.candidate,
+        overall: { ...recorded.evaluation.candidate.overall, rocAuc: candidateRocAuc },
+      },
+    })),
     registerModel: fake('registerModel', (i: { promote: boolean }) => registered(i.promote)),
     closeChallenger: fake('closeChallenger', () => undefined),
     currentChampionVersion: fake('currentChampionVersion', () => null),
@@ -46,14 +63,26 @@ describe('retrainingPipeline branches (time-skipping server, fake activities)', 
   const gpu: Partial<GpuActivities> = { trainModel: fake('trainModel', () => recorded.trained) };
 
   before(async () => {
-    env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: tools.temporalTestServer } } });
+    env = await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: tools.temporalTestServer } },
+    });
     await env.connection.operatorService.addSearchAttributes({
       namespace: 'default',
-      searchAttributes: Object.fromEntries(ALL_SEARCH_ATTRIBUTES.map((k) => [k.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+      searchAttributes: Object.fromEntries(
+        ALL_SEARCH_ATTRIBUTES.map((k) => [
+          k.name,
+          proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        ]),
+      ),
     });
     const bundle = { code: (await workflowBundle()).code };
     workers = await Promise.all([
-      Worker.create({ connection: env.nativeConnection, taskQueue: QUEUE, workflowBundle: bundle, activities: control }),
+      Worker.create({
+        connection: env.nativeConnection,
+        taskQueue: QUEUE,
+        workflowBundle: bundle,
+        activities: control,
+      }),
       Worker.create({ connection: env.nativeConnection, taskQueue: gpuTaskQueueOf(QUEUE), activities: gpu }),
     ]);
     running = workers.map((w) => w.run());
@@ -66,7 +95,16 @@ describe('retrainingPipeline branches (time-skipping server, fake activities)', 
 
   const run = async (modelConfig: ModelConfig) => {
     calls.length = 0;
-    const handle = await startRetraining(env.client, { modelId: modelConfig.modelId, dataset: { keys: ['data/jan.parquet'] }, trigger: { kind: 'manual', requestedBy: 'alice', reason: 't' }, modelConfig }, { taskQueue: QUEUE });
+    const handle = await startRetraining(
+      env.client,
+      {
+        modelId: modelConfig.modelId,
+        dataset: { keys: ['data/jan.parquet'] },
+        trigger: { kind: 'manual', requestedBy: 'alice', reason: 't' },
+        modelConfig,
+      },
+      { taskQueue: QUEUE },
+    );
     return handle.result();
   };
 
@@ -75,17 +113,26 @@ describe('retrainingPipeline branches (time-skipping server, fake activities)', 
     const result = await run(testModelConfig());
     assert.equal(result.outcome, 'rejected-by-gate');
     assert.match(result.verdict!.reasons.join('; '), /rocAuc/);
-    assert.deepEqual(calls.filter((c) => c !== 'recordAudit'), ['resolveRunConfig', 'validateDataset', 'prepareSplits', 'trainModel', 'evaluateModels']);
+    assert.deepEqual(
+      calls.filter((c) => c !== 'recordAudit'),
+      ['resolveRunConfig', 'validateDataset', 'prepareSplits', 'trainModel', 'evaluateModels'],
+    );
   });
 
   it('a challenger nobody decides on is rejected by timeout after rejectAfter, and its rejection is recorded', async () => {
     candidateRocAuc = recorded.evaluation.candidate.overall.rocAuc;
-    const config = { ...testModelConfig({ approval: 'manual' }), approval: { ...testModelConfig({ approval: 'manual' }).approval, rejectAfter: '2d' } };
+    const config = {
+      ...testModelConfig({ approval: 'manual' }),
+      approval: { ...testModelConfig({ approval: 'manual' }).approval, rejectAfter: '2d' },
+    };
     const result = await run(config); // two days pass in seconds
     assert.equal(result.outcome, 'rejected');
     assert.deepEqual([result.decision?.by, result.decision?.mode], ['timeout', 'timeout']);
     const approval = result.timings.find((t) => t.stage === 'approval')!;
     assert.ok(Math.abs(approval.seconds! - 172_800) < 5, `rejected after ${approval.seconds} s of workflow time`);
-    assert.deepEqual(calls.filter((c) => c === 'registerModel' || c === 'closeChallenger'), ['registerModel', 'closeChallenger']);
+    assert.deepEqual(
+      calls.filter((c) => c === 'registerModel' || c === 'closeChallenger'),
+      ['registerModel', 'closeChallenger'],
+    );
   });
 });

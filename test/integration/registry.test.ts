@@ -15,7 +15,10 @@ import { cardFromHistory } from '../helpers/cards';
 describe('S3 registry and object store', () => {
   let stack: TestStack;
   let store: ReturnType<TestStack['tenant']>['store'];
-  const card = (runId: string) => ({ ...cardFromHistory(), run: { workflowId: `w-${runId}`, runId, trigger: { kind: 'manual' as const, requestedBy: 't', reason: '' } } });
+  const card = (runId: string) => ({
+    ...cardFromHistory(),
+    run: { workflowId: `w-${runId}`, runId, trigger: { kind: 'manual' as const, requestedBy: 't', reason: '' } },
+  });
 
   before(async () => {
     stack = await startTestStack();
@@ -51,7 +54,9 @@ describe('S3 registry and object store', () => {
   });
 
   it('gives concurrent registrations distinct versions (conditional writes)', async () => {
-    const results = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((id) => registerVersion(store, card(`run-${id}`), 'runs/m/model.pt')));
+    const results = await Promise.all(
+      ['a', 'b', 'c', 'd', 'e'].map((id) => registerVersion(store, card(`run-${id}`), 'runs/m/model.pt')),
+    );
     assert.deepEqual(results.map((r) => r.version).sort(), [3, 4, 5, 6, 7]);
     assert.deepEqual(await listVersions(store, 'm'), [1, 2, 3, 4, 5, 6, 7]);
   });
@@ -64,12 +69,22 @@ describe('S3 registry and object store', () => {
   });
 
   it('lets exactly one of several concurrent promotions from the same champion win', async () => {
-    const results = await Promise.all([3, 5, 6, 7].map((v) => moveAlias(store, 'm', 'champion', v, `run-${v}`, 4, new Date())));
+    const results = await Promise.all(
+      [3, 5, 6, 7].map((v) => moveAlias(store, 'm', 'champion', v, `run-${v}`, 4, new Date())),
+    );
     assert.equal(results.filter((r) => r.moved).length, 1, JSON.stringify(results));
     const winner = [3, 5, 6, 7][results.findIndex((r) => r.moved)]!;
     assert.equal((await readChampion(store, 'm'))?.version, winner);
-    assert.deepEqual(await moveAlias(store, 'm', 'champion', 2, 'late', 4, new Date()), { moved: false, current: winner }, 'a stale expectation loses');
-    assert.deepEqual(await moveAlias(store, 'm', 'champion', winner, 'retry', 4, new Date()), { moved: true, current: winner }, 'retrying the winner is idempotent');
+    assert.deepEqual(
+      await moveAlias(store, 'm', 'champion', 2, 'late', 4, new Date()),
+      { moved: false, current: winner },
+      'a stale expectation loses',
+    );
+    assert.deepEqual(
+      await moveAlias(store, 'm', 'champion', winner, 'retry', 4, new Date()),
+      { moved: true, current: winner },
+      'retrying the winner is idempotent',
+    );
   });
 
   it('round-trips a large file with multipart upload', async () => {

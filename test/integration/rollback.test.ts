@@ -16,7 +16,14 @@ import { recordHistory, startTestStack, type TestStack } from '../helpers/stack'
 
 const SECRET = 'rollback-test-secret-0123';
 const approved: Decision = { outcome: 'approved', by: 'bob', comment: '', mode: 'manual', approvals: [], evidence: [] };
-const rejected: Decision = { outcome: 'rejected', by: 'bob', comment: 'worse on SFO', mode: 'manual', approvals: [], evidence: [] };
+const rejected: Decision = {
+  outcome: 'rejected',
+  by: 'bob',
+  comment: 'worse on SFO',
+  mode: 'manual',
+  approvals: [],
+  evidence: [],
+};
 
 describe('rollback governance (real servers)', () => {
   let stack: TestStack;
@@ -43,12 +50,17 @@ describe('rollback governance (real servers)', () => {
     const decisions = [approved, rejected, null, approved];
     for (const [i, decision] of decisions.entries()) {
       const base = cardFromHistory();
-      await registerVersion(store, { ...base, modelId, run: { ...base.run, runId: `${modelId}-run-${i + 1}` }, decision }, `runs/${modelId}/model.pt`);
+      await registerVersion(
+        store,
+        { ...base, modelId, run: { ...base.run, runId: `${modelId}-run-${i + 1}` }, decision },
+        `runs/${modelId}/model.pt`,
+      );
     }
     await setAlias(store, modelId, 'champion', 4, `${modelId}-run-4`, new Date());
   }
 
-  const rollback = (input: RollbackInputJson, workflowId?: string) => rollbackModel(stack.client, input, { taskQueue: tenant.config.taskQueue, workflowId });
+  const rollback = (input: RollbackInputJson, workflowId?: string) =>
+    rollbackModel(stack.client, input, { taskQueue: tenant.config.taskQueue, workflowId });
   const refusal = (input: RollbackInputJson) =>
     rollback(input).then(
       () => assert.fail(`rollback ${JSON.stringify(input)} should have been refused`),
@@ -71,44 +83,103 @@ describe('rollback governance (real servers)', () => {
   it('refuses people outside the rollback roles and versions that were rejected or never approved, auditing each refusal', async () => {
     const outsider = await refusal({ modelId: 'gov', toVersion: 1, by: 'mallory' });
     assert.equal(outsider.type, 'RollbackRefused');
-    assert.match(outsider.message, /rollback refused: mallory is not in a role that may roll back gov \(ml-lead, sre\)/);
-    assert.match((await refusal({ modelId: 'gov', toVersion: 2, by: 'alice' })).message, /v2 was rejected by bob \(manual\): worse on SFO; only an approved version/);
-    assert.match((await refusal({ modelId: 'gov', toVersion: 3, by: 'olga' })).message, /v3 was never approved \(its decision is still pending\)/);
+    assert.match(
+      outsider.message,
+      /rollback refused: mallory is not in a role that may roll back gov \(ml-lead, sre\)/,
+    );
+    assert.match(
+      (await refusal({ modelId: 'gov', toVersion: 2, by: 'alice' })).message,
+      /v2 was rejected by bob \(manual\): worse on SFO; only an approved version/,
+    );
+    assert.match(
+      (await refusal({ modelId: 'gov', toVersion: 3, by: 'olga' })).message,
+      /v3 was never approved \(its decision is still pending\)/,
+    );
     assert.match((await refusal({ modelId: 'gov', toVersion: 4, by: 'alice' })).message, /v4 is already the champion/);
-    assert.match((await refusal({ modelId: 'gov', toVersion: 9, by: 'alice' })).message, /gov has no version 9 \(versions: 1, 2, 3, 4\)/);
+    assert.match(
+      (await refusal({ modelId: 'gov', toVersion: 9, by: 'alice' })).message,
+      /gov has no version 9 \(versions: 1, 2, 3, 4\)/,
+    );
     assert.equal(await champion('gov'), 4, 'nothing moved');
     const refused = (await audit('gov')).filter((r) => r.kind === 'rollback-refused');
-    assert.deepEqual(refused.map((r) => [r.actor, r.details.to]), [['mallory', 1], ['alice', 2], ['olga', 3], ['alice', 4], ['alice', 9]]);
+    assert.deepEqual(
+      refused.map((r) => [r.actor, r.details.to]),
+      [
+        ['mallory', 1],
+        ['alice', 2],
+        ['olga', 3],
+        ['alice', 4],
+        ['alice', 9],
+      ],
+    );
     assert.match(String(refused[0]!.details.refusal), /mallory is not in a role/);
   });
 
   it('lets a rollback role move the champion to an approved version, audited', async () => {
     const workflowId = 'rollback/gov/olga';
-    assert.deepEqual(await rollback({ modelId: 'gov', toVersion: 1, by: 'olga', reason: 'v4 pages on-call' }, workflowId), { modelId: 'gov', from: 4, to: 1, by: 'olga', override: false });
+    assert.deepEqual(
+      await rollback({ modelId: 'gov', toVersion: 1, by: 'olga', reason: 'v4 pages on-call' }, workflowId),
+      { modelId: 'gov', from: 4, to: 1, by: 'olga', override: false },
+    );
     recordHistory(stack, 'rollback-champion', workflowId);
     assert.equal(await champion('gov'), 1);
     const done = (await audit('gov')).filter((r) => r.kind === 'rollback');
-    assert.deepEqual(done.map((r) => [r.actor, r.details.from, r.details.to, r.details.reason]), [['olga', 4, 1, 'v4 pages on-call']]);
+    assert.deepEqual(
+      done.map((r) => [r.actor, r.details.from, r.details.to, r.details.reason]),
+      [['olga', 4, 1, 'v4 pages on-call']],
+    );
   });
 
   it('allows an override to a rejected version only by an escalation role, with a reason', async () => {
-    assert.match((await refusal({ modelId: 'gov', toVersion: 2, by: 'alice', override: true, reason: 'x' })).message, /alice is not in an escalation role of gov \(risk\)/);
-    assert.match((await refusal({ modelId: 'gov', toVersion: 2, by: 'carol', override: true })).message, /an override needs a reason/);
-    const r = await rollback({ modelId: 'gov', toVersion: 2, by: 'carol', override: true, reason: 'incident 42: v1 and v4 both broken' });
+    assert.match(
+      (await refusal({ modelId: 'gov', toVersion: 2, by: 'alice', override: true, reason: 'x' })).message,
+      /alice is not in an escalation role of gov \(risk\)/,
+    );
+    assert.match(
+      (await refusal({ modelId: 'gov', toVersion: 2, by: 'carol', override: true })).message,
+      /an override needs a reason/,
+    );
+    const r = await rollback({
+      modelId: 'gov',
+      toVersion: 2,
+      by: 'carol',
+      override: true,
+      reason: 'incident 42: v1 and v4 both broken',
+    });
     assert.deepEqual([r.from, r.to, r.override], [1, 2, true]);
     const last = (await audit('gov')).at(-1)!;
-    assert.deepEqual([last.kind, last.actor, last.details.override, last.details.reason], ['rollback', 'carol', true, 'incident 42: v1 and v4 both broken']);
+    assert.deepEqual(
+      [last.kind, last.actor, last.details.override, last.details.reason],
+      ['rollback', 'carol', true, 'incident 42: v1 and v4 both broken'],
+    );
   });
 
   it('with signed approvals, needs a token for that person and that version, and a token works once', async () => {
-    const token = (by: string, version: number) => issueGovernanceToken(SECRET, by, { act: 'rollback', modelId: 'gov-signed', version }, 600_000);
-    assert.match((await refusal({ modelId: 'gov-signed', toVersion: 1, by: 'alice' })).message, /requires a signed token: ct token --as alice --rollback gov-signed --to 1/);
-    assert.match((await refusal({ modelId: 'gov-signed', toVersion: 1, by: 'alice', token: token('alice', 4) })).message, /token refused: token was issued for rollback of gov-signed to v4, not rollback of gov-signed to v1/);
-    assert.match((await refusal({ modelId: 'gov-signed', toVersion: 1, by: 'alice', token: token('bob', 1) })).message, /token was issued to bob, not alice/);
+    const token = (by: string, version: number) =>
+      issueGovernanceToken(SECRET, by, { act: 'rollback', modelId: 'gov-signed', version }, 600_000);
+    assert.match(
+      (await refusal({ modelId: 'gov-signed', toVersion: 1, by: 'alice' })).message,
+      /requires a signed token: ct token --as alice --rollback gov-signed --to 1/,
+    );
+    assert.match(
+      (await refusal({ modelId: 'gov-signed', toVersion: 1, by: 'alice', token: token('alice', 4) })).message,
+      /token refused: token was issued for rollback of gov-signed to v4, not rollback of gov-signed to v1/,
+    );
+    assert.match(
+      (await refusal({ modelId: 'gov-signed', toVersion: 1, by: 'alice', token: token('bob', 1) })).message,
+      /token was issued to bob, not alice/,
+    );
     const good = token('alice', 1);
     assert.equal((await rollback({ modelId: 'gov-signed', toVersion: 1, by: 'alice', token: good })).to, 1);
-    await tenant.store.putJson(keys.alias('gov-signed', 'champion'), { version: 4, runId: 'reset', updatedAt: new Date().toISOString() });
-    assert.match((await refusal({ modelId: 'gov-signed', toVersion: 1, by: 'alice', token: good })).message, /token refused: this token was already used/);
+    await tenant.store.putJson(keys.alias('gov-signed', 'champion'), {
+      version: 4,
+      runId: 'reset',
+      updatedAt: new Date().toISOString(),
+    });
+    assert.match(
+      (await refusal({ modelId: 'gov-signed', toVersion: 1, by: 'alice', token: good })).message,
+      /token refused: this token was already used/,
+    );
     assert.equal(await champion('gov-signed'), 4);
   });
 

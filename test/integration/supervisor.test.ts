@@ -6,7 +6,15 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { decideRun, pauseSupervisor, reportDrift, requestRetrain, resumeSupervisor, runStatus, supervisorStatus } from '../../client';
+import {
+  decideRun,
+  pauseSupervisor,
+  reportDrift,
+  requestRetrain,
+  resumeSupervisor,
+  runStatus,
+  supervisorStatus,
+} from '../../client';
 import type { SupervisorStatus } from '../../core/continuousTraining';
 import { keys, workflowIds } from '../../core/keys';
 import { ModelConfig } from '../../core/modelConfig';
@@ -19,7 +27,14 @@ import { tools } from '../../stack/paths';
 import { recordHistory, startTestStack, type TestStack } from '../helpers/stack';
 
 const execFileAsync = promisify(execFile);
-const driftAlert = (modelId: string, alertId: string, datasetDrift = true) => ({ alertId, modelId, source: 'test', datasetDrift, driftedShare: datasetDrift ? 0.6 : 0, driftedFeatures: datasetDrift ? ['distance', 'origin', 'destination'] : [] });
+const driftAlert = (modelId: string, alertId: string, datasetDrift = true) => ({
+  alertId,
+  modelId,
+  source: 'test',
+  datasetDrift,
+  driftedShare: datasetDrift ? 0.6 : 0,
+  driftedFeatures: datasetDrift ? ['distance', 'origin', 'destination'] : [],
+});
 
 describe('continuousTraining supervisor', () => {
   let stack: TestStack;
@@ -28,13 +43,19 @@ describe('continuousTraining supervisor', () => {
 
   /** Registers the test model under `modelId` with its data under data/ and the given supervisor settings. */
   const register = async (modelId: string, ct: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
-    const config = ModelConfig.parse({ ...testModelConfig({ approval: 'manual' }), modelId, continuousTraining: ct, ...extra });
+    const config = ModelConfig.parse({
+      ...testModelConfig({ approval: 'manual' }),
+      modelId,
+      continuousTraining: ct,
+      ...extra,
+    });
     await tenant.store.putJson(keys.registeredConfig(modelId), config);
     return config;
   };
   const runsOf = async (modelId: string) => {
     const ids: string[] = [];
-    for await (const w of stack.client.workflow.list({ query: `WorkflowType = 'retrainingPipeline'` })) if (w.workflowId.startsWith(`retrain/${modelId}/`)) ids.push(w.workflowId);
+    for await (const w of stack.client.workflow.list({ query: `WorkflowType = 'retrainingPipeline'` }))
+      if (w.workflowId.startsWith(`retrain/${modelId}/`)) ids.push(w.workflowId);
     return ids;
   };
 
@@ -50,11 +71,23 @@ describe('continuousTraining supervisor', () => {
   it('200 concurrent drift reports start exactly one run; all are evidence; cooldown holds, then a new incident opens', async (t) => {
     await register('storm', { data: { prefix: 'data/' }, cooldown: '8s' });
     const started = Date.now();
-    const acks = await Promise.all(Array.from({ length: Number(process.env.STORM ?? 200) }, (_, i) => reportDrift(stack.client, driftAlert('storm', `storm-${i}`), queue())));
+    const acks = await Promise.all(
+      Array.from({ length: Number(process.env.STORM ?? 200) }, (_, i) =>
+        reportDrift(stack.client, driftAlert('storm', `storm-${i}`), queue()),
+      ),
+    );
     const seconds = (Date.now() - started) / 1000;
     t.diagnostic(`${acks.length} concurrent reports answered in ${seconds.toFixed(2)} s`);
-    assert.equal(acks.filter((a) => a.action === 'started').length, 1, `one report opens the incident (sent in ${seconds}s)`);
-    assert.equal(acks.filter((a) => a.action === 'attached').length, acks.length - 1, 'the others join it (retries under backpressure reuse their Update id)');
+    assert.equal(
+      acks.filter((a) => a.action === 'started').length,
+      1,
+      `one report opens the incident (sent in ${seconds}s)`,
+    );
+    assert.equal(
+      acks.filter((a) => a.action === 'attached').length,
+      acks.length - 1,
+      'the others join it (retries under backpressure reuse their Update id)',
+    );
     const status = await until('the run to start', async () => {
       const s = await supervisorStatus(stack.client, 'storm');
       return s.incident?.run ? s : null;
@@ -63,10 +96,14 @@ describe('continuousTraining supervisor', () => {
     assert.equal(new Set(status.incident?.evidence.map((e) => e.id)).size, 200, 'every report recorded once');
     const runId = status.incident.run!.workflowId;
     // The run records why it started: the trigger and the incident's evidence.
-    const run = await until('the run to await approval', async () => {
-      const s = await runStatus(stack.client, runId);
-      return s.stage === 'approval' ? s : null;
-    }, 240_000);
+    const run = await until(
+      'the run to await approval',
+      async () => {
+        const s = await runStatus(stack.client, runId);
+        return s.stage === 'approval' ? s : null;
+      },
+      240_000,
+    );
     assert.equal(run.trigger.kind, 'drift');
     assert.equal(run.trigger.incident?.id, status.incident.id);
     assert.equal(run.trigger.incident?.supervisor, workflowIds.supervisor('storm'));
@@ -80,20 +117,35 @@ describe('continuousTraining supervisor', () => {
     assert.equal(cooling.incident?.run?.outcome, 'rejected');
     const during = await reportDrift(stack.client, driftAlert('storm', 'storm-late'), queue());
     assert.equal(during.action, 'attached', 'a report during the cooldown joins the incident');
-    await until('the cooldown to end', async () => (await supervisorStatus(stack.client, 'storm')).phase === 'watching', 30_000);
+    await until(
+      'the cooldown to end',
+      async () => (await supervisorStatus(stack.client, 'storm')).phase === 'watching',
+      30_000,
+    );
     const next = await reportDrift(stack.client, driftAlert('storm', 'storm-next'), queue());
     assert.equal(next.action, 'started');
     assert.equal(next.incidentId, 'incident-0002');
-    const second = await until('the second run', async () => (await supervisorStatus(stack.client, 'storm')).incident?.run?.workflowId);
+    const second = await until(
+      'the second run',
+      async () => (await supervisorStatus(stack.client, 'storm')).incident?.run?.workflowId,
+    );
     await stack.client.workflow.getHandle(second).terminate('test done');
   });
 
   it('persistence needs consecutive drifted windows; pause stops runs; manual retrain while paused only when allowed', async () => {
     // No data under the prefix: a run cannot start, which the incident records.
     await register('steady', { data: { prefix: 'nothing-here/' }, cooldown: '1h' }, { drift: { persistence: 2 } });
-    assert.equal((await reportDrift(stack.client, driftAlert('steady', 's1'), queue())).action, 'recorded', '1 of 2 windows');
+    assert.equal(
+      (await reportDrift(stack.client, driftAlert('steady', 's1'), queue())).action,
+      'recorded',
+      '1 of 2 windows',
+    );
     assert.equal((await reportDrift(stack.client, driftAlert('steady', 's2', false), queue())).action, 'recorded');
-    assert.equal((await reportDrift(stack.client, driftAlert('steady', 's3'), queue())).action, 'recorded', 'a clean window reset the count');
+    assert.equal(
+      (await reportDrift(stack.client, driftAlert('steady', 's3'), queue())).action,
+      'recorded',
+      'a clean window reset the count',
+    );
     await pauseSupervisor(stack.client, 'steady', 'ops', 'maintenance');
     assert.equal((await reportDrift(stack.client, driftAlert('steady', 's4'), queue())).action, 'paused');
     const manual = await requestRetrain(stack.client, 'steady', { requestedBy: 'ana', reason: 'new labels' }, queue());
@@ -108,16 +160,32 @@ describe('continuousTraining supervisor', () => {
     });
     assert.match(s.incident!.error!, /no data files under .*nothing-here/);
     assert.equal(s.phase, 'cooling-down');
-    assert.equal((await reportDrift(stack.client, driftAlert('steady', 's6'), queue())).action, 'attached', 'later reports do not each retry');
+    assert.equal(
+      (await reportDrift(stack.client, driftAlert('steady', 's6'), queue())).action,
+      'attached',
+      'later reports do not each retry',
+    );
     assert.deepEqual(await runsOf('steady'), []);
     recordHistory(stack, 'supervisor-persistence-pause', workflowIds.supervisor('steady'));
 
     await register('override', { cooldown: '1h', manualWhilePaused: true });
-    assert.equal((await reportDrift(stack.client, driftAlert('override', 'clean', false), queue())).action, 'recorded', 'starts the supervisor');
+    assert.equal(
+      (await reportDrift(stack.client, driftAlert('override', 'clean', false), queue())).action,
+      'recorded',
+      'starts the supervisor',
+    );
     await pauseSupervisor(stack.client, 'override', 'ops');
-    const allowed = await requestRetrain(stack.client, 'override', { requestedBy: 'ana', reason: 'urgent fix', datasetKeys: ['data/2001-01-01.parquet'] }, queue());
+    const allowed = await requestRetrain(
+      stack.client,
+      'override',
+      { requestedBy: 'ana', reason: 'urgent fix', datasetKeys: ['data/2001-01-01.parquet'] },
+      queue(),
+    );
     assert.equal(allowed.action, 'started');
-    const run = await until('the manual run', async () => (await supervisorStatus(stack.client, 'override')).incident?.run?.workflowId);
+    const run = await until(
+      'the manual run',
+      async () => (await supervisorStatus(stack.client, 'override')).incident?.run?.workflowId,
+    );
     const r = await until('the run to reach validation', async () => {
       const st = await runStatus(stack.client, run);
       return st.trigger.kind === 'manual' && st.trigger.requestedBy === 'ana' ? st : null;
@@ -140,7 +208,10 @@ describe('continuousTraining supervisor', () => {
     });
     const firstRun = handle.firstExecutionRunId;
     assert.equal((await reportDrift(stack.client, driftAlert('longlived', 'l0'), queue())).action, 'started');
-    const runId = await until('the run to start', async () => (await supervisorStatus(stack.client, 'longlived')).incident?.run?.workflowId);
+    const runId = await until(
+      'the run to start',
+      async () => (await supervisorStatus(stack.client, 'longlived')).incident?.run?.workflowId,
+    );
     for (let i = 1; i <= 40; i++) await reportDrift(stack.client, driftAlert('longlived', `l${i}`), queue());
     const after: SupervisorStatus = await until('continue-as-new', async () => {
       const s = await supervisorStatus(stack.client, 'longlived');
@@ -149,8 +220,16 @@ describe('continuousTraining supervisor', () => {
     const desc = await stack.client.workflow.getHandle(workflowIds.supervisor('longlived')).describe();
     assert.notEqual(desc.runId, firstRun, 'a new run of the supervisor');
     assert.equal(after.incident?.evidenceCount, 41, 'state carried over');
-    assert.equal((await stack.client.workflow.getHandle(runId).describe()).status.name, 'RUNNING', 'the retraining run survived');
-    await until('the run to await approval', async () => (await runStatus(stack.client, runId)).stage === 'approval', 240_000);
+    assert.equal(
+      (await stack.client.workflow.getHandle(runId).describe()).status.name,
+      'RUNNING',
+      'the retraining run survived',
+    );
+    await until(
+      'the run to await approval',
+      async () => (await runStatus(stack.client, runId)).stage === 'approval',
+      240_000,
+    );
     await decideRun(stack.client, runId, 'rejected', 'test', 'done');
     const finished = await until('the new generation to see the run finish', async () => {
       const s = await supervisorStatus(stack.client, 'longlived');
@@ -162,24 +241,64 @@ describe('continuousTraining supervisor', () => {
   });
 
   it('refuses bad input: malformed reports, unknown model, wrong feature names', async () => {
-    await assert.rejects(reportDrift(stack.client, { alertId: 'x', modelId: 'storm', datasetDrift: 'yes' as unknown as boolean }, queue()), (err: Error) => err instanceof InvalidInputError && /datasetDrift/.test(err.message));
+    await assert.rejects(
+      reportDrift(stack.client, { alertId: 'x', modelId: 'storm', datasetDrift: 'yes' as unknown as boolean }, queue()),
+      (err: Error) => err instanceof InvalidInputError && /datasetDrift/.test(err.message),
+    );
     // A client that skips our validation meets the workflow's validator.
     const raw = stack.client.workflow.getHandle(workflowIds.supervisor('storm'));
     // Its refusal is final: non-retryable (the Temporal CLI shows retryable: false), not a transient error.
     const final = (pattern: RegExp) => (err: Error) =>
-      err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.nonRetryable && pattern.test(err.cause.message);
-    await assert.rejects(raw.executeUpdate(reportDriftUpdate, { args: [{ alertId: 'y', modelId: 'storm' } as never] }), final(/datasetDrift/));
-    await assert.rejects(raw.executeUpdate(reportDriftUpdate, { args: [driftAlert('other-model', 'o1')] }), final(/drift alert is for model "other-model"/));
+      err instanceof WorkflowUpdateFailedError &&
+      err.cause instanceof ApplicationFailure &&
+      err.cause.nonRetryable &&
+      pattern.test(err.cause.message);
+    await assert.rejects(
+      raw.executeUpdate(reportDriftUpdate, { args: [{ alertId: 'y', modelId: 'storm' } as never] }),
+      final(/datasetDrift/),
+    );
+    await assert.rejects(
+      raw.executeUpdate(reportDriftUpdate, { args: [driftAlert('other-model', 'o1')] }),
+      final(/drift alert is for model "other-model"/),
+    );
     // …and so it reads in the official Temporal CLI, which a user without our client reaches for.
     // Asynchronously: the workers run in this process and must answer while the CLI waits.
-    const cli = await execFileAsync(tools.temporal, ['workflow', 'update', 'execute', '--workflow-id', workflowIds.supervisor('storm'), '--name', 'reportDrift', '--input', JSON.stringify(driftAlert('other-model', 'o2')), '--address', stack.temporal.address, '--namespace', stack.temporal.namespace, '-o', 'json']).then(
+    const cli = await execFileAsync(tools.temporal, [
+      'workflow',
+      'update',
+      'execute',
+      '--workflow-id',
+      workflowIds.supervisor('storm'),
+      '--name',
+      'reportDrift',
+      '--input',
+      JSON.stringify(driftAlert('other-model', 'o2')),
+      '--address',
+      stack.temporal.address,
+      '--namespace',
+      stack.temporal.namespace,
+      '-o',
+      'json',
+    ]).then(
       () => assert.fail('the CLI should report a refusal'),
       (err: { stdout: string; stderr: string }) => err,
     );
-    assert.match(cli.stderr, /drift alert is for model "other-model", this supervisor is storm's \(type: InvalidInput, retryable: false\)/);
-    await assert.rejects(reportDrift(stack.client, { ...driftAlert('storm', 'z'), driftedFeatures: ['altitude'] }, queue()), /unknown feature\(s\) "altitude"/);
-    await assert.rejects(reportDrift(stack.client, driftAlert('ghost', 'g1'), queue()), /model "ghost" has no registered configuration/);
-    await assert.rejects(requestRetrain(stack.client, 'storm', { requestedBy: '', reason: '' }, queue()), /requestedBy/);
+    assert.match(
+      cli.stderr,
+      /drift alert is for model "other-model", this supervisor is storm's \(type: InvalidInput, retryable: false\)/,
+    );
+    await assert.rejects(
+      reportDrift(stack.client, { ...driftAlert('storm', 'z'), driftedFeatures: ['altitude'] }, queue()),
+      /unknown feature\(s\) "altitude"/,
+    );
+    await assert.rejects(
+      reportDrift(stack.client, driftAlert('ghost', 'g1'), queue()),
+      /model "ghost" has no registered configuration/,
+    );
+    await assert.rejects(
+      requestRetrain(stack.client, 'storm', { requestedBy: '', reason: '' }, queue()),
+      /requestedBy/,
+    );
   });
 });
 
@@ -190,15 +309,24 @@ describe('a storm against a server with its default Update limit', () => {
   });
   after(async () => stack?.stop());
 
-  it('the client retries the server\'s backpressure: 60 reports (6× the limit), each recorded once, one incident', async (t) => {
+  it("the client retries the server's backpressure: 60 reports (6× the limit), each recorded once, one incident", async (t) => {
     const tenant = stack.tenant();
     await tenant.store.ensureBucket();
     // No data under the prefix: the incident's run cannot start, so this test costs no training.
-    await tenant.store.putJson(keys.registeredConfig('capped'), ModelConfig.parse({ ...testModelConfig(), modelId: 'capped', continuousTraining: { data: { prefix: 'none/' } } }));
+    await tenant.store.putJson(
+      keys.registeredConfig('capped'),
+      ModelConfig.parse({ ...testModelConfig(), modelId: 'capped', continuousTraining: { data: { prefix: 'none/' } } }),
+    );
     await stack.startWorkers(tenant.config, { gpu: false });
     const started = Date.now();
-    const acks = await Promise.all(Array.from({ length: 60 }, (_, i) => reportDrift(stack.client, driftAlert('capped', `c-${i}`), { taskQueue: tenant.config.taskQueue })));
-    t.diagnostic(`60 concurrent reports answered in ${((Date.now() - started) / 1000).toFixed(2)} s with at most 10 Updates in flight`);
+    const acks = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        reportDrift(stack.client, driftAlert('capped', `c-${i}`), { taskQueue: tenant.config.taskQueue }),
+      ),
+    );
+    t.diagnostic(
+      `60 concurrent reports answered in ${((Date.now() - started) / 1000).toFixed(2)} s with at most 10 Updates in flight`,
+    );
     assert.equal(acks.filter((a) => a.action === 'started').length, 1);
     assert.equal(acks.filter((a) => a.action === 'attached').length, 59);
     const s = await supervisorStatus(stack.client, 'capped');

@@ -13,14 +13,32 @@ import { keys } from '../../core/keys';
 import type { TrainingResult } from '../../core/reports';
 import { listVersions } from '../../activities/registryStore';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
-import { processesInGroup, startGpuWorkerProcess, trainerProcesses, trainingHeartbeat, waitFor } from '../helpers/processes';
+import {
+  processesInGroup,
+  startGpuWorkerProcess,
+  trainerProcesses,
+  trainingHeartbeat,
+  waitFor,
+} from '../helpers/processes';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 const EVERY_STEPS = 5;
 /** ~70 steps (4 epochs) at ≥150 ms each: long enough to interrupt, short enough for CI. */
 const slowConfig = (epochs = 4) => {
-  const base = testModelConfig({ command: ['env', 'CT_TRAINER_STEP_DELAY_MS=150', 'python3', 'trainers/flight_delay/train.py'], hyperparameters: { epochs } });
-  return { ...base, trainer: { ...base.trainer, heartbeatTimeoutSeconds: 5, keepCheckpoints: 3, stopGraceSeconds: 10, checkpoint: { everySteps: EVERY_STEPS, everySeconds: 0 } } };
+  const base = testModelConfig({
+    command: ['env', 'CT_TRAINER_STEP_DELAY_MS=150', 'python3', 'trainers/flight_delay/train.py'],
+    hyperparameters: { epochs },
+  });
+  return {
+    ...base,
+    trainer: {
+      ...base.trainer,
+      heartbeatTimeoutSeconds: 5,
+      keepCheckpoints: 3,
+      stopGraceSeconds: 10,
+      checkpoint: { everySteps: EVERY_STEPS, everySeconds: 0 },
+    },
+  };
 };
 
 type Tenant = ReturnType<TestStack['tenant']>;
@@ -38,7 +56,9 @@ const outageConfig = (epochs = 4) => {
 
 const stepOf = (key: string | null | undefined) => Number(/step-(\d+)\.pt$/.exec(key ?? '')?.[1] ?? -1);
 
-function trainedOf(history: Awaited<ReturnType<ReturnType<TestStack['client']['workflow']['getHandle']>['fetchHistory']>>): TrainingResult {
+function trainedOf(
+  history: Awaited<ReturnType<ReturnType<TestStack['client']['workflow']['getHandle']>['fetchHistory']>>,
+): TrainingResult {
   return history
     .events!.flatMap((e) => e.activityTaskCompletedEventAttributes?.result?.payloads ?? [])
     .map((p) => JSON.parse(Buffer.from(p.data!).toString()) as Record<string, unknown>)
@@ -50,7 +70,11 @@ describe('training that survives anything', () => {
   let inProc: Tenant; // control + GPU worker in this process
   let outProc: Tenant; // control worker here, GPU worker as separate processes
   const start = (tenant: Tenant, modelConfig = slowConfig()) =>
-    startRetraining(stack.client, { modelId: 'flight-delay', dataset: { keys: ['data/jan.parquet'] }, modelConfig }, { taskQueue: tenant.config.taskQueue });
+    startRetraining(
+      stack.client,
+      { modelId: 'flight-delay', dataset: { keys: ['data/jan.parquet'] }, modelConfig },
+      { taskQueue: tenant.config.taskQueue },
+    );
 
   before(async () => {
     stack = await startTestStack();
@@ -82,14 +106,23 @@ describe('training that survives anything', () => {
     await workerB.stop();
     assert.ok(result.outcome === 'promoted' || result.outcome === 'rejected-by-gate', result.outcome);
     const records = await attempts(outProc, runId);
-    assert.deepEqual(records.map((r) => r.outcome), ['lost', 'succeeded']);
+    assert.deepEqual(
+      records.map((r) => r.outcome),
+      ['lost', 'succeeded'],
+    );
     const redone = stepsRedone(records[0]!.lastStep, records[1]!.resumedFromStep);
     assert.ok(records[1]!.resumedFromStep > 0, 'resumed, not restarted');
-    assert.ok(redone <= EVERY_STEPS, `re-did ${redone} steps (last heartbeat step ${beat.step}), at most one checkpoint interval`);
+    assert.ok(
+      redone <= EVERY_STEPS,
+      `re-did ${redone} steps (last heartbeat step ${beat.step}), at most one checkpoint interval`,
+    );
     if (result.outcome === 'promoted') {
       const versions = await listVersions(outProc.store, 'flight-delay');
       assert.equal(versions.filter((v) => v === result.registered!.version).length, 1);
-      assert.equal(((await outProc.store.getJson(keys.runRegistration('flight-delay', runId))) as { version: number }).version, result.registered!.version);
+      assert.equal(
+        ((await outProc.store.getJson(keys.runRegistration('flight-delay', runId))) as { version: number }).version,
+        result.registered!.version,
+      );
     }
   });
 
@@ -107,8 +140,15 @@ describe('training that survives anything', () => {
     await handle.result();
     await workerB.stop();
     const records = await attempts(outProc, runId);
-    assert.deepEqual(records.map((r) => r.outcome), ['preempted', 'succeeded']);
-    assert.equal(records[1]!.resumedFromStep, records[0]!.lastStep, 'resumed exactly where the preempted attempt stopped');
+    assert.deepEqual(
+      records.map((r) => r.outcome),
+      ['preempted', 'succeeded'],
+    );
+    assert.equal(
+      records[1]!.resumedFromStep,
+      records[0]!.lastStep,
+      'resumed exactly where the preempted attempt stopped',
+    );
     assert.equal(records[0]!.deviceSecondsKind, 'cpu');
     assert.ok(records[0]!.deviceSeconds > 0);
   });
@@ -156,10 +196,19 @@ describe('training that survives anything', () => {
   it('cancelling the run during training leaves no process of the trainer group behind, launcher children included', async () => {
     // A launcher (like torchrun) that starts a helper process next to the trainer, in the same process group.
     const config = slowConfig();
-    const launcher = ['bash', '-c', 'sleep 600 & exec env CT_TRAINER_STEP_DELAY_MS=150 python3 trainers/flight_delay/train.py "$@"', 'launcher'];
+    const launcher = [
+      'bash',
+      '-c',
+      'sleep 600 & exec env CT_TRAINER_STEP_DELAY_MS=150 python3 trainers/flight_delay/train.py "$@"',
+      'launcher',
+    ];
     const handle = await startRetraining(
       stack.client,
-      { modelId: 'flight-delay', dataset: { keys: ['data/jan.parquet'] }, modelConfig: { ...config, trainer: { ...config.trainer, command: launcher } } },
+      {
+        modelId: 'flight-delay',
+        dataset: { keys: ['data/jan.parquet'] },
+        modelConfig: { ...config, trainer: { ...config.trainer, command: launcher } },
+      },
       { taskQueue: inProc.config.taskQueue },
     );
     const runId = (await handle.describe()).runId;
@@ -168,8 +217,14 @@ describe('training that survives anything', () => {
     assert.ok(trainer);
     assert.ok(processesInGroup(trainer.pgid).length >= 2, 'the launcher started a helper beside the trainer');
     await handle.cancel();
-    const err = await handle.result().then(() => null, (e: unknown) => e);
-    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, `${String(err)}: ${String((err as WorkflowFailedError).cause)} ${String((err as WorkflowFailedError).cause?.cause)}`);
+    const err = await handle.result().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    assert.ok(
+      err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure,
+      `${String(err)}: ${String((err as WorkflowFailedError).cause)} ${String((err as WorkflowFailedError).cause?.cause)}`,
+    );
     assert.deepEqual(processesInGroup(trainer.pgid), [], 'the whole process group is gone when the run is cancelled');
     const records = await attempts(inProc, runId);
     assert.equal(records[0]!.outcome, 'cancelled');
@@ -192,21 +247,40 @@ describe('training that survives anything', () => {
       named.add(b?.checkpointKey ?? null);
       return b && b.step >= killedAtStep + 4 * EVERY_STEPS ? b : null;
     });
-    const local = readdirSync(path.join(inProc.config.workDir, runId, 'attempt-1', 'checkpoints')).filter((f) => /^step-\d+\.pt$/.test(f));
+    const local = readdirSync(path.join(inProc.config.workDir, runId, 'attempt-1', 'checkpoints')).filter((f) =>
+      /^step-\d+\.pt$/.test(f),
+    );
     await restartStore();
     const downSeconds = (Date.now() - downAt) / 1000;
     assert.equal(during.attempt, 1, 'the outage did not stop the attempt');
     assert.ok(during.storeUnavailableSince, 'the heartbeat says since when the store is unreachable');
-    assert.ok((during.pendingCheckpoints ?? 0) >= 1 && during.pendingCheckpoints! <= config.trainer.maxPendingCheckpoints, `pending ${during.pendingCheckpoints}`);
-    assert.ok(local.length <= config.trainer.maxPendingCheckpoints + 1, `local checkpoints ${local.join(',')}: bounded by maxPendingCheckpoints`);
-    assert.equal(named.size, 1, `while the store was down the heartbeat kept naming the last stored checkpoint: ${[...named].join(', ')}`);
+    assert.ok(
+      (during.pendingCheckpoints ?? 0) >= 1 && during.pendingCheckpoints! <= config.trainer.maxPendingCheckpoints,
+      `pending ${during.pendingCheckpoints}`,
+    );
+    assert.ok(
+      local.length <= config.trainer.maxPendingCheckpoints + 1,
+      `local checkpoints ${local.join(',')}: bounded by maxPendingCheckpoints`,
+    );
+    assert.equal(
+      named.size,
+      1,
+      `while the store was down the heartbeat kept naming the last stored checkpoint: ${[...named].join(', ')}`,
+    );
 
     // Back: the waiting checkpoints go up, then the trainer crashes.
-    const caughtUp = await waitFor('the local checkpoints uploaded', async () => {
-      const b = await trainingHeartbeat(handle);
-      return b && b.pendingCheckpoints === 0 && stepOf(b.checkpointKey) >= during.step - EVERY_STEPS ? b : null;
-    }, 60_000);
-    assert.ok(await inProc.store.exists(caughtUp.checkpointKey!), 'the heartbeat names only a checkpoint that is in S3');
+    const caughtUp = await waitFor(
+      'the local checkpoints uploaded',
+      async () => {
+        const b = await trainingHeartbeat(handle);
+        return b && b.pendingCheckpoints === 0 && stepOf(b.checkpointKey) >= during.step - EVERY_STEPS ? b : null;
+      },
+      60_000,
+    );
+    assert.ok(
+      await inProc.store.exists(caughtUp.checkpointKey!),
+      'the heartbeat names only a checkpoint that is in S3',
+    );
     const [trainer] = trainerProcesses(runId);
     assert.ok(trainer, 'the trainer is still running');
     process.kill(trainer.pid, 'SIGKILL');
@@ -214,7 +288,13 @@ describe('training that survives anything', () => {
     assert.ok(result.outcome === 'promoted' || result.outcome === 'rejected-by-gate', result.outcome);
 
     const records = await attempts(inProc, runId);
-    assert.deepEqual(records.map((r) => [r.attempt, r.outcome, r.reconstructed]), [[1, 'crashed', false], [2, 'succeeded', false]]);
+    assert.deepEqual(
+      records.map((r) => [r.attempt, r.outcome, r.reconstructed]),
+      [
+        [1, 'crashed', false],
+        [2, 'succeeded', false],
+      ],
+    );
     assert.ok(records[0]!.samplesProcessed > 0 && records[0]!.lastStep >= caughtUp.step, JSON.stringify(records[0]));
     const redone = stepsRedone(records[0]!.lastStep, records[1]!.resumedFromStep);
     console.log(
@@ -235,18 +315,32 @@ describe('training that survives anything', () => {
     const [trainer] = trainerProcesses(runId);
     process.kill(trainer!.pid, 'SIGKILL'); // attempt 1 crashes and cannot write its record
     // Attempt 2 (after the 5 s retry backoff) cannot even stage its data; it carries attempt 1's record.
-    const carried = await waitFor('attempt 2 carrying the records the store did not take', async () => {
-      const b = await trainingHeartbeat(handle);
-      return b?.attempt === 2 ? TrainingHeartbeat.parse(b) : null;
-    }, 90_000);
-    assert.deepEqual(carried.unrecorded.map((r) => [r.attempt, r.outcome]), [[1, 'crashed']]);
+    const carried = await waitFor(
+      'attempt 2 carrying the records the store did not take',
+      async () => {
+        const b = await trainingHeartbeat(handle);
+        return b?.attempt === 2 ? TrainingHeartbeat.parse(b) : null;
+      },
+      90_000,
+    );
+    assert.deepEqual(
+      carried.unrecorded.map((r) => [r.attempt, r.outcome]),
+      [[1, 'crashed']],
+    );
     await new Promise((r) => setTimeout(r, 2000));
     await restartStore();
     const result = await handle.result();
     assert.ok(result.outcome === 'promoted' || result.outcome === 'rejected-by-gate', result.outcome);
 
     const records = await attempts(inProc, runId);
-    assert.deepEqual(records.map((r) => [r.attempt, r.outcome, r.reconstructed]), [[1, 'crashed', false], [2, 'store-unavailable', false], [3, 'succeeded', false]]);
+    assert.deepEqual(
+      records.map((r) => [r.attempt, r.outcome, r.reconstructed]),
+      [
+        [1, 'crashed', false],
+        [2, 'store-unavailable', false],
+        [3, 'succeeded', false],
+      ],
+    );
     assert.ok(records[0]!.samplesProcessed > 0 && records[0]!.lastStep >= 10, JSON.stringify(records[0]));
     assert.match(records[1]!.message, /unreachable/);
     assert.ok(records[2]!.resumedFromStep > 0, 'the last attempt resumed');
@@ -268,7 +362,10 @@ describe('training that survives anything', () => {
     const result = await handle.result();
     assert.ok(result.outcome === 'promoted' || result.outcome === 'rejected-by-gate', result.outcome);
     const records = await attempts(inProc, runId);
-    assert.deepEqual(records.map((r) => [r.attempt, r.outcome]), [[1, 'succeeded']]);
+    assert.deepEqual(
+      records.map((r) => [r.attempt, r.outcome]),
+      [[1, 'succeeded']],
+    );
     assert.equal(records[0]!.lastStep, late.totalSteps);
     assert.ok(records[0]!.samplesProcessed > 0);
     assert.equal(trainedOf(await handle.fetchHistory()).attempt, 1);

@@ -17,7 +17,13 @@ import { recordHistory, startTestStack, testLogger, type TestStack } from '../he
 /** Every `step`-th row: a sample spread over the whole period instead of its first hours. */
 function every(rows: FlightRows, step: number): FlightRows {
   const pick = <T>(a: T[]) => a.filter((_, i) => i % step === 0);
-  return { date: pick(rows.date), delay: pick(rows.delay), distance: pick(rows.distance), origin: pick(rows.origin), destination: pick(rows.destination) };
+  return {
+    date: pick(rows.date),
+    delay: pick(rows.delay),
+    distance: pick(rows.distance),
+    origin: pick(rows.origin),
+    destination: pick(rows.destination),
+  };
 }
 
 // Row ranges of the real data (sorted by date): January is rows 0–~510k, June the last ~480k.
@@ -38,17 +44,29 @@ describe('drift triggers', () => {
     // Half of January's flights: the reference profile needs enough rows for its adaptive thresholds.
     await tenant.store.put('windows/2001-01.parquet', flightsParquet(every(await readFlightsSlice(...JANUARY), 2)));
     const base = testModelConfig({ approval: 'auto', hyperparameters: { epochs: 1, batchSize: 4096 } });
-    const config = ModelConfig.parse({ ...base, dataset: { ...base.dataset, sampleRows: undefined }, continuousTraining: { data: { prefix: 'windows/' }, cooldown: '1h' } });
+    const config = ModelConfig.parse({
+      ...base,
+      dataset: { ...base.dataset, sampleRows: undefined },
+      continuousTraining: { data: { prefix: 'windows/' }, cooldown: '1h' },
+    });
     await tenant.store.putJson(keys.registeredConfig(modelId), config);
     await stack.startWorkers(tenant.config);
     // v1, trained on January: its reference profile is January's. (Started directly, not through the supervisor,
     // whose cooldown after a run would absorb the drift report this file is about.)
-    const first = await startRetraining(stack.client, { modelId, dataset: { keys: ['windows/2001-01.parquet'] }, trigger: { kind: 'manual', requestedBy: 'test', reason: 'first champion' } }, queue());
+    const first = await startRetraining(
+      stack.client,
+      {
+        modelId,
+        dataset: { keys: ['windows/2001-01.parquet'] },
+        trigger: { kind: 'manual', requestedBy: 'test', reason: 'first champion' },
+      },
+      queue(),
+    );
     assert.equal((await first.result()).registered?.version, 1);
   });
   after(async () => stack?.stop());
 
-  it('stores the champion\'s reference profile with the version', async () => {
+  it("stores the champion's reference profile with the version", async () => {
     const profile = ReferenceProfile.parse(await tenant.store.getJson(keys.referenceProfile(modelId, 1)));
     assert.ok(profile.rows > 10_000, `profiled ${profile.rows} training rows`);
   });
@@ -64,7 +82,9 @@ describe('drift triggers', () => {
     assert.equal(result.status, 'checked');
     assert.equal(result.report?.datasetDrift, false, `drifted: ${result.report?.driftedFeatures.join(', ')}`);
     assert.equal(result.ack.action, 'recorded');
-    const stored = (await tenant.store.getJson(result.reportKey!)) as { report: { schemaVersion: number; features: unknown[] } };
+    const stored = (await tenant.store.getJson(result.reportKey!)) as {
+      report: { schemaVersion: number; features: unknown[] };
+    };
     assert.equal(stored.report.schemaVersion, 1);
     assert.equal(stored.report.features.length, 5);
     recordHistory(stack, 'drift-check', workflowIds.driftCheck(modelId, 'jan-week-2'));
@@ -72,7 +92,10 @@ describe('drift triggers', () => {
 
   it('a schedule triggers a drift check of the newest window (June) that ends in a retrain', async () => {
     await tenant.store.put('windows/2001-06.parquet', flightsParquet(every(await readFlightsSlice(...JUNE), 2)));
-    const created = await runCt(['schedule', 'create', modelId, '--every', '1h', '--retrain-every', '7d'], ctEnv(tenant.config));
+    const created = await runCt(
+      ['schedule', 'create', modelId, '--every', '1h', '--retrain-every', '7d'],
+      ctEnv(tenant.config),
+    );
     assert.equal(created.status, 0, created.stderr);
     assert.match(created.stdout, /created ct\/flight-delay\/drift-check, ct\/flight-delay\/retrain/);
     const listed = await runCt(['schedule', 'list', modelId], ctEnv(tenant.config));
@@ -99,7 +122,10 @@ describe('drift triggers', () => {
     // A backfill runs the checks the schedule would have run in a past range (two hourly fire times here).
     const checks = async () => {
       let n = 0;
-      for await (const w of stack.client.workflow.list({ query: `WorkflowType = 'driftCheck' AND ExecutionStatus = 'Completed'` })) if (w.workflowId.startsWith('drift-check/flight-delay-')) n++;
+      for await (const w of stack.client.workflow.list({
+        query: `WorkflowType = 'driftCheck' AND ExecutionStatus = 'Completed'`,
+      }))
+        if (w.workflowId.startsWith('drift-check/flight-delay-')) n++;
       return n;
     };
     const before = await checks();
@@ -125,7 +151,19 @@ describe('drift triggers', () => {
 
   it('ct drift reads s3:// windows: June drifts against January (exit 3), a January week does not (exit 0)', async () => {
     const bucket = tenant.config.s3.bucket;
-    const drift = (current: string) => runCt(['drift', '--reference', `s3://${bucket}/windows/2001-01.parquet`, '--current', `s3://${bucket}/${current}`, '--model', 'models/flight-delay.yaml'], ctEnv(tenant.config));
+    const drift = (current: string) =>
+      runCt(
+        [
+          'drift',
+          '--reference',
+          `s3://${bucket}/windows/2001-01.parquet`,
+          '--current',
+          `s3://${bucket}/${current}`,
+          '--model',
+          'models/flight-delay.yaml',
+        ],
+        ctEnv(tenant.config),
+      );
     const june = await drift('windows/2001-06.parquet');
     assert.equal(june.status, 3, june.stderr);
     assert.match(june.stdout, /DATASET DRIFT/);
@@ -138,11 +176,22 @@ describe('drift triggers', () => {
   });
 
   it('a drift check refuses an empty window and an unknown model, naming them', async () => {
-    await tenant.store.put('check/empty.parquet', flightsParquet({ date: [], delay: [], distance: [], origin: [], destination: [] }));
+    await tenant.store.put(
+      'check/empty.parquet',
+      flightsParquet({ date: [], delay: [], distance: [], origin: [], destination: [] }),
+    );
     const check = (id: string, args: object) =>
-      stack.client.workflow.execute<typeof driftCheck>('driftCheck', { workflowId: workflowIds.driftCheck(modelId, id), taskQueue: tenant.config.taskQueue, args: [args as never] });
-    await assert.rejects(check('empty', { modelId, windowKeys: ['check/empty.parquet'] }), (err: Error) => /has no rows/.test(causeChain(err)));
-    await assert.rejects(check('ghost', { modelId: 'ghost' }), (err: Error) => /"ghost" has no registered configuration/.test(causeChain(err)));
+      stack.client.workflow.execute<typeof driftCheck>('driftCheck', {
+        workflowId: workflowIds.driftCheck(modelId, id),
+        taskQueue: tenant.config.taskQueue,
+        args: [args as never],
+      });
+    await assert.rejects(check('empty', { modelId, windowKeys: ['check/empty.parquet'] }), (err: Error) =>
+      /has no rows/.test(causeChain(err)),
+    );
+    await assert.rejects(check('ghost', { modelId: 'ghost' }), (err: Error) =>
+      /"ghost" has no registered configuration/.test(causeChain(err)),
+    );
     await assert.rejects(check('bad', { modelId, windowKeys: [] }), (err: Error) => /windowKeys/.test(causeChain(err)));
   });
 
@@ -153,7 +202,10 @@ describe('drift triggers', () => {
     const noReason = await runCt(['supervisor', 'retrain', modelId, '--as', 'ana'], ctEnv(tenant.config));
     assert.equal(noReason.status, 2);
     assert.match(noReason.stderr, /required option '--reason <text>' not specified/);
-    const both = await runCt(['schedule', 'create', modelId, '--every', '1h', '--cron', '0 * * * *'], ctEnv(tenant.config));
+    const both = await runCt(
+      ['schedule', 'create', modelId, '--every', '1h', '--cron', '0 * * * *'],
+      ctEnv(tenant.config),
+    );
     assert.equal(both.status, 2);
     assert.match(both.stderr, /exactly one of --every/);
     const unknown = await runCt(['schedule', 'create', 'nobody', '--every', '1h'], ctEnv(tenant.config));

@@ -29,14 +29,28 @@ describe('drift-alert webhook', () => {
   after(async () => stack?.stop());
 
   /** POSTs `body` with the given X-CT-Signature (none when undefined); the status and the parsed answer. */
-  async function post(url: string, body: string, signature?: string): Promise<{ status: number; json: Record<string, unknown> }> {
-    const headers = { 'content-type': 'application/json', ...(signature === undefined ? {} : { [SIGNATURE_HEADER]: signature }) };
+  async function post(
+    url: string,
+    body: string,
+    signature?: string,
+  ): Promise<{ status: number; json: Record<string, unknown> }> {
+    const headers = {
+      'content-type': 'application/json',
+      ...(signature === undefined ? {} : { [SIGNATURE_HEADER]: signature }),
+    };
     const res = await fetch(url, { method: 'POST', headers, body });
     return { status: res.status, json: (await res.json()) as Record<string, unknown> };
   }
 
   it('refuses bad, missing and body-only signatures and bad bodies, naming the problem; nothing starts', async () => {
-    const hook = await startWebhook({ client: stack.client, store: tenant.store, secret, taskQueue: tenant.config.taskQueue, logger: testLogger, port: 0 });
+    const hook = await startWebhook({
+      client: stack.client,
+      store: tenant.store,
+      secret,
+      taskQueue: tenant.config.taskQueue,
+      logger: testLogger,
+      port: 0,
+    });
     try {
       const alert = JSON.stringify({ alertId: 'ext-1', modelId: 'hooked', source: 'monitoring', datasetDrift: false });
       const refused = async (signature: string | undefined, reason: RegExp) => {
@@ -54,8 +68,15 @@ describe('drift-alert webhook', () => {
       // The old format, even correctly signed: a body-only HMAC can be replayed forever.
       await refused(`sha256=${hmacSha256Hex(secret, alert)}`, /old body-only format "sha256=<hex>"/);
       await refused(signDriftAlert(secret, alert, Date.now() - 301_000), /is 301 s old, outside the 300 s tolerance/);
-      await refused(signDriftAlert(secret, alert, Date.now() + 400_000), /is 400 s in the future, outside the 300 s tolerance/);
-      await assert.rejects(stack.client.workflow.getHandle(workflowIds.supervisor('hooked')).describe(), /not found/i, 'nothing started');
+      await refused(
+        signDriftAlert(secret, alert, Date.now() + 400_000),
+        /is 400 s in the future, outside the 300 s tolerance/,
+      );
+      await assert.rejects(
+        stack.client.workflow.getHandle(workflowIds.supervisor('hooked')).describe(),
+        /not found/i,
+        'nothing started',
+      );
 
       // Signed with an old and a new secret while rotating: accepted.
       const ok = await post(hook.url, alert, signDriftAlert(['an-older-secret-being-retired', secret], alert));
@@ -73,7 +94,11 @@ describe('drift-alert webhook', () => {
       };
       await bad('{"alertId":', 400, /body is not JSON/);
       await bad(JSON.stringify({ alertId: 'ext-2', modelId: 'hooked', datasetDrift: 'very' }), 400, /datasetDrift/);
-      await bad(JSON.stringify({ alertId: 'ext-3', modelId: 'nobody', datasetDrift: true }), 404, /unknown model "nobody"/);
+      await bad(
+        JSON.stringify({ alertId: 'ext-3', modelId: 'nobody', datasetDrift: true }),
+        404,
+        /unknown model "nobody"/,
+      );
       const wrongFeature = { alertId: 'ext-4', modelId: 'hooked', datasetDrift: true, driftedFeatures: ['altitude'] };
       await bad(JSON.stringify(wrongFeature), 422, /unknown feature\(s\) "altitude"/);
     } finally {
@@ -83,9 +108,22 @@ describe('drift-alert webhook', () => {
 
   it('a captured request replayed after the tolerance is refused, even after the supervisor was terminated', async () => {
     let clock = Date.now();
-    const hook = await startWebhook({ client: stack.client, store: tenant.store, secret, taskQueue: tenant.config.taskQueue, logger: testLogger, port: 0, now: () => clock });
+    const hook = await startWebhook({
+      client: stack.client,
+      store: tenant.store,
+      secret,
+      taskQueue: tenant.config.taskQueue,
+      logger: testLogger,
+      port: 0,
+      now: () => clock,
+    });
     try {
-      const body = JSON.stringify({ alertId: 'captured-1', modelId: 'hooked', source: 'monitoring', datasetDrift: false });
+      const body = JSON.stringify({
+        alertId: 'captured-1',
+        modelId: 'hooked',
+        source: 'monitoring',
+        datasetDrift: false,
+      });
       const captured = signDriftAlert(secret, body, clock);
       const first = await post(hook.url, body, captured);
       assert.equal(first.status, 202, JSON.stringify(first.json));
@@ -97,7 +135,10 @@ describe('drift-alert webhook', () => {
       clock += 301_000;
       const replayed = await post(hook.url, body, captured);
       assert.equal(replayed.status, 401, JSON.stringify(replayed.json));
-      assert.match(String(replayed.json.error), /is 301 s old, outside the 300 s tolerance: a replayed or delayed request/);
+      assert.match(
+        String(replayed.json.error),
+        /is 301 s old, outside the 300 s tolerance: a replayed or delayed request/,
+      );
       const latest = await supervisor.describe();
       assert.equal(latest.runId, runId, 'no new supervisor was started by the replay');
       assert.equal(latest.status.name, 'TERMINATED');
@@ -108,7 +149,11 @@ describe('drift-alert webhook', () => {
       assert.equal(fresh.status, 202, JSON.stringify(fresh.json));
       assert.equal(fresh.json.action, 'recorded');
       assert.notEqual((await supervisor.describe()).runId, runId);
-      assert.equal((await supervisorStatus(stack.client, 'hooked')).reportsReceived, 1, 'a new supervisor, counting afresh');
+      assert.equal(
+        (await supervisorStatus(stack.client, 'hooked')).reportsReceived,
+        1,
+        'a new supervisor, counting afresh',
+      );
     } finally {
       await hook.close();
     }
@@ -116,7 +161,12 @@ describe('drift-alert webhook', () => {
 
   it('ct webhook serves the endpoint with the tolerance from CT_WEBHOOK_TOLERANCE_SECONDS', async () => {
     const port = await freePort();
-    const env = { ...ctEnv(tenant.config), CT_WEBHOOK_SECRET: secret, CT_WEBHOOK_PORT: String(port), CT_WEBHOOK_TOLERANCE_SECONDS: '60' };
+    const env = {
+      ...ctEnv(tenant.config),
+      CT_WEBHOOK_SECRET: secret,
+      CT_WEBHOOK_PORT: String(port),
+      CT_WEBHOOK_TOLERANCE_SECONDS: '60',
+    };
     const proc = spawn(process.execPath, [CT, 'webhook'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     proc.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -18,13 +18,17 @@ describe('signed governance tokens', () => {
     assert.equal(reason(token, 'bob', run), null);
     assert.match(reason(token, 'bob', run, now + 3_600_001)!, /^token expired at 2026-01-01T01:00:00.000Z/);
     const again = issueGovernanceToken(secret, 'bob', run, 3_600_000, now);
-    const nonce = (t: string) => (checkGovernanceToken(key, t, 'bob', run, now) as { claims: { nonce: string } }).claims.nonce;
+    const nonce = (t: string) =>
+      (checkGovernanceToken(key, t, 'bob', run, now) as { claims: { nonce: string } }).claims.nonce;
     assert.notEqual(nonce(again), nonce(token));
   });
 
   it('refuse another person, another run id of the same workflow id, another act, another secret and garbage', () => {
     assert.equal(reason(token, 'mallory', run), 'token was issued to bob, not mallory');
-    assert.match(reason(token, 'bob', { ...run, runId: 'run-b' })!, /issued for run retrain\/m\/1 \(run id run-a\), not run retrain\/m\/1 \(run id run-b\)/);
+    assert.match(
+      reason(token, 'bob', { ...run, runId: 'run-b' })!,
+      /issued for run retrain\/m\/1 \(run id run-a\), not run retrain\/m\/1 \(run id run-b\)/,
+    );
     assert.match(reason(token, 'bob', { act: 'rollback', modelId: 'm', version: 1 })!, /not rollback of m to v1/);
     const forged = issueGovernanceToken('another-secret-of-16', 'bob', run, 3_600_000, now);
     assert.match(reason(forged, 'bob', run)!, /signature does not match/);

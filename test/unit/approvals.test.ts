@@ -17,19 +17,34 @@ describe('approval rules', () => {
   it('only members of the approver roles may decide; escalation adds its roles', () => {
     assert.deepEqual([...allowedApprovers(policy, false)], ['alice', 'bob']);
     assert.deepEqual([...allowedApprovers(policy, true)], ['alice', 'bob', 'carol']);
-    assert.equal(refusal(policy, waiting, 'mallory', 'approved'), 'mallory is not in an approver role of this model (ml-lead)');
-    assert.equal(refusal(policy, waiting, 'carol', 'approved'), 'carol is not in an approver role of this model (ml-lead)');
+    assert.equal(
+      refusal(policy, waiting, 'mallory', 'approved'),
+      'mallory is not in an approver role of this model (ml-lead)',
+    );
+    assert.equal(
+      refusal(policy, waiting, 'carol', 'approved'),
+      'carol is not in an approver role of this model (ml-lead)',
+    );
     assert.equal(refusal(policy, { ...waiting, escalated: true }, 'carol', 'approved'), null);
   });
 
   it('separates duties: the requester may not approve (but may withdraw by rejecting)', () => {
-    assert.equal(refusal(policy, waiting, 'alice', 'approved'), 'separation of duties: alice requested this run and cannot approve it');
+    assert.equal(
+      refusal(policy, waiting, 'alice', 'approved'),
+      'separation of duties: alice requested this run and cannot approve it',
+    );
     assert.equal(refusal(policy, waiting, 'alice', 'rejected'), null);
   });
 
   it('refuses decisions outside the approval stage or after the run is decided', () => {
-    assert.equal(refusal(policy, { ...waiting, stage: 'train' }, 'bob', 'approved'), 'run is not awaiting approval (stage: train)');
-    assert.equal(refusal(policy, { ...waiting, decided: 'rejected by bob' }, 'bob', 'approved'), 'run already rejected by bob');
+    assert.equal(
+      refusal(policy, { ...waiting, stage: 'train' }, 'bob', 'approved'),
+      'run is not awaiting approval (stage: train)',
+    );
+    assert.equal(
+      refusal(policy, { ...waiting, decided: 'rejected by bob' }, 'bob', 'approved'),
+      'run already rejected by bob',
+    );
   });
 
   it('validates the policy in the model config', () => {

@@ -31,7 +31,10 @@ describe('attempt records', () => {
     assert.equal(record.wallSeconds, 90);
     assert.deepEqual([record.resumedFromStep, record.lastStep, record.samplesProcessed], [200, 340, 174_080]);
     assert.equal(record.resumedFrom, beat.resumedFrom);
-    assert.match(record.message, /last heartbeat at 2026-11-22T10:01:30.000Z; the object store was unreachable since 2026-11-22T10:01:00/);
+    assert.match(
+      record.message,
+      /last heartbeat at 2026-11-22T10:01:30.000Z; the object store was unreachable since 2026-11-22T10:01:00/,
+    );
   });
 
   it('heartbeat details without records owed read as owing none; records older than the flag are real', () => {

@@ -25,13 +25,28 @@ describe('runtime configuration', () => {
   });
 
   it('fails at start-up naming the exact field and reason', () => {
-    assert.throws(() => loadAppConfig({ CT_S3_BUCKET: 'Bad_Bucket', CT_S3_ENDPOINT: 'not a url', CT_S3_FORCE_PATH_STYLE: 'yes', CT_S3_ACCESS_KEY_ID: 'k' }, os.tmpdir()), (err: Error) => {
-      assert.match(err.message, /s3\.bucket: not a valid S3 bucket name/);
-      assert.match(err.message, /s3\.endpoint: /);
-      assert.match(err.message, /s3\.forcePathStyle: /);
-      return true;
-    });
-    assert.throws(() => loadAppConfig({ CT_S3_BUCKET: 'ok-bucket', CT_S3_ACCESS_KEY_ID: 'k' }, os.tmpdir()), /s3\.secretAccessKey: give both accessKeyId and secretAccessKey/);
+    assert.throws(
+      () =>
+        loadAppConfig(
+          {
+            CT_S3_BUCKET: 'Bad_Bucket',
+            CT_S3_ENDPOINT: 'not a url',
+            CT_S3_FORCE_PATH_STYLE: 'yes',
+            CT_S3_ACCESS_KEY_ID: 'k',
+          },
+          os.tmpdir(),
+        ),
+      (err: Error) => {
+        assert.match(err.message, /s3\.bucket: not a valid S3 bucket name/);
+        assert.match(err.message, /s3\.endpoint: /);
+        assert.match(err.message, /s3\.forcePathStyle: /);
+        return true;
+      },
+    );
+    assert.throws(
+      () => loadAppConfig({ CT_S3_BUCKET: 'ok-bucket', CT_S3_ACCESS_KEY_ID: 'k' }, os.tmpdir()),
+      /s3\.secretAccessKey: give both accessKeyId and secretAccessKey/,
+    );
     assert.throws(() => loadAppConfig({ CT_CONFIG: path.join(dir, 'nope.json') }, dir), /does not exist/);
     writeFileSync(path.join(dir, 'typo.json'), '{"s3": {"bucket": "ok-bucket", "bukket": 1}}');
     assert.throws(() => loadAppConfig({ CT_CONFIG: 'typo.json' }, dir), /s3: Unrecognized key: "bukket"/);
@@ -42,11 +57,17 @@ describe('CSV', () => {
   it('parses quotes, doubled quotes and CRLF, and types cells by the schema', () => {
     const { header, rows } = parseCsv('a,b\r\n"x, y","say ""hi"""\r\n1,\n');
     assert.deepEqual(header, ['a', 'b']);
-    assert.deepEqual(rows, [['x, y', 'say "hi"'], ['1', '']]);
+    assert.deepEqual(rows, [
+      ['x, y', 'say "hi"'],
+      ['1', ''],
+    ]);
     assert.equal(typeCell('42', 'integer'), 42);
     assert.equal(typeCell('', 'integer'), null);
     assert.equal(typeCell('4x', 'number'), '4x', 'unparsable stays a string for validation to name');
-    assert.deepEqual(['Infinity', '-inf', 'INF', 'nan', ' 7 '].map((v) => typeCell(v, 'number')), [Infinity, -Infinity, Infinity, Number.NaN, 7]);
+    assert.deepEqual(
+      ['Infinity', '-inf', 'INF', 'nan', ' 7 '].map((v) => typeCell(v, 'number')),
+      [Infinity, -Infinity, Infinity, Number.NaN, 7],
+    );
     assert.equal(typeCell('  ', 'number'), '  ', 'a blank cell is not 0');
     assert.equal(typeCell('2001-01-01 10:00:00', 'timestamp'), Date.UTC(2001, 0, 1, 10));
     assert.throws(() => parseCsv('a\n"open'), /unterminated/);
@@ -63,7 +84,13 @@ describe('run input and trainer events', () => {
   });
 
   it('parses protocol lines and ignores noise', () => {
-    assert.deepEqual(parseTrainerLine('{"event":"checkpoint","step":5,"epoch":0,"path":"/c/step-5.pt","bytes":10}'), { event: 'checkpoint', step: 5, epoch: 0, path: '/c/step-5.pt', bytes: 10 });
+    assert.deepEqual(parseTrainerLine('{"event":"checkpoint","step":5,"epoch":0,"path":"/c/step-5.pt","bytes":10}'), {
+      event: 'checkpoint',
+      step: 5,
+      epoch: 0,
+      path: '/c/step-5.pt',
+      bytes: 10,
+    });
     assert.equal(parseTrainerLine('warming up'), null);
     assert.equal(parseTrainerLine('{"event":"progress"}'), null);
     assert.equal(parseTrainerLine('{not json'), null);

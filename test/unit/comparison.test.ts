@@ -10,7 +10,8 @@ import { seededRandom } from '../../core/split';
 const rand = seededRandom(3);
 const n = 2000;
 const labels = Array.from({ length: n }, () => (rand() < 0.3 ? 1 : 0));
-const noisy = (signal: number) => labels.map((y) => Math.min(0.999, Math.max(0.001, 0.3 + signal * (y - 0.3) + (rand() - 0.5) * 0.6)));
+const noisy = (signal: number) =>
+  labels.map((y) => Math.min(0.999, Math.max(0.001, 0.3 + signal * (y - 0.3) + (rand() - 0.5) * 0.6)));
 const strong = noisy(0.8);
 const weak = noisy(0.2);
 
@@ -20,7 +21,11 @@ describe('statistical comparison', () => {
     const r = seededRandom(9);
     for (let i = 0; i < n; i++) counts[Math.floor(r() * n)]!++;
     const rows = [...counts].flatMap((c, i) => Array<number>(c).fill(i));
-    const plain = classificationMetrics(rows.map((i) => strong[i]!), rows.map((i) => labels[i]!), 0.5);
+    const plain = classificationMetrics(
+      rows.map((i) => strong[i]!),
+      rows.map((i) => labels[i]!),
+      0.5,
+    );
     for (const metric of ['rocAuc', 'logLoss', 'accuracy', 'precision', 'recall'] as MetricName[]) {
       const w = weightedMetric(metric, strong, labels, counts, sortOrder(strong), 0.5);
       assert.ok(Math.abs(w - plain[metric]) < 1e-12, `${metric}: ${w} vs ${plain[metric]}`);
@@ -28,12 +33,26 @@ describe('statistical comparison', () => {
   });
 
   it('paired bootstrap: a clearly better model has a CI above zero, the same model one around zero', () => {
-    const better = pairedBootstrap('rocAuc', strong, weak, labels, { threshold: 0.5, resamples: 300, confidence: 0.95, seed: 1 });
+    const better = pairedBootstrap('rocAuc', strong, weak, labels, {
+      threshold: 0.5,
+      resamples: 300,
+      confidence: 0.95,
+      seed: 1,
+    });
     assert.ok(better.estimate > 0.1 && better.lower! > 0, JSON.stringify(better));
-    const same = pairedBootstrap('logLoss', weak, weak, labels, { threshold: 0.5, resamples: 200, confidence: 0.95, seed: 1 });
+    const same = pairedBootstrap('logLoss', weak, weak, labels, {
+      threshold: 0.5,
+      resamples: 200,
+      confidence: 0.95,
+      seed: 1,
+    });
     assert.equal(same.estimate, 0);
     assert.equal(same.lower, 0);
-    assert.deepEqual(pairedBootstrap('rocAuc', strong, weak, labels, { threshold: 0.5, resamples: 100, confidence: 0.9, seed: 5 }), pairedBootstrap('rocAuc', strong, weak, labels, { threshold: 0.5, resamples: 100, confidence: 0.9, seed: 5 }), 'seeded');
+    assert.deepEqual(
+      pairedBootstrap('rocAuc', strong, weak, labels, { threshold: 0.5, resamples: 100, confidence: 0.9, seed: 5 }),
+      pairedBootstrap('rocAuc', strong, weak, labels, { threshold: 0.5, resamples: 100, confidence: 0.9, seed: 5 }),
+      'seeded',
+    );
   });
 
   it("McNemar's exact p-values match the binomial test", () => {
@@ -53,8 +72,25 @@ function report(candidate: number, champion: number | null, extra: Partial<Evalu
     holdoutRows: 1000,
     threshold: 0.5,
     sliceBy: 'origin',
-    candidate: { version: null, overall: metrics(candidate), slices: [{ value: 'ORD', rows: 500, metrics: metrics(candidate - 0.1) }, { value: 'ATL', rows: 50, metrics: metrics(0.1) }] },
-    champion: champion === null ? null : { version: 4, overall: metrics(champion), slices: [{ value: 'ORD', rows: 500, metrics: metrics(champion) }, { value: 'ATL', rows: 50, metrics: metrics(0.9) }] },
+    candidate: {
+      version: null,
+      overall: metrics(candidate),
+      slices: [
+        { value: 'ORD', rows: 500, metrics: metrics(candidate - 0.1) },
+        { value: 'ATL', rows: 50, metrics: metrics(0.1) },
+      ],
+    },
+    champion:
+      champion === null
+        ? null
+        : {
+            version: 4,
+            overall: metrics(champion),
+            slices: [
+              { value: 'ORD', rows: 500, metrics: metrics(champion) },
+              { value: 'ATL', rows: 50, metrics: metrics(0.9) },
+            ],
+          },
     reportKey: 'k',
     ...extra,
   };
@@ -72,9 +108,18 @@ describe('statistical gate', () => {
   });
 
   it('applies relative regression limits and per-slice rules above the minimum slice size', () => {
-    const v = evaluateGateOnReport(gate({ maxRelativeRegression: { rocAuc: 0.01 }, slices: { metric: 'rocAuc', maxRegression: 0.05, minRows: 100 } }), report(0.7, 0.72));
+    const v = evaluateGateOnReport(
+      gate({
+        maxRelativeRegression: { rocAuc: 0.01 },
+        slices: { metric: 'rocAuc', maxRegression: 0.05, minRows: 100 },
+      }),
+      report(0.7, 0.72),
+    );
     assert.equal(v.passed, false);
-    assert.deepEqual(v.checks.filter((c) => !c.passed).map((c) => `${c.rule}:${c.slice ?? ''}`), ['maxRelativeRegression:', 'slice:ORD']);
+    assert.deepEqual(
+      v.checks.filter((c) => !c.passed).map((c) => `${c.rule}:${c.slice ?? ''}`),
+      ['maxRelativeRegression:', 'slice:ORD'],
+    );
     assert.ok(!v.checks.some((c) => c.slice === 'ATL'), 'ATL has too few rows to judge');
   });
 
@@ -85,10 +130,23 @@ describe('statistical gate', () => {
 
   it('judges non-inferiority on the bootstrap interval instead of the point estimate', () => {
     const g = gate({ maxRegression: { rocAuc: 0.01 }, comparison: { method: 'bootstrap' } });
-    const ci = (lower: number) => ({ method: 'bootstrap' as const, metric: 'rocAuc' as const, estimate: 0, lower, upper: 0.02, confidence: 0.95, pValue: null, resamples: 1000, discordant: null });
+    const ci = (lower: number) => ({
+      method: 'bootstrap' as const,
+      metric: 'rocAuc' as const,
+      estimate: 0,
+      lower,
+      upper: 0.02,
+      confidence: 0.95,
+      pValue: null,
+      resamples: 1000,
+      discordant: null,
+    });
     const inconclusive = evaluateGateOnReport(g, report(0.7, 0.705, { comparison: ci(-0.008) }));
     assert.equal(inconclusive.passed, true, 'within the margin');
-    assert.ok(!inconclusive.checks.some((c) => c.rule === 'maxRegression' && c.metric === 'rocAuc'), 'the point check is replaced');
+    assert.ok(
+      !inconclusive.checks.some((c) => c.rule === 'maxRegression' && c.metric === 'rocAuc'),
+      'the point check is replaced',
+    );
     const worse = evaluateGateOnReport(g, report(0.7, 0.705, { comparison: ci(-0.03) }));
     assert.equal(worse.passed, false);
     assert.match(worse.reasons[0]!, /95% CI \[-0\.0300, 0\.0200\] falls below -0\.0100/);

@@ -16,7 +16,14 @@ import {
 import { DriftAlert, RetrainRequest } from '../../core/supervisorMessages';
 
 const rules = { persistence: 1, manualWhilePaused: false };
-const alert = (id: string, drift = true) => DriftAlert.parse({ alertId: id, modelId: 'm', source: 'test', datasetDrift: drift, driftedFeatures: drift ? ['distance'] : [] });
+const alert = (id: string, drift = true) =>
+  DriftAlert.parse({
+    alertId: id,
+    modelId: 'm',
+    source: 'test',
+    datasetDrift: drift,
+    driftedFeatures: drift ? ['distance'] : [],
+  });
 const HOUR = 3_600_000;
 
 describe('supervisor rules', () => {
@@ -67,13 +74,27 @@ describe('supervisor rules', () => {
     assert.equal(receiveDrift(s, alert('1'), 1, rules).action, 'paused');
     const manual = RetrainRequest.parse({ requestedBy: 'ana', reason: 'new labels' });
     assert.equal(receiveRetrainRequest(s, manual, 2, rules).action, 'paused');
-    assert.equal(receiveRetrainRequest(s, RetrainRequest.parse({ kind: 'schedule', requestedBy: 'schedule', reason: 'weekly' }), 3, { ...rules, manualWhilePaused: true }).action, 'paused', 'schedules stay paused');
+    assert.equal(
+      receiveRetrainRequest(
+        s,
+        RetrainRequest.parse({ kind: 'schedule', requestedBy: 'schedule', reason: 'weekly' }),
+        3,
+        { ...rules, manualWhilePaused: true },
+      ).action,
+      'paused',
+      'schedules stay paused',
+    );
     assert.equal(receiveRetrainRequest(s, manual, 4, { ...rules, manualWhilePaused: true }).action, 'started');
   });
 
   it('learns the champion from the drift checks that compared with it', () => {
     const s = initialState('m');
-    receiveDrift(s, DriftAlert.parse({ alertId: 'c1', modelId: 'm', datasetDrift: false, championVersion: 3 }), 1, rules);
+    receiveDrift(
+      s,
+      DriftAlert.parse({ alertId: 'c1', modelId: 'm', datasetDrift: false, championVersion: 3 }),
+      1,
+      rules,
+    );
     assert.equal(s.championVersion, 3);
     receiveDrift(s, alert('c2', false), 2, rules);
     assert.equal(s.championVersion, 3, 'an alert without one leaves it');
@@ -114,7 +135,15 @@ describe('supervisor rules', () => {
     assert.equal(s.closedIncidents[0]?.error, 'no data files under s3://b/data/');
     assert.equal(receiveDrift(s, alert('3'), HOUR + 11, rules).action, 'started');
     recordStartFailed(s, 'still no data', HOUR + 12, HOUR);
-    assert.equal(receiveRetrainRequest(s, RetrainRequest.parse({ requestedBy: 'ana', reason: 'data is there now' }), HOUR + 13, rules).action, 'started');
+    assert.equal(
+      receiveRetrainRequest(
+        s,
+        RetrainRequest.parse({ requestedBy: 'ana', reason: 'data is there now' }),
+        HOUR + 13,
+        rules,
+      ).action,
+      'started',
+    );
   });
 
   it('validates alerts and names unknown features', () => {
@@ -123,6 +152,9 @@ describe('supervisor rules', () => {
     assert.throws(() => DriftAlert.parse({ alertId: 'a', modelId: 'm', datasetDrift: 'yes' }));
     assert.throws(() => DriftAlert.parse({ alertId: 'a', modelId: 'm', datasetDrift: true, extra: 1 }));
     assert.equal(unknownFeatures({ driftedFeatures: ['distance'] }, ['distance', 'hour']), null);
-    assert.match(unknownFeatures({ driftedFeatures: ['distance', 'altitude'] }, ['distance', 'hour']) ?? '', /unknown feature\(s\) "altitude"/);
+    assert.match(
+      unknownFeatures({ driftedFeatures: ['distance', 'altitude'] }, ['distance', 'hour']) ?? '',
+      /unknown feature\(s\) "altitude"/,
+    );
   });
 });

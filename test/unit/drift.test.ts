@@ -26,10 +26,28 @@ function frame(n: number, seed: number, shift = 0, opts: { cities?: string[]; mi
   const cities = opts.cities ?? ['ATL', 'ORD', 'DFW', 'LAX'];
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   return [
-    { name: 'x', kind: 'numeric', values: Float64Array.from({ length: n }, () => (rand() < (opts.missing ?? 0) ? Number.NaN : 10 + gauss() + shift)) },
-    { name: 'hour', kind: 'numeric', values: Float64Array.from({ length: n }, () => Math.floor(24 * rand() ** (1 + shift))) },
-    { name: 'city', kind: 'categorical', values: Array.from({ length: n }, () => cities[Math.floor(cities.length * rand() ** (1 + shift))]!) },
-    { name: 'member', kind: 'categorical', values: Array.from({ length: n }, () => (rand() < 0.3 + shift / 4 ? 'yes' : 'no')) },
+    {
+      name: 'x',
+      kind: 'numeric',
+      values: Float64Array.from({ length: n }, () =>
+        rand() < (opts.missing ?? 0) ? Number.NaN : 10 + gauss() + shift,
+      ),
+    },
+    {
+      name: 'hour',
+      kind: 'numeric',
+      values: Float64Array.from({ length: n }, () => Math.floor(24 * rand() ** (1 + shift))),
+    },
+    {
+      name: 'city',
+      kind: 'categorical',
+      values: Array.from({ length: n }, () => cities[Math.floor(cities.length * rand() ** (1 + shift))]!),
+    },
+    {
+      name: 'member',
+      kind: 'categorical',
+      values: Array.from({ length: n }, () => (rand() < 0.3 + shift / 4 ? 'yes' : 'no')),
+    },
   ];
 }
 
@@ -49,9 +67,15 @@ describe('method selection (Evidently defaults)', () => {
 
   it('detectDrift reports the chosen method per feature and honours overrides', () => {
     const small = detectDrift(profileReference(frame(800, 1), settings()), frame(600, 2), settings());
-    assert.deepEqual(small.features.map((f) => f.method), ['ks', 'ks', 'chisquare', 'ztest']);
+    assert.deepEqual(
+      small.features.map((f) => f.method),
+      ['ks', 'ks', 'chisquare', 'ztest'],
+    );
     const large = detectDrift(profileReference(frame(5000, 1), settings()), frame(3000, 2), settings());
-    assert.deepEqual(large.features.map((f) => f.method), ['wasserstein', 'wasserstein', 'jensenshannon', 'jensenshannon']);
+    assert.deepEqual(
+      large.features.map((f) => f.method),
+      ['wasserstein', 'wasserstein', 'jensenshannon', 'jensenshannon'],
+    );
     const s = settings({ features: { x: { method: 'psi', threshold: 0.2 }, city: { method: 'chisquare' } } });
     const over = detectDrift(profileReference(frame(5000, 1), s), frame(3000, 2), s);
     assert.equal(feature(over, 'x').method, 'psi');
@@ -63,8 +87,12 @@ describe('method selection (Evidently defaults)', () => {
 
   it('a method that does not fit the feature is refused, naming feature and method', () => {
     const s = settings({ features: { city: { method: 'ks' }, x: { method: 'ztest' } } });
-    assert.throws(() => detectDrift(profileReference(frame(500, 1), s), frame(500, 2), s), (err: unknown) =>
-      errorMatching(/method "ks" does not fit feature "city"/)(err) && /method "ztest" does not fit feature "x"/.test((err as Error).message));
+    assert.throws(
+      () => detectDrift(profileReference(frame(500, 1), s), frame(500, 2), s),
+      (err: unknown) =>
+        errorMatching(/method "ks" does not fit feature "city"/)(err) &&
+        /method "ztest" does not fit feature "x"/.test((err as Error).message),
+    );
   });
 });
 
@@ -100,11 +128,18 @@ describe('verdict and multiple-testing correction', () => {
 
   it('reports unseen categories and missing-rate changes on their own', () => {
     const ref = profileReference(frame(2000, 1), settings());
-    const report = detectDrift(ref, frame(2000, 2, 0, { cities: ['ATL', 'ORD', 'DFW', 'LAX', 'SFO', 'BOS'], missing: 0.2 }), settings());
+    const report = detectDrift(
+      ref,
+      frame(2000, 2, 0, { cities: ['ATL', 'ORD', 'DFW', 'LAX', 'SFO', 'BOS'], missing: 0.2 }),
+      settings(),
+    );
     const city = feature(report, 'city');
     assert.equal(city.unseenCategories?.count, 2);
     assert.deepEqual([...city.unseenCategories.examples].sort(), ['BOS', 'SFO']);
-    assert.ok(city.unseenCategories.share > 0.2 && city.unseenCategories.share < 0.45, String(city.unseenCategories.share));
+    assert.ok(
+      city.unseenCategories.share > 0.2 && city.unseenCategories.share < 0.45,
+      String(city.unseenCategories.share),
+    );
     assert.equal(feature(report, 'x').missingRateDrifted, true);
     assert.deepEqual(report.missingRateDrifted, ['x']);
     assert.ok(Math.abs(feature(report, 'x').missingRate.current - 0.2) < 0.03);
@@ -115,14 +150,25 @@ describe('adaptive thresholds', () => {
   const s = settings({ adaptive: { enabled: true, chunks: 10, k: 3 } });
   it('are calibrated per distance feature, used and reported; a stable reference does not drift on a fresh sample', () => {
     const ref = profileReference(frame(20000, 1), s);
-    for (const f of ref.features) assert.ok(f.adaptive && f.adaptive.threshold > f.adaptive.mean && f.adaptive.chunks === 10, f.name);
+    for (const f of ref.features)
+      assert.ok(f.adaptive && f.adaptive.threshold > f.adaptive.mean && f.adaptive.chunks === 10, f.name);
     const same = detectDrift(ref, frame(2000, 7), s);
-    assert.deepEqual(same.features.map((f) => f.thresholdSource), ['adaptive', 'adaptive', 'adaptive', 'adaptive']);
-    assert.equal(same.datasetDrift, false, JSON.stringify(same.features.map((f) => [f.name, f.statistic, f.threshold])));
+    assert.deepEqual(
+      same.features.map((f) => f.thresholdSource),
+      ['adaptive', 'adaptive', 'adaptive', 'adaptive'],
+    );
+    assert.equal(
+      same.datasetDrift,
+      false,
+      JSON.stringify(same.features.map((f) => [f.name, f.statistic, f.threshold])),
+    );
     const shifted = detectDrift(ref, frame(2000, 7, 0.5), s);
     assert.equal(shifted.datasetDrift, true);
     const fixed = detectDrift(ref, frame(2000, 7), settings());
-    assert.deepEqual(fixed.features.map((f) => f.thresholdSource), ['fixed', 'fixed', 'fixed', 'fixed']);
+    assert.deepEqual(
+      fixed.features.map((f) => f.thresholdSource),
+      ['fixed', 'fixed', 'fixed', 'fixed'],
+    );
   });
 
   it('p-value methods keep their fixed threshold', () => {
@@ -136,18 +182,44 @@ describe('bad inputs', () => {
   const ref = profileReference(frame(500, 1), settings());
   it('empty window, missing or mistyped feature, all-missing feature, unknown override', () => {
     assert.throws(() => detectDrift(ref, frame(0, 2), settings()), errorMatching(/current window has no rows/));
-    assert.throws(() => detectDrift(ref, frame(100, 2).filter((c) => c.name !== 'city'), settings()), errorMatching(/feature "city" is missing from the current window/));
-    const retyped = frame(100, 2).map((c) => (c.name === 'member' ? { name: 'member', kind: 'numeric' as const, values: new Float64Array(100) } : c));
-    assert.throws(() => detectDrift(ref, retyped, settings()), errorMatching(/feature "member" is categorical in the reference but numeric/));
-    assert.throws(() => detectDrift(ref, frame(100, 2, 0, { missing: 1 }), settings()), errorMatching(/feature "x" is 100% missing/));
-    assert.throws(() => detectDrift(ref, frame(100, 2), settings({ features: { nope: { threshold: 0.2 } } })), errorMatching(/drift.features.nope: "nope" is not a feature/));
+    assert.throws(
+      () =>
+        detectDrift(
+          ref,
+          frame(100, 2).filter((c) => c.name !== 'city'),
+          settings(),
+        ),
+      errorMatching(/feature "city" is missing from the current window/),
+    );
+    const retyped = frame(100, 2).map((c) =>
+      c.name === 'member' ? { name: 'member', kind: 'numeric' as const, values: new Float64Array(100) } : c,
+    );
+    assert.throws(
+      () => detectDrift(ref, retyped, settings()),
+      errorMatching(/feature "member" is categorical in the reference but numeric/),
+    );
+    assert.throws(
+      () => detectDrift(ref, frame(100, 2, 0, { missing: 1 }), settings()),
+      errorMatching(/feature "x" is 100% missing/),
+    );
+    assert.throws(
+      () => detectDrift(ref, frame(100, 2), settings({ features: { nope: { threshold: 0.2 } } })),
+      errorMatching(/drift.features.nope: "nope" is not a feature/),
+    );
   });
 
   it('the model config refuses overrides of undeclared features and bad methods', () => {
     const base = {
       modelId: 'm',
-      dataset: { format: 'csv', timeColumn: 't', columns: { t: { type: 'timestamp' }, d: { type: 'number' }, y: { type: 'number' } } },
-      features: [{ name: 'hour', type: 'numeric', source: 't', transform: 'hourOfDay' }, { name: 'd', type: 'numeric', source: 'd' }],
+      dataset: {
+        format: 'csv',
+        timeColumn: 't',
+        columns: { t: { type: 'timestamp' }, d: { type: 'number' }, y: { type: 'number' } },
+      },
+      features: [
+        { name: 'hour', type: 'numeric', source: 't', transform: 'hourOfDay' },
+        { name: 'd', type: 'numeric', source: 'd' },
+      ],
       label: { source: 'y', positiveWhen: { op: '>', value: 0 } },
       trainer: { command: ['true'] },
     };
@@ -164,26 +236,43 @@ describe('bad inputs', () => {
     assert.equal(ModelConfig.safeParse({ ...base, drift: { persistence: 0 } }).success, false);
   });
 
-  it('featureFrame derives the config\'s features and names a missing source column', () => {
+  it("featureFrame derives the config's features and names a missing source column", () => {
     const cfg = ModelConfig.parse({
       modelId: 'm',
-      dataset: { format: 'csv', timeColumn: 't', columns: { t: { type: 'timestamp' }, o: { type: 'string' }, y: { type: 'number' } } },
-      features: [{ name: 'hour', type: 'numeric', source: 't', transform: 'hourOfDay' }, { name: 'origin', type: 'categorical', source: 'o' }],
+      dataset: {
+        format: 'csv',
+        timeColumn: 't',
+        columns: { t: { type: 'timestamp' }, o: { type: 'string' }, y: { type: 'number' } },
+      },
+      features: [
+        { name: 'hour', type: 'numeric', source: 't', transform: 'hourOfDay' },
+        { name: 'origin', type: 'categorical', source: 'o' },
+      ],
       label: { source: 'y', positiveWhen: { op: '>', value: 0 } },
       trainer: { command: ['true'] },
     });
     const f = featureFrame(cfg, { t: [Date.UTC(2001, 0, 1, 7), null], o: ['ATL', null], y: [1, 0] });
     assert.deepEqual(Array.from(f[0]!.values as Float64Array), [7, Number.NaN]);
     assert.deepEqual(f[1]!.values, ['ATL', '']);
-    assert.throws(() => featureFrame(cfg, { t: [1] }), errorMatching(/column "o" \(source of feature "origin"\) is missing/));
+    assert.throws(
+      () => featureFrame(cfg, { t: [1] }),
+      errorMatching(/column "o" \(source of feature "origin"\) is missing/),
+    );
   });
 });
 
 describe('non-finite, non-numeric and empty inputs', () => {
   /** The frame with some `x` values replaced (row → value). */
   const withX = (f: FeatureFrame, set: Record<number, number>): FeatureFrame =>
-    f.map((c) => (c.kind === 'numeric' && c.name === 'x' ? { ...c, values: Float64Array.from(c.values, (v, i) => set[i] ?? v) } : c));
-  const statistics = (r: DriftReport) => r.features.flatMap((f) => [f.statistic, f.threshold, ...Object.values(f.metrics).flatMap((m) => (typeof m === 'number' ? [m] : [m.statistic, m.pValue]))]);
+    f.map((c) =>
+      c.kind === 'numeric' && c.name === 'x' ? { ...c, values: Float64Array.from(c.values, (v, i) => set[i] ?? v) } : c,
+    );
+  const statistics = (r: DriftReport) =>
+    r.features.flatMap((f) => [
+      f.statistic,
+      f.threshold,
+      ...Object.values(f.metrics).flatMap((m) => (typeof m === 'number' ? [m] : [m.statistic, m.pValue])),
+    ]);
 
   it('±Infinity is counted apart and left out of every statistic: a single one neither breaks nor drifts a check', () => {
     for (const s of [settings(), settings({ adaptive: { enabled: true } })]) {
@@ -196,7 +285,10 @@ describe('non-finite, non-numeric and empty inputs', () => {
       const report = detectDrift(ref, withX(frame(2000, 2), { 0: Infinity, 1: -Infinity, 2: Number.NaN }), s);
       const fx = feature(report, 'x');
       assert.equal(fx.method, 'wasserstein');
-      assert.ok(statistics(report).every(Number.isFinite), JSON.stringify(report.features.map((f) => [f.name, f.metrics])));
+      assert.ok(
+        statistics(report).every(Number.isFinite),
+        JSON.stringify(report.features.map((f) => [f.name, f.metrics])),
+      );
       assert.equal(fx.drifted, false, `x: ${fx.statistic} vs ${fx.threshold}`);
       assert.deepEqual(fx.nonFiniteRate, { reference: 1 / 3000, current: 2 / 2000 });
       assert.deepEqual([fx.missingRate.current, fx.nonFiniteRateDrifted], [1 / 2000, false]);
@@ -217,9 +309,18 @@ describe('non-finite, non-numeric and empty inputs', () => {
     assert.deepEqual([feature(report, 'x').nonFiniteRateDrifted, report.nonFiniteRateDrifted], [true, ['x']]);
     assert.equal(feature(report, 'hour').nonFiniteRateDrifted, false);
     assert.equal(feature(report, 'city').nonFiniteRate, undefined, 'categorical features have no non-finite values');
-    const allInf = withX(frame(100, 2), Object.fromEntries(Array.from({ length: 100 }, (_, i) => [i, i < 10 ? Number.NaN : Infinity])));
-    assert.throws(() => detectDrift(ref, allInf, settings()), errorMatching(/feature "x" has no finite values in the current window \(100 rows: 10 missing, 90 ±Infinity\)/));
-    assert.throws(() => profileReference(allInf, settings()), errorMatching(/feature "x" has no finite values in the reference/));
+    const allInf = withX(
+      frame(100, 2),
+      Object.fromEntries(Array.from({ length: 100 }, (_, i) => [i, i < 10 ? Number.NaN : Infinity])),
+    );
+    assert.throws(
+      () => detectDrift(ref, allInf, settings()),
+      errorMatching(/feature "x" has no finite values in the current window \(100 rows: 10 missing, 90 ±Infinity\)/),
+    );
+    assert.throws(
+      () => profileReference(allInf, settings()),
+      errorMatching(/feature "x" has no finite values in the reference/),
+    );
   });
 
   it('profiles stored before non-finite values were counted still load (nonFinite 0)', () => {
@@ -234,7 +335,10 @@ describe('non-finite, non-numeric and empty inputs', () => {
 
   it('an empty window is named as such, not as missing features', () => {
     const ref = profileReference(frame(500, 1), settings());
-    assert.throws(() => detectDrift(ref, frame(0, 2).slice(1), settings()), errorMatching(/^invalid drift check:\n {2}- current window has no rows$/));
+    assert.throws(
+      () => detectDrift(ref, frame(0, 2).slice(1), settings()),
+      errorMatching(/^invalid drift check:\n {2}- current window has no rows$/),
+    );
     assert.throws(() => profileReference([], settings()), errorMatching(/reference has no rows/));
     assert.throws(() => profileReference(frame(0, 1), settings()), errorMatching(/reference has no rows/));
   });
@@ -242,20 +346,43 @@ describe('non-finite, non-numeric and empty inputs', () => {
   it('strings in a numeric feature are bad input naming the column, the count and examples, not missing values', () => {
     const cfg = ModelConfig.parse({
       modelId: 'm',
-      dataset: { format: 'csv', timeColumn: 't', columns: { t: { type: 'timestamp' }, d: { type: 'number' }, o: { type: 'string' }, y: { type: 'number' } } },
-      features: [{ name: 'hour', type: 'numeric', source: 't', transform: 'hourOfDay' }, { name: 'distance', type: 'numeric', source: 'd' }, { name: 'origin', type: 'categorical', source: 'o' }],
+      dataset: {
+        format: 'csv',
+        timeColumn: 't',
+        columns: { t: { type: 'timestamp' }, d: { type: 'number' }, o: { type: 'string' }, y: { type: 'number' } },
+      },
+      features: [
+        { name: 'hour', type: 'numeric', source: 't', transform: 'hourOfDay' },
+        { name: 'distance', type: 'numeric', source: 'd' },
+        { name: 'origin', type: 'categorical', source: 'o' },
+      ],
       label: { source: 'y', positiveWhen: { op: '>', value: 0 } },
       trainer: { command: ['true'] },
     });
     const columns = { t: [0, 'noon', 0, 0], d: ['abc', 1, 'abc', 'n/a'], o: ['1', 'ATL', null, 'x'], y: [1, 0, 1, 0] };
-    assert.throws(() => featureFrame(cfg, columns, '--current jun.csv'), (err: unknown) =>
-      errorMatching(/^invalid --current jun\.csv:/)(err) &&
-      /column "d" \(source of feature "distance"\) is numeric, but 3 of 4 values are not numbers \(e\.g\. "abc", "n\/a"\)/.test((err as Error).message) &&
-      /column "t" \(source of feature "hour"\) is a timestamp \(hourOfDay\), but 1 of 4 values are not timestamps \(e\.g\. "noon"\)/.test((err as Error).message));
+    assert.throws(
+      () => featureFrame(cfg, columns, '--current jun.csv'),
+      (err: unknown) =>
+        errorMatching(/^invalid --current jun\.csv:/)(err) &&
+        /column "d" \(source of feature "distance"\) is numeric, but 3 of 4 values are not numbers \(e\.g\. "abc", "n\/a"\)/.test(
+          (err as Error).message,
+        ) &&
+        /column "t" \(source of feature "hour"\) is a timestamp \(hourOfDay\), but 1 of 4 values are not timestamps \(e\.g\. "noon"\)/.test(
+          (err as Error).message,
+        ),
+    );
     const ok = featureFrame(cfg, { ...columns, t: [0, null, 0, 0], d: [1, null, Number.NaN, Infinity] });
-    assert.deepEqual(Array.from(ok[1]!.values as Float64Array), [1, Number.NaN, Number.NaN, Infinity], 'null and NaN are missing, Infinity stays');
-    assert.throws(() => columnsFrame({ d: ['abc', 2] }, { d: 'numeric' }, '--current w.csv'),
-      errorMatching(/^invalid --current w\.csv:\n {2}- feature "d" is numeric, but 1 of 2 values are not numbers \(e\.g\. "abc"\)$/));
+    assert.deepEqual(
+      Array.from(ok[1]!.values as Float64Array),
+      [1, Number.NaN, Number.NaN, Infinity],
+      'null and NaN are missing, Infinity stays',
+    );
+    assert.throws(
+      () => columnsFrame({ d: ['abc', 2] }, { d: 'numeric' }, '--current w.csv'),
+      errorMatching(
+        /^invalid --current w\.csv:\n {2}- feature "d" is numeric, but 1 of 2 values are not numbers \(e\.g\. "abc"\)$/,
+      ),
+    );
   });
 });
 
@@ -281,6 +408,11 @@ describe('profile', () => {
     const hour = ref.features[1]!;
     assert.ok(hour.kind === 'numeric' && !hour.sampled && hour.values.length === 24);
     const capped = profileReference(frame(1000, 1), settings({ profile: { maxCategories: 2 } })).features[2]!;
-    assert.ok(capped.kind === 'categorical' && capped.capped && capped.categories.length === 3 && capped.categories[2] === '__other__');
+    assert.ok(
+      capped.kind === 'categorical' &&
+        capped.capped &&
+        capped.categories.length === 3 &&
+        capped.categories[2] === '__other__',
+    );
   });
 });

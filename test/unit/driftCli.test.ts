@@ -12,7 +12,11 @@ const root = path.resolve(import.meta.dirname, '../..');
 const dir = mkdtempSync(path.join(tmpdir(), 'ct-drift-'));
 
 function ct(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'drift', ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, CT_S3_BUCKET: '' } });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'drift', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, CT_S3_BUCKET: '' },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -20,7 +24,10 @@ function data(n: number, seed: number, shift: number) {
   const r = seededRandom(seed);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
   return {
-    date: Array.from({ length: n }, () => Date.UTC(2001, 0, 1) + Math.floor(r() * 30 * 86_400_000) + shift * 15 * 86_400_000),
+    date: Array.from(
+      { length: n },
+      () => Date.UTC(2001, 0, 1) + Math.floor(r() * 30 * 86_400_000) + shift * 15 * 86_400_000,
+    ),
     distance: Array.from({ length: n }, () => Math.round(800 + 300 * gauss() + shift * 400)),
     origin: Array.from({ length: n }, () => ['ATL', 'ORD', 'DFW', 'LAX'][Math.floor(4 * r() ** (1 + shift))]!),
     delay: Array.from({ length: n }, () => Math.round(10 * gauss())),
@@ -39,7 +46,10 @@ function writeBoth(name: string, n: number, seed: number, shift: number): void {
     ]),
   );
   const iso = (t: number) => new Date(t).toISOString().replace('Z', '');
-  writeFileSync(path.join(dir, `${name}.csv`), `date,delay,distance,origin\n${d.date.map((t, i) => `${iso(t)},${d.delay[i]},${d.distance[i]},${d.origin[i]}`).join('\n')}\n`);
+  writeFileSync(
+    path.join(dir, `${name}.csv`),
+    `date,delay,distance,origin\n${d.date.map((t, i) => `${iso(t)},${d.delay[i]},${d.distance[i]},${d.origin[i]}`).join('\n')}\n`,
+  );
 }
 
 writeBoth('reference', 4000, 1, 0);
@@ -51,7 +61,8 @@ writeFileSync(path.join(dir, 'columnless.parquet'), writeParquet([]));
 /** same.csv with the distance of some rows (1-based data rows) replaced. */
 function editDistance(name: string, cells: Record<number, string>): void {
   const lines = readFileSync(path.join(dir, 'same.csv'), 'utf8').split('\n');
-  for (const [row, cell] of Object.entries(cells)) lines[Number(row)] = lines[Number(row)]!.replace(/^([^,]*,[^,]*,)[^,]*/, `$1${cell}`);
+  for (const [row, cell] of Object.entries(cells))
+    lines[Number(row)] = lines[Number(row)]!.replace(/^([^,]*,[^,]*,)[^,]*/, `$1${cell}`);
   writeFileSync(path.join(dir, name), lines.join('\n'));
 }
 editDistance('words.csv', { 1: 'abc', 2: 'abc', 3: 'twelve', 4: '' });
@@ -91,9 +102,19 @@ describe('ct drift', () => {
   it('CSV with a model: its features, its overrides and --json', () => {
     const r = ct('--reference', f('reference.csv'), '--current', f('shifted.csv'), '--model', model, '--json');
     assert.equal(r.status, 3, r.stderr);
-    const report = JSON.parse(r.stdout) as { schemaVersion: number; features: { name: string; method: string; thresholdSource: string; drifted: boolean }[] };
+    const report = JSON.parse(r.stdout) as {
+      schemaVersion: number;
+      features: { name: string; method: string; thresholdSource: string; drifted: boolean }[];
+    };
     assert.equal(report.schemaVersion, 1);
-    assert.deepEqual(report.features.map((x) => [x.name, x.method]), [['weekday', 'jensenshannon'], ['distance', 'ks'], ['origin', 'jensenshannon']]);
+    assert.deepEqual(
+      report.features.map((x) => [x.name, x.method]),
+      [
+        ['weekday', 'jensenshannon'],
+        ['distance', 'ks'],
+        ['origin', 'jensenshannon'],
+      ],
+    );
     assert.equal(report.features[1]!.thresholdSource, 'fixed');
     assert.equal(report.features[1]!.drifted, true);
     assert.equal(ct('--reference', f('reference.csv'), '--current', f('same.csv'), '--model', model).status, 0);
@@ -115,7 +136,10 @@ describe('ct drift', () => {
     const columnless = ct('--reference', f('reference.parquet'), '--current', f('columnless.parquet'));
     assert.equal(columnless.status, 2);
     assert.match(columnless.stderr, /invalid --current \S+columnless\.parquet:\n {2}- current window has no rows\n/);
-    for (const args of [['--reference', f('empty.csv'), '--current', f('same.csv')], ['--reference', f('columnless.parquet'), '--current', f('same.csv'), '--model', model]]) {
+    for (const args of [
+      ['--reference', f('empty.csv'), '--current', f('same.csv')],
+      ['--reference', f('columnless.parquet'), '--current', f('same.csv'), '--model', model],
+    ]) {
       const emptyRef = ct(...args);
       assert.equal(emptyRef.status, 2, args.join(' '));
       assert.match(emptyRef.stderr, /invalid --reference \S+:\n {2}- reference has no rows\n/);
@@ -129,7 +153,8 @@ describe('ct drift', () => {
   });
 
   it('words in a numeric column → exit 2 naming the column, how many and examples (with and without a model)', () => {
-    const expected = /invalid --current \S+words\.csv:\n {2}- .*"distance".* is numeric, but 3 of 3000 values are not numbers \(e\.g\. "abc", "twelve"\)/;
+    const expected =
+      /invalid --current \S+words\.csv:\n {2}- .*"distance".* is numeric, but 3 of 3000 values are not numbers \(e\.g\. "abc", "twelve"\)/;
     for (const reference of ['reference.csv', 'reference.parquet']) {
       const r = ct('--reference', f(reference), '--current', f('words.csv'));
       assert.equal(r.status, 2, r.stderr + r.stdout);
@@ -143,21 +168,45 @@ describe('ct drift', () => {
   it('a CSV window against a Parquet reference (no model) is typed like the reference', () => {
     const r = ct('--reference', f('reference.parquet'), '--current', f('same.csv'), '--json');
     assert.equal(r.status, 0, r.stderr);
-    const report = JSON.parse(r.stdout) as { features: { name: string; kind: string; missingRate: { current: number } }[] };
-    assert.deepEqual(report.features.find((x) => x.name === 'distance'), { ...report.features.find((x) => x.name === 'distance'), kind: 'numeric', missingRate: { reference: 0, current: 0 } });
+    const report = JSON.parse(r.stdout) as {
+      features: { name: string; kind: string; missingRate: { current: number } }[];
+    };
+    assert.deepEqual(
+      report.features.find((x) => x.name === 'distance'),
+      {
+        ...report.features.find((x) => x.name === 'distance'),
+        kind: 'numeric',
+        missingRate: { reference: 0, current: 0 },
+      },
+    );
   });
 
   it('±Infinity in a window is counted apart and left out: finite statistics, no drift, shown in the notes', () => {
     const r = ct('--reference', f('reference.parquet'), '--current', f('infinite.csv'), '--json');
     assert.equal(r.status, 0, r.stderr + r.stdout);
     assert.doesNotMatch(r.stdout, /"(statistic|wasserstein|wassersteinNormed|jensenshannon|psi)": null/);
-    const report = JSON.parse(r.stdout) as { features: { name: string; method: string; statistic: number; drifted: boolean; nonFiniteRate: unknown; missingRate: unknown }[] };
+    const report = JSON.parse(r.stdout) as {
+      features: {
+        name: string;
+        method: string;
+        statistic: number;
+        drifted: boolean;
+        nonFiniteRate: unknown;
+        missingRate: unknown;
+      }[];
+    };
     const distance = report.features.find((x) => x.name === 'distance')!;
     assert.equal(distance.method, 'wasserstein');
-    assert.ok(Number.isFinite(distance.statistic) && distance.statistic < 0.1 && !distance.drifted, JSON.stringify(distance));
+    assert.ok(
+      Number.isFinite(distance.statistic) && distance.statistic < 0.1 && !distance.drifted,
+      JSON.stringify(distance),
+    );
     assert.deepEqual(distance.nonFiniteRate, { reference: 0, current: 2 / 3000 });
     assert.deepEqual(distance.missingRate, { reference: 0, current: 1 / 3000 });
     const table = ct('--reference', f('reference.parquet'), '--current', f('infinite.csv'));
-    assert.match(table.stdout, /^distance\s+numeric\s+wasserstein\s+0\.0\d+\s+0\.1000\s+no\s+±Infinity 0\.0% → 0\.067% \(left out\)/m);
+    assert.match(
+      table.stdout,
+      /^distance\s+numeric\s+wasserstein\s+0\.0\d+\s+0\.1000\s+no\s+±Infinity 0\.0% → 0\.067% \(left out\)/m,
+    );
   });
 });

@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { chi2Contingency, chi2Sf, distributionOf, jensenShannon, ks2samp, normalTwoSided, wasserstein } from '../../core/drift';
+import {
+  chi2Contingency,
+  chi2Sf,
+  distributionOf,
+  jensenShannon,
+  ks2samp,
+  normalTwoSided,
+  wasserstein,
+} from '../../core/drift';
 import type { Distribution } from '../../core/drift/statistics';
 import { kolmogorovSf } from '../../core/drift/kolmogorov';
 import { seededRandom } from '../../core/split';
@@ -47,23 +55,37 @@ const chi2Tables: [string, number[], number[]][] = [
   ['binary: Yates correction (dof 1)', [620, 380], [570, 430]],
   ['binary small counts', [7, 3], [2, 9]],
   ['weekdays, no drift', [1400, 1420, 1390, 1410, 1405, 1380, 1395], [700, 705, 690, 720, 701, 699, 710]],
-  ['many categories, strong drift', Array.from({ length: 230 }, (_, i) => 50 + ((i * 37) % 400)), Array.from({ length: 230 }, (_, i) => 60 + ((i * 53) % 300))],
+  [
+    'many categories, strong drift',
+    Array.from({ length: 230 }, (_, i) => 50 + ((i * 37) % 400)),
+    Array.from({ length: 230 }, (_, i) => 60 + ((i * 53) % 300)),
+  ],
 ];
 
 const kstwoCases: { n: number; x: number }[] = [];
 for (const n of [3, 10, 50, 140, 141, 500, 5000, 50000, 99999, 200000, 999999, 2000000]) {
-  for (const z of [0.3, 0.5, 0.8, 1, 1.2, 1.5, 2, 3, 5]) if (z / Math.sqrt(n) < 1) kstwoCases.push({ n, x: z / Math.sqrt(n) });
+  for (const z of [0.3, 0.5, 0.8, 1, 1.2, 1.5, 2, 3, 5])
+    if (z / Math.sqrt(n) < 1) kstwoCases.push({ n, x: z / Math.sqrt(n) });
   for (const x of [0.6, 0.9, 1.5 / n, 0.8 / n]) if (x < 1) kstwoCases.push({ n, x });
 }
 const chi2SfCases: { x: number; dof: number }[] = [];
-for (const dof of [1, 2, 3, 6, 9, 29, 100, 229, 999]) for (const f of [0.01, 0.3, 0.9, 1, 1.1, 1.5, 3, 10]) chi2SfCases.push({ x: dof * f, dof });
+for (const dof of [1, 2, 3, 6, 9, 29, 100, 229, 999])
+  for (const f of [0.01, 0.3, 0.9, 1, 1.1, 1.5, 3, 10]) chi2SfCases.push({ x: dof * f, dof });
 const zCases = [0, 0.1, 1, 1.96, 3, 6, 10, 20, -2.5];
 
 const cases = [
   ...numericPairs.flatMap(([, a, b]) => {
     const [da, db] = [distributionOf(a), distributionOf(b)];
-    const body = { aValues: Array.from(da.values), aCounts: Array.from(da.counts), bValues: Array.from(db.values), bCounts: Array.from(db.counts) };
-    return [{ kind: 'ks', ...body }, { kind: 'wasserstein', ...body }];
+    const body = {
+      aValues: Array.from(da.values),
+      aCounts: Array.from(da.counts),
+      bValues: Array.from(db.values),
+      bCounts: Array.from(db.counts),
+    };
+    return [
+      { kind: 'ks', ...body },
+      { kind: 'wasserstein', ...body },
+    ];
   }),
   ...jsPairs.map(([, p, q]) => ({ kind: 'js', p, q })),
   ...chi2Tables.map(([, ref, cur]) => ({ kind: 'chi2', ref, cur })),
@@ -126,11 +148,15 @@ describe('drift statistics match SciPy within 1e-9', () => {
     }
   });
 
-  it('kstwo.sf across all of SciPy\'s algorithm branches, chi2.sf and the two-sided normal tail', () => {
+  it("kstwo.sf across all of SciPy's algorithm branches, chi2.sf and the two-sided normal tail", () => {
     for (const c of kstwoCases) close('kstwo.sf', kolmogorovSf(c.n, c.x), take()[0]!, `n=${c.n} x=${c.x}`);
     for (const c of chi2SfCases) close('chi2.sf', chi2Sf(c.x, c.dof), take()[0]!, `x=${c.x} dof=${c.dof}`);
     for (const z of zCases) close('2·norm.sf', normalTwoSided(z), take()[0]!, `z=${z}`);
     assert.equal(next, expected.length);
-    console.log(`max |ours − SciPy|: ${Object.entries(maxDiff).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ')}`);
+    console.log(
+      `max |ours − SciPy|: ${Object.entries(maxDiff)
+        .map(([k, v]) => `${k} ${v.toExponential(1)}`)
+        .join(', ')}`,
+    );
   });
 });

@@ -4,7 +4,11 @@ import { evaluateGate, regression } from '../../core/gate';
 import { ModelConfig } from '../../core/modelConfig';
 
 const m = (rocAuc: number, logLoss: number) => ({ rocAuc, logLoss, accuracy: 0.7, precision: 0.5, recall: 0.5 });
-const gate = ModelConfig.shape.gate.parse({ minimum: { rocAuc: 0.6 }, maximum: { logLoss: 0.7 }, maxRegression: { rocAuc: 0.01, logLoss: 0.02 } });
+const gate = ModelConfig.shape.gate.parse({
+  minimum: { rocAuc: 0.6 },
+  maximum: { logLoss: 0.7 },
+  maxRegression: { rocAuc: 0.01, logLoss: 0.02 },
+});
 
 describe('gate', () => {
   it('is direction-aware', () => {

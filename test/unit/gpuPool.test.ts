@@ -10,7 +10,13 @@ describe('GPU slots', () => {
     assert.equal(pool.slots, 2);
     const a = pool.acquire();
     const b = pool.acquire();
-    assert.deepEqual([a, b], [['0', '1'], ['2', '3']]);
+    assert.deepEqual(
+      [a, b],
+      [
+        ['0', '1'],
+        ['2', '3'],
+      ],
+    );
     assert.throws(() => pool.acquire(), /no free GPU/);
     pool.release(a);
     assert.deepEqual(pool.acquire(), ['0', '1']);
@@ -23,7 +29,10 @@ describe('GPU slots', () => {
   });
 
   it('reads CUDA_VISIBLE_DEVICES before asking nvidia-smi', () => {
-    assert.deepEqual(discoverGpus({ CUDA_VISIBLE_DEVICES: '0, 2' }), { gpus: ['0', '2'], source: 'CUDA_VISIBLE_DEVICES' });
+    assert.deepEqual(discoverGpus({ CUDA_VISIBLE_DEVICES: '0, 2' }), {
+      gpus: ['0', '2'],
+      source: 'CUDA_VISIBLE_DEVICES',
+    });
     assert.deepEqual(discoverGpus({ CUDA_VISIBLE_DEVICES: '' }), { gpus: [], source: 'none' });
     assert.deepEqual(discoverGpus({ CUDA_VISIBLE_DEVICES: '-1' }), { gpus: [], source: 'none' });
   });

@@ -20,7 +20,14 @@ describe('logging', () => {
   it('redacts credentials wherever they appear in a log record', () => {
     const { lines, stream } = capture();
     const log = createLogger('info', stream);
-    log.info({ s3: { secretAccessKey: 'SECRET1', accessKeyId: 'AKIA1', bucket: 'b' }, apiKey: 'KEY', headers: { authorization: 'Bearer T' } }, 'config');
+    log.info(
+      {
+        s3: { secretAccessKey: 'SECRET1', accessKeyId: 'AKIA1', bucket: 'b' },
+        apiKey: 'KEY',
+        headers: { authorization: 'Bearer T' },
+      },
+      'config',
+    );
     const text = JSON.stringify(lines);
     for (const secret of ['SECRET1', 'AKIA1', 'KEY', 'Bearer T']) assert.ok(!text.includes(secret), `${secret} leaked`);
     assert.equal((lines[0]!.s3 as Record<string, unknown>).bucket, 'b');
@@ -28,8 +35,15 @@ describe('logging', () => {
 
   it('turns Temporal log metadata into fields', () => {
     const { lines, stream } = capture();
-    new PinoTemporalLogger(createLogger('debug', stream)).info('Activity completed', { workflowId: 'w', runId: 'r', activityType: 'trainModel' });
-    assert.deepEqual([lines[0]!.msg, lines[0]!.workflowId, lines[0]!.runId, lines[0]!.activityType, lines[0]!.level], ['Activity completed', 'w', 'r', 'trainModel', 30]);
+    new PinoTemporalLogger(createLogger('debug', stream)).info('Activity completed', {
+      workflowId: 'w',
+      runId: 'r',
+      activityType: 'trainModel',
+    });
+    assert.deepEqual(
+      [lines[0]!.msg, lines[0]!.workflowId, lines[0]!.runId, lines[0]!.activityType, lines[0]!.level],
+      ['Activity completed', 'w', 'r', 'trainModel', 30],
+    );
   });
 
   it('keeps credentials out of the trainer environment', () => {

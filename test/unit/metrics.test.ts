@@ -24,7 +24,10 @@ describe('metrics', () => {
 
   it('keeps the largest slices above the minimum size', () => {
     const slices = sliceMetrics([0.9, 0.1, 0.8, 0.2, 0.7], [1, 0, 1, 0, 1], ['A', 'A', 'A', 'B', 'C'], 0.5, 2, 5);
-    assert.deepEqual(slices.map((s) => [s.value, s.rows]), [['A', 3]]);
+    assert.deepEqual(
+      slices.map((s) => [s.value, s.rows]),
+      [['A', 3]],
+    );
     assert.equal(slices[0]!.metrics.accuracy, 1);
   });
 });

@@ -12,13 +12,22 @@ import { workflowBundle } from '../helpers/stack';
 
 const dir = path.join(projectRoot, 'test', 'histories');
 
-type HistoryJson = { events: { workflowExecutionStartedEventAttributes?: { workflowType: { name: string }; input?: { payloads: { data: string }[] } } }[] };
+type HistoryJson = {
+  events: {
+    workflowExecutionStartedEventAttributes?: {
+      workflowType: { name: string };
+      input?: { payloads: { data: string }[] };
+    };
+  }[];
+};
 
 /** The supervisor insists on its own id (ct/<modelId>), which the CLI's history JSON leaves out: rebuild it from the input. */
 function workflowIdOf(json: HistoryJson): string | undefined {
   const start = json.events[0]?.workflowExecutionStartedEventAttributes;
   if (start?.workflowType.name !== 'continuousTraining' || !start.input) return undefined;
-  const input = JSON.parse(Buffer.from(start.input.payloads[0]!.data, 'base64').toString('utf8')) as { modelId: string };
+  const input = JSON.parse(Buffer.from(start.input.payloads[0]!.data, 'base64').toString('utf8')) as {
+    modelId: string;
+  };
   return workflowIds.supervisor(input.modelId);
 }
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
@@ -29,7 +38,11 @@ describe('replay of recorded histories', () => {
     it(`replays ${file}`, async () => {
       const json = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as HistoryJson;
       // Throws DeterminismViolationError if the current code would take a different path.
-      await Worker.runReplayHistory({ workflowBundle: { code: (await workflowBundle()).code } }, historyFromJSON(json), workflowIdOf(json) ?? file);
+      await Worker.runReplayHistory(
+        { workflowBundle: { code: (await workflowBundle()).code } },
+        historyFromJSON(json),
+        workflowIdOf(json) ?? file,
+      );
     });
   }
 });

@@ -27,7 +27,11 @@ describe('restart policy', () => {
 
   it('forgets deaths older than the window, so a child that stays up long enough starts afresh', () => {
     const old = [t0, t0 + 1_000, t0 + 2_000, t0 + 3_000, t0 + 4_000];
-    assert.deepEqual(afterDeath(old, t0 + 10 * 60_000 + 2_500, policy), { action: 'restart', delayMs: 4_000, restart: 3 });
+    assert.deepEqual(afterDeath(old, t0 + 10 * 60_000 + 2_500, policy), {
+      action: 'restart',
+      delayMs: 4_000,
+      restart: 3,
+    });
     assert.deepEqual(afterDeath(old, t0 + 11 * 60_000, policy), { action: 'restart', delayMs: 1_000, restart: 1 });
   });
 

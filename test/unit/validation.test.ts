@@ -10,7 +10,12 @@ const config = ModelConfig.parse({
   dataset: {
     format: 'csv',
     timeColumn: 't',
-    columns: { t: { type: 'timestamp' }, x: { type: 'number', min: 0, max: 10 }, c: { type: 'string', allowed: ['a', 'b'], nullable: true }, y: { type: 'integer' } },
+    columns: {
+      t: { type: 'timestamp' },
+      x: { type: 'number', min: 0, max: 10 },
+      c: { type: 'string', allowed: ['a', 'b'], nullable: true },
+      y: { type: 'integer' },
+    },
     minRows: 3,
     labelBalance: { minPositiveFraction: 0.2, maxPositiveFraction: 0.8 },
   },

@@ -7,7 +7,8 @@ import { signatureProblem, signDriftAlert } from '../../triggers/webhook';
 const secret = 'a-secret-of-sixteen+';
 const now = Date.UTC(2026, 0, 1, 12);
 const body = '{"alertId":"a-1","modelId":"m","datasetDrift":true}';
-const check = (header: string | undefined, at = now, tolerance = 300) => signatureProblem(secret, Buffer.from(body), header, at, tolerance);
+const check = (header: string | undefined, at = now, tolerance = 300) =>
+  signatureProblem(secret, Buffer.from(body), header, at, tolerance);
 
 describe('drift-alert signatures', () => {
   it('sign t=<unix seconds>,v1=<hex HMAC of "<t>.<body>"> and accept it within the tolerance', () => {
