@@ -10,19 +10,17 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { decideRun, runStatus, startRetraining } from '../../client';
 import { issueGovernanceToken } from '../../activities/approvalTokens';
 import { AppConfig } from '../../core/appConfig';
-import { ALL_SEARCH_ATTRIBUTES } from '../../core/searchAttributes';
 import { startMinio, type MinioServer as Minio } from '../../stack/minio';
 import { tools } from '../../stack/paths';
 import { createAuditLog, createObjectStore } from '../../workers/config';
 import { startInProcessWorkers, type RunningWorkers } from '../../workers/inProcess';
 import { installRuntimeLogger } from '../../workers/logging';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
-import { testLogger, workflowBundle } from '../helpers/stack';
+import { testLogger, timeSkippingEnvironment, workflowBundle } from '../helpers/stack';
 
 const SECRET = 'test-approval-secret-0123';
 const execFileAsync = promisify(execFile);
@@ -49,18 +47,7 @@ describe('approvals (time-skipping server)', () => {
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'ct-approvals-'));
     installRuntimeLogger(testLogger);
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: tools.temporalTestServer } },
-    });
-    await env.connection.operatorService.addSearchAttributes({
-      namespace: 'default',
-      searchAttributes: Object.fromEntries(
-        ALL_SEARCH_ATTRIBUTES.map((k) => [
-          k.name,
-          proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-        ]),
-      ),
-    });
+    env = await timeSkippingEnvironment();
     minio = await startMinio({ dataDir: path.join(dir, 'minio') });
     webhook = http.createServer((req, res) => {
       let body = '';

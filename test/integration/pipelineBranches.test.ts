@@ -2,19 +2,16 @@
 // real run): the gate's rejection registers nothing, and a day of silence rejects the challenger by timeout.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { ControlActivities, GpuActivities } from '../../activities';
 import type { ModelConfig } from '../../core/modelConfig';
 import type { RegisteredVersion } from '../../core/reports';
-import { ALL_SEARCH_ATTRIBUTES } from '../../core/searchAttributes';
 import { gpuTaskQueueOf } from '../../core/taskQueues';
 import { startRetraining } from '../../client';
-import { tools } from '../../stack/paths';
 import { recordedStageResults } from '../helpers/cards';
 import { testModelConfig } from '../helpers/flights';
-import { workflowBundle } from '../helpers/stack';
+import { timeSkippingEnvironment, workflowBundle } from '../helpers/stack';
 
 const QUEUE = 'branches';
 
@@ -63,18 +60,7 @@ describe('retrainingPipeline branches (time-skipping server, fake activities)', 
   const gpu: Partial<GpuActivities> = { trainModel: fake('trainModel', () => recorded.trained) };
 
   before(async () => {
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: tools.temporalTestServer } },
-    });
-    await env.connection.operatorService.addSearchAttributes({
-      namespace: 'default',
-      searchAttributes: Object.fromEntries(
-        ALL_SEARCH_ATTRIBUTES.map((k) => [
-          k.name,
-          proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-        ]),
-      ),
-    });
+    env = await timeSkippingEnvironment();
     const bundle = { code: (await workflowBundle()).code };
     workers = await Promise.all([
       Worker.create({
