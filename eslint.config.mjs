@@ -4,6 +4,17 @@ import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+const deterministicPaths = nodeBuiltins.map((name) => ({
+  name,
+  message: 'workflow code must be deterministic: no Node built-ins',
+}));
+// Layers point down: activities and core import no entry point (client, cli, triggers, workers).
+const layersBelowEntryPoints = [
+  {
+    group: ['**/client/*', '**/cli/*', '**/triggers/*', '**/workers/*'],
+    message: 'layers point down: no entry point here',
+  },
+];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', '.ct/**', 'schemas/**', 'bin/**', 'eslint.config.mjs'] },
@@ -27,15 +38,7 @@ export default tseslint.config(
   {
     files: ['workflows/**/*.ts', 'core/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: nodeBuiltins.map((name) => ({
-            name,
-            message: 'workflow code must be deterministic: no Node built-ins',
-          })),
-        },
-      ],
+      'no-restricted-imports': ['error', { paths: deterministicPaths }],
       'no-restricted-globals': [
         'error',
         { name: 'process', message: 'no process in deterministic code' },
@@ -43,6 +46,15 @@ export default tseslint.config(
         { name: 'setInterval', message: 'use sleep() from @temporalio/workflow' },
       ],
     },
+  },
+  {
+    files: ['activities/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: layersBelowEntryPoints }] },
+  },
+  {
+    // Replaces the rule's options for core/: both its Node built-ins ban and the layering.
+    files: ['core/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: deterministicPaths, patterns: layersBelowEntryPoints }] },
   },
   {
     files: ['workflows/**/*.ts'],

@@ -3,7 +3,14 @@ import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { Client } from '@temporalio/client';
 import type { AuditLog } from './auditLog';
+import type { DriftAlertJson, RetrainRequestJson, SupervisorAck } from '../core/supervisorMessages';
 import type { ObjectStore } from './objectStore';
+
+/** What the supervisor activities send: the typed client's reportDrift / requestRetrain, bound to a client. */
+export interface SupervisorMessenger {
+  reportDrift(alert: DriftAlertJson, options: { taskQueue: string }): Promise<SupervisorAck>;
+  requestRetrain(modelId: string, request: RetrainRequestJson, options: { taskQueue: string }): Promise<SupervisorAck>;
+}
 
 export interface ActivityDeps {
   store: ObjectStore;
@@ -19,6 +26,8 @@ export interface ActivityDeps {
   progressSignalSeconds?: number;
   /** The audit log (hash chain in an Object Lock bucket); runs record their decisions there. */
   audit?: AuditLog;
+  /** Messages to a model's supervisor (update-with-start), from the client; injected so activities import no client. */
+  supervisor?: SupervisorMessenger;
   /** Verifies signed approval tokens; never logged, never in workflow history. */
   approvalSecret?: string;
 }

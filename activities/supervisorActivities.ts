@@ -2,7 +2,6 @@
 // run in flight, and update-with-start on a supervisor (workflows cannot send Updates themselves).
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { reportDrift, requestRetrain } from '../client/supervisor';
 import type { DriftAlertJson, RetrainRequestJson, SupervisorAck } from '../core/supervisorMessages';
 import { reasonOf } from '../core/parse';
 import type { RunStatus } from '../core/runStatus';
@@ -25,6 +24,15 @@ export function createSupervisorActivities(deps: ActivityDeps) {
         'WorkerMisconfigured',
       );
     return deps.client;
+  };
+
+  const messenger = () => {
+    if (!deps.supervisor)
+      throw ApplicationFailure.nonRetryable(
+        'this worker has no supervisor messenger (deps.supervisor)',
+        'WorkerMisconfigured',
+      );
+    return deps.supervisor;
   };
 
   /** The newest `count` data files under `prefix` (key order is time order), oldest first. */
@@ -62,7 +70,7 @@ export function createSupervisorActivities(deps: ActivityDeps) {
   }
 
   async function reportToSupervisor(alert: DriftAlertJson): Promise<SupervisorAck> {
-    const ack = await reportDrift(client(), alert, { taskQueue: Context.current().info.taskQueue }).catch(classify);
+    const ack = await messenger().reportDrift(alert, { taskQueue: Context.current().info.taskQueue }).catch(classify);
     activityLogger(deps.logger).info(
       { alertId: alert.alertId, action: ack.action, incident: ack.incidentId },
       'drift reported to supervisor',
@@ -74,9 +82,9 @@ export function createSupervisorActivities(deps: ActivityDeps) {
     modelId: string;
     request: RetrainRequestJson;
   }): Promise<SupervisorAck> {
-    return requestRetrain(client(), input.modelId, input.request, {
-      taskQueue: Context.current().info.taskQueue,
-    }).catch(classify);
+    return messenger()
+      .requestRetrain(input.modelId, input.request, { taskQueue: Context.current().info.taskQueue })
+      .catch(classify);
   }
 
   return { resolveDataWindow, awaitRetrainingRun, reportToSupervisor, requestRetrainFromSupervisor };

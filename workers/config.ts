@@ -12,6 +12,7 @@ import { AuditLog } from '../activities/auditLog';
 import { tools } from '../stack/paths';
 import { ObjectStore, createS3Client } from '../activities/objectStore';
 import { AppConfig, mergeEnv } from '../core/appConfig';
+import { reportDrift, requestRetrain } from '../client/supervisor';
 import { InvalidInputError, parseOrThrow } from '../core/parse';
 
 const CONFIG_FILES = ['ct.config.json', 'ct.config.yaml', 'ct.config.yml'];
@@ -95,9 +96,18 @@ export function createAuditLog(config: AppConfig): AuditLog {
   );
 }
 
-/** The dependencies every activity factory receives, built from the runtime configuration. */
-export function activityDeps(config: AppConfig, logger: Logger): ActivityDeps {
+/** The dependencies every activity factory receives, built from the runtime configuration and a client. */
+export function activityDeps(config: AppConfig, logger: Logger, client?: Client): ActivityDeps {
   return {
+    ...(client
+      ? {
+          client,
+          supervisor: {
+            reportDrift: (alert, options) => reportDrift(client, alert, options),
+            requestRetrain: (modelId, request, options) => requestRetrain(client, modelId, request, options),
+          },
+        }
+      : {}),
     store: createObjectStore(config),
     logger,
     workDir: path.resolve(config.workDir),

@@ -18,7 +18,7 @@ export async function startInProcessWorkers(
 ): Promise<RunningWorkers> {
   const { connection, namespace } = await connectWorker(config);
   const client = await connectClient(config);
-  const deps = { ...activityDeps(config, logger), client };
+  const deps = activityDeps(config, logger, client);
   const wiring = { connection, namespace, taskQueue: config.taskQueue, deps, workflowBundle };
   const workers = [
     await createControlWorker(wiring),

@@ -12,7 +12,7 @@ export async function runWorkerProcess(kind: 'control' | 'gpu'): Promise<void> {
   const { connection, namespace } = await connectWorker(config);
   // Both need a client: the GPU worker signals training progress, the control worker watches runs and sends Updates.
   const client = await connectClient(config);
-  const deps = { ...activityDeps(config, logger), client };
+  const deps = activityDeps(config, logger, client);
   const worker =
     kind === 'control'
       ? await createControlWorker({ connection, namespace, taskQueue: config.taskQueue, deps })
