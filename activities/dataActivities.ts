@@ -4,8 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { canonicalJson } from '../core/audit';
 import { deriveFeature, labelOf } from '../core/features';
 import { keys } from '../core/keys';
-import { ModelConfig } from '../core/modelConfig';
-import { parseOrThrow } from '../core/parse';
+import type { ModelConfig } from '../core/modelConfig';
 import type { PreparedData, SplitName, ValidationReport } from '../core/reports';
 import { timeAwareSplit } from '../core/split';
 import { describeViolations, validateColumns } from '../core/validation';
@@ -13,6 +12,7 @@ import { type ActivityDeps, activityLogger } from './context';
 import { type ParquetColumn, writeParquet } from './datasetFiles';
 import { classify, FailureType } from './failures';
 import { loadDataset } from './loadDataset';
+import { readRegisteredConfig } from './registryStore';
 
 export interface DataStageInput {
   modelId: string;
@@ -25,18 +25,12 @@ export function createDataActivities(deps: ActivityDeps) {
   const { store } = deps;
 
   async function loadModelConfig(modelId: string): Promise<ModelConfig> {
-    const raw = await store.getJsonIfExists(keys.registeredConfig(modelId));
-    if (raw === undefined) {
-      throw ApplicationFailure.nonRetryable(
-        `model "${modelId}" has no registered configuration at ${store.uri(keys.registeredConfig(modelId))}: run \`ct models register <config file>\` or pass modelConfig in the run input`,
-        FailureType.modelConfigNotFound,
-      );
-    }
-    try {
-      return parseOrThrow(ModelConfig, raw, `registered model config for "${modelId}"`);
-    } catch (err) {
-      return classify(err);
-    }
+    const config = await readRegisteredConfig(store, modelId).catch(classify);
+    if (config) return config;
+    throw ApplicationFailure.nonRetryable(
+      `model "${modelId}" has no registered configuration at ${store.uri(keys.registeredConfig(modelId))}: run \`ct models register <config file>\` or pass modelConfig in the run input`,
+      FailureType.modelConfigNotFound,
+    );
   }
 
   /**
@@ -46,9 +40,8 @@ export function createDataActivities(deps: ActivityDeps) {
    */
   async function resolveRunConfig(input: { modelId: string; inline?: ModelConfig }): Promise<ModelConfig> {
     if (!input.inline) return loadModelConfig(input.modelId);
-    const raw = await store.getJsonIfExists(keys.registeredConfig(input.modelId));
-    if (raw === undefined) return input.inline;
-    const registered = parseOrThrow(ModelConfig, raw, `registered model config for "${input.modelId}"`);
+    const registered = await readRegisteredConfig(store, input.modelId);
+    if (!registered) return input.inline;
     const changed = (['approval', 'gate'] as const).filter(
       (k) => canonicalJson(registered[k]) !== canonicalJson(input.inline![k]),
     );

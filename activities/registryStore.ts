@@ -2,6 +2,8 @@
 // registration idempotent (a retried or replayed registration never creates a second version).
 import { Alias, ModelCard, renderModelCardMarkdown } from '../core/modelCard';
 import { keys, versionFromCardKey } from '../core/keys';
+import { ModelConfig } from '../core/modelConfig';
+import { parseOrThrow } from '../core/parse';
 import type { ObjectStore } from './objectStore';
 
 export async function listVersions(store: ObjectStore, modelId: string): Promise<number[]> {
@@ -9,6 +11,12 @@ export async function listVersions(store: ObjectStore, modelId: string): Promise
     .map(versionFromCardKey)
     .filter((v): v is number => v !== null)
     .sort((a, b) => a - b);
+}
+
+/** The model's registered configuration (ct models register), or null when it has none. */
+export async function readRegisteredConfig(store: ObjectStore, modelId: string): Promise<ModelConfig | null> {
+  const raw = await store.getJsonIfExists(keys.registeredConfig(modelId));
+  return raw === undefined ? null : parseOrThrow(ModelConfig, raw, `registered model config for "${modelId}"`);
 }
 
 export async function readCard(store: ObjectStore, modelId: string, version: number): Promise<ModelCard> {

@@ -5,13 +5,12 @@ import { Context } from '@temporalio/activity';
 import type { AuditEvent } from '../core/audit';
 import { checkGovernanceToken } from '../core/governanceTokens';
 import { keys } from '../core/keys';
-import { ModelConfig } from '../core/modelConfig';
-import { parseOrThrow } from '../core/parse';
 import { type RollbackInput, type RollbackResult, rollbackRefusal } from '../core/rollback';
 import { governancePublicKey } from './approvalTokens';
 import { type ActivityDeps, activityLogger } from './context';
 import { FailureType } from './failures';
-import { listVersions, moveAlias, readAlias, readCard } from './registryStore';
+import { createAuditActivities } from './auditActivities';
+import { listVersions, moveAlias, readAlias, readCard, readRegisteredConfig } from './registryStore';
 
 // Rollback runs only as an activity of the rollbackChampion workflow, whose ids key its audit records and claims.
 const execution = () => {
@@ -23,15 +22,10 @@ const execution = () => {
 export function createRollbackActivities(deps: ActivityDeps) {
   const { store } = deps;
 
+  const { recordAudit } = createAuditActivities(deps);
   async function audit(event: Omit<AuditEvent, 'workflowId' | 'runId' | 'eventId'>, suffix: string) {
-    if (!deps.audit)
-      throw ApplicationFailure.nonRetryable(
-        'this worker has no audit log configured: rollbacks are audited',
-        'AuditUnavailable',
-      );
     const { workflowId, runId } = execution();
-    await deps.audit.ensureBucket();
-    await deps.audit.append({ ...event, workflowId, runId, eventId: `${runId}/${suffix}` });
+    await recordAudit({ ...event, workflowId, runId, eventId: `${runId}/${suffix}` });
   }
 
   /** The token's problem (null: it holds, or none was given) and the nonce it would spend. */
@@ -61,14 +55,13 @@ export function createRollbackActivities(deps: ActivityDeps) {
 
   async function rollbackChampion(input: RollbackInput): Promise<RollbackResult> {
     const log = activityLogger(deps.logger);
-    const raw = await store.getJsonIfExists(keys.registeredConfig(input.modelId));
-    if (raw === undefined) {
+    const config = await readRegisteredConfig(store, input.modelId);
+    if (!config) {
       throw ApplicationFailure.nonRetryable(
         `unknown model "${input.modelId}": it has no registered configuration (ct models register <config file>)`,
         FailureType.unknownModel,
       );
     }
-    const config = parseOrThrow(ModelConfig, raw, `registered model config for "${input.modelId}"`);
     const versions = await listVersions(store, input.modelId);
     const from = (await readAlias(store, input.modelId, 'champion'))?.version ?? null;
     const card = versions.includes(input.toVersion) ? await readCard(store, input.modelId, input.toVersion) : null;

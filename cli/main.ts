@@ -38,8 +38,8 @@ const versionNumber = (text: string): number => {
 
 /** A run's status; a workflow id of a supervisor (ct/<modelId>) gets the supervisor's status instead. */
 async function statusCommand(workflowId: string, opts: { json?: boolean }): Promise<number> {
-  const supervisor = /^ct\/([a-z0-9][a-z0-9-]*)$/.exec(workflowId);
-  if (supervisor) return supervisorCommand('status', supervisor[1], opts);
+  const modelId = workflowId.startsWith('ct/') ? workflowId.slice(3) : null;
+  if (modelId && ModelId.safeParse(modelId).success) return supervisorCommand('status', modelId, opts);
   return withClient(async (client) => {
     const s = await runStatus(client, workflowId);
     print(opts.json ? JSON.stringify(s, null, 2) : `${workflowId}: stage ${s.stage}\n${formatRunSummary(s)}`);

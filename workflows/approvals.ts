@@ -45,19 +45,19 @@ export function openApprovalDesk(ctx: ApprovalDeskContext): ApprovalDesk {
   let verifyingKey: string | null = null;
   const spentNonces = new Set<string>();
   const scope: TokenScope = { act: 'decide-run', workflowId: ctx.workflowId, runId: ctx.runId };
-  const tokenRefusal = (args: ApprovalInput & { by: string }): string | null => {
-    if (!policy?.signedApprovals || args.token === undefined) return null;
+  /** The token's verdict: why it is refused (null: it holds, or none is needed) and the nonce it spends. */
+  const tokenCheck = (args: ApprovalInput & { by: string }): { refusal: string | null; nonce: string | null } => {
+    if (!policy?.signedApprovals || args.token === undefined) return { refusal: null, nonce: null };
     if (verifyingKey === null)
-      return 'approval token refused: the workers have no approval secret (CT_APPROVAL_SECRET)';
+      return {
+        refusal: 'approval token refused: the workers have no approval secret (CT_APPROVAL_SECRET)',
+        nonce: null,
+      };
     const check = checkGovernanceToken(verifyingKey, args.token, args.by, scope, Date.now());
-    if (!check.ok) return `approval token refused: ${check.reason}`;
-    if (spentNonces.has(check.claims.nonce)) return 'approval token refused: this token was already used on this run';
-    return null;
-  };
-  const spendToken = (args: ApprovalInput & { by: string }) => {
-    if (!policy?.signedApprovals || !args.token || !verifyingKey) return;
-    const check = checkGovernanceToken(verifyingKey, args.token, args.by, scope, Date.now());
-    if (check.ok) spentNonces.add(check.claims.nonce);
+    if (!check.ok) return { refusal: `approval token refused: ${check.reason}`, nonce: null };
+    if (spentNonces.has(check.claims.nonce))
+      return { refusal: 'approval token refused: this token was already used on this run', nonce: null };
+    return { refusal: null, nonce: check.claims.nonce };
   };
 
   const validateDecision = (outcome: Decision['outcome']) => (raw: ApprovalInput) => {
@@ -69,7 +69,7 @@ export function openApprovalDesk(ctx: ApprovalDeskContext): ApprovalDesk {
       requester: ctx.requester,
     };
     const why = policy
-      ? (refusal(policy, state, args.by, outcome, args.token !== undefined) ?? tokenRefusal(args))
+      ? (refusal(policy, state, args.by, outcome, args.token !== undefined) ?? tokenCheck(args).refusal)
       : `run is not awaiting approval (stage: ${status.stage})`;
     if (why) refuse(why, 'ApprovalRefused');
   };
@@ -78,7 +78,8 @@ export function openApprovalDesk(ctx: ApprovalDeskContext): ApprovalDesk {
     async (raw: ApprovalInput): Promise<ApprovalResult> => {
       const args = ApprovalInput.parse(raw);
       const quorum = policy?.quorum ?? 1;
-      spendToken(args);
+      const { nonce } = tokenCheck(args);
+      if (nonce) spentNonces.add(nonce);
       if (outcome === 'rejected') {
         status.decision = {
           outcome,
