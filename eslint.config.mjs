@@ -8,12 +8,17 @@ const deterministicPaths = nodeBuiltins.map((name) => ({
   name,
   message: 'workflow code must be deterministic: no Node built-ins',
 }));
-// Layers point down: activities and core import no entry point (client, cli, triggers, workers).
+// Layers point down: adapters, activities and core import no entry point (client, cli, triggers, workers).
 const layersBelowEntryPoints = [
   {
     group: ['**/client/*', '**/cli/*', '**/triggers/*', '**/workers/*'],
     message: 'layers point down: no entry point here',
   },
+];
+// Adapters (clients of the outside world) sit below the activities that use them.
+const layersBelowActivities = [
+  ...layersBelowEntryPoints,
+  { group: ['**/activities/*', '**/workflows/*'], message: 'layers point down: adapters use no activity or workflow' },
 ];
 
 export default tseslint.config(
@@ -52,9 +57,21 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: layersBelowEntryPoints }] },
   },
   {
+    files: ['adapters/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: layersBelowActivities }] },
+  },
+  {
     // Replaces the rule's options for core/: both its Node built-ins ban and the layering.
     files: ['core/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: deterministicPaths, patterns: layersBelowEntryPoints }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: deterministicPaths,
+          patterns: [...layersBelowActivities, { group: ['**/adapters/*'], message: 'core/ is pure: no adapter' }],
+        },
+      ],
+    },
   },
   {
     files: ['workflows/**/*.ts'],

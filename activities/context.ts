@@ -2,9 +2,9 @@
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { Client } from '@temporalio/client';
-import type { AuditLog } from './auditLog';
+import type { AuditLog } from '../adapters/auditLog';
 import type { DriftAlertJson, RetrainRequestJson, SupervisorAck } from '../core/supervisorMessages';
-import type { ObjectStore } from './objectStore';
+import type { ObjectStore } from '../adapters/objectStore';
 
 /** What the supervisor activities send: the typed client's reportDrift / requestRetrain, bound to a client. */
 export interface SupervisorMessenger {

@@ -9,10 +9,10 @@ import type { PreparedData, SplitName, ValidationReport } from '../core/reports'
 import { timeAwareSplit } from '../core/split';
 import { describeViolations, validateColumns } from '../core/validation';
 import { type ActivityDeps, activityLogger } from './context';
-import { type ParquetColumn, writeParquet } from './datasetFiles';
+import { type ParquetColumn, writeParquet } from '../adapters/datasetFiles';
 import { classify, FailureType } from './failures';
-import { loadDataset } from './loadDataset';
-import { readRegisteredConfig } from './registryStore';
+import { loadDataset } from '../adapters/loadDataset';
+import { readRegisteredConfig } from '../adapters/registryStore';
 
 export interface DataStageInput {
   modelId: string;

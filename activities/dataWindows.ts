@@ -1,7 +1,7 @@
 // Data windows: one file per window under a key prefix, key order being time order.
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from './failures';
-import type { ObjectStore } from './objectStore';
+import type { ObjectStore } from '../adapters/objectStore';
 
 /** The newest `count` data files under `prefix`, oldest first; none is a non-retryable failure naming the prefix. */
 export async function newestWindows(store: ObjectStore, prefix: string, count: number): Promise<string[]> {

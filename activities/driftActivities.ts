@@ -17,11 +17,11 @@ import type { ModelConfig } from '../core/modelConfig';
 import { parseOrThrow } from '../core/parse';
 import { type ActivityDeps, activityLogger } from './context';
 import { newestWindows } from './dataWindows';
-import { readParquet } from './datasetFiles';
+import { readParquet } from '../adapters/datasetFiles';
 import { classify, FailureType } from './failures';
-import { loadDataset } from './loadDataset';
-import type { ObjectStore } from './objectStore';
-import { readCard, readChampion } from './registryStore';
+import { loadDataset } from '../adapters/loadDataset';
+import type { ObjectStore } from '../adapters/objectStore';
+import { readCard, readChampion } from '../adapters/registryStore';
 
 /** A prepared split holds the derived features as columns already (numeric ones as numbers, categorical as strings). */
 function splitFrame(config: ModelConfig, columns: Columns, what: string): FeatureFrame {

@@ -10,11 +10,11 @@ import type { ModelConfig } from '../core/modelConfig';
 import type { EvaluationReport, ModelEvaluation, PreparedData, TrainingResult } from '../core/reports';
 import { EXIT, PROTOCOL_VERSION, type PredictConfigFile } from '../core/trainerProtocol';
 import { type ActivityDeps, activityLogger } from './context';
-import { readParquet } from './datasetFiles';
+import { readParquet } from '../adapters/datasetFiles';
 import { FailureType } from './failures';
-import { freshDir, trainerEnv } from './files';
-import { readChampion } from './registryStore';
-import { runTrainer } from './trainerProcess';
+import { freshDir, trainerEnv } from '../adapters/files';
+import { readChampion } from '../adapters/registryStore';
+import { runTrainer } from '../adapters/trainerProcess';
 
 export interface EvaluateInput {
   modelId: string;

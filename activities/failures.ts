@@ -2,8 +2,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { SupervisorRefusal } from '../core/supervisorMessages';
 import { InvalidInputError } from '../core/parse';
-import { UnreadableDatasetError } from './datasetFiles';
-import { ObjectNotFoundError } from './objectStore';
+import { UnreadableDatasetError } from '../adapters/datasetFiles';
+import { ObjectNotFoundError } from '../adapters/objectStore';
 
 export const FailureType = {
   invalidInput: 'InvalidInput',

@@ -1,5 +1,5 @@
 // Activity factories by worker: the control worker (task queue ct) and the GPU worker (task queue ct-gpu).
-import { createApprovalTokenActivities } from './approvalTokens';
+import { createGovernanceActivities } from './governanceActivities';
 import { createAuditActivities } from './auditActivities';
 import { createNotifyActivities } from './notifyActivities';
 import type { ActivityDeps } from './context';
@@ -22,7 +22,7 @@ export function createControlActivities(deps: ActivityDeps) {
     ...createRollbackActivities(deps),
     ...createAuditActivities(deps),
     ...createNotifyActivities(deps),
-    ...createApprovalTokenActivities(deps),
+    ...createGovernanceActivities(deps),
     ...createDriftActivities(deps),
     ...createSupervisorActivities(deps),
   };

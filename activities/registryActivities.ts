@@ -12,7 +12,14 @@ import type {
 import type { RunInput } from '../core/runInput';
 import { type ActivityDeps, activityLogger } from './context';
 import { storeReferenceProfile } from './driftActivities';
-import { clearAliasIf, moveAlias, readAlias, recordCardDecision, registerVersion, setAlias } from './registryStore';
+import {
+  clearAliasIf,
+  moveAlias,
+  readAlias,
+  recordCardDecision,
+  registerVersion,
+  setAlias,
+} from '../adapters/registryStore';
 
 export interface RegisterInput {
   modelId: string;

@@ -6,11 +6,11 @@ import type { AuditEvent } from '../core/audit';
 import { checkGovernanceToken } from '../core/governanceTokens';
 import { keys } from '../core/keys';
 import { type RollbackInput, type RollbackResult, rollbackRefusal } from '../core/rollback';
-import { governancePublicKey } from './approvalTokens';
+import { governancePublicKey } from '../adapters/governanceKeys';
 import { type ActivityDeps, activityLogger } from './context';
 import { FailureType } from './failures';
 import { createAuditActivities } from './auditActivities';
-import { listVersions, moveAlias, readAlias, readCard, readRegisteredConfig } from './registryStore';
+import { listVersions, moveAlias, readAlias, readCard, readRegisteredConfig } from '../adapters/registryStore';
 
 // Rollback runs only as an activity of the rollbackChampion workflow, whose ids key its audit records and claims.
 const execution = () => {

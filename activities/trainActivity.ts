@@ -8,12 +8,12 @@ import { attemptRecord, reconstructedAttempt, type TrainingHeartbeat } from '../
 import type { ModelConfig } from '../core/modelConfig';
 import type { PreparedData, TrainingResult } from '../core/reports';
 import { type AttemptEnd, classifyAttempt, storeDeadline } from '../core/trainingAttempt';
-import { AttemptLedger } from './attemptLedger';
-import { CheckpointStore } from './checkpointStore';
-import { CheckpointUploads } from './checkpointUploads';
+import { AttemptLedger } from '../adapters/attemptLedger';
+import { CheckpointStore } from '../adapters/checkpointStore';
+import { CheckpointUploads } from '../adapters/checkpointUploads';
 import { type ActivityDeps, activityLogger } from './context';
-import { GpuPool } from './gpuPool';
-import { type ObjectStore, ObjectStoreUnavailableError } from './objectStore';
+import { GpuPool } from '../adapters/gpuPool';
+import { type ObjectStore, ObjectStoreUnavailableError } from '../adapters/objectStore';
 import { type AttemptState, lastHeartbeat, newAttemptState } from './training/attemptState';
 import { attemptFailure } from './training/failureMapping';
 import { ProgressReporter } from './training/heartbeat';

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type ParquetColumn, readParquet, writeParquet } from '../activities/datasetFiles';
+import { type ParquetColumn, readParquet, writeParquet } from '../adapters/datasetFiles';
 import { loadModelConfigFile } from '../cli/models';
 import { FLIGHTS_FILE } from '../cli/ingestFlights';
 import {

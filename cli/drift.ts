@@ -2,8 +2,8 @@
 // and drift settings or, without a model, every column of the reference.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ObjectNotFoundError, ObjectStore } from '../activities/objectStore';
-import { readCsv, readParquet, UnreadableDatasetError } from '../activities/datasetFiles';
+import { ObjectNotFoundError, ObjectStore } from '../adapters/objectStore';
+import { readCsv, readParquet, UnreadableDatasetError } from '../adapters/datasetFiles';
 import { parseCsv, parseNumber } from '../core/csv';
 import {
   columnsFrame,

@@ -1,8 +1,8 @@
 // Puts the real vega-datasets flights (3M US flights, Jan–Jun 2001) into S3 as one Parquet file per month.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { readParquet, writeParquet, type ParquetColumn } from '../activities/datasetFiles';
-import type { ObjectStore } from '../activities/objectStore';
+import { readParquet, writeParquet, type ParquetColumn } from '../adapters/datasetFiles';
+import type { ObjectStore } from '../adapters/objectStore';
 
 import { projectRoot } from '../stack/paths';
 

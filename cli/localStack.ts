@@ -8,7 +8,7 @@ import { startMinio } from '../stack/minio';
 import { stateDir } from '../stack/paths';
 import { type ManagedProcess, tcpOpen } from '../stack/processes';
 import { startTemporalDevServer } from '../temporal/devServer';
-import type { ObjectStore } from '../activities/objectStore';
+import type { ObjectStore } from '../adapters/objectStore';
 import { createObjectStore, loadAppConfig } from '../workers/config';
 
 export const localPorts = {

@@ -3,7 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
 import { decideRun, rollbackModel, RollbackRefusedError, runStatus, startRetraining } from '../client';
-import { issueGovernanceToken } from '../activities/approvalTokens';
+import { issueGovernanceToken } from '../adapters/governanceKeys';
 import { durationMs } from '../core/approvals';
 import { ModelId } from '../core/modelConfig';
 import { InvalidInputError, parseOrThrow, reasonOf } from '../core/parse';

@@ -1,6 +1,6 @@
 // `ct models register|show`: model configurations and the registry.
-import { listVersions, readAlias, readCard } from '../activities/registryStore';
-import type { ObjectStore } from '../activities/objectStore';
+import { listVersions, readAlias, readCard } from '../adapters/registryStore';
+import type { ObjectStore } from '../adapters/objectStore';
 import { keys } from '../core/keys';
 import { ModelConfig, ModelId } from '../core/modelConfig';
 import { parseOrThrow } from '../core/parse';

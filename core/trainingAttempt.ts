@@ -9,7 +9,7 @@ export interface AttemptEnd {
   message: string;
 }
 
-/** What a trainer run left behind that decides the outcome (activities/trainerProcess.ts TrainerRun). */
+/** What a trainer run left behind that decides the outcome (adapters/trainerProcess.ts TrainerRun). */
 export interface TrainerExit {
   exitCode: number | null;
   lastError: { message: string } | null;

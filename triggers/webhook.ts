@@ -5,8 +5,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
-import { hmacSha256Hex, sameSignature } from '../activities/hmac';
-import type { ObjectStore } from '../activities/objectStore';
+import { hmacSha256Hex, sameSignature } from '../adapters/hmac';
+import type { ObjectStore } from '../adapters/objectStore';
 import { reportDrift, SupervisorRefusal } from '../client/supervisor';
 import { DriftAlert } from '../core/supervisorMessages';
 import { keys } from '../core/keys';

@@ -5,7 +5,7 @@ import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio
 import type { Logger } from 'pino';
 import { createControlActivities, createGpuActivities, type ActivityDeps } from '../activities';
 import { gpuTaskQueueOf } from '../core/taskQueues';
-import { GpuPool } from '../activities/gpuPool';
+import { GpuPool } from '../adapters/gpuPool';
 import { discoverGpus } from './gpuSlots';
 
 const require = createRequire(import.meta.url);

@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import { TrainingHeartbeat } from '../../core/attempts';
 import { attemptProgress, type TrainingProgress } from '../../core/progress';
-import type { TrainerRun } from '../trainerProcess';
+import type { TrainerRun } from '../../adapters/trainerProcess';
 
 export interface Finished {
   modelPath: string;

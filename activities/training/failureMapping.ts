@@ -3,7 +3,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TrainingProgress } from '../../core/progress';
 import type { AttemptEnd } from '../../core/trainingAttempt';
 import { FailureType } from '../failures';
-import type { TrainerRun } from '../trainerProcess';
+import type { TrainerRun } from '../../adapters/trainerProcess';
 
 export function attemptFailure(
   end: AttemptEnd,

@@ -6,9 +6,9 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { TrainingHeartbeat } from '../../core/attempts';
 import { TRAINING_PROGRESS_SIGNAL, type TrainingProgress } from '../../core/progress';
-import type { AttemptLedger } from '../attemptLedger';
-import type { CheckpointUploads } from '../checkpointUploads';
-import { gpuStats } from '../processStats';
+import type { AttemptLedger } from '../../adapters/attemptLedger';
+import type { CheckpointUploads } from '../../adapters/checkpointUploads';
+import { gpuStats } from '../../adapters/processStats';
 
 const HEARTBEAT_EVERY_MS = 1_000;
 const GPU_STATS_EVERY_MS = 10_000;

@@ -5,8 +5,8 @@ import path from 'node:path';
 import type { ModelConfig } from '../../core/modelConfig';
 import type { PreparedData } from '../../core/reports';
 import { PROTOCOL_VERSION, type TrainConfigFile } from '../../core/trainerProtocol';
-import { freshDir } from '../files';
-import type { ObjectStore } from '../objectStore';
+import { freshDir } from '../../adapters/files';
+import type { ObjectStore } from '../../adapters/objectStore';
 
 export interface StagedAttempt {
   dir: string;

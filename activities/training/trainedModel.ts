@@ -2,10 +2,10 @@
 import type { Logger } from 'pino';
 import { keys } from '../../core/keys';
 import type { TrainingResult } from '../../core/reports';
-import type { CheckpointUploads } from '../checkpointUploads';
-import { sha256File } from '../files';
-import type { ObjectStore } from '../objectStore';
-import { retryWhileUnavailable } from '../storeRetry';
+import type { CheckpointUploads } from '../../adapters/checkpointUploads';
+import { sha256File } from '../../adapters/files';
+import type { ObjectStore } from '../../adapters/objectStore';
+import { retryWhileUnavailable } from '../../adapters/storeRetry';
 import type { AttemptState, Finished } from './attemptState';
 
 export interface TrainedModelTarget {

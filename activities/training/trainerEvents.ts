@@ -2,8 +2,8 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { TrainerEvent } from '../../core/trainerProtocol';
-import type { CheckpointUploads } from '../checkpointUploads';
-import { cpuSeconds } from '../processStats';
+import type { CheckpointUploads } from '../../adapters/checkpointUploads';
+import { cpuSeconds } from '../../adapters/processStats';
 import type { AttemptState } from './attemptState';
 import type { StallWatchdog } from './watchdog';
 

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { parquetRead } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import { writeParquet } from '../../activities/datasetFiles';
+import { writeParquet } from '../../adapters/datasetFiles';
 import { FLIGHTS_FILE } from '../../cli/ingestFlights';
 import { ModelConfig } from '../../core/modelConfig';
 import { loadModelConfigFile } from '../../cli/models';

@@ -11,7 +11,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ALL_SEARCH_ATTRIBUTES } from '../../core/searchAttributes';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import pino from 'pino';
-import { ObjectStore, createS3Client } from '../../activities/objectStore';
+import { ObjectStore, createS3Client } from '../../adapters/objectStore';
 import { AppConfig } from '../../core/appConfig';
 import { startMinio, type MinioServer } from '../../stack/minio';
 import { startTemporalDevServer, type DevServer } from '../../temporal/devServer';

@@ -12,7 +12,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { decideRun, runStatus, startRetraining } from '../../client';
-import { issueGovernanceToken } from '../../activities/approvalTokens';
+import { issueGovernanceToken } from '../../adapters/governanceKeys';
 import { AppConfig } from '../../core/appConfig';
 import { startMinio, type MinioServer as Minio } from '../../stack/minio';
 import { tools } from '../../stack/paths';

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GetBucketVersioningCommand } from '@aws-sdk/client-s3';
-import { listVersions, moveAlias, readChampion, registerVersion, setAlias } from '../../activities/registryStore';
+import { listVersions, moveAlias, readChampion, registerVersion, setAlias } from '../../adapters/registryStore';
 import { keys } from '../../core/keys';
 import type { ModelCard } from '../../core/modelCard';
 import { startTestStack, type TestStack } from '../helpers/stack';

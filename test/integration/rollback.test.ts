@@ -2,8 +2,8 @@
 // the escalation override, signed single-use tokens, an unknown model; every refusal audited with its reason.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { issueGovernanceToken } from '../../activities/approvalTokens';
-import { readAlias, registerVersion, setAlias } from '../../activities/registryStore';
+import { issueGovernanceToken } from '../../adapters/governanceKeys';
+import { readAlias, registerVersion, setAlias } from '../../adapters/registryStore';
 import { rollbackModel, type RollbackRefusedError } from '../../client';
 import { keys } from '../../core/keys';
 import type { ModelConfigInput } from '../../core/modelConfig';

@@ -11,7 +11,7 @@ import { startRetraining } from '../../client';
 import { AttemptRecord, stepsRedone, TrainingHeartbeat } from '../../core/attempts';
 import { keys } from '../../core/keys';
 import type { TrainingResult } from '../../core/reports';
-import { listVersions } from '../../activities/registryStore';
+import { listVersions } from '../../adapters/registryStore';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
 import {
   processesInGroup,

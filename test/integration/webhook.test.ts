@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { hmacSha256Hex } from '../../activities/hmac';
+import { hmacSha256Hex } from '../../adapters/hmac';
 import { supervisorStatus } from '../../client';
 import { keys, workflowIds } from '../../core/keys';
 import { freePort } from '../../stack/processes';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { governancePublicKey, issueGovernanceToken } from '../../activities/approvalTokens';
+import { governancePublicKey, issueGovernanceToken } from '../../adapters/governanceKeys';
 import { checkGovernanceToken, type TokenScope } from '../../core/governanceTokens';
 
 const secret = 'a-secret-of-sixteen+';

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { writeParquet } from '../../activities/datasetFiles';
+import { writeParquet } from '../../adapters/datasetFiles';
 import { seededRandom } from '../../core/split';
 
 const root = path.resolve(import.meta.dirname, '../..');

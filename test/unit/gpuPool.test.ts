@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GpuPool } from '../../activities/gpuPool';
+import { GpuPool } from '../../adapters/gpuPool';
 import { stepsRedone } from '../../core/attempts';
 import { discoverGpus } from '../../workers/gpuSlots';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { createLogger, PinoTemporalLogger } from '../../workers/logging';
-import { trainerEnv } from '../../activities/files';
+import { trainerEnv } from '../../adapters/files';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];

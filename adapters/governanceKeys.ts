@@ -4,7 +4,6 @@ import { randomUUID } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, hexToBytes } from '@noble/curves/utils.js';
 import { signGovernanceToken, type TokenScope } from '../core/governanceTokens';
-import type { ActivityDeps } from './context';
 import { hmacSha256Hex } from './hmac';
 
 // Domain separation: the signing key is not the secret itself, so the secret can keep other uses.
@@ -22,12 +21,4 @@ export function issueGovernanceToken(
   now = Date.now(),
 ): string {
   return signGovernanceToken(signingSeed(secret), { by, scope, nonce: randomUUID(), exp: now + ttlMs });
-}
-
-export function createApprovalTokenActivities(deps: ActivityDeps) {
-  /** The public key a workflow checks tokens with; null when this worker has no secret (signed acts are refused). */
-  async function governanceVerifyingKey(): Promise<{ publicKey: string | null }> {
-    return { publicKey: deps.approvalSecret ? governancePublicKey(deps.approvalSecret) : null };
-  }
-  return { governanceVerifyingKey };
 }
