@@ -1,4 +1,5 @@
-// The last stage: register the approved candidate as a new version and move the champion alias to it.
+// The registry's three acts in a run: register the gated candidate as the challenger, record a rejection, and
+// promote the approved challenger by compare-and-swap on the champion alias.
 import type { ModelConfig } from '../core/modelConfig';
 import { keys } from '../core/keys';
 import type {
@@ -16,12 +17,12 @@ import {
   clearAliasIf,
   moveAlias,
   readAlias,
-  recordCardDecision,
+  recordCardOutcome,
   registerVersion,
   setAlias,
 } from '../adapters/registryStore';
 
-export interface RegisterInput {
+export interface ChallengerInput {
   modelId: string;
   workflowId: string;
   runId: string;
@@ -32,20 +33,23 @@ export interface RegisterInput {
   trained: TrainingResult;
   evaluation: EvaluationReport;
   verdict: GateVerdict;
-  /** Null when registering the challenger before approval. */
-  decision: Decision | null;
-  promote: boolean;
-  /** Point the challenger alias at the version (registered before approval, not promoted). */
-  challenger?: boolean;
-  /** When set, promotion is a compare-and-swap from this champion (null: none yet); absent on older runs. */
-  expectedChampion?: number | null;
+}
+
+export interface PromotionInput {
+  modelId: string;
+  runId: string;
+  registered: RegisteredVersion;
+  decision: Decision;
+  /** The evaluation and verdict the promotion rests on (a newer champion may have meant gating again). */
+  evaluation: EvaluationReport;
+  verdict: GateVerdict;
 }
 
 export function createRegistryActivities(deps: ActivityDeps) {
   const { store } = deps;
 
-  async function registerModel(input: RegisterInput): Promise<RegisteredVersion> {
-    const log = activityLogger(deps.logger);
+  /** Registers a candidate that passed the gate (idempotent per run) and points the challenger alias at it. */
+  async function registerChallenger(input: ChallengerInput): Promise<RegisteredVersion> {
     const { version, alreadyRegistered } = await registerVersion(
       store,
       {
@@ -69,48 +73,59 @@ export function createRegistryActivities(deps: ActivityDeps) {
         },
         evaluation: input.evaluation,
         gate: input.verdict,
-        decision: input.decision,
+        decision: null,
         training: input.trained,
       },
       input.trained.modelKey,
     );
     // The training split's profile: what drift checks compare new data with while this version is champion.
     await storeReferenceProfile(store, input.config, input.modelId, version, input.prepared.splits.train.key);
-    if (alreadyRegistered && input.decision) await recordCardDecision(store, input.modelId, version, input.decision);
-    if (input.challenger && !input.promote)
-      await setAlias(store, input.modelId, 'challenger', version, input.runId, new Date());
-    let promoted = input.promote;
-    let championNow: number | null = null;
-    if (input.promote && input.expectedChampion !== undefined) {
-      const move = await moveAlias(
-        store,
-        input.modelId,
-        'champion',
-        version,
-        input.runId,
-        input.expectedChampion,
-        new Date(),
-      );
-      promoted = move.moved;
-      championNow = move.current;
-    } else if (input.promote) {
-      await setAlias(store, input.modelId, 'champion', version, input.runId, new Date());
-      championNow = version;
-    }
-    if (promoted) await clearAliasIf(store, input.modelId, 'challenger', version);
-    log.info(
-      { version, alreadyRegistered, promoted, championNow },
-      promoted ? 'model registered and promoted' : 'model registered; champion moved meanwhile, not promoted',
-    );
+    await setAlias(store, input.modelId, 'challenger', version, input.runId, new Date());
+    activityLogger(deps.logger).info({ version, alreadyRegistered }, 'challenger registered');
     return {
       modelId: input.modelId,
       version,
       cardKey: keys.versionCard(input.modelId, version),
       artifactKey: keys.versionArtifact(input.modelId, version),
-      promoted,
+      promoted: false,
       alreadyRegistered,
-      championNow,
+      championNow: null,
     };
+  }
+
+  /**
+   * Moves the champion alias to the challenger only if it still points at the champion the verdict was computed
+   * against: of two runs promoting from the same champion, exactly one wins; the other learns who did.
+   */
+  async function promoteChampion(input: PromotionInput): Promise<RegisteredVersion> {
+    const { modelId, registered } = input;
+    const { version } = registered;
+    await recordCardOutcome(store, modelId, version, {
+      decision: input.decision,
+      evaluation: input.evaluation,
+      gate: input.verdict,
+    });
+    const move = await moveAlias(
+      store,
+      modelId,
+      'champion',
+      version,
+      input.runId,
+      input.verdict.championVersion,
+      new Date(),
+    );
+    if (move.moved) await clearAliasIf(store, modelId, 'challenger', version);
+    activityLogger(deps.logger).info(
+      { version, promoted: move.moved, championNow: move.current },
+      move.moved ? 'challenger promoted to champion' : 'champion moved meanwhile: not promoted',
+    );
+    return { ...registered, promoted: move.moved, championNow: move.current };
+  }
+
+  /** A rejected challenger: the decision goes on its card and the challenger alias no longer points at it. */
+  async function recordRejection(input: { modelId: string; version: number; decision: Decision }): Promise<void> {
+    await recordCardOutcome(store, input.modelId, input.version, { decision: input.decision });
+    await clearAliasIf(store, input.modelId, 'challenger', input.version);
   }
 
   /** The champion's version now (it may have moved while a run waited for approval). */
@@ -118,11 +133,5 @@ export function createRegistryActivities(deps: ActivityDeps) {
     return (await readAlias(store, modelId, 'champion'))?.version ?? null;
   }
 
-  /** A rejected challenger: the decision goes on its card and the challenger alias no longer points at it. */
-  async function closeChallenger(input: { modelId: string; version: number; decision: Decision }): Promise<void> {
-    await recordCardDecision(store, input.modelId, input.version, input.decision);
-    await clearAliasIf(store, input.modelId, 'challenger', input.version);
-  }
-
-  return { registerModel, currentChampionVersion, closeChallenger };
+  return { registerChallenger, promoteChampion, recordRejection, currentChampionVersion };
 }

@@ -69,16 +69,19 @@ export async function registerVersion(
   }
 }
 
-/** Records the final decision on a version's card (the bucket keeps the earlier card as a prior version). */
-export async function recordCardDecision(
+/**
+ * Records what was decided about a version on its card: the decision, and the evaluation and gate verdict it was
+ * decided on (a run gated again against a newer champion replaces them). The bucket keeps earlier cards as versions.
+ */
+export async function recordCardOutcome(
   store: ObjectStore,
   modelId: string,
   version: number,
-  decision: ModelCard['decision'],
+  outcome: Partial<Pick<ModelCard, 'decision' | 'evaluation' | 'gate'>>,
 ): Promise<void> {
   const card = await readCard(store, modelId, version);
-  if (JSON.stringify(card.decision) === JSON.stringify(decision)) return;
-  const updated: ModelCard = { ...card, decision };
+  const updated: ModelCard = { ...card, ...outcome };
+  if (JSON.stringify(card) === JSON.stringify(updated)) return;
   await store.putJson(keys.versionCard(modelId, version), updated);
   await store.put(keys.versionCardMarkdown(modelId, version), renderModelCardMarkdown(updated), 'text/markdown');
 }

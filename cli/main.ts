@@ -2,7 +2,14 @@
 // 2 bad input (usage, flags, files, configs, unknown ids), 3 a finding (drift, a broken audit chain).
 import { Command, CommanderError, Option } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
-import { decideRun, rollbackModel, RollbackRefusedError, runStatus, startRetraining } from '../client';
+import {
+  decideRun,
+  makeBuildCurrent,
+  rollbackModel,
+  RollbackRefusedError,
+  runStatus,
+  startRetraining,
+} from '../client';
 import { issueGovernanceToken } from '../adapters/governanceKeys';
 import { durationMs } from '../core/approvals';
 import { ModelId } from '../core/modelConfig';
@@ -274,6 +281,19 @@ function program(): Command {
       'escalation roles only, where approval.rollback.allowOverride: roll back to a version never approved',
     )
     .action(run(rollbackCommand));
+
+  ct.command('release <buildId>')
+    .description(
+      'make a build current under Worker Versioning: new runs and the supervisors go to it; runs already started finish on theirs',
+    )
+    .option('--deployment <name>', 'the Worker Deployment (default: deployment.name, CT_DEPLOYMENT_NAME, or ct)')
+    .action(
+      run(async (buildId: string, o: { deployment?: string }) => {
+        const deploymentName = o.deployment ?? cliConfig().config.deployment.name;
+        await withClient((client) => makeBuildCurrent(client, { deploymentName, buildId }));
+        print(`${deploymentName}: build ${buildId} is current`);
+      }),
+    );
 
   const audit = ct.command('audit').description("the model's audit chain");
   audit

@@ -62,3 +62,4 @@ export async function decideRun(
 }
 export * from './supervisor';
 export * from './rollback';
+export * from './releases';

@@ -36,6 +36,17 @@ export const AppConfig = z
         path: ['secretAccessKey'],
       }),
     taskQueue: z.string().min(1).default('ct').describe('control task queue; training runs on "<taskQueue>-gpu"'),
+    deployment: z
+      .object({
+        name: z.string().min(1).default('ct').describe('Worker Deployment name'),
+        buildId: z
+          .string()
+          .regex(/^[\w.-]{1,255}$/, 'letters, digits, ".", "-" and "_" only')
+          .optional()
+          .describe('this build under Temporal Worker Versioning; unset: unversioned workers'),
+      })
+      .strict()
+      .default({ name: 'ct' }),
     workDir: z
       .string()
       .min(1)
@@ -109,6 +120,8 @@ export const ENV_VARS: Record<string, string> = {
   CT_S3_SECRET_ACCESS_KEY: 's3.secretAccessKey',
   CT_S3_FORCE_PATH_STYLE: 's3.forcePathStyle',
   CT_TASK_QUEUE: 'taskQueue',
+  CT_DEPLOYMENT_NAME: 'deployment.name',
+  CT_BUILD_ID: 'deployment.buildId',
   CT_WORK_DIR: 'workDir',
   CT_PYTHON: 'python',
   CT_LOG_LEVEL: 'logLevel',

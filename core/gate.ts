@@ -84,17 +84,8 @@ function verdict(checks: GateCheck[], championVersion: number | null, extra: Par
   };
 }
 
-/** The gate of runs started before the statistical gate existed: point estimates only (kept for replay). */
-export function evaluateGate(
-  gate: ModelConfig['gate'],
-  candidate: Metrics,
-  champion: { version: number; metrics: Metrics } | null,
-): GateVerdict {
-  return verdict(pointChecks(gate, candidate, champion, new Set()), champion?.version ?? null);
-}
-
 /** The full gate over an evaluation report: every rule of `gate`, recording what it was computed from. */
-export function evaluateGateOnReport(gate: ModelConfig['gate'], report: EvaluationReport): GateVerdict {
+export function evaluateGate(gate: ModelConfig['gate'], report: EvaluationReport): GateVerdict {
   const champion =
     report.champion?.version != null ? { version: report.champion.version, metrics: report.champion.overall } : null;
   const comparison = report.comparison ?? null;

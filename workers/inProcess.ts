@@ -19,7 +19,14 @@ export async function startInProcessWorkers(
   const { connection, namespace } = await connectWorker(config);
   const client = await connectClient(config);
   const deps = activityDeps(config, logger, client);
-  const wiring = { connection, namespace, taskQueue: config.taskQueue, deps, workflowBundle };
+  const wiring = {
+    connection,
+    namespace,
+    taskQueue: config.taskQueue,
+    deps,
+    workflowBundle,
+    deployment: config.deployment,
+  };
   const workers = [
     await createControlWorker(wiring),
     ...(options.gpu === false

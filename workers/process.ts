@@ -13,20 +13,21 @@ export async function runWorkerProcess(kind: 'control' | 'gpu'): Promise<void> {
   // Both need a client: the GPU worker signals training progress, the control worker watches runs and sends Updates.
   const client = await connectClient(config);
   const deps = activityDeps(config, logger, client);
+  const wiring = { connection, namespace, taskQueue: config.taskQueue, deps, deployment: config.deployment };
   const worker =
     kind === 'control'
-      ? await createControlWorker({ connection, namespace, taskQueue: config.taskQueue, deps })
+      ? await createControlWorker(wiring)
       : await createGpuWorker({
-          connection,
-          namespace,
-          taskQueue: config.taskQueue,
-          deps,
+          ...wiring,
           logger,
           client,
           gpusPerJob: config.gpusPerJob,
           shutdownSignal: shutdownOnSignal(logger),
         });
-  logger.info({ namespace, taskQueue: worker.options.taskQueue }, `${kind} worker started`);
+  logger.info(
+    { namespace, taskQueue: worker.options.taskQueue, build: config.deployment.buildId ?? null },
+    `${kind} worker started`,
+  );
   await worker.run();
   await connection.close();
   await client.connection.close();

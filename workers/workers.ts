@@ -1,9 +1,11 @@
 // Building the two workers: control (workflows + CPU activities, queue ct) and GPU (training, queue ct-gpu).
 import { createRequire } from 'node:module';
 import type { Client } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import os from 'node:os';
+import { NativeConnection, Worker, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createControlActivities, createGpuActivities, type ActivityDeps } from '../activities';
+import type { AppConfig } from '../core/appConfig';
 import { gpuTaskQueueOf } from '../core/taskQueues';
 import { GpuPool } from '../adapters/gpuPool';
 import { discoverGpus } from './gpuSlots';
@@ -18,6 +20,24 @@ export interface WorkerWiring {
   deps: ActivityDeps;
   /** A prebuilt bundle (tests build one and reuse it); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkflowBundleOption;
+  deployment: AppConfig['deployment'];
+}
+
+/**
+ * Worker Versioning, when this build has an id: the workers poll as that version of the deployment. A workflow that
+ * declares no behaviour upgrades to the current build at its next task; retrainingPipeline stays pinned.
+ */
+function versioning(d: AppConfig['deployment']): Partial<WorkerOptions> {
+  if (!d.buildId) return {};
+  return {
+    workerDeploymentOptions: {
+      version: { deploymentName: d.name, buildId: d.buildId },
+      useWorkerVersioning: true,
+      defaultVersioningBehavior: 'AUTO_UPGRADE',
+    },
+    // The build in each history event's worker identity: which build ran which task is on record.
+    identity: `${process.pid}@${os.hostname()} ${d.name}.${d.buildId}`,
+  };
 }
 
 export async function createControlWorker(w: WorkerWiring): Promise<Worker> {
@@ -28,6 +48,7 @@ export async function createControlWorker(w: WorkerWiring): Promise<Worker> {
     ...(w.workflowBundle ? { workflowBundle: w.workflowBundle } : { workflowsPath }),
     activities: createControlActivities(w.deps),
     shutdownGraceTime: '20s',
+    ...versioning(w.deployment),
   });
 }
 
@@ -60,5 +81,6 @@ export async function createGpuWorker(w: GpuWorkerWiring): Promise<Worker> {
     maxHeartbeatThrottleInterval: '1s',
     // Time for running trainers to write a checkpoint after the cancellation that shutdown sends them.
     shutdownGraceTime: '60s',
+    ...versioning(w.deployment),
   });
 }

@@ -1,11 +1,11 @@
 // A real, isolated stack per test file: Temporal dev server and MinIO on free ports with fresh state,
 // a fresh bucket, real workers (in this process) on a fresh task queue.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ALL_SEARCH_ATTRIBUTES } from '../../core/searchAttributes';
@@ -120,24 +120,12 @@ export async function flightsTenant(stack: TestStack): Promise<ReturnType<TestSt
   return tenant;
 }
 
-/** With CT_RECORD_HISTORIES=1, writes the workflow's history (the Temporal CLI's JSON, which every SDK's replayer
- * reads) to test/histories/<name>.json for the replay tests. */
-export function recordHistory(stack: TestStack, name: string, workflowId: string, runId?: string): void {
+/** With CT_RECORD_HISTORIES=1, writes the workflow's history as JSON (the form every SDK's replayer and the
+ * Temporal CLI read) to test/histories/<name>.json for the replay tests. Works on both servers. */
+export async function recordHistory(client: Client, name: string, workflowId: string, runId?: string): Promise<void> {
   if (process.env.CT_RECORD_HISTORIES !== '1') return;
-  const json = execFileSync(tools.temporal, [
-    'workflow',
-    'show',
-    '--workflow-id',
-    workflowId,
-    ...(runId ? ['--run-id', runId] : []),
-    '--address',
-    stack.temporal.address,
-    '--namespace',
-    stack.temporal.namespace,
-    '--output',
-    'json',
-  ]);
-  writeFileSync(path.join(projectRoot, 'test', 'histories', `${name}.json`), json);
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  writeFileSync(path.join(projectRoot, 'test', 'histories', `${name}.json`), historyToJSON(history));
 }
 
 /** The time-skipping test server (hours pass in seconds) with our search attributes registered. */

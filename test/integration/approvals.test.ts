@@ -20,7 +20,7 @@ import { createAuditLog, createObjectStore } from '../../workers/config';
 import { startInProcessWorkers, type RunningWorkers } from '../../workers/inProcess';
 import { installRuntimeLogger } from '../../workers/logging';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
-import { testLogger, timeSkippingEnvironment, workflowBundle } from '../helpers/stack';
+import { recordHistory, testLogger, timeSkippingEnvironment, workflowBundle } from '../helpers/stack';
 
 const SECRET = 'test-approval-secret-0123';
 const execFileAsync = promisify(execFile);
@@ -194,6 +194,7 @@ describe('approvals (time-skipping server)', () => {
     const audit = await createAuditLog(config).records('gov-timeout');
     assert.ok(audit.some((r) => r.kind === 'escalation'));
     assert.equal(audit.find((r) => r.kind === 'decision')?.actor, 'timeout');
+    await recordHistory(env.client, 'pipeline-approval-deadlines', handle.workflowId);
   });
 
   it('with signed approvals, only an unused token issued for that approver and that run id counts', async () => {
@@ -271,6 +272,7 @@ describe('approvals (time-skipping server)', () => {
     assert.equal(r.decision?.by, 'dave');
     assert.equal((await second.result()).outcome, 'promoted');
     assert.equal(await accepted(runId), 2);
+    await recordHistory(env.client, 'pipeline-signed-approvals', workflowId, runId);
   });
 
   it('the auto-approve policy decides as "policy" and records its evidence; when it does not hold, people decide', async () => {
@@ -295,6 +297,7 @@ describe('approvals (time-skipping server)', () => {
     const r1 = await first.result();
     assert.deepEqual([r1.outcome, r1.decision?.by, r1.decision?.mode], ['promoted', 'policy', 'policy']);
     assert.ok(r1.decision!.evidence.includes('gate passed'), r1.decision!.evidence.join('; '));
+    await recordHistory(env.client, 'pipeline-approval-policy', first.workflowId);
     // Against that champion, an impossible margin: the policy does not hold and the run waits for a person.
     const second = await startRetraining(
       env.client,

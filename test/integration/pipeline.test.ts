@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { startRetraining, decideRun, runStatus } from '../../client';
 import { keys } from '../../core/keys';
+import { readCard } from '../../adapters/registryStore';
 import { registerModelConfig, showRegistry } from '../../cli/models';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
 import { recordHistory, startTestStack, type TestStack } from '../helpers/stack';
@@ -39,8 +40,7 @@ describe('retrainingPipeline end to end', () => {
       { taskQueue: tenant.config.taskQueue },
     );
     const r1 = await first.result();
-    // Recorded under a new name when a patch is added (config-before-audit); older histories keep replaying.
-    recordHistory(stack, 'pipeline-config-first', first.workflowId);
+    await recordHistory(stack.client, 'pipeline-promoted', first.workflowId);
     assert.equal(r1.outcome, 'promoted');
     assert.equal(r1.registered?.version, 1);
     assert.equal(r1.evaluation?.champion, null, 'no champion for the first run');
@@ -101,7 +101,7 @@ describe('retrainingPipeline end to end', () => {
       { taskQueue: tenant.config.taskQueue },
     );
     const result = await handle.result();
-    recordHistory(stack, 'pipeline-statistical-gate', handle.workflowId);
+    await recordHistory(stack.client, 'pipeline-statistical-gate', handle.workflowId);
     const verdict = result.verdict!;
     assert.equal(verdict.comparison?.method, 'bootstrap');
     assert.ok(
@@ -147,7 +147,7 @@ describe('retrainingPipeline end to end', () => {
     assert.equal(decision.decision?.by, 'bob');
     await assert.rejects(decideRun(stack.client, handle.workflowId, 'rejected', 'carol'), /already approved by bob/);
     const result = await handle.result();
-    recordHistory(stack, 'pipeline-manual-approval', handle.workflowId);
+    await recordHistory(stack.client, 'pipeline-manual-approval', handle.workflowId);
     assert.equal(result.outcome, 'promoted');
     assert.equal(result.decision?.mode, 'manual');
     const afterView = await showRegistry(tenant.store, 'flight-delay-manual');
@@ -196,7 +196,7 @@ describe('retrainingPipeline end to end', () => {
     const newChampion = other.registered.version;
     await decideRun(stack.client, waiting.workflowId, 'approved', 'bob');
     const result = await waiting.result();
-    recordHistory(stack, 'pipeline-regate', waiting.workflowId);
+    await recordHistory(stack.client, 'pipeline-regate', waiting.workflowId);
     assert.equal(
       result.verdict?.championVersion,
       newChampion,
@@ -207,12 +207,16 @@ describe('retrainingPipeline end to end', () => {
       result.timings.filter((t) => t.stage === 'evaluate' || t.stage === 'gate').map((t) => t.stage),
       ['evaluate', 'gate', 'evaluate', 'gate'],
     );
-    if (result.outcome === 'promoted')
+    if (result.outcome === 'promoted') {
       assert.equal(
         (await showRegistry(tenant.store, 'flight-delay-regate')).aliases.champion,
         result.registered?.version,
       );
-    else assert.equal(result.outcome, 'rejected-by-gate');
+      // The card holds the verdict the promotion rests on, not the stale one of before the approval.
+      const card = await readCard(tenant.store, 'flight-delay-regate', result.registered!.version);
+      assert.equal(card.gate.championVersion, newChampion);
+      assert.equal(card.decision?.by, 'bob');
+    } else assert.equal(result.outcome, 'rejected-by-gate');
   });
 
   it('retries a crashed trainer and resumes from its checkpoint', async () => {

@@ -52,8 +52,9 @@ describe('retrainingPipeline branches (time-skipping server, fake activities)', 
         overall: { ...recorded.evaluation.candidate.overall, rocAuc: candidateRocAuc },
       },
     })),
-    registerModel: fake('registerModel', (i: { promote: boolean }) => registered(i.promote)),
-    closeChallenger: fake('closeChallenger', () => undefined),
+    registerChallenger: fake('registerChallenger', () => registered(false)),
+    promoteChampion: fake('promoteChampion', () => registered(true)),
+    recordRejection: fake('recordRejection', () => undefined),
     currentChampionVersion: fake('currentChampionVersion', () => null),
     notifyApprovers: fake('notifyApprovers', () => ({ delivered: true })),
   };
@@ -117,8 +118,8 @@ describe('retrainingPipeline branches (time-skipping server, fake activities)', 
     const approval = result.timings.find((t) => t.stage === 'approval')!;
     assert.ok(Math.abs(approval.seconds! - 172_800) < 5, `rejected after ${approval.seconds} s of workflow time`);
     assert.deepEqual(
-      calls.filter((c) => c === 'registerModel' || c === 'closeChallenger'),
-      ['registerModel', 'closeChallenger'],
+      calls.filter((c) => ['registerChallenger', 'promoteChampion', 'recordRejection'].includes(c)),
+      ['registerChallenger', 'recordRejection'],
     );
   });
 });

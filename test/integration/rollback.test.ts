@@ -121,7 +121,7 @@ describe('rollback governance (real servers)', () => {
       await rollback({ modelId: 'gov', toVersion: 1, by: 'olga', reason: 'v4 pages on-call' }, workflowId),
       { modelId: 'gov', from: 4, to: 1, by: 'olga', override: false },
     );
-    recordHistory(stack, 'rollback-champion', workflowId);
+    await recordHistory(stack.client, 'rollback-champion', workflowId);
     assert.equal(await champion('gov'), 1);
     const done = (await audit('gov')).filter((r) => r.kind === 'rollback');
     assert.deepEqual(

@@ -166,7 +166,7 @@ describe('continuousTraining supervisor', () => {
       'later reports do not each retry',
     );
     assert.deepEqual(await runsOf('steady'), []);
-    recordHistory(stack, 'supervisor-persistence-pause', workflowIds.supervisor('steady'));
+    await recordHistory(stack.client, 'supervisor-persistence-pause', workflowIds.supervisor('steady'));
 
     await register('override', { cooldown: '1h', manualWhilePaused: true });
     assert.equal(
@@ -237,7 +237,7 @@ describe('continuousTraining supervisor', () => {
     });
     assert.equal(finished.incident?.run?.outcome, 'rejected');
     assert.equal(finished.phase, 'cooling-down');
-    recordHistory(stack, 'supervisor-continue-as-new', workflowIds.supervisor('longlived'), firstRun);
+    await recordHistory(stack.client, 'supervisor-continue-as-new', workflowIds.supervisor('longlived'), firstRun);
   });
 
   it('refuses bad input: malformed reports, unknown model, wrong feature names', async () => {

@@ -87,7 +87,7 @@ describe('drift triggers', () => {
     };
     assert.equal(stored.report.schemaVersion, 1);
     assert.equal(stored.report.features.length, 5);
-    recordHistory(stack, 'drift-check', workflowIds.driftCheck(modelId, 'jan-week-2'));
+    await recordHistory(stack.client, 'drift-check', workflowIds.driftCheck(modelId, 'jan-week-2'));
   });
 
   it('a schedule triggers a drift check of the newest window (June) that ends in a retrain', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { exactMcNemarPValue, mcNemar, pairedBootstrap, sortOrder, weightedMetric } from '../../core/comparison';
-import { evaluateGateOnReport } from '../../core/gate';
+import { evaluateGate } from '../../core/gate';
 import { classificationMetrics } from '../../core/metrics';
 import { ModelConfig, type MetricName } from '../../core/modelConfig';
 import type { EvaluationReport, Metrics } from '../../core/reports';
@@ -100,7 +100,7 @@ describe('statistical gate', () => {
   const gate = (g: object) => ModelConfig.shape.gate.parse(g);
 
   it('records what the verdict was computed from', () => {
-    const v = evaluateGateOnReport(gate({ minimum: { rocAuc: 0.5 } }), report(0.7, 0.69));
+    const v = evaluateGate(gate({ minimum: { rocAuc: 0.5 } }), report(0.7, 0.69));
     assert.equal(v.passed, true);
     assert.equal(v.holdoutSha256, 'abc');
     assert.equal(v.championVersion, 4);
@@ -108,7 +108,7 @@ describe('statistical gate', () => {
   });
 
   it('applies relative regression limits and per-slice rules above the minimum slice size', () => {
-    const v = evaluateGateOnReport(
+    const v = evaluateGate(
       gate({
         maxRelativeRegression: { rocAuc: 0.01 },
         slices: { metric: 'rocAuc', maxRegression: 0.05, minRows: 100 },
@@ -124,8 +124,8 @@ describe('statistical gate', () => {
   });
 
   it('rejects without a champion when configured to', () => {
-    assert.equal(evaluateGateOnReport(gate({ noChampion: 'reject' }), report(0.9, null)).passed, false);
-    assert.equal(evaluateGateOnReport(gate({}), report(0.9, null)).passed, true);
+    assert.equal(evaluateGate(gate({ noChampion: 'reject' }), report(0.9, null)).passed, false);
+    assert.equal(evaluateGate(gate({}), report(0.9, null)).passed, true);
   });
 
   it('judges non-inferiority on the bootstrap interval instead of the point estimate', () => {
@@ -141,13 +141,13 @@ describe('statistical gate', () => {
       resamples: 1000,
       discordant: null,
     });
-    const inconclusive = evaluateGateOnReport(g, report(0.7, 0.705, { comparison: ci(-0.008) }));
+    const inconclusive = evaluateGate(g, report(0.7, 0.705, { comparison: ci(-0.008) }));
     assert.equal(inconclusive.passed, true, 'within the margin');
     assert.ok(
       !inconclusive.checks.some((c) => c.rule === 'maxRegression' && c.metric === 'rocAuc'),
       'the point check is replaced',
     );
-    const worse = evaluateGateOnReport(g, report(0.7, 0.705, { comparison: ci(-0.03) }));
+    const worse = evaluateGate(g, report(0.7, 0.705, { comparison: ci(-0.03) }));
     assert.equal(worse.passed, false);
     assert.match(worse.reasons[0]!, /95% CI \[-0\.0300, 0\.0200\] falls below -0\.0100/);
   });

@@ -1,5 +1,5 @@
 // Determinism guard: histories recorded from the integration tests replay against the current workflow code.
-// Re-record after an intended, versioned (patched) change: CT_RECORD_HISTORIES=1 node --import tsx --test test/integration/pipeline.test.ts
+// Re-record after a change to workflow code (test/README.md, "Recording histories").
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -1,41 +1,27 @@
 // The approval desk of a retrainingPipeline run: Updates approve/reject, the quorum, signed tokens, and the
 // reminder → escalation → automatic rejection timers. Validators refuse (synchronously, nothing recorded) whoever
 // may not decide; distinct approvals count towards the quorum; one allowed rejection decides.
-import { condition, proxyActivities, proxyLocalActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
-import type { ControlActivities } from '../activities';
-import { allowedApprovers, type ApprovalPolicy, durationMs, refusal } from '../core/approvals';
-import type { AuditKind } from '../core/audit';
-import { checkGovernanceToken, type TokenScope } from '../core/governanceTokens';
-import type { Decision } from '../core/reports';
-import { ApprovalInput, type ApprovalResult, describeStatus, type RunStatus } from '../core/runStatus';
-import { approveUpdate, rejectUpdate } from './definitions';
-import { parseWorkflowInput, refuse } from './inputs';
-import { controlRetry } from './retryPolicies';
-
-const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '1 minute', retry: controlRetry });
-const tokens = proxyLocalActivities<ControlActivities>({ startToCloseTimeout: '10 seconds' });
-
-export interface ApprovalDeskContext {
-  status: RunStatus;
-  /** Who asked for the run: they may not approve it themselves. */
-  requester: string;
-  modelId: string;
-  workflowId: string;
-  runId: string;
-  audit: (kind: AuditKind, actor: string, details: Record<string, unknown>) => Promise<void>;
-}
+import { condition, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import { allowedApprovers, type ApprovalPolicy, autoApproval, durationMs, refusal } from '../../core/approvals';
+import { checkGovernanceToken, type TokenScope } from '../../core/governanceTokens';
+import type { Decision, EvaluationReport, GateVerdict } from '../../core/reports';
+import { ApprovalInput, type ApprovalResult, describeStatus } from '../../core/runStatus';
+import { approveUpdate, rejectUpdate } from '../definitions';
+import { parseWorkflowInput, refuse } from '../inputs';
+import { bookkeeping, governanceKey } from './proxies';
+import type { RunBook } from './runBook';
 
 export interface ApprovalDesk {
-  /** Opens the desk: until then every decision is refused as "not awaiting approval". */
-  setPolicy(policy: ApprovalPolicy): void;
-  /** Fetches the key that signed tokens are checked with (models with signedApprovals), before decisions arrive. */
-  loadVerifyingKey(): Promise<void>;
-  /** Waits for a decision while the policy's reminder, escalation and rejection deadlines pass. */
-  waitWithDeadlines(policy: ApprovalPolicy): Promise<void>;
+  /** Sets the policy and, for signed approvals, fetches the key tokens are checked with, long before any decision. */
+  open(policy: ApprovalPolicy): Promise<void>;
+  /** The decision on a gated candidate: by the policy itself, or by people within the policy's deadlines. */
+  decide(verdict: GateVerdict, evaluation: EvaluationReport): Promise<Decision>;
 }
 
-export function openApprovalDesk(ctx: ApprovalDeskContext): ApprovalDesk {
-  const { status, audit } = ctx;
+/** The desk of a run: decisions are refused (as "not awaiting approval") until its approval stage. */
+export function openApprovalDesk(book: RunBook, requester: string): ApprovalDesk {
+  const { status, audit } = book;
+  const ctx = { requester, modelId: status.modelId, workflowId: status.workflowId, runId: status.runId };
   let policy: ApprovalPolicy | null = null;
   let escalated = false;
   const approvals = new Map<string, { by: string; comment: string; at: string }>();
@@ -127,12 +113,8 @@ export function openApprovalDesk(ctx: ApprovalDeskContext): ApprovalDesk {
       await audit('escalation', 'system', { to: p.escalationRoles });
     }
     const approvers = [...allowedApprovers(p, escalated)];
-    await control.notifyApprovers.executeWithOptions(
-      {
-        startToCloseTimeout: '1 minute',
-        retry: controlRetry,
-        summary: `${kind}: notify ${approvers.length} approver(s)`,
-      },
+    await bookkeeping.notifyApprovers.executeWithOptions(
+      { summary: `${kind}: notify ${approvers.length} approver(s)` },
       [
         {
           kind,
@@ -148,14 +130,33 @@ export function openApprovalDesk(ctx: ApprovalDeskContext): ApprovalDesk {
     setCurrentDetails(describeStatus(status));
   };
 
+  const byPolicy = (mode: 'auto' | 'policy', comment: string, evidence: string[]): Decision => ({
+    outcome: 'approved',
+    by: 'policy',
+    comment,
+    mode,
+    approvals: [],
+    evidence,
+  });
+
   return {
-    setPolicy(p) {
+    async open(p) {
       policy = p;
+      if (p.mode !== 'auto' && p.signedApprovals)
+        verifyingKey = (await governanceKey.governanceVerifyingKey()).publicKey;
     },
-    async loadVerifyingKey() {
-      verifyingKey = (await tokens.governanceVerifyingKey()).publicKey;
+    async decide(verdict, evaluation) {
+      const p = policy!;
+      if (p.mode === 'auto') status.decision = byPolicy('auto', 'approval mode auto: gate passed', []);
+      if (p.mode === 'policy') {
+        const auto = autoApproval(p, verdict, evaluation);
+        if (auto.approve) status.decision = byPolicy('policy', 'autoApprove policy held', auto.evidence);
+      }
+      setCurrentDetails(describeStatus(status));
+      if (!status.decision) await waitWithDeadlines(p, () => status.decision !== null, onDeadline(p));
+      await condition(() => status.decision !== null);
+      return status.decision!;
     },
-    waitWithDeadlines: (p) => waitWithDeadlines(p, () => status.decision !== null, onDeadline(p)),
   };
 }
 

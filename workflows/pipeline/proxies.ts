@@ -1,0 +1,41 @@
+// The pipeline's activities with their options, set once here: a call passes only its summary.
+import { ActivityCancellationType, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import type { ControlActivities, GpuActivities } from '../../activities';
+import type { ModelConfig } from '../../core/modelConfig';
+import { gpuTaskQueueOf } from '../../core/taskQueues';
+import { controlRetry } from '../retryPolicies';
+
+/** Resolving the configuration, validating and splitting the data. */
+export const dataStages = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '20 minutes',
+  retry: controlRetry,
+});
+/** Scoring the holdout with the candidate and the champion. */
+export const evaluation = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '30 minutes',
+  retry: controlRetry,
+});
+/** Registry writes: registering the challenger, promoting it by compare-and-swap. */
+export const registry = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { ...controlRetry, maximumAttempts: 10 },
+});
+/** Small calls: audit records, notifications, alias reads, a rejection on a card. */
+export const bookkeeping = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: controlRetry,
+});
+/** The governance public key: local, it is derived from the worker's own secret. */
+export const governanceKey = proxyLocalActivities<ControlActivities>({ startToCloseTimeout: '10 seconds' });
+
+/** Training on the GPU queue beside this run's queue, with the model's own timeouts. */
+export function training(config: ModelConfig) {
+  return proxyActivities<GpuActivities>({
+    taskQueue: gpuTaskQueueOf(workflowInfo().taskQueue),
+    startToCloseTimeout: `${config.trainer.timeoutMinutes} minutes`,
+    heartbeatTimeout: `${config.trainer.heartbeatTimeoutSeconds} seconds`,
+    retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 10 },
+    // On cancellation, wait until the trainer's process tree is gone before the run counts as cancelled.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
+}
