@@ -10,6 +10,7 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  setWorkflowOptions,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
@@ -54,8 +55,16 @@ import {
   supervisorStatusQuery,
 } from './definitions';
 import { retrainingPipeline } from './retrainingPipeline';
+import { onVersionedWorkers } from './versioning';
 
 const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry: controlRetry });
+/** Watching a run in flight: it may wait weeks for approval; the watcher heartbeats every few polls. */
+const runWatcher = (pollSeconds: number) =>
+  proxyActivities<ControlActivities>({
+    startToCloseTimeout: '30 days',
+    heartbeatTimeout: `${Math.max(30, pollSeconds * 3)} seconds`,
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  });
 
 export async function continuousTraining(rawInput: SupervisorInputJson): Promise<void> {
   const input = parseWorkflowInput(SupervisorInput, rawInput, 'continuousTraining input');
@@ -176,16 +185,10 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
   let watching: string | null = null;
   const watch = (runId: string) => {
     watching = runId;
-    void control.awaitRetrainingRun
-      .executeWithOptions(
-        {
-          startToCloseTimeout: '30 days',
-          heartbeatTimeout: `${Math.max(30, input.runPollSeconds * 3)} seconds`,
-          retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
-          summary: `wait for ${runId}`,
-        },
-        [{ workflowId: runId, pollSeconds: input.runPollSeconds }],
-      )
+    void runWatcher(input.runPollSeconds)
+      .awaitRetrainingRun.executeWithOptions({ summary: `wait for ${runId}` }, [
+        { workflowId: runId, pollSeconds: input.runPollSeconds },
+      ])
       .then((result) => {
         recordRunFinished(state, result, Date.now(), durationMs(config!.continuousTraining.cooldown));
         log.info('retrain finished', { workflowId: runId, outcome: result.outcome, version: result.version });
@@ -266,3 +269,5 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
     show();
   }
 }
+// The supervisor lives forever: at its next task it moves to the build made current (README, "Releases").
+setWorkflowOptions(onVersionedWorkers('AUTO_UPGRADE'), continuousTraining);
