@@ -1,8 +1,9 @@
 """Protocol tests for the reference trainer (trainers/flight_delay/train.py).
 
 Run from the repository root:
-    python -m pytest trainers/test_trainer.py -q
-Every test drives the trainer as a subprocess, exactly as the orchestrator does.
+    python -m pytest trainers/ -q
+Every test drives the trainer as a subprocess, exactly as the orchestrator does. The SDK's own tests are in
+test_ct_trainer.py.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
+from flight_delay.metrics import roc_auc
 
 TRAINER = Path(__file__).resolve().parent / "flight_delay" / "train.py"
 FEATURES = [
@@ -312,11 +315,6 @@ def test_predict_writes_one_probability_per_row(tmp_path, data, baseline):
     scores = np.array([float(x) for x in out.read_text().splitlines()])
     assert len(scores) == 1003 and np.all((scores >= 0) & (scores <= 1))
     # Same model + same rows => same AUC as the trainer's validation metrics.
-    sys.path.insert(0, str(TRAINER.parent))
-    try:
-        from train import roc_auc
-    finally:
-        sys.path.pop(0)
     auc = roc_auc(validation.column("label").to_numpy(), scores[:1000])
     assert auc == pytest.approx(of_type(baseline["events"], "metrics")[0]["values"]["auc"], abs=1e-6)
 
@@ -331,11 +329,6 @@ def test_predict_missing_model_is_data_error(tmp_path, data):
 
 
 def test_roc_auc_handles_ties():
-    sys.path.insert(0, str(TRAINER.parent))
-    try:
-        from train import roc_auc
-    finally:
-        sys.path.pop(0)
     assert roc_auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])) == pytest.approx(0.75)
     assert roc_auc(np.array([0, 1]), np.array([0.5, 0.5])) == pytest.approx(0.5)
     assert roc_auc(np.array([1, 1]), np.array([0.2, 0.3])) is None
