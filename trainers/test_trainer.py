@@ -98,7 +98,8 @@ def parse_events(stdout: str) -> list:
 
 
 def run_trainer(mode: str, config: Path, env: dict | None = None):
-    proc = subprocess.run([sys.executable, str(TRAINER), mode, "--config", str(config)],
+    # Run from elsewhere: the trainer must depend on neither the working directory nor its own folder.
+    proc = subprocess.run([sys.executable, str(TRAINER), mode, "--config", str(config)], cwd="/",
                           capture_output=True, text=True, env=env or trainer_env(), timeout=120)
     return proc.returncode, parse_events(proc.stdout), proc.stderr
 
@@ -263,6 +264,18 @@ def test_bad_hyperparameter_is_config_error(tmp_path, data, hyperparameters, fie
     assert field in events[-1]["message"]
 
 
+@pytest.mark.parametrize("overrides, field", [
+    ({"checkpoint": {"everySteps": -1, "everySeconds": None}}, "checkpoint.everySteps"),
+    ({"features": [{"name": "hour", "type": "text"}]}, "features[0].type"),
+    ({"protocolVersion": 2}, "protocolVersion"),
+])
+def test_bad_protocol_field_is_config_error(tmp_path, data, overrides, field):
+    rc, events, _ = run_trainer("train", write_config(tmp_path, train_config(tmp_path, data, **overrides)))
+    assert rc == 2
+    assert events == [events[-1]] and events[-1]["event"] == "error" and events[-1]["class"] == "config"
+    assert f"'{field}'" in events[-1]["message"]
+
+
 def test_missing_column_is_data_error(tmp_path, data):
     table = pq.read_table(data["validation"]).drop_columns(["distance"])
     pq.write_table(table, tmp_path / "validation.parquet")
@@ -291,6 +304,19 @@ def test_corrupt_resume_checkpoint_exits_5(tmp_path, data, baseline):
     assert events[-1]["event"] == "error" and events[-1]["class"] == "checkpoint"
     assert str(truncated) in events[-1]["message"]
     assert not of_type(events, "started")
+
+
+def test_altered_resume_checkpoint_exits_5_naming_the_digest(tmp_path, data, baseline):
+    assert baseline["rc"] == 0, baseline["stderr"]
+    blob = bytearray(Path(of_type(baseline["events"], "checkpoint")[0]["path"]).read_bytes())
+    blob[-100] ^= 0x01  # one bit: the digest refuses the file before torch reads it
+    altered = tmp_path / "step-00000005.pt"
+    altered.write_bytes(bytes(blob))
+    rc, events, stderr = run_trainer("train", write_config(tmp_path, train_config(tmp_path, data,
+                                                                                  resumeFrom=str(altered))))
+    assert rc == 5, stderr
+    assert events[-1]["class"] == "checkpoint" and "sha256" in events[-1]["message"]
+    assert str(altered) in events[-1]["message"]
 
 
 def test_predict_writes_one_probability_per_row(tmp_path, data, baseline):

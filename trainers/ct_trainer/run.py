@@ -2,8 +2,8 @@
 metrics/done events, when a checkpoint is due, the stop flag and preemption, and the test hooks (faults.py).
 
 A loop calls, in order: `started` once; per step `stop_requested` (then `preempt`), `step_finished` (which saves a
-checkpoint when one is due) and `progress_due` (then `progress`); after the last step `final_checkpoint`, `metrics`
-and `done`. `save` arguments write a checkpoint of the current step through `save_checkpoint` and return its path.
+checkpoint when one is due) and `progress` (which emits when one is due); after the last step `final_checkpoint`,
+`metrics` and `done`. `save` arguments write a checkpoint of the current step through `save_checkpoint` and return its path.
 """
 
 from __future__ import annotations
@@ -72,17 +72,20 @@ class TrainRun:
         return EXIT_OK
 
     # -- progress ----------------------------------------------------------------------------------------------
-    def progress_due(self) -> bool:
-        return time.monotonic() - self._last_progress_time >= PROGRESS_INTERVAL_SECONDS
+    def progress(self, *, step: int, epoch: int, total_steps: int, loss: Callable[[], Optional[float]],
+                 samples_processed: int, force: bool = False, **fields: Any) -> None:
+        """Emits `progress` once a second, or now when `force` (the end of an epoch); call it after every step.
 
-    def progress(self, *, step: int, epoch: int, total_steps: int, loss: Optional[float], samples_processed: int,
-                 **fields: Any) -> None:
-        """Emits `progress`: `loss` is the mean training loss since the previous one, `samples_processed` counts
-        across resumes; `fields` adds trainer-specific ones."""
+        `loss()` (the mean training loss since the previous event) is called only then, so a loss on the GPU is
+        read once a second rather than every step. `samples_processed` counts across resumes; `fields` adds
+        trainer-specific ones.
+        """
         now = time.monotonic()
         elapsed = now - self._last_progress_time
+        if not force and elapsed < PROGRESS_INTERVAL_SECONDS:
+            return
         rate = self._rows_since_progress / elapsed if elapsed > 0 else 0.0
-        self.events.emit("progress", step=step, epoch=epoch, totalSteps=total_steps, loss=loss, samplesPerSec=rate,
+        self.events.emit("progress", step=step, epoch=epoch, totalSteps=total_steps, loss=loss(), samplesPerSec=rate,
                          samplesProcessed=samples_processed, **fields)
         self._last_progress_time, self._rows_since_progress = now, 0
 

@@ -38,7 +38,10 @@ def _describe(error: ValidationError, prefix: str) -> str:
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         return f"unknown field(s) in '{where}': {', '.join(unknown)}"
-    return f"'{where}': {error.message}" if where else error.message
+    message = error.message
+    if error.validator in ("anyOf", "oneOf") and error.context:  # no branch nearly matched: say what each wants
+        message = " or ".join(dict.fromkeys(c.message for c in error.context))
+    return f"'{where}': {message}" if where else message
 
 
 def check(schema: Schema, value: Any, prefix: str = "") -> None:

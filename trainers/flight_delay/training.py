@@ -197,10 +197,9 @@ def train_loop(t: Training, run: TrainRun) -> Optional[int]:
         loss, rows, end_of_epoch = t.train_step()
         meter.add(loss, rows)
         run.step_finished(t.step, rows, save)
-        if end_of_epoch or run.progress_due():
-            run.progress(step=t.step, epoch=t.epoch, total_steps=t.total_steps, loss=meter.take(),
-                         samples_processed=t.samples, endOfEpoch=end_of_epoch,
-                         learningRate=t.scheduler.get_last_lr()[0])
+        run.progress(step=t.step, epoch=t.epoch, total_steps=t.total_steps, loss=meter.take,
+                     samples_processed=t.samples, force=end_of_epoch, endOfEpoch=end_of_epoch,
+                     learningRate=t.scheduler.get_last_lr()[0])
     return None
 
 
