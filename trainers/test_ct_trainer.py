@@ -245,3 +245,51 @@ def test_the_protocol_example_is_a_short_trainer_that_resumes_exactly(tmp_path):
 
     rc, refused, _ = run_example(script, {**cfg, "device": "tpu"})
     assert rc == ct_trainer.EXIT_CONFIG and "'device'" in refused[-1]["message"]
+
+
+# --------------------------------------------------------------------------- TrainRun
+
+class RecordedEvents:
+    def __init__(self) -> None:
+        self.events: list = []
+
+    def emit(self, event: str, **fields) -> None:
+        self.events.append({"event": event, **fields})
+
+
+def test_a_train_run_checkpoints_when_due_and_preempts_without_rewriting_a_checkpoint(tmp_path):
+    resumed = tmp_path / "step-00000004.pt"
+    cfg = config.train_config(train_raw(checkpointDir=str(tmp_path), resumeFrom=str(resumed),
+                                        checkpoint={"everySteps": 3, "everySeconds": None}))
+    events, stop = RecordedEvents(), StopFlag()
+    run = ct_trainer.TrainRun(cfg, events, stop, Faults())
+    saved: list = []
+
+    def save_at(step):
+        def save():
+            saved.append(run.save_checkpoint(step, 0, lambda fh: fh.write(b"state")))
+            return saved[-1]
+        return save
+
+    run.started(device="cpu", step=4, epoch=0, total_steps=9)
+    stop.signal_name = "SIGTERM"
+    assert run.stop_requested
+    assert run.preempt(4, 0, save_at(4)) == ct_trainer.EXIT_PREEMPTED and saved == []  # step 4 is on disk already
+    for step in (5, 6):
+        run.step_finished(step, rows=10, save=save_at(step))
+    assert saved == [ct_trainer.checkpoint_path(str(tmp_path), 6)]  # every 3 steps
+    run.progress(step=6, epoch=0, total_steps=9, loss=lambda: 0.5, samples_processed=60, force=True, endOfEpoch=True)
+    run.preempt(6, 0, save_at(6))
+    assert len(saved) == 1
+    names = [e["event"] for e in events.events]
+    assert names == ["started", "preempted", "checkpoint", "progress", "preempted"]
+    assert events.events[0]["resumedFrom"] == str(resumed) and events.events[1]["checkpointPath"] == str(resumed)
+    progress = events.events[3]
+    assert progress["loss"] == 0.5 and progress["samplesPerSec"] > 0 and progress["endOfEpoch"] is True
+    assert ct_trainer.read_checkpoint(saved[0]) == b"state"
+
+
+def test_metrics_keep_only_the_finite_values():
+    run = ct_trainer.TrainRun(config.train_config(train_raw()), RecordedEvents(), StopFlag(), Faults())
+    assert run.metrics("validation", {"loss": 0.3, "auc": None, "drift": float("nan"), "rows": 7}) == \
+        {"loss": 0.3, "rows": 7}

@@ -3,7 +3,8 @@ metrics/done events, when a checkpoint is due, the stop flag and preemption, and
 
 A loop calls, in order: `started` once; per step `stop_requested` (then `preempt`), `step_finished` (which saves a
 checkpoint when one is due) and `progress` (which emits when one is due); after the last step `final_checkpoint`,
-`metrics` and `done`. `save` arguments write a checkpoint of the current step through `save_checkpoint` and return its path.
+`metrics` and `done`. A `save` argument writes a checkpoint of the current step through `save_checkpoint` and
+returns its path.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ PROGRESS_INTERVAL_SECONDS = 1.0
 
 
 class TrainRun:
+    """Made by `main` for the train subcommand, and handed to the trainer's train function."""
+
     def __init__(self, config: TrainConfig, events: EventStream, stop: StopFlag, faults: Faults) -> None:
         self.config = config
         self.events = events
