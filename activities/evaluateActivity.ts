@@ -8,7 +8,8 @@ import { mcNemar, pairedBootstrap } from '../core/comparison';
 import { classificationMetrics, sliceMetrics } from '../core/metrics';
 import type { ModelConfig } from '../core/modelConfig';
 import type { EvaluationReport, ModelEvaluation, PreparedData, TrainingResult } from '../core/reports';
-import { EXIT, PROTOCOL_VERSION, type PredictConfigFile } from '../core/trainerProtocol';
+import type { PredictConfig } from '../core/trainerConfig';
+import { EXIT, PROTOCOL_VERSION } from '../core/trainerProtocol';
 import { type ActivityDeps, activityLogger } from './context';
 import { readParquet } from '../adapters/datasetFiles';
 import { FailureType } from './failures';
@@ -38,7 +39,7 @@ export function createEvaluationActivities(deps: ActivityDeps) {
     const outputPath = path.join(dir, `${name}-scores.txt`);
     const configFile = path.join(dir, `${name}-predict.json`);
     await store.downloadFile(modelKey, modelPath);
-    const predict: PredictConfigFile = {
+    const predict: PredictConfig = {
       protocolVersion: PROTOCOL_VERSION,
       mode: 'predict',
       modelPath,

@@ -16,6 +16,7 @@ import { ModelConfig } from '../core/modelConfig';
 import { ModelCard } from '../core/modelCard';
 import { RunInput } from '../core/runInput';
 import { ApprovalInput, RunStatus } from '../core/runStatus';
+import { TRAINER_CONFIG_SCHEMA_FILE, TrainerConfig } from '../core/trainerConfig';
 import { TRAINER_HYPERPARAMETERS, TRAINER_SCHEMA_FILES } from '../core/trainerHyperparameters';
 import { projectRoot } from '../stack/paths';
 
@@ -34,6 +35,7 @@ export const EXPORTED_SCHEMAS = {
   'scheduled-retrain-input': { schema: ScheduledRetrainInput, io: 'input' as const },
   'supervisor-ack': { schema: SupervisorAck, io: 'output' as const },
   'reference-profile': { schema: ReferenceProfile, io: 'output' as const },
+  'trainer-config': { schema: TrainerConfig, io: 'input' as const },
 };
 
 const render = (id: string, schema: z.ZodType, io: 'input' | 'output') =>
@@ -48,6 +50,8 @@ export function renderSchemas(): Record<string, string> {
         render(`${name}.schema.json`, schema, io),
       ]),
     ),
+    // The Python trainer SDK validates every trainer config against its own copy.
+    [TRAINER_CONFIG_SCHEMA_FILE]: render('trainer-config.schema.json', TrainerConfig, 'input'),
     // Each trainer validates its hyperparameters against the file beside it.
     ...Object.fromEntries(
       Object.entries(TRAINER_HYPERPARAMETERS).map(([name, schema]) => [

@@ -1,5 +1,5 @@
-// The trainer protocol (trainers/PROTOCOL.md) as code: config files the activity writes and the JSON-line
-// events the trainer prints, parsed with zod so a misbehaving trainer is named, not silently ignored.
+// The trainer protocol (trainers/PROTOCOL.md) as code: exit codes and the JSON-line events the trainer prints,
+// parsed with zod so a misbehaving trainer is named, not silently ignored. The config file is in trainerConfig.ts.
 import { z } from 'zod';
 
 export const PROTOCOL_VERSION = 1;
@@ -61,28 +61,4 @@ export function parseTrainerLine(line: string): TrainerEvent | null {
   } catch {
     return null;
   }
-}
-
-export interface TrainConfigFile {
-  protocolVersion: number;
-  mode: 'train';
-  data: { format: 'parquet'; train: string; validation: string };
-  features: { name: string; type: 'numeric' | 'categorical' }[];
-  label: string;
-  hyperparameters: Record<string, unknown>;
-  seed: number;
-  outputDir: string;
-  checkpointDir: string;
-  checkpoint: { everySteps: number; everySeconds: number };
-  resumeFrom: string | null;
-  device: 'auto' | 'cpu' | 'cuda';
-}
-
-export interface PredictConfigFile {
-  protocolVersion: number;
-  mode: 'predict';
-  modelPath: string;
-  data: { format: 'parquet'; input: string };
-  outputPath: string;
-  device: 'auto' | 'cpu' | 'cuda';
 }

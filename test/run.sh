@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The test suite: the reference trainer's own tests (pytest), then unit, replay and integration tests
-# (node's test runner; integration files start their own Temporal dev server and MinIO on free ports).
+# The test suite: the trainer SDK's and the reference trainer's tests (pytest), then unit, replay and integration
+# tests (node's test runner; integration files start their own Temporal dev server and MinIO on free ports).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.ct/tools/venv/bin/python -m pytest -q -p no:cacheprovider trainers/test_trainer.py
+.ct/tools/venv/bin/python -m pytest -q -p no:cacheprovider trainers/
 node --import tsx --test --test-concurrency=1 --test-timeout=600000 test/unit/*.test.ts test/integration/*.test.ts

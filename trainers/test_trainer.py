@@ -1,8 +1,9 @@
 """Protocol tests for the reference trainer (trainers/flight_delay/train.py).
 
 Run from the repository root:
-    python -m pytest trainers/test_trainer.py -q
-Every test drives the trainer as a subprocess, exactly as the orchestrator does.
+    python -m pytest trainers/ -q
+Every test drives the trainer as a subprocess, exactly as the orchestrator does. The SDK's own tests are in
+test_ct_trainer.py.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
+from flight_delay.metrics import roc_auc
 
 TRAINER = Path(__file__).resolve().parent / "flight_delay" / "train.py"
 FEATURES = [
@@ -95,7 +98,8 @@ def parse_events(stdout: str) -> list:
 
 
 def run_trainer(mode: str, config: Path, env: dict | None = None):
-    proc = subprocess.run([sys.executable, str(TRAINER), mode, "--config", str(config)],
+    # Run from elsewhere: the trainer must depend on neither the working directory nor its own folder.
+    proc = subprocess.run([sys.executable, str(TRAINER), mode, "--config", str(config)], cwd="/",
                           capture_output=True, text=True, env=env or trainer_env(), timeout=120)
     return proc.returncode, parse_events(proc.stdout), proc.stderr
 
@@ -260,6 +264,18 @@ def test_bad_hyperparameter_is_config_error(tmp_path, data, hyperparameters, fie
     assert field in events[-1]["message"]
 
 
+@pytest.mark.parametrize("overrides, field", [
+    ({"checkpoint": {"everySteps": -1, "everySeconds": None}}, "checkpoint.everySteps"),
+    ({"features": [{"name": "hour", "type": "text"}]}, "features[0].type"),
+    ({"protocolVersion": 2}, "protocolVersion"),
+])
+def test_bad_protocol_field_is_config_error(tmp_path, data, overrides, field):
+    rc, events, _ = run_trainer("train", write_config(tmp_path, train_config(tmp_path, data, **overrides)))
+    assert rc == 2
+    assert events == [events[-1]] and events[-1]["event"] == "error" and events[-1]["class"] == "config"
+    assert f"'{field}'" in events[-1]["message"]
+
+
 def test_missing_column_is_data_error(tmp_path, data):
     table = pq.read_table(data["validation"]).drop_columns(["distance"])
     pq.write_table(table, tmp_path / "validation.parquet")
@@ -290,6 +306,19 @@ def test_corrupt_resume_checkpoint_exits_5(tmp_path, data, baseline):
     assert not of_type(events, "started")
 
 
+def test_altered_resume_checkpoint_exits_5_naming_the_digest(tmp_path, data, baseline):
+    assert baseline["rc"] == 0, baseline["stderr"]
+    blob = bytearray(Path(of_type(baseline["events"], "checkpoint")[0]["path"]).read_bytes())
+    blob[-100] ^= 0x01  # one bit: the digest refuses the file before torch reads it
+    altered = tmp_path / "step-00000005.pt"
+    altered.write_bytes(bytes(blob))
+    rc, events, stderr = run_trainer("train", write_config(tmp_path, train_config(tmp_path, data,
+                                                                                  resumeFrom=str(altered))))
+    assert rc == 5, stderr
+    assert events[-1]["class"] == "checkpoint" and "sha256" in events[-1]["message"]
+    assert str(altered) in events[-1]["message"]
+
+
 def test_predict_writes_one_probability_per_row(tmp_path, data, baseline):
     assert baseline["rc"] == 0, baseline["stderr"]
     validation = pq.read_table(data["validation"])
@@ -312,11 +341,6 @@ def test_predict_writes_one_probability_per_row(tmp_path, data, baseline):
     scores = np.array([float(x) for x in out.read_text().splitlines()])
     assert len(scores) == 1003 and np.all((scores >= 0) & (scores <= 1))
     # Same model + same rows => same AUC as the trainer's validation metrics.
-    sys.path.insert(0, str(TRAINER.parent))
-    try:
-        from train import roc_auc
-    finally:
-        sys.path.pop(0)
     auc = roc_auc(validation.column("label").to_numpy(), scores[:1000])
     assert auc == pytest.approx(of_type(baseline["events"], "metrics")[0]["values"]["auc"], abs=1e-6)
 
@@ -331,11 +355,6 @@ def test_predict_missing_model_is_data_error(tmp_path, data):
 
 
 def test_roc_auc_handles_ties():
-    sys.path.insert(0, str(TRAINER.parent))
-    try:
-        from train import roc_auc
-    finally:
-        sys.path.pop(0)
     assert roc_auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])) == pytest.approx(0.75)
     assert roc_auc(np.array([0, 1]), np.array([0.5, 0.5])) == pytest.approx(0.5)
     assert roc_auc(np.array([1, 1]), np.array([0.2, 0.3])) is None

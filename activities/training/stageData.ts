@@ -4,7 +4,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModelConfig } from '../../core/modelConfig';
 import type { PreparedData } from '../../core/reports';
-import { PROTOCOL_VERSION, type TrainConfigFile } from '../../core/trainerProtocol';
+import type { TrainConfig } from '../../core/trainerConfig';
+import { PROTOCOL_VERSION } from '../../core/trainerProtocol';
 import { freshDir } from '../../adapters/files';
 import type { ObjectStore } from '../../adapters/objectStore';
 
@@ -40,7 +41,7 @@ export async function writeTrainerConfig(
   resumeFrom: string | null,
 ): Promise<string> {
   const configFile = path.join(staged.dir, 'trainer-config.json');
-  const trainerConfig: TrainConfigFile = {
+  const trainerConfig: TrainConfig = {
     protocolVersion: PROTOCOL_VERSION,
     mode: 'train',
     data: { format: 'parquet', train: staged.trainFile, validation: staged.validationFile },
