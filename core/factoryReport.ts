@@ -1,0 +1,236 @@
+// The factory report: throughput, cycle time and scrap of retraining runs, from their facts (core/runFacts.ts) and
+// their training attempt records. Pure; the definitions are the README's ("The factory report").
+import { z } from 'zod';
+import type { AttemptRecord } from './attempts';
+import { RunEnd, type RunFacts } from './runFacts';
+import { STAGES } from './runStatus';
+
+export const REPORT_VERSION = 1;
+
+export const Percentiles = z.object({
+  count: z.number().int(),
+  p50: z.number().nullable(),
+  p90: z.number().nullable(),
+  max: z.number().nullable(),
+});
+export type Percentiles = z.infer<typeof Percentiles>;
+
+export const ScrapCause = z.enum([
+  // Attempts of runs that ended promoted: the part of their work no checkpoint kept.
+  'crashed',
+  'preempted',
+  'stalled',
+  'lost',
+  'out-of-memory',
+  'store-unavailable',
+  'attempt-cancelled',
+  // Whole runs that ended without a promoted model.
+  'rejected-by-gate',
+  'superseded',
+  'rejected-by-people',
+  'rejected-by-timeout',
+  'failed',
+  'cancelled',
+]);
+export type ScrapCause = z.infer<typeof ScrapCause>;
+
+export const FactorySection = z.object({
+  throughput: z.object({
+    runs: z.number().int().describe('runs started in the window'),
+    byEnd: z.record(RunEnd, z.number().int()),
+    promotedPerDay: z.record(z.string(), z.number().int()).describe('UTC day of the promotion → models promoted'),
+  }),
+  cycleTime: z.object({
+    triggerToPromotedSeconds: Percentiles,
+    stageSeconds: z.record(z.string(), Percentiles),
+    gpuQueueSeconds: Percentiles.describe('training scheduled → first attempt started'),
+    approvalWaitSeconds: Percentiles,
+    retryBackoffSeconds: Percentiles.describe('per run: gaps between one attempt ending and the next starting'),
+  }),
+  compute: z.object({
+    deviceSeconds: z.number().describe('GPU-seconds, or CPU-seconds of the trainer where no GPU'),
+    gpuSeconds: z.number(),
+    cpuSeconds: z.number(),
+  }),
+  scrap: z.object({
+    deviceSeconds: z.number(),
+    share: z.number().nullable().describe('scrap / all device-seconds; null when nothing was computed'),
+    byCause: z.record(ScrapCause, z.number()),
+    stepsRedone: z.number().int().describe('training steps run again after a resume (lost since the checkpoint)'),
+  }),
+  scrapAvoided: z.object({
+    stoppedBeforeTraining: z
+      .number()
+      .int()
+      .describe('runs that failed in validate or prepare: refused before any GPU time'),
+  }),
+  cost: z.object({
+    currency: z.string(),
+    total: z.number(),
+    scrap: z.number(),
+    perPromotedModel: z.number().nullable(),
+  }),
+});
+export type FactorySection = z.infer<typeof FactorySection>;
+
+export const FactoryReport = z.object({
+  reportVersion: z.literal(REPORT_VERSION),
+  window: z.object({ since: z.string(), until: z.string() }),
+  prices: z.object({ gpuHour: z.number(), cpuHour: z.number(), currency: z.string() }),
+  fleet: FactorySection,
+  models: z.record(z.string(), FactorySection),
+});
+export type FactoryReport = z.infer<typeof FactoryReport>;
+
+export interface ReportRun {
+  facts: RunFacts;
+  attempts: AttemptRecord[];
+}
+
+export interface ReportOptions {
+  since: Date;
+  until: Date;
+  prices: FactoryReport['prices'];
+}
+
+/** Nearest-rank percentiles. */
+export function percentiles(values: number[]): Percentiles {
+  const v = [...values].sort((a, b) => a - b);
+  const rank = (p: number) => (v.length ? v[Math.min(v.length - 1, Math.ceil(p * v.length) - 1)]! : null);
+  return { count: v.length, p50: rank(0.5), p90: rank(0.9), max: v.length ? v[v.length - 1]! : null };
+}
+
+const ATTEMPT_CAUSE: Partial<Record<AttemptRecord['outcome'], ScrapCause>> = {
+  crashed: 'crashed',
+  preempted: 'preempted',
+  stalled: 'stalled',
+  lost: 'lost',
+  'out-of-memory': 'out-of-memory',
+  'store-unavailable': 'store-unavailable',
+  cancelled: 'attempt-cancelled',
+};
+
+/**
+ * Scrap of one run. A run that ended without a promoted model scraps all its compute, under how it ended. A
+ * promoted run scraps, of each attempt that did not succeed, the share of its steps after the checkpoint the next
+ * attempt resumed from (all of it when it made no progress or nothing resumed from it).
+ */
+export function runScrap(run: ReportRun): { byCause: Partial<Record<ScrapCause, number>>; stepsRedone: number } {
+  const attempts = [...run.attempts].sort((a, b) => a.attempt - b.attempt);
+  const byCause: Partial<Record<ScrapCause, number>> = {};
+  const add = (cause: ScrapCause, seconds: number) => (byCause[cause] = (byCause[cause] ?? 0) + seconds);
+  const { end } = run.facts;
+  if (end === 'running') return { byCause, stepsRedone: 0 };
+  if (end !== 'promoted') {
+    const cause: ScrapCause = end === 'terminated' || end === 'timed-out' ? 'cancelled' : end;
+    const total = attempts.reduce((s, a) => s + a.deviceSeconds, 0);
+    if (total > 0) add(cause, total);
+    return { byCause, stepsRedone: 0 };
+  }
+  let stepsRedone = 0;
+  attempts.forEach((a, i) => {
+    const cause = ATTEMPT_CAUSE[a.outcome];
+    if (!cause) return;
+    const kept = Math.min(a.lastStep, Math.max(a.resumedFromStep, attempts[i + 1]?.resumedFromStep ?? 0));
+    const progressed = a.lastStep - a.resumedFromStep;
+    const lostShare = progressed > 0 ? (a.lastStep - kept) / progressed : 1;
+    stepsRedone += a.lastStep - kept;
+    add(cause, a.deviceSeconds * lostShare);
+  });
+  return { byCause, stepsRedone };
+}
+
+function section(runs: ReportRun[], prices: FactoryReport['prices']): FactorySection {
+  const byEnd = Object.fromEntries(RunEnd.options.map((e) => [e, 0])) as Record<z.infer<typeof RunEnd>, number>;
+  const promotedPerDay: Record<string, number> = {};
+  const cycle: number[] = [];
+  const stageSeconds: Record<string, number[]> = Object.fromEntries(STAGES.map((s) => [s, []]));
+  const queue: number[] = [];
+  const backoff: number[] = [];
+  const byCause = Object.fromEntries(ScrapCause.options.map((c) => [c, 0])) as Record<ScrapCause, number>;
+  let stepsRedone = 0;
+  let gpuSeconds = 0;
+  let cpuSeconds = 0;
+  let stoppedBeforeTraining = 0;
+
+  for (const run of runs) {
+    const { facts } = run;
+    byEnd[facts.end]++;
+    if (facts.end === 'promoted' && facts.closedAt) {
+      cycle.push((Date.parse(facts.closedAt) - Date.parse(facts.startedAt)) / 1000);
+      const day = facts.closedAt.slice(0, 10);
+      promotedPerDay[day] = (promotedPerDay[day] ?? 0) + 1;
+    }
+    for (const stage of STAGES) {
+      const s = facts.stageSeconds[stage];
+      if (s !== undefined) stageSeconds[stage]!.push(s);
+    }
+    if (facts.stoppedIn === 'validate' || facts.stoppedIn === 'prepare') stoppedBeforeTraining++;
+    const attempts = [...run.attempts].sort((a, b) => a.attempt - b.attempt);
+    if (facts.trainScheduledAt && attempts[0])
+      queue.push(Math.max(0, (Date.parse(attempts[0].startedAt) - Date.parse(facts.trainScheduledAt)) / 1000));
+    if (attempts.length > 1)
+      backoff.push(
+        attempts
+          .slice(1)
+          .reduce((s, a, i) => s + Math.max(0, Date.parse(a.startedAt) - Date.parse(attempts[i]!.endedAt)) / 1000, 0),
+      );
+    for (const a of attempts) {
+      if (a.deviceSecondsKind === 'gpu') gpuSeconds += a.deviceSeconds;
+      else cpuSeconds += a.deviceSeconds;
+    }
+    const scrap = runScrap(run);
+    for (const [cause, s] of Object.entries(scrap.byCause)) byCause[cause as ScrapCause] += s;
+    stepsRedone += scrap.stepsRedone;
+  }
+
+  const deviceSeconds = gpuSeconds + cpuSeconds;
+  const scrapSeconds = Object.values(byCause).reduce((s, v) => s + v, 0);
+  // Scrap is priced at the mix of the compute it came from.
+  const costOf = (gpu: number, cpu: number) => (gpu / 3600) * prices.gpuHour + (cpu / 3600) * prices.cpuHour;
+  const total = costOf(gpuSeconds, cpuSeconds);
+  const scrapCost = deviceSeconds > 0 ? total * (scrapSeconds / deviceSeconds) : 0;
+  return {
+    throughput: { runs: runs.length, byEnd, promotedPerDay },
+    cycleTime: {
+      triggerToPromotedSeconds: percentiles(cycle),
+      stageSeconds: Object.fromEntries(Object.entries(stageSeconds).map(([s, v]) => [s, percentiles(v)])),
+      gpuQueueSeconds: percentiles(queue),
+      approvalWaitSeconds: percentiles(stageSeconds.approval!),
+      retryBackoffSeconds: percentiles(backoff),
+    },
+    compute: { deviceSeconds, gpuSeconds, cpuSeconds },
+    scrap: {
+      deviceSeconds: scrapSeconds,
+      share: deviceSeconds > 0 ? scrapSeconds / deviceSeconds : null,
+      byCause,
+      stepsRedone,
+    },
+    scrapAvoided: { stoppedBeforeTraining },
+    cost: {
+      currency: prices.currency,
+      total,
+      scrap: scrapCost,
+      perPromotedModel: byEnd.promoted > 0 ? total / byEnd.promoted : null,
+    },
+  };
+}
+
+/** The report over the runs started in [since, until): the fleet, and each model. */
+export function factoryReport(runs: ReportRun[], opts: ReportOptions): FactoryReport {
+  const inWindow = runs.filter((r) => {
+    const t = Date.parse(r.facts.startedAt);
+    return t >= opts.since.getTime() && t < opts.until.getTime();
+  });
+  const byModel = new Map<string, ReportRun[]>();
+  for (const r of inWindow) byModel.set(r.facts.modelId, [...(byModel.get(r.facts.modelId) ?? []), r]);
+  return {
+    reportVersion: REPORT_VERSION,
+    window: { since: opts.since.toISOString(), until: opts.until.toISOString() },
+    prices: opts.prices,
+    fleet: section(inWindow, opts.prices),
+    models: Object.fromEntries(
+      [...byModel].sort(([a], [b]) => a.localeCompare(b)).map(([m, r]) => [m, section(r, opts.prices)]),
+    ),
+  };
+}

@@ -1,0 +1,164 @@
+// The factory report's arithmetic: run facts read from recorded histories, and scrap, throughput and cycle time
+// computed from runs whose outcomes and attempts are known.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import type { AttemptRecord } from '../../core/attempts';
+import { factoryReport, percentiles, runScrap, type ReportRun } from '../../core/factoryReport';
+import { runFactsFromHistory, type HistoryJson, type RunFacts } from '../../core/runFacts';
+import { projectRoot } from '../../stack/paths';
+
+const history = (name: string) =>
+  JSON.parse(readFileSync(path.join(projectRoot, 'test', 'histories', `${name}.json`), 'utf8')) as HistoryJson;
+const facts = (name: string) => runFactsFromHistory(history(name), { workflowId: name, runId: name }, new Date());
+
+const attempt = (a: Partial<AttemptRecord> & Pick<AttemptRecord, 'attempt' | 'outcome'>): AttemptRecord => ({
+  startedAt: '2026-01-01T00:00:00.000Z',
+  endedAt: '2026-01-01T00:01:40.000Z',
+  wallSeconds: 100,
+  device: 'cuda:0',
+  gpus: ['0'],
+  deviceSeconds: 100,
+  deviceSecondsKind: 'gpu',
+  resumedFromStep: 0,
+  lastStep: 100,
+  samplesProcessed: 0,
+  resumedFrom: null,
+  skippedCheckpoints: [],
+  message: '',
+  reconstructed: false,
+  ...a,
+});
+const run = (end: RunFacts['end'], attempts: AttemptRecord[], over: Partial<RunFacts> = {}): ReportRun => ({
+  facts: {
+    modelId: 'm',
+    workflowId: `w-${end}`,
+    runId: `r-${end}`,
+    startedAt: '2026-01-01T00:00:00.000Z',
+    closedAt: '2026-01-01T01:00:00.000Z',
+    end,
+    stoppedIn: null,
+    stageSeconds: {},
+    trainScheduledAt: null,
+    ...over,
+  },
+  attempts,
+});
+
+describe('run facts from recorded histories', () => {
+  it('a promoted run: its model, its end, and stage seconds that add up to its wall time', () => {
+    const f = facts('pipeline-promoted');
+    assert.equal(f.modelId, 'flight-delay');
+    assert.equal(f.end, 'promoted');
+    const wall = (Date.parse(f.closedAt!) - Date.parse(f.startedAt)) / 1000;
+    const staged = Object.values(f.stageSeconds).reduce((s, v) => s + v, 0);
+    assert.ok(Math.abs(wall - staged) < 0.5, `wall ${wall} s, stages ${staged} s`);
+    assert.ok(f.stageSeconds.train! > 1, `train ${f.stageSeconds.train}`);
+    assert.ok(f.trainScheduledAt && Date.parse(f.trainScheduledAt) > Date.parse(f.startedAt));
+  });
+
+  it('a rejection by timeout, and approval waits measured in workflow time', () => {
+    const f = facts('pipeline-approval-deadlines');
+    assert.equal(f.end, 'rejected-by-timeout');
+    assert.ok(Math.abs(f.stageSeconds.approval! - 86_400) < 5, `approval ${f.stageSeconds.approval}`);
+  });
+
+  it('a re-gated run counts both evaluations under its stages', () => {
+    const f = facts('pipeline-regate');
+    assert.equal(f.end, 'promoted');
+    assert.ok(f.stageSeconds.approval! > 1);
+  });
+
+  it('a run still open ends its current stage now', () => {
+    const h = history('pipeline-manual-approval');
+    const open = { events: h.events!.filter((e) => e.eventType !== 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED') };
+    const f = runFactsFromHistory(open, { workflowId: 'w', runId: 'r' }, new Date(Date.now() + 1000));
+    assert.equal(f.end, 'running');
+    assert.equal(f.closedAt, null);
+  });
+});
+
+describe('scrap', () => {
+  it('a promoted run that crashed at step 60 and resumed from step 50 scraps the 10 lost steps of the crash', () => {
+    const s = runScrap(
+      run('promoted', [
+        attempt({ attempt: 1, outcome: 'crashed', lastStep: 60, deviceSeconds: 60 }),
+        attempt({ attempt: 2, outcome: 'succeeded', resumedFromStep: 50, lastStep: 100, deviceSeconds: 50 }),
+      ]),
+    );
+    assert.deepEqual(s, { byCause: { crashed: 10 }, stepsRedone: 10 });
+  });
+
+  it('an attempt that made no progress, or that nothing resumed from, is all scrap', () => {
+    const s = runScrap(
+      run('promoted', [
+        attempt({ attempt: 1, outcome: 'stalled', lastStep: 0, deviceSeconds: 30 }),
+        attempt({ attempt: 2, outcome: 'lost', lastStep: 40, deviceSeconds: 40 }),
+        attempt({ attempt: 3, outcome: 'succeeded', lastStep: 100, deviceSeconds: 100 }),
+      ]),
+    );
+    assert.deepEqual(s, { byCause: { stalled: 30, lost: 40 }, stepsRedone: 40 });
+  });
+
+  it('a run that ended without a promoted model scraps all its compute under how it ended', () => {
+    const two = [
+      attempt({ attempt: 1, outcome: 'crashed', deviceSeconds: 20 }),
+      attempt({ attempt: 2, outcome: 'succeeded', deviceSeconds: 80 }),
+    ];
+    assert.deepEqual(runScrap(run('rejected-by-gate', two)).byCause, { 'rejected-by-gate': 100 });
+    assert.deepEqual(runScrap(run('terminated', two)).byCause, { cancelled: 100 });
+    assert.deepEqual(runScrap(run('failed', [])).byCause, {}, 'a validation failure burnt nothing');
+    assert.deepEqual(runScrap(run('running', two)).byCause, {}, 'an open run is not scrap yet');
+  });
+});
+
+describe('factory report', () => {
+  const runs = [
+    run('promoted', [attempt({ attempt: 1, outcome: 'succeeded', deviceSeconds: 100 })], {
+      closedAt: '2026-01-01T00:10:00.000Z',
+      stageSeconds: { train: 100, approval: 30 },
+      trainScheduledAt: '2025-12-31T23:59:50.000Z',
+    }),
+    run('rejected-by-gate', [
+      attempt({ attempt: 1, outcome: 'succeeded', deviceSeconds: 50, deviceSecondsKind: 'cpu' }),
+    ]),
+    run('failed', [], { stoppedIn: 'validate' }),
+    run('promoted', [], { modelId: 'other', startedAt: '2027-01-01T00:00:00.000Z' }), // outside the window
+  ];
+  const report = factoryReport(runs, {
+    since: new Date('2026-01-01T00:00:00Z'),
+    until: new Date('2026-02-01T00:00:00Z'),
+    prices: { gpuHour: 3.6, cpuHour: 0.36, currency: 'USD' },
+  });
+
+  it('counts the runs in the window by how they ended, and promotions per day', () => {
+    assert.equal(report.fleet.throughput.runs, 3);
+    assert.equal(report.fleet.throughput.byEnd.promoted, 1);
+    assert.equal(report.fleet.throughput.byEnd['rejected-by-gate'], 1);
+    assert.equal(report.fleet.throughput.byEnd.failed, 1);
+    assert.deepEqual(report.fleet.throughput.promotedPerDay, { '2026-01-01': 1 });
+    assert.deepEqual(Object.keys(report.models), ['m']);
+  });
+
+  it('measures cycle time, the GPU queue wait and the approval wait', () => {
+    assert.deepEqual(report.fleet.cycleTime.triggerToPromotedSeconds, { count: 1, p50: 600, p90: 600, max: 600 });
+    assert.equal(report.fleet.cycleTime.gpuQueueSeconds.p50, 10);
+    assert.equal(report.fleet.cycleTime.approvalWaitSeconds.p50, 30);
+  });
+
+  it('prices compute, and scrap at its share', () => {
+    assert.equal(report.fleet.compute.gpuSeconds, 100);
+    assert.equal(report.fleet.compute.cpuSeconds, 50);
+    assert.equal(report.fleet.scrap.deviceSeconds, 50);
+    assert.ok(Math.abs(report.fleet.scrap.share! - 1 / 3) < 1e-12);
+    assert.ok(Math.abs(report.fleet.cost.total - 0.105) < 1e-12, `total ${report.fleet.cost.total}`);
+    assert.ok(Math.abs(report.fleet.cost.perPromotedModel! - 0.105) < 1e-12);
+    assert.equal(report.fleet.scrapAvoided.stoppedBeforeTraining, 1);
+  });
+
+  it('percentiles are nearest-rank', () => {
+    assert.deepEqual(percentiles([5, 1, 4, 2, 3]), { count: 5, p50: 3, p90: 5, max: 5 });
+    assert.deepEqual(percentiles([]), { count: 0, p50: null, p90: null, max: null });
+  });
+});
