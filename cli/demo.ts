@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { startRetraining } from '../client';
+import { buildReport, formatReport } from './report';
 import { supervisorStatus } from '../client/supervisor';
 import type { DriftReport } from '../core/drift';
 import { workflowIds } from '../core/keys';
@@ -119,6 +120,10 @@ export async function runDemo(): Promise<void> {
 
     say('\nregistry:');
     say(formatRegistry(await showRegistry(store, 'flight-delay')));
+    // The factory's own numbers over the runs of the last hour (this demo, and any other run of the hour).
+    say('\nfactory report (the last hour; `npx ct report --since 30d` for longer):');
+    const report = await buildReport(client, store, config, { model: 'flight-delay', since: '1h' });
+    say(formatReport(report).replace(/^/gm, '  '));
     say(
       `\nWeb UI: ${stack.uiUrl} — ${stack.reused ? 'open it now' : 'run `npx ct dev` to browse these runs (history is kept in .ct/state)'}`,
     );

@@ -25,6 +25,7 @@ import { assertKnownModel, formatRegistry, loadModelConfigFile, registerModelCon
 import { formatRunSummary } from './runSummary';
 import { writeSchemas } from './schemas';
 import { type TriggerFlags, scheduleCommand, supervisorCommand, webhookCommand, withClient } from './triggerCommands';
+import { buildReport, formatReport, type ReportFlags, reportCsv } from './report';
 import { UsageError } from './usage';
 
 const print = (s: string) => process.stdout.write(`${s}\n`);
@@ -281,6 +282,22 @@ function program(): Command {
       'escalation roles only, where approval.rollback.allowOverride: roll back to a version never approved',
     )
     .action(run(rollbackCommand));
+
+  ct.command('report')
+    .description('the factory report: throughput, cycle time, scrap and cost of the runs started in a window')
+    .option('--model <modelId>', 'one model (default: the fleet, and each model)')
+    .option('--since <when>', 'a duration before --until (30d, 12h) or an ISO date', '30d')
+    .option('--until <when>', 'an ISO date or a duration before now (default: now)')
+    .addOption(jsonOption())
+    .option('--csv', 'one CSV row per model (and the fleet)')
+    .action(
+      run(async (o: ReportFlags & { json?: boolean; csv?: boolean }) => {
+        const report = await withClient((client) =>
+          withObjectStore((store) => buildReport(client, store, cliConfig().config, o)),
+        );
+        print(o.json ? JSON.stringify(report, null, 2) : o.csv ? reportCsv(report) : formatReport(report));
+      }),
+    );
 
   ct.command('release <buildId>')
     .description(

@@ -12,6 +12,7 @@ import {
   SupervisorInput,
 } from '../core/supervisorMessages';
 import { DriftReport, ReferenceProfile } from '../core/drift';
+import { FactoryReport } from '../core/factoryReport';
 import { ModelConfig } from '../core/modelConfig';
 import { ModelCard } from '../core/modelCard';
 import { RunInput } from '../core/runInput';
@@ -36,6 +37,7 @@ export const EXPORTED_SCHEMAS = {
   'supervisor-ack': { schema: SupervisorAck, io: 'output' as const },
   'reference-profile': { schema: ReferenceProfile, io: 'output' as const },
   'trainer-config': { schema: TrainerConfig, io: 'input' as const },
+  'factory-report': { schema: FactoryReport, io: 'output' as const },
 };
 
 const render = (id: string, schema: z.ZodType, io: 'input' | 'output') =>

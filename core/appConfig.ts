@@ -57,6 +57,14 @@ export const AppConfig = z
       .min(1)
       .optional()
       .describe('interpreter put first on the trainer PATH; defaults to the project venv'),
+    prices: z
+      .object({
+        gpuHour: z.number().min(0).default(2).describe('price of one GPU-hour, for the factory report'),
+        cpuHour: z.number().min(0).default(0.05).describe('price of one CPU-hour (training on CPU workers)'),
+        currency: z.string().min(1).default('USD'),
+      })
+      .strict()
+      .default({ gpuHour: 2, cpuHour: 0.05, currency: 'USD' }),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
     audit: z
       .object({
@@ -126,6 +134,9 @@ export const ENV_VARS: Record<string, string> = {
   CT_PYTHON: 'python',
   CT_LOG_LEVEL: 'logLevel',
   CT_GPUS_PER_JOB: 'gpusPerJob',
+  CT_PRICE_GPU_HOUR: 'prices.gpuHour',
+  CT_PRICE_CPU_HOUR: 'prices.cpuHour',
+  CT_PRICE_CURRENCY: 'prices.currency',
   CT_AUDIT_BUCKET: 'audit.bucket',
   CT_APPROVAL_SECRET: 'approvalSecret',
   CT_WEBHOOK_SECRET: 'webhook.secret',
@@ -150,6 +161,7 @@ function coerce(path: string, raw: string): unknown {
   if (path === 's3.forcePathStyle' && (raw === 'true' || raw === 'false')) return raw === 'true';
   const integers = ['gpusPerJob', 'audit.retentionDays', 'webhook.port', 'webhook.toleranceSeconds'];
   if (integers.includes(path) && /^\d+$/.test(raw)) return Number(raw);
+  if (['prices.gpuHour', 'prices.cpuHour'].includes(path) && /^\d+(\.\d+)?$/.test(raw)) return Number(raw);
   return raw;
 }
 
