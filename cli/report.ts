@@ -118,11 +118,10 @@ function formatSection(name: string, s: FactorySection, currency: string): strin
 export function formatReport(r: FactoryReport): string {
   const head = `factory report ${r.window.since} → ${r.window.until} (prices: ${r.prices.gpuHour} ${r.prices.currency}/GPU-h, ${r.prices.cpuHour}/CPU-h)`;
   if (r.fleet.throughput.runs === 0) return `${head}\nno runs in this window`;
-  return [
-    head,
-    ...formatSection('fleet', r.fleet, r.prices.currency),
-    ...Object.entries(r.models).flatMap(([m, s]) => formatSection(m, s, r.prices.currency)),
-  ].join('\n');
+  const models = Object.entries(r.models).flatMap(([m, s]) => formatSection(m, s, r.prices.currency));
+  // One model: the fleet would say the same again.
+  const fleet = Object.keys(r.models).length > 1 ? formatSection('fleet', r.fleet, r.prices.currency) : [];
+  return [head, ...fleet, ...models].join('\n');
 }
 
 /** One row per model (and the fleet): the headline numbers. */
