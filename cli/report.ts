@@ -36,12 +36,14 @@ export function reportWindow(flags: ReportFlags, now = new Date()): { since: Dat
   return { since, until };
 }
 
-/** Every retrainingPipeline run started in the window (of one model), with its facts and attempt records. */
+/** Every retrainingPipeline run started in the window (of one model), with its facts and attempt records, read
+ * `concurrency` runs at a time. */
 export async function collectRuns(
   client: Client,
   store: ObjectStore,
   window: { since: Date; until: Date },
   modelId?: string,
+  concurrency = 16,
 ): Promise<ReportRun[]> {
   const query = [
     `WorkflowType = 'retrainingPipeline'`,
@@ -51,7 +53,7 @@ export async function collectRuns(
   ].join(' AND ');
   const ids: { workflowId: string; runId: string }[] = [];
   for await (const w of client.workflow.list({ query })) ids.push({ workflowId: w.workflowId, runId: w.runId });
-  const limit = pLimit(16);
+  const limit = pLimit(concurrency);
   const now = new Date();
   return Promise.all(
     ids.map((id) =>

@@ -1,7 +1,7 @@
 // The factory report: throughput, cycle time and scrap of retraining runs, from their facts (core/runFacts.ts) and
 // their training attempt records. Pure; the definitions are the README's ("The factory report").
 import { z } from 'zod';
-import type { AttemptRecord } from './attempts';
+import { type AttemptRecord, stepsRedone as redoneSince } from './attempts';
 import { RunEnd, type RunFacts } from './runFacts';
 import { STAGES } from './runStatus';
 
@@ -134,7 +134,7 @@ export function runScrap(run: ReportRun): { byCause: Partial<Record<ScrapCause, 
     const kept = Math.min(a.lastStep, Math.max(a.resumedFromStep, attempts[i + 1]?.resumedFromStep ?? 0));
     const progressed = a.lastStep - a.resumedFromStep;
     const lostShare = progressed > 0 ? (a.lastStep - kept) / progressed : 1;
-    stepsRedone += a.lastStep - kept;
+    stepsRedone += redoneSince(a.lastStep, kept);
     add(cause, a.deviceSeconds * lostShare);
   });
   return { byCause, stepsRedone };
