@@ -3,13 +3,11 @@
 // their histories are the pipeline's own. Baseline, in the same run: the same report read one run at a time.
 //   RESULT runs=<n> report_s=<s> vs_sequential=<sequential s ÷ ours>
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { ControlActivities, GpuActivities } from '../activities';
 import { startRetraining } from '../client';
 import { collectRuns } from '../cli/report';
 import { factoryReport } from '../core/factoryReport';
-import type { ModelConfig } from '../core/modelConfig';
 import { gpuTaskQueueOf } from '../core/taskQueues';
-import { recordedStageResults } from '../test/helpers/cards';
+import { recordedActivities } from '../test/helpers/cards';
 import { testModelConfig } from '../test/helpers/flights';
 import { startTestStack, workflowBundle } from '../test/helpers/stack';
 
@@ -17,28 +15,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 500);
 const MODELS = 20;
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
-const recorded = recordedStageResults();
-const registered = (promoted: boolean) => ({
-  modelId: 'm',
-  version: 1,
-  cardKey: 'c',
-  artifactKey: 'a',
-  promoted,
-  alreadyRegistered: false,
-  championNow: promoted ? 1 : null,
-});
-const control: Partial<ControlActivities> = {
-  resolveRunConfig: async (i: { inline?: ModelConfig }) => i.inline!,
-  recordAudit: async () => ({ seq: 1, hash: 'h' }),
-  validateDataset: async () => recorded.validation,
-  prepareSplits: async () => recorded.prepared,
-  evaluateModels: async () => ({ ...recorded.evaluation, champion: null }),
-  registerChallenger: async () => registered(false),
-  promoteChampion: async () => registered(true),
-  recordRejection: async () => undefined,
-  currentChampionVersion: async () => null,
-};
-const gpu: Partial<GpuActivities> = { trainModel: async () => recorded.trained };
+const { control, gpu } = recordedActivities();
 
 const stack = await startTestStack();
 try {

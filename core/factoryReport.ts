@@ -24,13 +24,8 @@ export const ScrapCause = z.enum([
   'out-of-memory',
   'store-unavailable',
   'attempt-cancelled',
-  // Whole runs that ended without a promoted model.
-  'rejected-by-gate',
-  'superseded',
-  'rejected-by-people',
-  'rejected-by-timeout',
-  'failed',
-  'cancelled',
+  // Whole runs that ended without a promoted model (terminated and timed-out ones count as cancelled).
+  ...RunEnd.exclude(['promoted', 'terminated', 'timed-out', 'running']).options,
 ]);
 export type ScrapCause = z.infer<typeof ScrapCause>;
 

@@ -1,6 +1,14 @@
 // Real model cards for registry tests: built from what the recorded pipeline run registered.
 import type { ModelCard } from '../../core/modelCard';
-import type { EvaluationReport, PreparedData, TrainingResult, ValidationReport } from '../../core/reports';
+import type { ControlActivities, GpuActivities } from '../../activities';
+import type { ModelConfig } from '../../core/modelConfig';
+import type {
+  EvaluationReport,
+  PreparedData,
+  RegisteredVersion,
+  TrainingResult,
+  ValidationReport,
+} from '../../core/reports';
 import pipelineHistory from '../histories/pipeline-promoted.json' with { type: 'json' };
 
 /** What each stage of the recorded pipeline run returned: real results for fake activities and registry tests. */
@@ -43,5 +51,46 @@ export function cardFromHistory(): Omit<ModelCard, 'version' | 'artifactKey'> {
     gate: { passed: true, championVersion: null, checks: [], reasons: ['ok'] },
     decision: { outcome: 'approved', by: 'policy', comment: '', mode: 'auto', approvals: [], evidence: [] },
     training: trained,
+  };
+}
+
+/**
+ * Fake pipeline activities that return what the real ones returned in the recorded run, noting each call in
+ * `calls`; `evaluation` says what the evaluation returns (default: the recorded one, with no champion).
+ */
+export function recordedActivities(
+  calls: string[] = [],
+  evaluation?: () => EvaluationReport,
+): { control: Partial<ControlActivities>; gpu: Partial<GpuActivities> } {
+  const recorded = recordedStageResults();
+  const fake =
+    <I, T>(name: string, value: (input: I) => T) =>
+    async (input: I): Promise<T> => {
+      calls.push(name);
+      return value(input);
+    };
+  const registered = (promoted: boolean): RegisteredVersion => ({
+    modelId: 'm',
+    version: 1,
+    cardKey: 'c',
+    artifactKey: 'a',
+    promoted,
+    alreadyRegistered: false,
+    championNow: promoted ? 1 : null,
+  });
+  return {
+    control: {
+      resolveRunConfig: fake('resolveRunConfig', (i: { inline?: ModelConfig }) => i.inline!),
+      recordAudit: fake('recordAudit', () => ({ seq: 1, hash: 'h' })),
+      validateDataset: fake('validateDataset', () => recorded.validation),
+      prepareSplits: fake('prepareSplits', () => recorded.prepared),
+      evaluateModels: fake('evaluateModels', evaluation ?? (() => ({ ...recorded.evaluation, champion: null }))),
+      registerChallenger: fake('registerChallenger', () => registered(false)),
+      promoteChampion: fake('promoteChampion', () => registered(true)),
+      recordRejection: fake('recordRejection', () => undefined),
+      currentChampionVersion: fake('currentChampionVersion', () => null),
+      notifyApprovers: fake('notifyApprovers', () => ({ delivered: true })),
+    },
+    gpu: { trainModel: fake('trainModel', () => recorded.trained) },
   };
 }

@@ -4,12 +4,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { ControlActivities, GpuActivities } from '../../activities';
 import type { ModelConfig } from '../../core/modelConfig';
-import type { RegisteredVersion } from '../../core/reports';
 import { gpuTaskQueueOf } from '../../core/taskQueues';
 import { startRetraining } from '../../client';
-import { recordedStageResults } from '../helpers/cards';
+import { recordedActivities, recordedStageResults } from '../helpers/cards';
 import { testModelConfig } from '../helpers/flights';
 import { timeSkippingEnvironment, workflowBundle } from '../helpers/stack';
 
@@ -24,41 +22,14 @@ describe('retrainingPipeline branches (time-skipping server, fake activities)', 
   let candidateRocAuc = recorded.evaluation.candidate.overall.rocAuc;
 
   // Each fake returns what the real activity returned in a recorded run, and notes that it was called.
-  const fake =
-    <I, T>(name: string, value: (input: I) => T) =>
-    async (input: I): Promise<T> => {
-      calls.push(name);
-      return value(input);
-    };
-  const registered = (promoted: boolean): RegisteredVersion => ({
-    modelId: 'm',
-    version: 1,
-    cardKey: 'c',
-    artifactKey: 'a',
-    promoted,
-    alreadyRegistered: false,
-    championNow: promoted ? 1 : null,
-  });
-  const control: Partial<ControlActivities> = {
-    resolveRunConfig: fake('resolveRunConfig', (i: { inline?: ModelConfig }) => i.inline!),
-    recordAudit: fake('recordAudit', () => ({ seq: 1, hash: 'h' })),
-    validateDataset: fake('validateDataset', () => recorded.validation),
-    prepareSplits: fake('prepareSplits', () => recorded.prepared),
-    evaluateModels: fake('evaluateModels', () => ({
-      ...recorded.evaluation,
-      champion: null,
-      candidate: {
-        ...recorded.evaluation.candidate,
-        overall: { ...recorded.evaluation.candidate.overall, rocAuc: candidateRocAuc },
-      },
-    })),
-    registerChallenger: fake('registerChallenger', () => registered(false)),
-    promoteChampion: fake('promoteChampion', () => registered(true)),
-    recordRejection: fake('recordRejection', () => undefined),
-    currentChampionVersion: fake('currentChampionVersion', () => null),
-    notifyApprovers: fake('notifyApprovers', () => ({ delivered: true })),
-  };
-  const gpu: Partial<GpuActivities> = { trainModel: fake('trainModel', () => recorded.trained) };
+  const { control, gpu } = recordedActivities(calls, () => ({
+    ...recorded.evaluation,
+    champion: null,
+    candidate: {
+      ...recorded.evaluation.candidate,
+      overall: { ...recorded.evaluation.candidate.overall, rocAuc: candidateRocAuc },
+    },
+  }));
 
   before(async () => {
     env = await timeSkippingEnvironment();
