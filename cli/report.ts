@@ -28,7 +28,7 @@ function instant(text: string, flag: string, before: Date): Date {
   return new Date(t);
 }
 
-export function reportWindow(flags: ReportFlags, now = new Date()): { since: Date; until: Date } {
+function reportWindow(flags: ReportFlags, now = new Date()): { since: Date; until: Date } {
   const until = flags.until ? instant(flags.until, '--until', now) : now;
   const since = instant(flags.since ?? '30d', '--since', until);
   if (since.getTime() >= until.getTime())
