@@ -44,6 +44,13 @@ if [ "$(cat "$venv/.test-installed" 2>/dev/null)" != "$test_hash" ]; then
   echo "$test_hash" > "$venv/.test-installed"
 fi
 
+# 2c. Chromium for the Web UI browser test (Debian's package; playwright-core drives it, no browser download)
+if [ ! -x /usr/bin/chromium ]; then
+  say "installing Debian's chromium for the browser test"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get install -y -q chromium >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q chromium >/dev/null; }
+fi
+
 # 3. MinIO, built once per pinned version
 minio_dir="$tools/minio-$MINIO_VERSION"
 if [ ! -x "$minio_dir/minio" ]; then
