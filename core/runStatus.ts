@@ -18,6 +18,16 @@ export const StageTiming = z.object({
   seconds: z.number().nullable(),
 });
 
+/** While a run waits for people: who may decide, how many have, and which deadline fires next. */
+export const ApprovalWait = z.object({
+  approvers: z.array(z.string()).describe('who may decide now (escalation roles included once escalated)'),
+  quorum: z.number().int(),
+  approvals: z.array(z.string()).describe('who has approved so far'),
+  escalated: z.boolean(),
+  next: z.object({ kind: z.enum(['reminder', 'escalation', 'timeout']), at: z.string() }).nullable(),
+});
+export type ApprovalWait = z.infer<typeof ApprovalWait>;
+
 export const RunStatus = z.object({
   modelId: z.string(),
   workflowId: z.string(),
@@ -32,6 +42,7 @@ export const RunStatus = z.object({
   evaluation: EvaluationReport.nullable(),
   verdict: GateVerdict.nullable(),
   decision: Decision.nullable(),
+  approval: ApprovalWait.nullable().default(null).describe('set while (and after) the run waits for approval'),
   registered: RegisteredVersion.nullable(),
   error: z.string().nullable(),
 });
@@ -67,9 +78,16 @@ export function describeStatus(s: RunStatus): string {
     if (t.checkpointKey) lines.push(`last checkpoint: ${t.checkpointKey}`);
   }
   if (s.verdict) lines.push(`gate: ${s.verdict.passed ? 'passed' : 'failed'} — ${s.verdict.reasons.join('; ')}`);
-  if (s.stage === 'approval' && !s.decision) lines.push('waiting for Update `approve` or `reject`');
+  if (s.stage === 'approval' && !s.decision) lines.push(waitingLine(s.approval));
   if (s.decision) lines.push(`decision: ${s.decision.outcome} by ${s.decision.by}`);
   if (s.registered) lines.push(`registered v${s.registered.version}${s.registered.promoted ? ' (champion)' : ''}`);
   if (s.error) lines.push(`error: ${s.error}`);
   return lines.join('\n\n');
+}
+
+function waitingLine(a: ApprovalWait | null): string {
+  if (!a) return 'waiting for approval (Update `approve` or `reject`)';
+  const who = a.approvers.length ? a.approvers.join(', ') : 'nobody (no approver roles)';
+  const next = a.next ? ` · next: ${a.next.kind} at ${a.next.at}` : '';
+  return `waiting for approval by ${who} (${a.approvals.length}/${a.quorum}${a.escalated ? ', escalated' : ''})${next}`;
 }

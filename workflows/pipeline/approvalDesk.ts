@@ -90,6 +90,7 @@ export function openApprovalDesk(book: RunBook, requester: string): ApprovalDesk
           };
         }
       }
+      if (status.approval) status.approval.approvals = [...approvals.keys()];
       setCurrentDetails(describeStatus(status));
       return { decision: status.decision, approvals: approvals.size, quorum };
     };
@@ -113,6 +114,7 @@ export function openApprovalDesk(book: RunBook, requester: string): ApprovalDesk
       await audit('escalation', 'system', { to: p.escalationRoles });
     }
     const approvers = [...allowedApprovers(p, escalated)];
+    if (status.approval) Object.assign(status.approval, { approvers, escalated });
     await bookkeeping.notifyApprovers.executeWithOptions(
       { summary: `${kind}: notify ${approvers.length} approver(s)` },
       [
@@ -152,8 +154,26 @@ export function openApprovalDesk(book: RunBook, requester: string): ApprovalDesk
         const auto = autoApproval(p, verdict, evaluation);
         if (auto.approve) status.decision = byPolicy('policy', 'autoApprove policy held', auto.evidence);
       }
+      if (!status.decision)
+        status.approval = {
+          approvers: [...allowedApprovers(p, escalated)],
+          quorum: p.quorum,
+          approvals: [...approvals.keys()],
+          escalated,
+          next: null,
+        };
       setCurrentDetails(describeStatus(status));
-      if (!status.decision) await waitWithDeadlines(p, () => status.decision !== null, onDeadline(p));
+      if (!status.decision)
+        await waitWithDeadlines(
+          p,
+          () => status.decision !== null,
+          onDeadline(p),
+          (next) => {
+            status.approval!.next = next;
+            setCurrentDetails(describeStatus(status));
+          },
+        );
+      if (status.approval) status.approval.next = null;
       await condition(() => status.decision !== null);
       return status.decision!;
     },
@@ -165,6 +185,7 @@ async function waitWithDeadlines(
   policy: ApprovalPolicy,
   decided: () => boolean,
   onDeadline: (kind: 'reminder' | 'escalation' | 'timeout') => Promise<void>,
+  onNext: (next: { kind: 'reminder' | 'escalation' | 'timeout'; at: string }) => void,
 ): Promise<void> {
   const start = Date.now();
   const deadlines = (
@@ -178,6 +199,7 @@ async function waitWithDeadlines(
     .map(([kind, after]) => ({ kind, at: start + durationMs(after!) }))
     .sort((a, b) => a.at - b.at);
   for (const d of deadlines) {
+    onNext({ kind: d.kind, at: new Date(d.at).toISOString() });
     if (await condition(decided, Math.max(1, d.at - Date.now()))) return;
     await onDeadline(d.kind);
     if (d.kind === 'timeout') return;

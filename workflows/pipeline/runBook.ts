@@ -44,6 +44,7 @@ export function openRunBook(input: RunInput): RunBook {
     evaluation: null,
     verdict: null,
     decision: null,
+    approval: null,
     registered: null,
     error: null,
   };
