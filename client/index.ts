@@ -3,6 +3,7 @@ import { type Client, WorkflowUpdateFailedError } from '@temporalio/client';
 import { workflowIds } from '../core/keys';
 import { parseOrThrow } from '../core/parse';
 import type { Decision } from '../core/reports';
+import { runDetails } from '../core/runMetadata';
 import { RunInput, type RunInputJson } from '../core/runInput';
 import type { ApprovalResult, RunStatus } from '../core/runStatus';
 import type { retrainingPipeline } from '../workflows';
@@ -23,10 +24,12 @@ export interface StartOptions {
 export async function startRetraining(client: Client, input: RunInputJson, options: StartOptions = {}) {
   const parsed = parseOrThrow(RunInput, input, 'retrainingPipeline input');
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const workflowId = options.workflowId ?? workflowIds.run(parsed.modelId, stamp);
   return client.workflow.start<typeof retrainingPipeline>('retrainingPipeline', {
     taskQueue: options.taskQueue ?? 'ct',
-    workflowId: options.workflowId ?? workflowIds.run(parsed.modelId, stamp),
+    workflowId,
     args: [input],
+    staticDetails: runDetails(parsed, workflowId),
     staticSummary: `retrain ${parsed.modelId} on ${parsed.dataset.keys.join(', ')} (${parsed.trigger.kind} by ${parsed.trigger.requestedBy})`,
   });
 }

@@ -20,7 +20,9 @@ export const StageTiming = z.object({
 
 /** While a run waits for people: who may decide, how many have, and which deadline fires next. */
 export const ApprovalWait = z.object({
-  approvers: z.array(z.string()).describe('who may decide now (escalation roles included once escalated)'),
+  approvers: z
+    .array(z.string())
+    .describe('who may decide now (escalation roles included once escalated); empty: anyone but the requester'),
   quorum: z.number().int(),
   approvals: z.array(z.string()).describe('who has approved so far'),
   escalated: z.boolean(),
@@ -87,7 +89,7 @@ export function describeStatus(s: RunStatus): string {
 
 function waitingLine(a: ApprovalWait | null): string {
   if (!a) return 'waiting for approval (Update `approve` or `reject`)';
-  const who = a.approvers.length ? a.approvers.join(', ') : 'nobody (no approver roles)';
+  const who = a.approvers.length ? a.approvers.join(', ') : 'anyone but the requester';
   const next = a.next ? ` · next: ${a.next.kind} at ${a.next.at}` : '';
   return `waiting for approval by ${who} (${a.approvals.length}/${a.quorum}${a.escalated ? ', escalated' : ''})${next}`;
 }

@@ -43,7 +43,8 @@ import {
 import { workflowIds } from '../core/keys';
 import type { ModelConfig } from '../core/modelConfig';
 import { reasonOf } from '../core/parse';
-import type { RunInputJson } from '../core/runInput';
+import { RunInput, type RunInputJson } from '../core/runInput';
+import { runDetails } from '../core/runMetadata';
 import { CtModel, CtStage, CtTrigger } from '../core/searchAttributes';
 import { parseWorkflowInput, refuse } from './inputs';
 import { controlRetry } from './retryPolicies';
@@ -258,6 +259,7 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
         args: [runInput],
         parentClosePolicy: ParentClosePolicy.ABANDON,
         staticSummary: `${inc.kind} retrain of ${modelId} for ${inc.id}: ${inc.reason}`,
+        staticDetails: runDetails(RunInput.parse(runInput), runId),
       });
       recordRunStarted(state, runId, Date.now());
       log.info('retrain started', { incident: inc.id, workflowId: runId, datasetKeys });

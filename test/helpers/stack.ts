@@ -45,7 +45,7 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 
 export const testLogger = pino({ level: process.env.CT_TEST_LOG_LEVEL ?? 'warn' });
 
-export async function startTestStack(options: { maxInFlightUpdates?: number } = {}): Promise<TestStack> {
+export async function startTestStack(options: { maxInFlightUpdates?: number; ui?: boolean } = {}): Promise<TestStack> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-test-'));
   installRuntimeLogger(testLogger);
   // One after the other: the dev server binds internal ports of its own that MinIO's probe could pick.
