@@ -1,5 +1,5 @@
 // The `ct` command: one commander program, each command with its own --help. Exit codes: 0 ok, 1 failure,
-// 2 bad input (usage, flags, files, configs, unknown ids), 3 a finding (drift, a broken audit chain).
+// 2 bad input (usage, flags, files, configs, unknown ids, an unreachable Temporal or S3), 3 a finding (drift, a broken audit chain).
 import { Command, CommanderError, Option } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
 import {
@@ -26,7 +26,7 @@ import { formatRunSummary } from './runSummary';
 import { writeSchemas } from './schemas';
 import { type TriggerFlags, scheduleCommand, supervisorCommand, webhookCommand, withClient } from './triggerCommands';
 import { buildReport, formatReport, type ReportFlags, reportCsv } from './report';
-import { UsageError } from './usage';
+import { exitCodeOf, UsageError } from './usage';
 
 const print = (s: string) => process.stdout.write(`${s}\n`);
 let exitCode = 0;
@@ -454,6 +454,6 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`ct: ${(err as Error).message}\n`);
-    process.exit(err instanceof UsageError || err instanceof InvalidInputError ? 2 : 1);
+    process.exit(exitCodeOf(err));
   },
 );

@@ -123,10 +123,14 @@ export function formatReport(r: FactoryReport): string {
   const models = Object.entries(r.models).flatMap(([m, s]) => formatSection(m, s, r.prices.currency));
   // One model: the fleet would say the same again.
   const fleet = Object.keys(r.models).length > 1 ? formatSection('fleet', r.fleet, r.prices.currency) : [];
-  return [head, ...fleet, ...models].join('\n');
+  const idle = r.gpuIdle.map((g) => `${g.slot} ${(100 * g.idleShare).toFixed(1)}% (busy ${secs(g.busySeconds)})`);
+  return [head, ...fleet, ...models, `idle per worker slot: ${idle.join(' · ') || '—'}`].join('\n');
 }
 
-/** One row per model (and the fleet): the headline numbers. */
+/** A CSV cell: quoted when it holds a comma, a quote or a line break (RFC 4180). */
+const cell = (v: string | number) => (/[",\r\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+
+/** One row per model (and the fleet): the headline numbers; then one row per worker slot (model "(slot)"). */
 export function reportCsv(r: FactoryReport): string {
   const cols = [
     'model',
@@ -144,6 +148,9 @@ export function reportCsv(r: FactoryReport): string {
     'scrap_share',
     'cost_total',
     'cost_per_promoted',
+    'slot',
+    'slot_busy_s',
+    'slot_idle_share',
   ];
   const row = (name: string, s: FactorySection) =>
     [
@@ -162,6 +169,18 @@ export function reportCsv(r: FactoryReport): string {
       s.scrap.share ?? '',
       s.cost.total,
       s.cost.perPromotedModel ?? '',
-    ].join(',');
-  return [cols.join(','), row('(fleet)', r.fleet), ...Object.entries(r.models).map(([m, s]) => row(m, s))].join('\n');
+      '',
+      '',
+      '',
+    ]
+      .map(cell)
+      .join(',');
+  const slotRow = (g: FactoryReport['gpuIdle'][number]) =>
+    ['(slot)', ...Array<string>(cols.length - 4).fill(''), g.slot, g.busySeconds, g.idleShare].map(cell).join(',');
+  return [
+    cols.join(','),
+    row('(fleet)', r.fleet),
+    ...Object.entries(r.models).map(([m, s]) => row(m, s)),
+    ...r.gpuIdle.map(slotRow),
+  ].join('\n');
 }

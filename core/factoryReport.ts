@@ -2,10 +2,11 @@
 // their training attempt records. Pure; the definitions are the README's ("The factory report").
 import { z } from 'zod';
 import { type AttemptRecord, stepsRedone as redoneSince } from './attempts';
+import { SlotIdle, slotIdle } from './gpuIdle';
 import { RunEnd, type RunFacts } from './runFacts';
 import { STAGES } from './runStatus';
 
-export const REPORT_VERSION = 1;
+export const REPORT_VERSION = 2;
 
 export const Percentiles = z.object({
   count: z.number().int(),
@@ -74,6 +75,11 @@ export const FactoryReport = z.object({
   prices: z.object({ gpuHour: z.number(), cpuHour: z.number(), currency: z.string() }),
   fleet: FactorySection,
   models: z.record(z.string(), FactorySection),
+  gpuIdle: z
+    .array(SlotIdle)
+    .describe(
+      "per worker slot seen in the attempt records of the report's runs (a slot that never trained in the window is not listed): the share of the window with no training on it",
+    ),
 });
 export type FactoryReport = z.infer<typeof FactoryReport>;
 
@@ -226,6 +232,11 @@ export function factoryReport(runs: ReportRun[], opts: ReportOptions): FactoryRe
     fleet: section(inWindow, opts.prices),
     models: Object.fromEntries(
       [...byModel].sort(([a], [b]) => a.localeCompare(b)).map(([m, r]) => [m, section(r, opts.prices)]),
+    ),
+    gpuIdle: slotIdle(
+      inWindow.flatMap((r) => r.attempts),
+      opts.since,
+      opts.until,
     ),
   };
 }
