@@ -26,6 +26,7 @@ import { formatRunSummary } from './runSummary';
 import { writeSchemas } from './schemas';
 import { type TriggerFlags, scheduleCommand, supervisorCommand, webhookCommand, withClient } from './triggerCommands';
 import { buildReport, formatReport, type ReportFlags, reportCsv } from './report';
+import { assertWritable, reportHtml, writeHtmlFile } from './reportHtml';
 import { exitCodeOf, UsageError } from './usage';
 
 const print = (s: string) => process.stdout.write(`${s}\n`);
@@ -289,13 +290,19 @@ function program(): Command {
     .option('--since <when>', 'a duration before --until (30d, 12h) or an ISO date', '30d')
     .option('--until <when>', 'an ISO date or a duration before now (default: now)')
     .addOption(jsonOption())
-    .option('--csv', 'one CSV row per model (and the fleet)')
+    .option('--csv', 'one CSV row per model (and the fleet), then one per worker slot')
+    .option('--html <file>', 'write one self-contained HTML page with charts to <file> (and print the summary)')
     .action(
-      run(async (o: ReportFlags & { json?: boolean; csv?: boolean }) => {
+      run(async (o: ReportFlags & { json?: boolean; csv?: boolean; html?: string }) => {
+        if ([o.json, o.csv, o.html].filter(Boolean).length > 1)
+          throw new UsageError('report: give at most one of --json, --csv and --html <file>');
+        if (o.html) await assertWritable(o.html);
         const report = await withClient((client) =>
           withObjectStore((store) => buildReport(client, store, cliConfig().config, o)),
         );
+        if (o.html) await writeHtmlFile(o.html, await reportHtml(report));
         print(o.json ? JSON.stringify(report, null, 2) : o.csv ? reportCsv(report) : formatReport(report));
+        if (o.html) print(`wrote ${o.html}`);
       }),
     );
 

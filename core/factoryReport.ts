@@ -35,6 +35,9 @@ export const FactorySection = z.object({
     runs: z.number().int().describe('runs started in the window'),
     byEnd: z.record(RunEnd, z.number().int()),
     promotedPerDay: z.record(z.string(), z.number().int()).describe('UTC day of the promotion → models promoted'),
+    endedPerDay: z
+      .record(z.string(), z.partialRecord(RunEnd, z.number().int()))
+      .describe('UTC day a run closed → runs closed that day by how they ended (open runs are not counted)'),
   }),
   cycleTime: z.object({
     triggerToPromotedSeconds: Percentiles,
@@ -144,6 +147,7 @@ export function runScrap(run: ReportRun): { byCause: Partial<Record<ScrapCause, 
 function section(runs: ReportRun[], prices: FactoryReport['prices']): FactorySection {
   const byEnd = Object.fromEntries(RunEnd.options.map((e) => [e, 0])) as Record<z.infer<typeof RunEnd>, number>;
   const promotedPerDay: Record<string, number> = {};
+  const endedPerDay: FactorySection['throughput']['endedPerDay'] = {};
   const cycle: number[] = [];
   const stageSeconds: Record<string, number[]> = Object.fromEntries(STAGES.map((s) => [s, []]));
   const queue: number[] = [];
@@ -157,6 +161,10 @@ function section(runs: ReportRun[], prices: FactoryReport['prices']): FactorySec
   for (const run of runs) {
     const { facts } = run;
     byEnd[facts.end]++;
+    if (facts.closedAt && facts.end !== 'running') {
+      const ended = (endedPerDay[facts.closedAt.slice(0, 10)] ??= {});
+      ended[facts.end] = (ended[facts.end] ?? 0) + 1;
+    }
     if (facts.end === 'promoted' && facts.closedAt) {
       cycle.push((Date.parse(facts.closedAt) - Date.parse(facts.startedAt)) / 1000);
       const day = facts.closedAt.slice(0, 10);
@@ -192,7 +200,7 @@ function section(runs: ReportRun[], prices: FactoryReport['prices']): FactorySec
   const total = costOf(gpuSeconds, cpuSeconds);
   const scrapCost = deviceSeconds > 0 ? total * (scrapSeconds / deviceSeconds) : 0;
   return {
-    throughput: { runs: runs.length, byEnd, promotedPerDay },
+    throughput: { runs: runs.length, byEnd, promotedPerDay, endedPerDay },
     cycleTime: {
       triggerToPromotedSeconds: percentiles(cycle),
       stageSeconds: Object.fromEntries(Object.entries(stageSeconds).map(([s, v]) => [s, percentiles(v)])),
