@@ -4,8 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import type { FactoryReport, FactorySection } from '../core/factoryReport';
 import { reportCharts } from '../core/reportCharts';
 import { HEADLINE, type HeadlineUnit, secs } from './report';
@@ -16,8 +15,9 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** A Vega-Lite spec rendered to SVG markup, headless (no canvas, no DOM). */
+/** A Vega-Lite spec rendered to SVG markup, headless (no canvas, no DOM). Vega loads here, not with every command. */
 async function svgOf(spec: TopLevelSpec): Promise<string> {
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
