@@ -1,14 +1,15 @@
 // The factory report's arithmetic: run facts read from recorded histories, and scrap, throughput and cycle time
 // computed from runs whose outcomes and attempts are known.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { AttemptRecord } from '../../core/attempts';
 import { factoryReport, percentiles, REPORT_VERSION, runScrap, type ReportRun } from '../../core/factoryReport';
 import { busySeconds, slotIdle, slotName } from '../../core/gpuIdle';
 import { cycleTimeRows, reportCharts, throughputRows } from '../../core/reportCharts';
-import { escapeHtml, reportHtml } from '../../cli/reportHtml';
+import { assertWritable, escapeHtml, reportHtml, writeHtmlFile } from '../../cli/reportHtml';
 import { runFactsFromHistory, type HistoryJson, type RunFacts } from '../../core/runFacts';
 import { projectRoot } from '../../stack/paths';
 
@@ -307,5 +308,26 @@ describe('the report page', () => {
       assert.match(html, new RegExp(`<figure id="chart-${id}"><figcaption>[^<]*</figcaption><svg `));
     assert.ok(html.includes('host&#60;1&#62;/gpu0') && !html.includes('host<1>'), 'the slot name is escaped');
     assert.doesNotMatch(html, /<script|<link|\b(src|href)=["']?https?:|url\(/i);
+  });
+});
+
+describe('writing the page', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-report-html-'));
+
+  it('replaces the file whole, and leaves no temporary file when it cannot', async () => {
+    const file = path.join(dir, 'report.html');
+    await writeHtmlFile(file, '<p>one</p>');
+    await writeHtmlFile(file, '<p>two</p>');
+    assert.equal(readFileSync(file, 'utf8'), '<p>two</p>');
+    const folder = path.join(dir, 'taken');
+    mkdirSync(folder);
+    await assert.rejects(writeHtmlFile(folder, '<p>x</p>'), new RegExp(`^Error: cannot write --html ${folder}: `));
+    assert.deepEqual(readdirSync(dir).sort(), ['report.html', 'taken']);
+  });
+
+  it('refuses a missing folder or a folder as the target before any work', async () => {
+    await assertWritable(path.join(dir, 'report.html'));
+    await assert.rejects(assertWritable(path.join(dir, 'nope', 'r.html')), /cannot write --html .*: no such folder/);
+    await assert.rejects(assertWritable(dir), /cannot write --html .*: is a folder, not a file/);
   });
 });
