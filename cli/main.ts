@@ -1,5 +1,6 @@
 // The `ct` command: one commander program, each command with its own --help. Exit codes: 0 ok, 1 failure,
-// 2 bad input (usage, flags, files, configs, unknown ids, an unreachable Temporal or S3), 3 a finding (drift, a broken audit chain).
+// 2 bad input (usage, flags, files, configs, unknown ids, an unreachable Temporal or S3; cli/usage.ts exitCodeOf),
+// 3 a finding (drift, a broken audit chain).
 import { Command, CommanderError, Option } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
 import {

@@ -52,7 +52,7 @@ function idleTable(r: FactoryReport): string {
   if (r.gpuIdle.length === 0) return '<p class="empty">no training attempt in this window</p>';
   const rows = r.gpuIdle.map(
     (g) =>
-      `<tr data-slot="${escapeHtml(g.slot)}"><th scope="row">${escapeHtml(g.slot)}</th><td>${g.kind}</td>${numberCell(g.attempts, 'count', '')}${numberCell(g.busySeconds, 'seconds', '')}${numberCell(g.idleShare, 'share', '')}</tr>`,
+      `<tr data-slot="${escapeHtml(g.slot)}"><th scope="row">${escapeHtml(g.slot)}</th><td>${escapeHtml(g.kind)}</td>${numberCell(g.attempts, 'count', '')}${numberCell(g.busySeconds, 'seconds', '')}${numberCell(g.idleShare, 'share', '')}</tr>`,
   );
   const head = ['slot', 'kind', 'attempts', 'busy', 'idle'].map((l) => `<th scope="col">${l}</th>`).join('');
   return `<table id="gpu-idle"><thead><tr>${head}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
