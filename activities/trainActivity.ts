@@ -71,7 +71,7 @@ async function trainAttempt(deps: TrainingDeps, input: TrainInput, gpus: string[
   const checkpoints = new CheckpointStore(store, input.modelId, input.runId);
   const previous = lastHeartbeat(ctx.info.heartbeatDetails, log);
   const ledger = openLedger(store, input, attempt, previous, log);
-  const s = newAttemptState(attempt, previous, gpus, startedAt);
+  const s = newAttemptState(attempt, previous, gpus, startedAt, deps.gpuPool.slotOf(gpus));
   const { progress } = s;
   const uploads = new CheckpointUploads(checkpoints, {
     maxPending: trainer.maxPendingCheckpoints,

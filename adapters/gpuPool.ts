@@ -1,11 +1,21 @@
 // GPU slots of one worker: each training takes `perJob` GPU ids and sees only those (CUDA_VISIBLE_DEVICES).
+import os from 'node:os';
+import { slotName } from '../core/gpuIdle';
+
 export class GpuPool {
   private readonly free: string[];
   constructor(
     readonly gpus: string[],
     readonly perJob: number,
+    /** The worker's host, in the slot names its attempt records carry. */
+    readonly host = os.hostname(),
   ) {
     this.free = [...gpus];
+  }
+
+  /** The name of the slot a training on `ids` (from acquire) occupies: <host>/gpu<ids>, or <host>/cpu. */
+  slotOf(ids: string[]): string {
+    return slotName(this.host, ids);
   }
 
   /** Trainings this worker runs at once: one per `perJob` GPUs, or a single CPU slot without GPUs. */

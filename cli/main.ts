@@ -1,5 +1,6 @@
 // The `ct` command: one commander program, each command with its own --help. Exit codes: 0 ok, 1 failure,
-// 2 bad input (usage, flags, files, configs, unknown ids), 3 a finding (drift, a broken audit chain).
+// 2 bad input (usage, flags, files, configs, unknown ids, an unreachable Temporal or S3; cli/usage.ts exitCodeOf),
+// 3 a finding (drift, a broken audit chain).
 import { Command, CommanderError, Option } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
 import {
@@ -26,7 +27,8 @@ import { formatRunSummary } from './runSummary';
 import { writeSchemas } from './schemas';
 import { type TriggerFlags, scheduleCommand, supervisorCommand, webhookCommand, withClient } from './triggerCommands';
 import { buildReport, formatReport, type ReportFlags, reportCsv } from './report';
-import { UsageError } from './usage';
+import { assertWritable, reportHtml, writeHtmlFile } from './reportHtml';
+import { exitCodeOf, UsageError } from './usage';
 
 const print = (s: string) => process.stdout.write(`${s}\n`);
 let exitCode = 0;
@@ -289,13 +291,19 @@ function program(): Command {
     .option('--since <when>', 'a duration before --until (30d, 12h) or an ISO date', '30d')
     .option('--until <when>', 'an ISO date or a duration before now (default: now)')
     .addOption(jsonOption())
-    .option('--csv', 'one CSV row per model (and the fleet)')
+    .option('--csv', 'one CSV row per model (and the fleet), then one per worker slot')
+    .option('--html <file>', 'write one self-contained HTML page with charts to <file> (and print the summary)')
     .action(
-      run(async (o: ReportFlags & { json?: boolean; csv?: boolean }) => {
+      run(async (o: ReportFlags & { json?: boolean; csv?: boolean; html?: string }) => {
+        if ([o.json, o.csv, o.html].filter(Boolean).length > 1)
+          throw new UsageError('report: give at most one of --json, --csv and --html <file>');
+        if (o.html) await assertWritable(o.html);
         const report = await withClient((client) =>
           withObjectStore((store) => buildReport(client, store, cliConfig().config, o)),
         );
+        if (o.html) await writeHtmlFile(o.html, await reportHtml(report));
         print(o.json ? JSON.stringify(report, null, 2) : o.csv ? reportCsv(report) : formatReport(report));
+        if (o.html) print(`wrote ${o.html}`);
       }),
     );
 
@@ -454,6 +462,6 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`ct: ${(err as Error).message}\n`);
-    process.exit(err instanceof UsageError || err instanceof InvalidInputError ? 2 : 1);
+    process.exit(exitCodeOf(err));
   },
 );

@@ -84,7 +84,8 @@ export async function buildReport(
   return factoryReport(runs, { ...window, prices: config.prices });
 }
 
-const secs = (s: number | null) =>
+/** Seconds as a person reads them: s, min or h. */
+export const secs = (s: number | null) =>
   s === null
     ? '—'
     : s >= 3600
@@ -123,45 +124,94 @@ export function formatReport(r: FactoryReport): string {
   const models = Object.entries(r.models).flatMap(([m, s]) => formatSection(m, s, r.prices.currency));
   // One model: the fleet would say the same again.
   const fleet = Object.keys(r.models).length > 1 ? formatSection('fleet', r.fleet, r.prices.currency) : [];
-  return [head, ...fleet, ...models].join('\n');
+  const idle = r.gpuIdle.map((g) => `${g.slot} ${(100 * g.idleShare).toFixed(1)}% (busy ${secs(g.busySeconds)})`);
+  return [head, ...fleet, ...models, `idle per worker slot: ${idle.join(' · ') || '—'}`].join('\n');
 }
 
-/** One row per model (and the fleet): the headline numbers. */
+/** A CSV cell: quoted when it holds a comma, a quote or a line break (RFC 4180). */
+const cell = (v: string | number) => (/[",\r\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+
+/** How a headline number reads: a count, seconds, a share of 1, or money in the report's currency. */
+export type HeadlineUnit = 'count' | 'seconds' | 'share' | 'money';
+
+const ends = (s: FactorySection, ...e: (keyof FactorySection['throughput']['byEnd'])[]) =>
+  e.reduce((n, k) => n + s.throughput.byEnd[k], 0);
+
+/** The headline numbers of a section (the fleet or a model): the CSV's columns and the HTML page's table. */
+export const HEADLINE: {
+  column: string;
+  label: string;
+  unit: HeadlineUnit;
+  value: (s: FactorySection) => number | null;
+}[] = [
+  { column: 'runs', label: 'runs', unit: 'count', value: (s) => s.throughput.runs },
+  { column: 'promoted', label: 'promoted', unit: 'count', value: (s) => ends(s, 'promoted') },
+  {
+    column: 'rejected_by_gate',
+    label: 'rejected by gate',
+    unit: 'count',
+    value: (s) => ends(s, 'rejected-by-gate', 'superseded'),
+  },
+  {
+    column: 'rejected_by_people',
+    label: 'rejected by people',
+    unit: 'count',
+    value: (s) => ends(s, 'rejected-by-people'),
+  },
+  {
+    column: 'rejected_by_timeout',
+    label: 'rejected by timeout',
+    unit: 'count',
+    value: (s) => ends(s, 'rejected-by-timeout'),
+  },
+  { column: 'failed', label: 'failed', unit: 'count', value: (s) => ends(s, 'failed') },
+  {
+    column: 'cancelled',
+    label: 'cancelled',
+    unit: 'count',
+    value: (s) => ends(s, 'cancelled', 'terminated', 'timed-out'),
+  },
+  {
+    column: 'cycle_p50_s',
+    label: 'cycle p50',
+    unit: 'seconds',
+    value: (s) => s.cycleTime.triggerToPromotedSeconds.p50,
+  },
+  {
+    column: 'cycle_p90_s',
+    label: 'cycle p90',
+    unit: 'seconds',
+    value: (s) => s.cycleTime.triggerToPromotedSeconds.p90,
+  },
+  {
+    column: 'cycle_max_s',
+    label: 'cycle max',
+    unit: 'seconds',
+    value: (s) => s.cycleTime.triggerToPromotedSeconds.max,
+  },
+  { column: 'device_s', label: 'compute', unit: 'seconds', value: (s) => s.compute.deviceSeconds },
+  { column: 'scrap_s', label: 'scrap', unit: 'seconds', value: (s) => s.scrap.deviceSeconds },
+  { column: 'scrap_share', label: 'scrap share', unit: 'share', value: (s) => s.scrap.share },
+  { column: 'cost_total', label: 'cost', unit: 'money', value: (s) => s.cost.total },
+  {
+    column: 'cost_per_promoted',
+    label: 'cost per promoted model',
+    unit: 'money',
+    value: (s) => s.cost.perPromotedModel,
+  },
+];
+
+/** One row per model (and the fleet): the headline numbers; then one row per worker slot (model "(slot)"). */
 export function reportCsv(r: FactoryReport): string {
-  const cols = [
-    'model',
-    'runs',
-    'promoted',
-    'rejected_by_gate',
-    'rejected_by_people',
-    'rejected_by_timeout',
-    'failed',
-    'cancelled',
-    'cycle_p50_s',
-    'cycle_p90_s',
-    'device_s',
-    'scrap_s',
-    'scrap_share',
-    'cost_total',
-    'cost_per_promoted',
-  ];
+  const slotCols = ['slot', 'slot_busy_s', 'slot_idle_share'];
   const row = (name: string, s: FactorySection) =>
-    [
-      name,
-      s.throughput.runs,
-      s.throughput.byEnd.promoted,
-      s.throughput.byEnd['rejected-by-gate'] + s.throughput.byEnd.superseded,
-      s.throughput.byEnd['rejected-by-people'],
-      s.throughput.byEnd['rejected-by-timeout'],
-      s.throughput.byEnd.failed,
-      s.throughput.byEnd.cancelled + s.throughput.byEnd.terminated + s.throughput.byEnd['timed-out'],
-      s.cycleTime.triggerToPromotedSeconds.p50 ?? '',
-      s.cycleTime.triggerToPromotedSeconds.p90 ?? '',
-      s.compute.deviceSeconds,
-      s.scrap.deviceSeconds,
-      s.scrap.share ?? '',
-      s.cost.total,
-      s.cost.perPromotedModel ?? '',
-    ].join(',');
-  return [cols.join(','), row('(fleet)', r.fleet), ...Object.entries(r.models).map(([m, s]) => row(m, s))].join('\n');
+    [name, ...HEADLINE.map((h) => h.value(s) ?? ''), ...slotCols.map(() => '')].map(cell).join(',');
+  const slotRow = (g: FactoryReport['gpuIdle'][number]) =>
+    ['(slot)', ...HEADLINE.map(() => ''), g.slot, g.busySeconds, g.idleShare].map(cell).join(',');
+  return [
+    ['model', ...HEADLINE.map((h) => h.column), ...slotCols].join(','),
+    row('(fleet)', r.fleet),
+    ...Object.entries(r.models).map(([m, s]) => row(m, s)),
+    ...r.gpuIdle.map(slotRow),
+  ].join('\n');
 }

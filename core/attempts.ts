@@ -25,6 +25,8 @@ export const AttemptRecord = z.object({
   wallSeconds: z.number(),
   device: z.string().nullable(),
   gpus: z.array(z.string()),
+  /** The worker slot it trained on (core/gpuIdle.ts slotName); absent in records written before slots were. */
+  slot: z.string().optional(),
   /** GPU-seconds (wall × GPUs) on GPU workers, CPU-seconds of the trainer process on CPU workers. */
   deviceSeconds: z.number(),
   deviceSecondsKind: z.enum(['gpu', 'cpu']),
@@ -59,6 +61,7 @@ export function reconstructedAttempt(beat: TrainingProgress): AttemptRecord {
     wallSeconds,
     device: beat.device,
     gpus,
+    ...(beat.slot ? { slot: beat.slot } : {}),
     deviceSeconds: wallSeconds * Math.max(1, gpus.length),
     deviceSecondsKind: gpus.length ? 'gpu' : 'cpu',
     resumedFromStep: beat.resumedFromStep ?? 0,
@@ -98,6 +101,7 @@ export function attemptRecord(a: AttemptSummary): AttemptRecord {
     wallSeconds,
     device: progress.device,
     gpus,
+    ...(progress.slot ? { slot: progress.slot } : {}),
     deviceSeconds: gpus.length ? wallSeconds * gpus.length : a.trainerCpuSeconds,
     deviceSecondsKind: gpus.length ? 'gpu' : 'cpu',
     resumedFromStep: progress.resumedFromStep ?? 0,

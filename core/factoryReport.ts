@@ -2,10 +2,11 @@
 // their training attempt records. Pure; the definitions are the README's ("The factory report").
 import { z } from 'zod';
 import { type AttemptRecord, stepsRedone as redoneSince } from './attempts';
+import { SlotIdle, slotIdle } from './gpuIdle';
 import { RunEnd, type RunFacts } from './runFacts';
 import { STAGES } from './runStatus';
 
-export const REPORT_VERSION = 1;
+export const REPORT_VERSION = 2;
 
 export const Percentiles = z.object({
   count: z.number().int(),
@@ -34,6 +35,9 @@ export const FactorySection = z.object({
     runs: z.number().int().describe('runs started in the window'),
     byEnd: z.record(RunEnd, z.number().int()),
     promotedPerDay: z.record(z.string(), z.number().int()).describe('UTC day of the promotion → models promoted'),
+    endedPerDay: z
+      .record(z.string(), z.partialRecord(RunEnd, z.number().int()))
+      .describe('UTC day a run closed → runs closed that day by how they ended (open runs are not counted)'),
   }),
   cycleTime: z.object({
     triggerToPromotedSeconds: Percentiles,
@@ -74,6 +78,11 @@ export const FactoryReport = z.object({
   prices: z.object({ gpuHour: z.number(), cpuHour: z.number(), currency: z.string() }),
   fleet: FactorySection,
   models: z.record(z.string(), FactorySection),
+  gpuIdle: z
+    .array(SlotIdle)
+    .describe(
+      "per worker slot seen in the attempt records of the report's runs (a slot that never trained in the window is not listed): the share of the window with no training on it",
+    ),
 });
 export type FactoryReport = z.infer<typeof FactoryReport>;
 
@@ -138,6 +147,7 @@ export function runScrap(run: ReportRun): { byCause: Partial<Record<ScrapCause, 
 function section(runs: ReportRun[], prices: FactoryReport['prices']): FactorySection {
   const byEnd = Object.fromEntries(RunEnd.options.map((e) => [e, 0])) as Record<z.infer<typeof RunEnd>, number>;
   const promotedPerDay: Record<string, number> = {};
+  const endedPerDay: FactorySection['throughput']['endedPerDay'] = {};
   const cycle: number[] = [];
   const stageSeconds: Record<string, number[]> = Object.fromEntries(STAGES.map((s) => [s, []]));
   const queue: number[] = [];
@@ -151,6 +161,10 @@ function section(runs: ReportRun[], prices: FactoryReport['prices']): FactorySec
   for (const run of runs) {
     const { facts } = run;
     byEnd[facts.end]++;
+    if (facts.closedAt && facts.end !== 'running') {
+      const ended = (endedPerDay[facts.closedAt.slice(0, 10)] ??= {});
+      ended[facts.end] = (ended[facts.end] ?? 0) + 1;
+    }
     if (facts.end === 'promoted' && facts.closedAt) {
       cycle.push((Date.parse(facts.closedAt) - Date.parse(facts.startedAt)) / 1000);
       const day = facts.closedAt.slice(0, 10);
@@ -186,7 +200,7 @@ function section(runs: ReportRun[], prices: FactoryReport['prices']): FactorySec
   const total = costOf(gpuSeconds, cpuSeconds);
   const scrapCost = deviceSeconds > 0 ? total * (scrapSeconds / deviceSeconds) : 0;
   return {
-    throughput: { runs: runs.length, byEnd, promotedPerDay },
+    throughput: { runs: runs.length, byEnd, promotedPerDay, endedPerDay },
     cycleTime: {
       triggerToPromotedSeconds: percentiles(cycle),
       stageSeconds: Object.fromEntries(Object.entries(stageSeconds).map(([s, v]) => [s, percentiles(v)])),
@@ -226,6 +240,11 @@ export function factoryReport(runs: ReportRun[], opts: ReportOptions): FactoryRe
     fleet: section(inWindow, opts.prices),
     models: Object.fromEntries(
       [...byModel].sort(([a], [b]) => a.localeCompare(b)).map(([m, r]) => [m, section(r, opts.prices)]),
+    ),
+    gpuIdle: slotIdle(
+      inWindow.flatMap((r) => r.attempts),
+      opts.since,
+      opts.until,
     ),
   };
 }

@@ -15,6 +15,7 @@ export const TrainingProgress = z.object({
   checkpointSha256: z.string().nullable(),
   device: z.string().nullable(),
   gpus: z.array(z.string()).optional(),
+  slot: z.string().optional().describe('the worker slot training: <host>/gpu<ids> or <host>/cpu'),
   attemptStartedAt: z.string().optional(),
   updatedAt: z.string().optional(),
   gpuUtilization: z.number().nullable().optional().describe("percent, mean over the attempt's GPUs"),
@@ -34,6 +35,7 @@ export function attemptProgress(
   previous: TrainingProgress | null,
   gpus: string[],
   startedAt: Date,
+  slot?: string,
 ): TrainingProgress {
   return {
     attempt,
@@ -46,6 +48,7 @@ export function attemptProgress(
     checkpointSha256: previous?.checkpointSha256 ?? null,
     device: null,
     gpus,
+    ...(slot ? { slot } : {}),
     attemptStartedAt: startedAt.toISOString(),
     updatedAt: startedAt.toISOString(),
     resumedFromStep: 0,

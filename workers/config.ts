@@ -65,15 +65,32 @@ export function temporalConnectConfig(config: AppConfig) {
   };
 }
 
+/** Temporal did not answer at the configured address; the message names it (the CLI exits 2). */
+export class TemporalUnreachableError extends Error {
+  override readonly name = 'TemporalUnreachableError';
+}
+
+/** `connect()`, its failure named by the address it tried. */
+async function reachTemporal<T>(address: string, connect: () => Promise<T>): Promise<T> {
+  try {
+    return await connect();
+  } catch (err) {
+    throw new TemporalUnreachableError(`cannot reach Temporal at ${address}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
 export async function connectClient(config: AppConfig): Promise<Client> {
   const { connectionOptions, namespace } = temporalConnectConfig(config);
-  const connection = await Connection.connect(connectionOptions);
+  const connection = await reachTemporal(connectionOptions.address, () => Connection.connect(connectionOptions));
   return new Client({ connection, namespace });
 }
 
 export async function connectWorker(config: AppConfig): Promise<{ connection: NativeConnection; namespace: string }> {
   const { connectionOptions, namespace } = temporalConnectConfig(config);
-  return { connection: await NativeConnection.connect(connectionOptions), namespace };
+  const connect = () => NativeConnection.connect(connectionOptions);
+  return { connection: await reachTemporal(connectionOptions.address, connect), namespace };
 }
 
 export function createObjectStore(config: AppConfig): ObjectStore {

@@ -27,9 +27,10 @@ export function newAttemptState(
   previous: TrainingHeartbeat | null,
   gpus: string[],
   startedAt: Date,
+  slot: string,
 ): AttemptState {
   return {
-    progress: attemptProgress(attempt, previous, gpus, startedAt),
+    progress: attemptProgress(attempt, previous, gpus, startedAt, slot),
     run: null,
     finished: null,
     stalled: false,

@@ -1,12 +1,19 @@
 // ct report against runs whose outcomes are known: a promoted run, a gate rejection, a crash resumed from its
 // checkpoint, and a run cancelled while it waited for approval (real servers, real trainer).
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startRetraining, runStatus } from '../../client';
 import { AttemptRecord } from '../../core/attempts';
+import { FactoryReport } from '../../core/factoryReport';
+import { slotName } from '../../core/gpuIdle';
 import { keys } from '../../core/keys';
 import type { ModelConfig } from '../../core/modelConfig';
-import { buildReport, formatReport } from '../../cli/report';
+import { buildReport, formatReport, HEADLINE } from '../../cli/report';
+import { freePort } from '../../stack/processes';
+import { ctEnv, runCt } from '../helpers/ct';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
@@ -14,6 +21,7 @@ describe('ct report', () => {
   let stack: TestStack;
   let tenant: ReturnType<TestStack['tenant']>;
   const runIds: Record<string, string> = {};
+  const testStart = new Date();
 
   before(async () => {
     stack = await startTestStack();
@@ -92,6 +100,80 @@ describe('ct report', () => {
     assert.ok(near(fleet.compute.deviceSeconds, all));
     assert.ok(near(fleet.scrap.share!, fleet.scrap.deviceSeconds / all));
     assert.match(formatReport(report), /fleet: 4 run\(s\) — promoted 2 · rejected-by-gate 1 · cancelled 1/);
+
+    // GPU idle: every attempt ran on this process's one training slot; its busy time is the union of their intervals.
+    const records = [gateCompute, cancelCompute, crashCompute, await deviceSeconds('rep-ok')].flatMap((c) => c.records);
+    assert.deepEqual(
+      report.gpuIdle.map((g) => g.slot),
+      [slotName(os.hostname(), records[0]!.gpus)],
+    );
+    const [slot] = report.gpuIdle;
+    assert.equal(slot!.attempts, records.length);
+    const walls = records.map((r) => r.wallSeconds);
+    assert.ok(slot!.busySeconds >= Math.max(...walls) && slot!.busySeconds <= walls.reduce((a, b) => a + b, 0));
+    assert.ok(Math.abs(slot!.idleShare - (1 - slot!.busySeconds / 3600)) < 1e-9, 'a one-hour window');
+    assert.ok(slot!.idleShare > 0 && slot!.idleShare < 1);
+    assert.match(formatReport(report), new RegExp(`idle per worker slot: ${slot!.slot} \\d+\\.\\d%`));
+  });
+
+  it("ct report --html writes one self-contained page whose numbers are the JSON report's", async () => {
+    const env = ctEnv(tenant.config);
+    const window = ['--since', testStart.toISOString(), '--until', new Date(Date.now() + 60_000).toISOString()];
+    const file = path.join(stack.dir, 'report.html');
+    const [json, html] = await Promise.all([
+      runCt(['report', ...window, '--json'], env),
+      runCt(['report', ...window, '--html', file], env),
+    ]);
+    assert.equal(json.status, 0, json.stderr);
+    assert.equal(html.status, 0, html.stderr);
+    assert.match(html.stdout, new RegExp(`wrote ${file}`));
+    const report = FactoryReport.parse(JSON.parse(json.stdout));
+    const page = readFileSync(file, 'utf8');
+    assert.doesNotMatch(page, /<script|<link|<iframe|<img|\b(src|href)=["']?https?:|url\(|@import/i, 'fetches nothing');
+    for (const id of ['cycle-time', 'scrap', 'throughput'])
+      assert.match(page, new RegExp(`<figure id="chart-${id}"><figcaption>[^<]*</figcaption><svg `), id);
+    assert.deepEqual(
+      readdirSync(stack.dir).filter((f) => f.endsWith('.tmp')),
+      [],
+      'no temporary file left',
+    );
+    // Each row's exact values (data-value) are the JSON report's headline numbers.
+    const values = (row: string) => [...row.matchAll(/data-value="([^"]*)"/g)].map((m) => m[1]);
+    const sections = { '(fleet)': report.fleet, ...report.models };
+    for (const [model, section] of Object.entries(sections)) {
+      const row = new RegExp(`<tr data-model="${model.replace(/[()]/g, '\\$&')}">(.*?)</tr>`).exec(page);
+      assert.ok(row, `a row for ${model}`);
+      assert.deepEqual(
+        values(row[1]!),
+        HEADLINE.map((h) => String(h.value(section) ?? '')),
+        model,
+      );
+    }
+    assert.ok(page.includes('rep-crash') && page.includes('rep-gate'));
+    const [slot] = report.gpuIdle;
+    const slotRow = new RegExp(`<tr data-slot="${slot!.slot}">(.*?)</tr>`).exec(page);
+    assert.deepEqual(values(slotRow![1]!), [slot!.attempts, slot!.busySeconds, slot!.idleShare].map(String));
+  });
+
+  it('refuses --html with --json, names a path it cannot write, and an endpoint that does not answer (exit 2)', async () => {
+    const env = ctEnv(tenant.config);
+    const [temporalPort, s3Port] = await Promise.all([freePort(), freePort()]);
+    const nowhere = path.join(stack.dir, 'no-such-folder', 'report.html');
+    const [both, unwritable, temporal, s3] = await Promise.all([
+      runCt(['report', '--json', '--html', path.join(stack.dir, 'x.html')], env),
+      runCt(['report', '--html', nowhere], env),
+      runCt(['report', '--since', '1h'], { ...env, CT_TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}` }),
+      runCt(['report', '--since', '1h'], { ...env, CT_S3_ENDPOINT: `http://127.0.0.1:${s3Port}` }),
+    ]);
+    assert.equal(both.status, 2);
+    assert.match(both.stderr, /give at most one of --json, --csv and --html/);
+    assert.equal(unwritable.status, 2);
+    assert.match(unwritable.stderr, new RegExp(`cannot write --html ${nowhere}: no such folder`));
+    assert.ok(!existsSync(nowhere));
+    assert.equal(temporal.status, 2, temporal.stderr);
+    assert.match(temporal.stderr, new RegExp(`^ct: cannot reach Temporal at 127\\.0\\.0\\.1:${temporalPort}: `));
+    assert.equal(s3.status, 2, s3.stderr);
+    assert.match(s3.stderr, new RegExp(`^ct: object store http://127\\.0\\.0\\.1:${s3Port} unreachable during `));
   });
 
   it('says so for an empty window, and refuses an unknown model and a window that ends before it starts', async () => {

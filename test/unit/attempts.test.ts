@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AttemptRecord, reconstructedAttempt, TrainingHeartbeat } from '../../core/attempts';
+import { attemptSlot } from '../../core/gpuIdle';
 
 const beat = {
   attempt: 2,
@@ -41,5 +42,13 @@ describe('attempt records', () => {
     assert.deepEqual(TrainingHeartbeat.parse(beat).unrecorded, []);
     const old = { ...reconstructedAttempt(beat), reconstructed: undefined };
     assert.equal(AttemptRecord.parse(old).reconstructed, false);
+  });
+
+  it('a lost attempt keeps the slot its heartbeat named; records written before slots fall back to GPUs or device', () => {
+    assert.equal(reconstructedAttempt({ ...beat, slot: 'host-a/cpu' }).slot, 'host-a/cpu');
+    const old = AttemptRecord.parse(reconstructedAttempt(beat));
+    assert.equal(old.slot, undefined);
+    assert.equal(attemptSlot(old), 'cpu');
+    assert.equal(attemptSlot({ ...old, gpus: ['1', '0'] }), 'gpu0,1');
   });
 });

@@ -1,11 +1,15 @@
 // The factory report's arithmetic: run facts read from recorded histories, and scrap, throughput and cycle time
 // computed from runs whose outcomes and attempts are known.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { AttemptRecord } from '../../core/attempts';
-import { factoryReport, percentiles, runScrap, type ReportRun } from '../../core/factoryReport';
+import { factoryReport, percentiles, REPORT_VERSION, runScrap, type ReportRun } from '../../core/factoryReport';
+import { busySeconds, slotIdle, slotName } from '../../core/gpuIdle';
+import { cycleTimeRows, reportCharts, throughputRows } from '../../core/reportCharts';
+import { assertWritable, escapeHtml, reportHtml, writeHtmlFile } from '../../cli/reportHtml';
 import { runFactsFromHistory, type HistoryJson, type RunFacts } from '../../core/runFacts';
 import { projectRoot } from '../../stack/paths';
 
@@ -138,6 +142,10 @@ describe('factory report', () => {
     assert.equal(report.fleet.throughput.byEnd['rejected-by-gate'], 1);
     assert.equal(report.fleet.throughput.byEnd.failed, 1);
     assert.deepEqual(report.fleet.throughput.promotedPerDay, { '2026-01-01': 1 });
+    assert.deepEqual(report.fleet.throughput.endedPerDay, {
+      '2026-01-01': { promoted: 1, 'rejected-by-gate': 1, failed: 1 },
+    });
+    assert.equal(report.reportVersion, REPORT_VERSION);
     assert.deepEqual(Object.keys(report.models), ['m']);
   });
 
@@ -160,5 +168,166 @@ describe('factory report', () => {
   it('percentiles are nearest-rank', () => {
     assert.deepEqual(percentiles([5, 1, 4, 2, 3]), { count: 5, p50: 3, p90: 5, max: 5 });
     assert.deepEqual(percentiles([]), { count: 0, p50: null, p90: null, max: null });
+  });
+});
+
+describe('GPU idle per worker slot', () => {
+  const t = (minute: number) => Date.parse('2026-01-01T00:00:00Z') + minute * 60_000;
+  const from = t(0);
+  const to = t(60);
+
+  it('busy time is the union of the intervals: overlaps and nested ones count once', () => {
+    assert.equal(busySeconds([], from, to), 0);
+    assert.equal(busySeconds([[t(10), t(20)]], from, to), 600);
+    assert.equal(
+      busySeconds(
+        [
+          [t(10), t(20)],
+          [t(15), t(25)],
+        ],
+        from,
+        to,
+      ),
+      900,
+      'overlapping',
+    );
+    assert.equal(
+      busySeconds(
+        [
+          [t(10), t(40)],
+          [t(15), t(20)],
+        ],
+        from,
+        to,
+      ),
+      1800,
+      'nested',
+    );
+    assert.equal(
+      busySeconds(
+        [
+          [t(30), t(35)],
+          [t(10), t(20)],
+          [t(20), t(30)],
+        ],
+        from,
+        to,
+      ),
+      1500,
+      'touching, unsorted',
+    );
+  });
+
+  it('busy time is clipped to the window; intervals outside it count nothing', () => {
+    assert.equal(busySeconds([[t(-10), t(5)]], from, to), 300);
+    assert.equal(busySeconds([[t(55), t(70)]], from, to), 300);
+    assert.equal(busySeconds([[t(-10), t(70)]], from, to), 3600);
+    assert.equal(
+      busySeconds(
+        [
+          [t(-20), t(-10)],
+          [t(61), t(62)],
+        ],
+        from,
+        to,
+      ),
+      0,
+    );
+  });
+
+  it('lists each slot seen in the window with its idle share, and no slot whose attempts are all outside it', () => {
+    const at = (slot: string | undefined, start: number, end: number, gpus = ['0']) =>
+      attempt({
+        attempt: 1,
+        outcome: 'succeeded',
+        ...(slot ? { slot } : {}),
+        gpus,
+        startedAt: new Date(t(start)).toISOString(),
+        endedAt: new Date(t(end)).toISOString(),
+      });
+    const idle = slotIdle(
+      [
+        at(slotName('h1', ['0']), 0, 30),
+        at(slotName('h1', ['0']), 15, 45),
+        at(slotName('h1', []), 50, 80, []),
+        at(undefined, 0, 6, ['1']),
+        at(slotName('h2', ['0']), 70, 80),
+      ],
+      new Date(from),
+      new Date(to),
+    );
+    assert.deepEqual(
+      idle.map((s) => [s.slot, s.attempts, s.busySeconds]),
+      [
+        ['gpu1', 1, 360],
+        ['h1/cpu', 1, 600],
+        ['h1/gpu0', 2, 2700],
+      ],
+    );
+    assert.ok(Math.abs(idle[2]!.idleShare - 0.25) < 1e-12);
+    assert.ok(Math.abs(idle[0]!.idleShare - 0.9) < 1e-12);
+  });
+});
+
+describe('the report page', () => {
+  const runs: ReportRun[] = [
+    run('promoted', [attempt({ attempt: 1, outcome: 'succeeded', slot: 'host<1>/gpu0' })], {
+      stageSeconds: { validate: 2, train: 100, approval: 30 },
+      trainScheduledAt: '2025-12-31T23:59:50.000Z',
+    }),
+    run('cancelled', [attempt({ attempt: 1, outcome: 'cancelled', deviceSeconds: 40 })], { modelId: 'other' }),
+  ];
+  const report = factoryReport(runs, {
+    since: new Date('2026-01-01T00:00:00Z'),
+    until: new Date('2026-01-02T00:00:00Z'),
+    prices: { gpuHour: 2, cpuHour: 0.05, currency: 'USD' },
+  });
+
+  it('charts the stages and waits that happened, the scrap causes and the runs closed per day', () => {
+    const parts = new Set(cycleTimeRows(report.fleet).map((r) => r.part));
+    assert.deepEqual([...parts], ['validate', 'train', 'approval wait', 'GPU queue']);
+    assert.deepEqual(throughputRows(report.fleet), [
+      { day: '2026-01-01', end: 'promoted', runs: 1 },
+      { day: '2026-01-01', end: 'cancelled', runs: 1 },
+    ]);
+    const charts = reportCharts(report.fleet);
+    assert.deepEqual(
+      charts.map((c) => [c.id, c.empty]),
+      [
+        ['cycle-time', null],
+        ['scrap', null],
+        ['throughput', null],
+      ],
+    );
+  });
+
+  it('renders each chart as inline SVG, escapes text, and fetches nothing', async () => {
+    assert.equal(escapeHtml(`<a href="x">&'`), '&#60;a href=&#34;x&#34;&#62;&#38;&#39;');
+    const html = await reportHtml(report);
+    for (const id of ['cycle-time', 'scrap', 'throughput'])
+      assert.match(html, new RegExp(`<figure id="chart-${id}"><figcaption>[^<]*</figcaption><svg `));
+    assert.ok(html.includes('host&#60;1&#62;/gpu0') && !html.includes('host<1>'), 'the slot name is escaped');
+    assert.doesNotMatch(html, /<script|<link|\b(src|href)=["']?https?:|url\(/i);
+  });
+});
+
+describe('writing the page', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-report-html-'));
+
+  it('replaces the file whole, and leaves no temporary file when it cannot', async () => {
+    const file = path.join(dir, 'report.html');
+    await writeHtmlFile(file, '<p>one</p>');
+    await writeHtmlFile(file, '<p>two</p>');
+    assert.equal(readFileSync(file, 'utf8'), '<p>two</p>');
+    const folder = path.join(dir, 'taken');
+    mkdirSync(folder);
+    await assert.rejects(writeHtmlFile(folder, '<p>x</p>'), new RegExp(`^Error: cannot write --html ${folder}: `));
+    assert.deepEqual(readdirSync(dir).sort(), ['report.html', 'taken']);
+  });
+
+  it('refuses a missing folder or a folder as the target before any work', async () => {
+    await assertWritable(path.join(dir, 'report.html'));
+    await assert.rejects(assertWritable(path.join(dir, 'nope', 'r.html')), /cannot write --html .*: no such folder/);
+    await assert.rejects(assertWritable(dir), /cannot write --html .*: is a folder, not a file/);
   });
 });

@@ -28,6 +28,13 @@ describe('GPU slots', () => {
     assert.deepEqual(pool.acquire(), []);
   });
 
+  it('names the slot a training occupies by the host and its GPUs', () => {
+    const pool = new GpuPool(['0', '1', '2', '3'], 2, 'node-7');
+    assert.equal(pool.slotOf(pool.acquire()), 'node-7/gpu0,1');
+    assert.equal(pool.slotOf(['3', '2']), 'node-7/gpu2,3');
+    assert.equal(new GpuPool([], 1, 'node-7').slotOf([]), 'node-7/cpu');
+  });
+
   it('reads CUDA_VISIBLE_DEVICES before asking nvidia-smi', () => {
     assert.deepEqual(discoverGpus({ CUDA_VISIBLE_DEVICES: '0, 2' }), {
       gpus: ['0', '2'],
