@@ -104,7 +104,7 @@ describe('notification settings in the model config', () => {
       notifications: { url: 'http://127.0.0.1:9/hook' },
     });
     assert.deepEqual(both.error?.issues[0]?.path, ['approval', 'notifyUrl']);
-    assert.match(both.error!.issues[0]!.message, /deprecated and cannot be combined with notifications/);
+    assert.match(both.error.issues[0].message, /deprecated and cannot be combined with notifications/);
     const bad = ModelConfig.safeParse({
       ...base,
       notifications: { url: 'http://127.0.0.1:9/hook', events: ['run-crashed'], retry: { initialInterval: 'soon' } },
