@@ -1,6 +1,6 @@
 // Notifications to people: one signed webhook POST per event (a Slack-compatible body, core/notifications.ts).
 // 2xx: delivered, and marked in the object store so the event id is never posted again; 4xx: refused, not retried;
-// 5xx or unreachable: retried by Temporal with the model's backoff.
+// 5xx, 408, 429 or unreachable: retried by Temporal with the model's backoff.
 import { ApplicationFailure } from '@temporalio/common';
 import { SIGNATURE_HEADER, signWebhookBody } from '../adapters/webhookSignature';
 import { keys } from '../core/keys';
@@ -36,7 +36,8 @@ export function createNotifyActivities(deps: ActivityDeps) {
       throw new Error(`notification receiver ${receiver} unreachable: ${(err as Error).message}`, { cause: err });
     }
     await res.body?.cancel();
-    if (res.status >= 400 && res.status < 500)
+    // 408 and 429 (Slack's rate limit) say "later", not "never": retried like a 5xx.
+    if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429)
       throw ApplicationFailure.nonRetryable(
         `notification receiver ${receiver} refused ${event.kind} ${event.id}: HTTP ${res.status}`,
         'NotificationRefused',

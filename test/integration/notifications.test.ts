@@ -169,7 +169,7 @@ describe('notifications (dev server, real workers, MinIO, a real HTTP receiver)'
     await recordHistory(stack.client, 'supervisor-notify-incident', `ct/${modelId}`);
   });
 
-  it('the notify activity posts an event id once, and does not retry a 4xx', async () => {
+  it('the notify activity posts an event id once, does not retry a 4xx, retries a 429', async () => {
     const { notify } = createNotifyActivities({
       store: tenant.store,
       logger: testLogger,
@@ -202,5 +202,14 @@ describe('notifications (dev server, real workers, MinIO, a real HTTP receiver)'
     assert.equal(err.type, 'NotificationRefused');
     assert.match(err.message, /refused model-promoted .*HTTP 410/);
     assert.ok(!err.message.includes('/hooks/ct'), 'the path (where tokens live) is not in the message');
+
+    answer = () => 429; // a rate limit says "later": a retryable failure
+    const limited = { ...event, id: 'dedup-test/run/model-promoted/2' };
+    await assert.rejects(env.run(notify, { url, event: limited }), (e: unknown) => {
+      assert.ok(!(e instanceof ApplicationFailure && e.nonRetryable), String(e));
+      assert.match((e as Error).message, /answered HTTP 429/);
+      return true;
+    });
+    assert.equal(await tenant.store.exists(keys.notificationDelivered(limited.id)), false, 'not marked delivered');
   });
 });
