@@ -30,6 +30,8 @@ export interface ActivityDeps {
   supervisor?: SupervisorMessenger;
   /** Verifies signed approval tokens; never logged, never in workflow history. */
   approvalSecret?: string;
+  /** Signs notification webhooks (X-CT-Signature); unset: they go unsigned. Never logged. */
+  notifySecret?: string;
 }
 
 export function activityLogger(base: Logger): Logger {

@@ -15,6 +15,7 @@ import { DriftReport, ReferenceProfile } from '../core/drift';
 import { FactoryReport } from '../core/factoryReport';
 import { ModelConfig } from '../core/modelConfig';
 import { ModelCard } from '../core/modelCard';
+import { NotificationBody } from '../core/notifications';
 import { RunInput } from '../core/runInput';
 import { ApprovalInput, RunStatus } from '../core/runStatus';
 import { TRAINER_CONFIG_SCHEMA_FILE, TrainerConfig } from '../core/trainerConfig';
@@ -38,6 +39,7 @@ export const EXPORTED_SCHEMAS = {
   'reference-profile': { schema: ReferenceProfile, io: 'output' as const },
   'trainer-config': { schema: TrainerConfig, io: 'input' as const },
   'factory-report': { schema: FactoryReport, io: 'output' as const },
+  notification: { schema: NotificationBody, io: 'output' as const },
 };
 
 const render = (id: string, schema: z.ZodType, io: 'input' | 'output') =>

@@ -111,6 +111,18 @@ export const AppConfig = z
       })
       .strict()
       .default({ host: '127.0.0.1', port: 8787, toleranceSeconds: DEFAULT_TOLERANCE_SECONDS }),
+    notifications: z
+      .object({
+        secret: z
+          .string()
+          .min(16, 'use at least 16 characters')
+          .optional()
+          .describe(
+            'HMAC-SHA256 secret that signs notification webhooks (X-CT-Signature, as drift alerts); unset: sent unsigned, with a warning',
+          ),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 export type AppConfig = z.infer<typeof AppConfig>;
@@ -143,6 +155,7 @@ export const ENV_VARS: Record<string, string> = {
   CT_WEBHOOK_HOST: 'webhook.host',
   CT_WEBHOOK_PORT: 'webhook.port',
   CT_WEBHOOK_TOLERANCE_SECONDS: 'webhook.toleranceSeconds',
+  CT_NOTIFY_SECRET: 'notifications.secret',
   CT_AUDIT_RETENTION_DAYS: 'audit.retentionDays',
 };
 

@@ -22,6 +22,8 @@ export const keys = {
   driftReport: (modelId: string, stamp: string) => `drift/${modelId}/reports/${stamp}.json`,
   /** A governance token's nonce, written once when an act consumes it: a token works once. */
   spentToken: (modelId: string, nonce: string) => `registry/${modelId}/spent-tokens/${nonce}.json`,
+  /** Written once a notification was delivered: an event id is posted once, whatever retries or replays. */
+  notificationDelivered: (eventId: string) => `notifications/${eventId}.json`,
 };
 
 /** Parses the version number out of a version card key, or null if the key is not one. */

@@ -2,6 +2,7 @@
 // for what the data must look like, how features are derived, how the trainer runs and what the gate demands.
 import { z } from 'zod';
 import { DriftSettings } from './drift/settings';
+import { ALL_NOTIFICATION_KINDS, NotificationKind } from './notifications';
 import { ObjectKeyPrefix } from './objectKey';
 import { TRAINER_HYPERPARAMETERS, TrainerName } from './trainerHyperparameters';
 
@@ -223,7 +224,12 @@ export const ModelConfig = z
         reminderAfter: Duration.optional(),
         escalateAfter: Duration.optional(),
         rejectAfter: Duration.optional().describe('no decision by then: rejected automatically'),
-        notifyUrl: z.url().optional().describe('webhook called (POST JSON) for reminders and escalations'),
+        notifyUrl: z
+          .url()
+          .optional()
+          .describe(
+            'deprecated: use notifications.url. Still sends reminders and escalations (the notifications body) when notifications is not set',
+          ),
         autoApprove: z
           .object({ minMargin: MetricBounds.default({}), noSliceRegression: z.boolean().default(true) })
           .strict()
@@ -290,6 +296,34 @@ export const ModelConfig = z
       })
       .strict()
       .default({ cooldown: '6h', manualWhilePaused: false }),
+    notifications: z
+      .object({
+        url: z.url().describe('webhook that receives each event as a Slack-compatible JSON body (POST)'),
+        events: z
+          .array(NotificationKind)
+          .min(1)
+          .default([...ALL_NOTIFICATION_KINDS])
+          .describe('which events are sent; default: all'),
+        webUiUrl: z
+          .url()
+          .optional()
+          .describe('Temporal Web UI base (e.g. http://localhost:8233): messages link to the run'),
+        retry: z
+          .object({
+            initialInterval: Duration.default('5s').describe(
+              'first retry after this; doubles each time, up to 1 minute',
+            ),
+            maximumAttempts: z.number().int().min(1).max(20).default(5),
+          })
+          .strict()
+          .default({ initialInterval: '5s', maximumAttempts: 5 })
+          .describe(
+            'a 5xx or unreachable receiver is retried; a 4xx is not; after the last attempt the run logs a warning and goes on',
+          ),
+      })
+      .strict()
+      .optional()
+      .describe('webhook notifications to people (README "Notifications")'),
     drift: DriftSettings.prefault({}).describe(
       'drift detection: methods, thresholds, correction, persistence (README "Drift detection")',
     ),
@@ -365,6 +399,14 @@ export const ModelConfig = z
         code: 'custom',
         path: ['approval', 'quorum'],
         message: `quorum ${cfg.approval.quorum} exceeds the ${members.size} members of the approver roles`,
+      });
+    }
+    if (cfg.notifications && cfg.approval.notifyUrl !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['approval', 'notifyUrl'],
+        message:
+          'approval.notifyUrl is deprecated and cannot be combined with notifications: remove it (notifications.url receives reminders and escalations too)',
       });
     }
     if (cfg.approval.mode === 'policy' && !cfg.approval.autoApprove) {

@@ -1,61 +1,20 @@
 // The drift-alert webhook: POST a DriftAlert as JSON, signed with a timestamp (header
-// X-CT-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">, core/signatureHeader.ts);
+// X-CT-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">, adapters/webhookSignature.ts);
 // the alert goes to the model's supervisor by update-with-start.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
-import { hmacSha256Hex, sameSignature } from '../adapters/hmac';
 import type { ObjectStore } from '../adapters/objectStore';
+import { SIGNATURE_HEADER, signatureProblem } from '../adapters/webhookSignature';
 import { reportDrift, SupervisorRefusal } from '../client/supervisor';
 import { DriftAlert } from '../core/supervisorMessages';
 import { keys } from '../core/keys';
 import { InvalidInputError, parseOrThrow } from '../core/parse';
-import {
-  DEFAULT_TOLERANCE_SECONDS,
-  formatSignatureHeader,
-  parseSignatureHeader,
-  signedPrefix,
-  timestampProblem,
-} from '../core/signatureHeader';
+import { DEFAULT_TOLERANCE_SECONDS } from '../core/signatureHeader';
 
-export const SIGNATURE_HEADER = 'x-ct-signature';
 export const ALERTS_PATH = '/v1/drift-alerts';
 const MAX_BODY_BYTES = 1024 * 1024;
-
-const signedContent = (timestamp: number, body: string | Uint8Array): Buffer =>
-  Buffer.concat([Buffer.from(signedPrefix(timestamp)), Buffer.from(body)]);
-
-/**
- * The X-CT-Signature value for sending `body` to the drift-alert webhook at time `nowMs` (default: now).
- * Pass several secrets while rotating: the receiver accepts the request if any one of them is its own.
- */
-export function signDriftAlert(secret: string | string[], body: string | Uint8Array, nowMs = Date.now()): string {
-  const timestamp = Math.floor(nowMs / 1000);
-  const secrets = typeof secret === 'string' ? [secret] : secret;
-  return formatSignatureHeader(
-    timestamp,
-    secrets.map((s) => hmacSha256Hex(s, signedContent(timestamp, body))),
-  );
-}
-
-/** Null when `header` signs `body` with `secret` within `toleranceSeconds` of `nowMs`, else why not. */
-export function signatureProblem(
-  secret: string,
-  body: Uint8Array,
-  header: string | undefined,
-  nowMs: number,
-  toleranceSeconds: number,
-): string | null {
-  const parsed = parseSignatureHeader(header);
-  if (!parsed.ok) return parsed.problem;
-  const { timestamp, signatures } = parsed.value;
-  const expected = Buffer.from(hmacSha256Hex(secret, signedContent(timestamp, body)), 'hex');
-  if (!signatures.some((s) => sameSignature(Buffer.from(s, 'hex'), expected))) {
-    return 'X-CT-Signature does not match: sign "<t>.<raw body>" with the webhook secret (HMAC-SHA256, hex)';
-  }
-  return timestampProblem(timestamp, nowMs, toleranceSeconds);
-}
 
 export interface WebhookOptions {
   client: Client;

@@ -132,6 +132,7 @@ export function activityDeps(config: AppConfig, logger: Logger, client?: Client)
     gitCommit: gitCommit(),
     audit: createAuditLog(config),
     approvalSecret: config.approvalSecret,
+    notifySecret: config.notifications.secret,
   };
 }
 

@@ -7,6 +7,7 @@ import {
   continueAsNew,
   log,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -42,11 +43,13 @@ import {
 } from '../core/supervisorMessages';
 import { workflowIds } from '../core/keys';
 import type { ModelConfig } from '../core/modelConfig';
+import { notificationSettingsOf } from '../core/notifications';
 import { reasonOf } from '../core/parse';
 import { RunInput, type RunInputJson } from '../core/runInput';
 import { runDetails } from '../core/runMetadata';
 import { CtModel, CtStage, CtTrigger } from '../core/searchAttributes';
 import { parseWorkflowInput, refuse } from './inputs';
+import { openNotifier } from './notifier';
 import { controlRetry } from './retryPolicies';
 import {
   pauseSignal,
@@ -80,6 +83,7 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
   }
   let config: ModelConfig | undefined;
   let configError: string | undefined;
+  const notifier = openNotifier();
   const rules = (): SupervisorRules => ({
     persistence: config?.drift.persistence ?? 1,
     manualWhilePaused: config?.continuousTraining.manualWhilePaused ?? false,
@@ -220,6 +224,7 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
       // Handlers first: an update accepted but not yet answered must not be lost. The run in flight is a child
       // with ParentClosePolicy ABANDON, so it keeps going and the next generation watches it.
       await condition(allHandlersFinished);
+      await notifier.settle();
       if (pendingStart(state)) continue;
       state.generation++;
       log.info('continuing as new', { historyLength: workflowInfo().historyLength, generation: state.generation });
@@ -236,6 +241,18 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
     const inc = state.incident!;
     try {
       config = await control.loadModelConfig(modelId); // the newest registered config applies to the new run
+      notifier.configure(notificationSettingsOf(config));
+      if (notifier.wants('incident-opened') && patched('notify-incidents'))
+        notifier.send('incident-opened', {
+          modelId,
+          message: `${inc.id} opened for ${modelId} (${inc.kind}): ${inc.reason}`,
+          facts: {
+            incident: inc.id,
+            trigger: inc.kind,
+            requestedBy: inc.requestedBy,
+            evidence: String(inc.evidenceCount),
+          },
+        });
       const data = config.continuousTraining.data;
       if (!inc.datasetKeys && !data)
         throw new Error(

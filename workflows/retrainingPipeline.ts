@@ -1,8 +1,10 @@
 // One retraining run as a durable DAG, read top to bottom as the recipe it is:
 // validate → prepare → train (GPU queue) → evaluate and gate → register the challenger → decide → promote.
 // Bookkeeping lives in pipeline/runBook.ts, people's decisions in pipeline/approvalDesk.ts, the promotion loop in
-// pipeline/promotion.ts, activity options in pipeline/proxies.ts.
-import { allHandlersFinished, condition, setWorkflowOptions } from '@temporalio/workflow';
+// pipeline/promotion.ts, activity options in pipeline/proxies.ts; people hear of it through notifier.ts.
+import { allHandlersFinished, condition, isCancellation, setWorkflowOptions } from '@temporalio/workflow';
+import { notificationSettingsOf } from '../core/notifications';
+import { reasonOf } from '../core/parse';
 import { RunInput, type RunInputJson } from '../core/runInput';
 import type { Outcome, RunStatus } from '../core/runStatus';
 import { parseWorkflowInput } from './inputs';
@@ -10,20 +12,35 @@ import { type ApprovalDesk, openApprovalDesk } from './pipeline/approvalDesk';
 import { evaluateAndGate, promote } from './pipeline/promotion';
 import { bookkeeping, dataStages, registry, training } from './pipeline/proxies';
 import { openRunBook, type RunBook } from './pipeline/runBook';
+import { type Notifier, openNotifier } from './notifier';
 import { onVersionedWorkers } from './versioning';
 
 export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunStatus> {
   const input = parseWorkflowInput(RunInput, rawInput, 'retrainingPipeline input');
   const book = openRunBook(input);
-  const outcome = await retrain(input, book, openApprovalDesk(book, input.trigger.requestedBy));
+  const notifier = openNotifier();
+  let outcome: Outcome;
+  try {
+    outcome = await retrain(input, book, openApprovalDesk(book, input.trigger.requestedBy, notifier), notifier);
+  } catch (err) {
+    if (!isCancellation(err))
+      notifier.send('run-failed', {
+        modelId: input.modelId,
+        message: `${input.modelId} run ${book.status.workflowId} failed: ${reasonOf(err)}`,
+        facts: { stage: book.status.stage, trigger: input.trigger.kind, requestedBy: input.trigger.requestedBy },
+      });
+    await notifier.settle();
+    throw err;
+  }
   // A decision's Update handler may still be auditing when its decision ends the run: let it answer first.
   await condition(allHandlersFinished);
+  await notifier.settle();
   return book.finish(outcome);
 }
 // A run may wait a week for approval: it finishes on the build it started on (Worker Versioning, README).
 setWorkflowOptions(onVersionedWorkers('PINNED'), retrainingPipeline);
 
-async function retrain(input: RunInput, book: RunBook, desk: ApprovalDesk): Promise<Outcome> {
+async function retrain(input: RunInput, book: RunBook, desk: ApprovalDesk, notifier: Notifier): Promise<Outcome> {
   const { modelId, trigger } = input;
   const { status, stage, audit } = book;
   const { runId, workflowId, datasetKeys } = status;
@@ -37,6 +54,7 @@ async function retrain(input: RunInput, book: RunBook, desk: ApprovalDesk): Prom
     await audit('run-started', trigger.requestedBy, { trigger, datasetKeys });
     return resolved;
   });
+  notifier.configure(notificationSettingsOf(config));
   await desk.open(config.approval);
   const data = { modelId, runId, config, datasetKeys };
 
@@ -79,5 +97,17 @@ async function retrain(input: RunInput, book: RunBook, desk: ApprovalDesk): Prom
     ]);
     return 'rejected';
   }
-  return promote(book, candidate, registered, decision, gated);
+  const outcome = await promote(book, candidate, registered, decision, gated);
+  if (outcome === 'promoted')
+    notifier.send('model-promoted', {
+      modelId,
+      message: `${modelId} v${registered.version} is the champion now (approved by ${decision.by})`,
+      facts: {
+        version: String(registered.version),
+        previousChampion:
+          book.status.verdict?.championVersion == null ? 'none' : `v${book.status.verdict.championVersion}`,
+        decision: `${decision.mode} by ${decision.by}`,
+      },
+    });
+  return outcome;
 }

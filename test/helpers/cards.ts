@@ -89,7 +89,7 @@ export function recordedActivities(
       promoteChampion: fake('promoteChampion', () => registered(true)),
       recordRejection: fake('recordRejection', () => undefined),
       currentChampionVersion: fake('currentChampionVersion', () => null),
-      notifyApprovers: fake('notifyApprovers', () => ({ delivered: true })),
+      notify: fake('notify', () => ({ delivered: true, duplicate: false })),
     },
     gpu: { trainModel: fake('trainModel', () => recorded.trained) },
   };

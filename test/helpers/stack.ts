@@ -43,7 +43,24 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundle;
 }
 
-export const testLogger = pino({ level: process.env.CT_TEST_LOG_LEVEL ?? 'warn' });
+const recentLogLines: string[] = [];
+/** The tests' logger (level CT_TEST_LOG_LEVEL, default warn): every line goes to stdout and to {@link loggedLines}. */
+export const testLogger = pino(
+  { level: process.env.CT_TEST_LOG_LEVEL ?? 'warn' },
+  {
+    write(line: string) {
+      recentLogLines.push(line);
+      if (recentLogLines.length > 10_000) recentLogLines.shift();
+      process.stdout.write(line);
+    },
+  },
+);
+/** The log lines written so far (the last 10,000) whose JSON has a `msg` matching `msg`, parsed. */
+export function loggedLines(msg: RegExp): Record<string, unknown>[] {
+  return recentLogLines
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => typeof l.msg === 'string' && msg.test(l.msg));
+}
 
 export async function startTestStack(options: { maxInFlightUpdates?: number; ui?: boolean } = {}): Promise<TestStack> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-test-'));

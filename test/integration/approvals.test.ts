@@ -14,6 +14,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { decideRun, runStatus, startRetraining } from '../../client';
 import { issueGovernanceToken } from '../../adapters/governanceKeys';
 import { AppConfig } from '../../core/appConfig';
+import { NotificationBody } from '../../core/notifications';
 import { startMinio, type MinioServer as Minio } from '../../stack/minio';
 import { tools } from '../../stack/paths';
 import { createAuditLog, createObjectStore } from '../../workers/config';
@@ -53,7 +54,8 @@ describe('approvals (time-skipping server)', () => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
-        notifications.push(JSON.parse(body) as { kind: string; approvers: string[]; at: string });
+        const { metadata } = NotificationBody.parse(JSON.parse(body));
+        notifications.push(metadata.event_payload);
         res.end('ok');
       });
     });

@@ -7,7 +7,8 @@ import { hmacSha256Hex } from '../../adapters/hmac';
 import { supervisorStatus } from '../../client';
 import { keys, workflowIds } from '../../core/keys';
 import { freePort } from '../../stack/processes';
-import { SIGNATURE_HEADER, signDriftAlert, startWebhook } from '../../triggers/webhook';
+import { SIGNATURE_HEADER, signWebhookBody } from '../../adapters/webhookSignature';
+import { startWebhook } from '../../triggers/webhook';
 import { CT, ctEnv } from '../helpers/ct';
 import { testModelConfig } from '../helpers/flights';
 import { startTestStack, testLogger, type TestStack } from '../helpers/stack';
@@ -58,18 +59,18 @@ describe('drift-alert webhook', () => {
         assert.equal(r.status, 401, JSON.stringify(r.json));
         assert.match(String(r.json.error), reason);
       };
-      await refused(signDriftAlert('not-the-secret', alert), /X-CT-Signature does not match/);
+      await refused(signWebhookBody('not-the-secret', alert), /X-CT-Signature does not match/);
       await refused(undefined, /missing X-CT-Signature header \(expected X-CT-Signature: t=<unix seconds>,v1=/);
-      const v1 = signDriftAlert(secret, alert).split(',')[1]!;
+      const v1 = signWebhookBody(secret, alert).split(',')[1]!;
       await refused(v1, /no t=<unix seconds> timestamp/);
       await refused(`t=soon,${v1}`, /t="soon" is not a unix time/);
       await refused(`t=${Math.floor(Date.now() / 1000)}`, /no v1= signature/);
       await refused(`t=1,v1=${'0'.repeat(63)}`, /not 64 hex digits/);
       // The old format, even correctly signed: a body-only HMAC can be replayed forever.
       await refused(`sha256=${hmacSha256Hex(secret, alert)}`, /old body-only format "sha256=<hex>"/);
-      await refused(signDriftAlert(secret, alert, Date.now() - 301_000), /is 301 s old, outside the 300 s tolerance/);
+      await refused(signWebhookBody(secret, alert, Date.now() - 301_000), /is 301 s old, outside the 300 s tolerance/);
       await refused(
-        signDriftAlert(secret, alert, Date.now() + 400_000),
+        signWebhookBody(secret, alert, Date.now() + 400_000),
         /is 400 s in the future, outside the 300 s tolerance/,
       );
       await assert.rejects(
@@ -79,16 +80,16 @@ describe('drift-alert webhook', () => {
       );
 
       // Signed with an old and a new secret while rotating: accepted.
-      const ok = await post(hook.url, alert, signDriftAlert(['an-older-secret-being-retired', secret], alert));
+      const ok = await post(hook.url, alert, signWebhookBody(['an-older-secret-being-retired', secret], alert));
       assert.equal(ok.status, 202, JSON.stringify(ok.json));
       assert.equal(ok.json.action, 'recorded');
-      const again = await post(hook.url, alert, signDriftAlert(secret, alert));
+      const again = await post(hook.url, alert, signWebhookBody(secret, alert));
       assert.equal(again.status, 200);
       assert.equal(again.json.action, 'duplicate');
       assert.equal((await supervisorStatus(stack.client, 'hooked')).reportsReceived, 1);
 
       const bad = async (body: string, status: number, reason: RegExp) => {
-        const r = await post(hook.url, body, signDriftAlert(secret, body));
+        const r = await post(hook.url, body, signWebhookBody(secret, body));
         assert.equal(r.status, status, JSON.stringify(r.json));
         assert.match(String(r.json.error), reason);
       };
@@ -124,7 +125,7 @@ describe('drift-alert webhook', () => {
         source: 'monitoring',
         datasetDrift: false,
       });
-      const captured = signDriftAlert(secret, body, clock);
+      const captured = signWebhookBody(secret, body, clock);
       const first = await post(hook.url, body, captured);
       assert.equal(first.status, 202, JSON.stringify(first.json));
 
@@ -145,7 +146,7 @@ describe('drift-alert webhook', () => {
 
       // The same body, signed afresh by the sender, is a new request: it starts a new supervisor, which (having
       // forgotten) records it. Only the timestamp stopped the replay.
-      const fresh = await post(hook.url, body, signDriftAlert(secret, body, clock));
+      const fresh = await post(hook.url, body, signWebhookBody(secret, body, clock));
       assert.equal(fresh.status, 202, JSON.stringify(fresh.json));
       assert.equal(fresh.json.action, 'recorded');
       assert.notEqual((await supervisor.describe()).runId, runId);
@@ -177,10 +178,10 @@ describe('drift-alert webhook', () => {
       assert.match(out, /t within 60 s of now/);
       const url = `http://127.0.0.1:${port}/v1/drift-alerts`;
       const body = JSON.stringify({ alertId: 'cli-1', modelId: 'hooked', datasetDrift: false });
-      const stale = await post(url, body, signDriftAlert(secret, body, Date.now() - 90_000));
+      const stale = await post(url, body, signWebhookBody(secret, body, Date.now() - 90_000));
       assert.equal(stale.status, 401);
       assert.match(String(stale.json.error), /is 90 s old, outside the 60 s tolerance/);
-      const ok = await post(url, body, signDriftAlert(secret, body));
+      const ok = await post(url, body, signWebhookBody(secret, body));
       assert.equal(ok.status, 202, JSON.stringify(ok.json));
       assert.doesNotMatch(out, new RegExp(secret), 'the secret is never printed or logged');
     } finally {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseSignatureHeader, timestampProblem } from '../../core/signatureHeader';
-import { signatureProblem, signDriftAlert } from '../../triggers/webhook';
+import { signatureProblem, signWebhookBody } from '../../adapters/webhookSignature';
 
 const secret = 'a-secret-of-sixteen+';
 const now = Date.UTC(2026, 0, 1, 12);
@@ -12,7 +12,7 @@ const check = (header: string | undefined, at = now, tolerance = 300) =>
 
 describe('drift-alert signatures', () => {
   it('sign t=<unix seconds>,v1=<hex HMAC of "<t>.<body>"> and accept it within the tolerance', () => {
-    const header = signDriftAlert(secret, body, now);
+    const header = signWebhookBody(secret, body, now);
     assert.match(header, /^t=1767268800,v1=[0-9a-f]{64}$/);
     assert.equal(check(header), null);
     assert.equal(check(header, now + 300_000), null);
@@ -20,18 +20,18 @@ describe('drift-alert signatures', () => {
   });
 
   it('refuse a stale or future timestamp, another body, another secret, a tampered timestamp', () => {
-    const header = signDriftAlert(secret, body, now);
+    const header = signWebhookBody(secret, body, now);
     assert.match(check(header, now + 301_000)!, /is 301 s old, outside the 300 s tolerance/);
     assert.match(check(header, now - 301_000)!, /is 301 s in the future/);
     assert.match(check(header, now + 2_000, 1)!, /is 2 s old, outside the 1 s tolerance/);
     assert.match(signatureProblem(secret, Buffer.from(`${body} `), header, now, 300)!, /does not match/);
-    assert.match(check(signDriftAlert('another-secret-of-16', body, now))!, /does not match/);
+    assert.match(check(signWebhookBody('another-secret-of-16', body, now))!, /does not match/);
     assert.match(check(header.replace('t=1767268800', 't=1767268900'), now + 100_000)!, /does not match/);
   });
 
   it('accept any one of several v1 signatures (secret rotation)', () => {
-    assert.equal(check(signDriftAlert(['the-old-secret-of-16', secret], body, now)), null);
-    assert.match(check(signDriftAlert(['the-old-secret-of-16', 'yet-another-secret'], body, now))!, /does not match/);
+    assert.equal(check(signWebhookBody(['the-old-secret-of-16', secret], body, now)), null);
+    assert.match(check(signWebhookBody(['the-old-secret-of-16', 'yet-another-secret'], body, now))!, /does not match/);
   });
 
   it('name what is wrong with a header, never echoing a signature', () => {

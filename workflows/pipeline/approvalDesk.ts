@@ -8,7 +8,8 @@ import type { Decision, EvaluationReport, GateVerdict } from '../../core/reports
 import { ApprovalInput, type ApprovalResult, describeStatus } from '../../core/runStatus';
 import { approveUpdate, rejectUpdate } from '../definitions';
 import { parseWorkflowInput, refuse } from '../inputs';
-import { bookkeeping, governanceKey } from './proxies';
+import type { Notifier } from '../notifier';
+import { governanceKey } from './proxies';
 import type { RunBook } from './runBook';
 
 export interface ApprovalDesk {
@@ -18,8 +19,11 @@ export interface ApprovalDesk {
   decide(verdict: GateVerdict, evaluation: EvaluationReport): Promise<Decision>;
 }
 
-/** The desk of a run: decisions are refused (as "not awaiting approval") until its approval stage. */
-export function openApprovalDesk(book: RunBook, requester: string): ApprovalDesk {
+/**
+ * The desk of a run: decisions are refused (as "not awaiting approval") until its approval stage. People hear of a
+ * wait through `notifier`: when it starts, at the reminder and at the escalation.
+ */
+export function openApprovalDesk(book: RunBook, requester: string, notifier: Notifier): ApprovalDesk {
   const { status, audit } = book;
   const ctx = { requester, modelId: status.modelId, workflowId: status.workflowId, runId: status.runId };
   let policy: ApprovalPolicy | null = null;
@@ -115,21 +119,24 @@ export function openApprovalDesk(book: RunBook, requester: string): ApprovalDesk
     }
     const approvers = [...allowedApprovers(p, escalated)];
     if (status.approval) Object.assign(status.approval, { approvers, escalated });
-    await bookkeeping.notifyApprovers.executeWithOptions(
-      { summary: `${kind}: notify ${approvers.length} approver(s)` },
-      [
-        {
-          kind,
-          modelId: ctx.modelId,
-          workflowId: ctx.workflowId,
-          approvers,
-          url: p.notifyUrl,
-          message: `${ctx.modelId} run ${ctx.workflowId} is waiting for approval (${kind})`,
-          at: new Date().toISOString(),
-        },
-      ],
-    );
+    askPeople(kind, approvers);
     setCurrentDetails(describeStatus(status));
+  };
+
+  /** Tells who may decide now that the run waits for them (`kind`: why now). */
+  const askPeople = (kind: 'approval-requested' | 'reminder' | 'escalation', approvers: string[]) => {
+    const why = kind === 'approval-requested' ? 'waits for approval' : `still waits for approval (${kind})`;
+    const version = status.registered?.version;
+    notifier.send(kind, {
+      modelId: ctx.modelId,
+      message: `${ctx.modelId} run ${ctx.workflowId} ${why}`,
+      approvers,
+      facts: {
+        ...(version === undefined ? {} : { version: String(version) }),
+        quorum: `${approvals.size} of ${policy?.quorum ?? 1}`,
+        requestedBy: ctx.requester,
+      },
+    });
   };
 
   const byPolicy = (mode: 'auto' | 'policy', comment: string, evidence: string[]): Decision => ({
@@ -163,6 +170,7 @@ export function openApprovalDesk(book: RunBook, requester: string): ApprovalDesk
           next: null,
         };
       setCurrentDetails(describeStatus(status));
+      if (!status.decision) askPeople('approval-requested', status.approval!.approvers);
       if (!status.decision)
         await waitWithDeadlines(
           p,

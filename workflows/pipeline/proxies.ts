@@ -20,7 +20,7 @@ export const registry = proxyActivities<ControlActivities>({
   startToCloseTimeout: '10 minutes',
   retry: { ...controlRetry, maximumAttempts: 10 },
 });
-/** Small calls: audit records, notifications, alias reads, a rejection on a card. */
+/** Small calls: audit records, alias reads, a rejection on a card. (Notifications: workflows/notifier.ts.) */
 export const bookkeeping = proxyActivities<ControlActivities>({
   startToCloseTimeout: '2 minutes',
   retry: controlRetry,
