@@ -94,6 +94,8 @@ export const secs = (s: number | null) =>
         ? `${(s / 60).toFixed(1)} min`
         : `${s.toFixed(1)} s`;
 
+const money = (v: number | null) => (v === null ? '—' : v.toFixed(4));
+
 function formatSection(name: string, s: FactorySection, currency: string): string[] {
   const ends = Object.entries(s.throughput.byEnd)
     .filter(([, n]) => n > 0)
@@ -114,7 +116,12 @@ function formatSection(name: string, s: FactorySection, currency: string): strin
     `  stage p50: ${stages || '—'}`,
     `  waits p50: GPU queue ${secs(s.cycleTime.gpuQueueSeconds.p50)} · approval ${secs(s.cycleTime.approvalWaitSeconds.p50)} · retry backoff ${secs(s.cycleTime.retryBackoffSeconds.p50)}`,
     `  compute ${secs(s.compute.deviceSeconds)} (GPU ${secs(s.compute.gpuSeconds)}, CPU ${secs(s.compute.cpuSeconds)}) · scrap ${secs(s.scrap.deviceSeconds)}${s.scrap.share === null ? '' : ` (${(100 * s.scrap.share).toFixed(1)}%)`}${causes ? `: ${causes}` : ''}${s.scrap.stepsRedone ? ` · ${s.scrap.stepsRedone} steps redone` : ''}`,
-    `  scrap avoided: ${s.scrapAvoided.stoppedBeforeTraining} run(s) stopped before training · cost ${s.cost.total.toFixed(4)} ${currency}, scrap ${s.cost.scrap.toFixed(4)}, per promoted model ${s.cost.perPromotedModel === null ? '—' : s.cost.perPromotedModel.toFixed(4)}`,
+    `  scrap avoided: ${s.scrapAvoided.stoppedBeforeTraining} run(s) stopped before training · cost ${s.cost.total.toFixed(4)} ${currency}, scrap ${s.cost.scrap.toFixed(4)}, per promoted model ${money(s.cost.perPromotedModel)}, per model-month ${money(s.cost.perModelPerMonth)}`,
+    `  promoted per ISO week: ${
+      Object.entries(s.throughput.promotedPerWeek)
+        .map(([w, n]) => `${w} ${n}`)
+        .join(' · ') || '—'
+    }`,
   ];
 }
 
@@ -198,6 +205,12 @@ export const HEADLINE: {
     label: 'cost per promoted model',
     unit: 'money',
     value: (s) => s.cost.perPromotedModel,
+  },
+  {
+    column: 'cost_per_model_month',
+    label: 'cost per model-month',
+    unit: 'money',
+    value: (s) => s.cost.perModelPerMonth,
   },
 ];
 

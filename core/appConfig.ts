@@ -62,9 +62,18 @@ export const AppConfig = z
         gpuHour: z.number().min(0).default(2).describe('price of one GPU-hour, for the factory report'),
         cpuHour: z.number().min(0).default(0.05).describe('price of one CPU-hour (training on CPU workers)'),
         currency: z.string().min(1).default('USD'),
+        byTaskQueue: z
+          .record(
+            z.string().min(1),
+            z.object({ gpuHour: z.number().min(0).optional(), cpuHour: z.number().min(0).optional() }).strict(),
+          )
+          .default({})
+          .describe(
+            'prices of one worker pool, by the task queue training ran on (e.g. "ct-gpu"); unset: the defaults',
+          ),
       })
       .strict()
-      .default({ gpuHour: 2, cpuHour: 0.05, currency: 'USD' }),
+      .default({ gpuHour: 2, cpuHour: 0.05, currency: 'USD', byTaskQueue: {} }),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
     audit: z
       .object({

@@ -35,6 +35,9 @@ export const FactorySection = z.object({
     runs: z.number().int().describe('runs started in the window'),
     byEnd: z.record(RunEnd, z.number().int()),
     promotedPerDay: z.record(z.string(), z.number().int()).describe('UTC day of the promotion → models promoted'),
+    promotedPerWeek: z
+      .record(z.string(), z.number().int())
+      .describe('ISO week of the promotion (2026-W49, UTC) → models promoted'),
     endedPerDay: z
       .record(z.string(), z.partialRecord(RunEnd, z.number().int()))
       .describe('UTC day a run closed → runs closed that day by how they ended (open runs are not counted)'),
@@ -68,6 +71,10 @@ export const FactorySection = z.object({
     total: z.number(),
     scrap: z.number(),
     perPromotedModel: z.number().nullable(),
+    perModelPerMonth: z
+      .number()
+      .nullable()
+      .describe("cost per model per 30 days at the window's rate: total / models with runs / (window days / 30)"),
   }),
 });
 export type FactorySection = z.infer<typeof FactorySection>;
@@ -75,7 +82,15 @@ export type FactorySection = z.infer<typeof FactorySection>;
 export const FactoryReport = z.object({
   reportVersion: z.literal(REPORT_VERSION),
   window: z.object({ since: z.string(), until: z.string() }),
-  prices: z.object({ gpuHour: z.number(), cpuHour: z.number(), currency: z.string() }),
+  prices: z.object({
+    gpuHour: z.number(),
+    cpuHour: z.number(),
+    currency: z.string(),
+    byTaskQueue: z
+      .record(z.string(), z.object({ gpuHour: z.number().optional(), cpuHour: z.number().optional() }))
+      .describe('prices of one worker pool (the training task queue), over the defaults')
+      .default({}),
+  }),
   fleet: FactorySection,
   models: z.record(z.string(), FactorySection),
   gpuIdle: z
@@ -144,9 +159,31 @@ export function runScrap(run: ReportRun): { byCause: Partial<Record<ScrapCause, 
   return { byCause, stepsRedone };
 }
 
-function section(runs: ReportRun[], prices: FactoryReport['prices']): FactorySection {
+/** The ISO 8601 week (UTC) of an ISO timestamp: "2026-W49". */
+export function isoWeek(iso: string): string {
+  const d = new Date(Date.UTC(+iso.slice(0, 4), +iso.slice(5, 7) - 1, +iso.slice(8, 10)));
+  const weekday = d.getUTCDay() || 7;
+  d.setUTCDate(d.getUTCDate() + 4 - weekday); // the Thursday of its week decides the year
+  const yearStart = Date.UTC(d.getUTCFullYear(), 0, 1);
+  const week = Math.ceil(((d.getTime() - yearStart) / 86_400_000 + 1) / 7);
+  return `${d.getUTCFullYear()}-W${String(week).padStart(2, '0')}`;
+}
+
+/** What one run's compute cost, at the prices of the worker pool it trained on. */
+function runCost(run: ReportRun, prices: FactoryReport['prices']): number {
+  const pool = run.facts.trainTaskQueue ? prices.byTaskQueue[run.facts.trainTaskQueue] : undefined;
+  const gpuHour = pool?.gpuHour ?? prices.gpuHour;
+  const cpuHour = pool?.cpuHour ?? prices.cpuHour;
+  return run.attempts.reduce(
+    (s, a) => s + (a.deviceSeconds / 3600) * (a.deviceSecondsKind === 'gpu' ? gpuHour : cpuHour),
+    0,
+  );
+}
+
+function section(runs: ReportRun[], prices: FactoryReport['prices'], windowDays: number): FactorySection {
   const byEnd = Object.fromEntries(RunEnd.options.map((e) => [e, 0])) as Record<z.infer<typeof RunEnd>, number>;
   const promotedPerDay: Record<string, number> = {};
+  const promotedPerWeek: Record<string, number> = {};
   const endedPerDay: FactorySection['throughput']['endedPerDay'] = {};
   const cycle: number[] = [];
   const stageSeconds: Record<string, number[]> = Object.fromEntries(STAGES.map((s) => [s, []]));
@@ -157,6 +194,8 @@ function section(runs: ReportRun[], prices: FactoryReport['prices']): FactorySec
   let gpuSeconds = 0;
   let cpuSeconds = 0;
   let stoppedBeforeTraining = 0;
+  let total = 0;
+  let scrapCost = 0;
 
   for (const run of runs) {
     const { facts } = run;
@@ -169,6 +208,8 @@ function section(runs: ReportRun[], prices: FactoryReport['prices']): FactorySec
       cycle.push((Date.parse(facts.closedAt) - Date.parse(facts.startedAt)) / 1000);
       const day = facts.closedAt.slice(0, 10);
       promotedPerDay[day] = (promotedPerDay[day] ?? 0) + 1;
+      const week = isoWeek(facts.closedAt);
+      promotedPerWeek[week] = (promotedPerWeek[week] ?? 0) + 1;
     }
     for (const stage of STAGES) {
       const s = facts.stageSeconds[stage];
@@ -191,16 +232,19 @@ function section(runs: ReportRun[], prices: FactoryReport['prices']): FactorySec
     const scrap = runScrap(run);
     for (const [cause, s] of Object.entries(scrap.byCause)) byCause[cause as ScrapCause] += s;
     stepsRedone += scrap.stepsRedone;
+    // A run's scrap is priced at its share of that run's cost (the mix of compute and the pool it came from).
+    const cost = runCost(run, prices);
+    const runSeconds = run.attempts.reduce((s, a) => s + a.deviceSeconds, 0);
+    const runScrapSeconds = Object.values(scrap.byCause).reduce((s, v) => s + (v ?? 0), 0);
+    total += cost;
+    if (runSeconds > 0) scrapCost += cost * (runScrapSeconds / runSeconds);
   }
 
   const deviceSeconds = gpuSeconds + cpuSeconds;
   const scrapSeconds = Object.values(byCause).reduce((s, v) => s + v, 0);
-  // Scrap is priced at the mix of the compute it came from.
-  const costOf = (gpu: number, cpu: number) => (gpu / 3600) * prices.gpuHour + (cpu / 3600) * prices.cpuHour;
-  const total = costOf(gpuSeconds, cpuSeconds);
-  const scrapCost = deviceSeconds > 0 ? total * (scrapSeconds / deviceSeconds) : 0;
+  const models = new Set(runs.map((r) => r.facts.modelId)).size;
   return {
-    throughput: { runs: runs.length, byEnd, promotedPerDay, endedPerDay },
+    throughput: { runs: runs.length, byEnd, promotedPerDay, promotedPerWeek, endedPerDay },
     cycleTime: {
       triggerToPromotedSeconds: percentiles(cycle),
       stageSeconds: Object.fromEntries(Object.entries(stageSeconds).map(([s, v]) => [s, percentiles(v)])),
@@ -221,6 +265,7 @@ function section(runs: ReportRun[], prices: FactoryReport['prices']): FactorySec
       total,
       scrap: scrapCost,
       perPromotedModel: byEnd.promoted > 0 ? total / byEnd.promoted : null,
+      perModelPerMonth: models > 0 && windowDays > 0 ? total / models / (windowDays / 30) : null,
     },
   };
 }
@@ -231,15 +276,16 @@ export function factoryReport(runs: ReportRun[], opts: ReportOptions): FactoryRe
     const t = Date.parse(r.facts.startedAt);
     return t >= opts.since.getTime() && t < opts.until.getTime();
   });
+  const days = (opts.until.getTime() - opts.since.getTime()) / 86_400_000;
   const byModel = new Map<string, ReportRun[]>();
   for (const r of inWindow) byModel.set(r.facts.modelId, [...(byModel.get(r.facts.modelId) ?? []), r]);
   return {
     reportVersion: REPORT_VERSION,
     window: { since: opts.since.toISOString(), until: opts.until.toISOString() },
     prices: opts.prices,
-    fleet: section(inWindow, opts.prices),
+    fleet: section(inWindow, opts.prices, days),
     models: Object.fromEntries(
-      [...byModel].sort(([a], [b]) => a.localeCompare(b)).map(([m, r]) => [m, section(r, opts.prices)]),
+      [...byModel].sort(([a], [b]) => a.localeCompare(b)).map(([m, r]) => [m, section(r, opts.prices, days)]),
     ),
     gpuIdle: slotIdle(
       inWindow.flatMap((r) => r.attempts),

@@ -31,6 +31,8 @@ export interface RunFacts {
   stageSeconds: Partial<Record<Stage, number>>;
   /** When the training activity was first scheduled (its GPU queue wait starts there). */
   trainScheduledAt: string | null;
+  /** The task queue (worker pool) training was scheduled on: it selects the prices of its compute. */
+  trainTaskQueue: string | null;
 }
 
 interface Payload {
@@ -41,7 +43,7 @@ interface HistoryEvent {
   eventType?: string;
   workflowExecutionStartedEventAttributes?: { input?: { payloads?: Payload[] } };
   workflowExecutionCompletedEventAttributes?: { result?: { payloads?: Payload[] } };
-  activityTaskScheduledEventAttributes?: { activityType?: { name?: string } };
+  activityTaskScheduledEventAttributes?: { activityType?: { name?: string }; taskQueue?: { name?: string } };
   upsertWorkflowSearchAttributesEventAttributes?: { searchAttributes?: { indexedFields?: Record<string, Payload> } };
 }
 export interface HistoryJson {
@@ -101,6 +103,7 @@ export function runFactsFromHistory(
   // Stages from the CtStage upserts: each lasts until the next one (or the close, or now).
   const stages: { stage: Stage; at: number }[] = [];
   let trainScheduledAt: string | null = null;
+  let trainTaskQueue: string | null = null;
   for (const e of events) {
     const field = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.CtStage;
     const value = decode(field);
@@ -110,8 +113,10 @@ export function runFactsFromHistory(
       trainScheduledAt === null &&
       e.activityTaskScheduledEventAttributes?.activityType?.name === 'trainModel' &&
       e.eventTime
-    )
+    ) {
       trainScheduledAt = e.eventTime;
+      trainTaskQueue = e.activityTaskScheduledEventAttributes.taskQueue?.name ?? null;
+    }
   }
   const endAt = closed && last?.eventTime ? Date.parse(last.eventTime) : now.getTime();
   const stageSeconds: Partial<Record<Stage, number>> = {};
@@ -130,5 +135,6 @@ export function runFactsFromHistory(
     stoppedIn: ['failed', 'cancelled', 'terminated', 'timed-out'].includes(end) ? lastStage : null,
     stageSeconds,
     trainScheduledAt,
+    trainTaskQueue,
   };
 }

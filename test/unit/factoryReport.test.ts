@@ -6,7 +6,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { AttemptRecord } from '../../core/attempts';
-import { factoryReport, percentiles, REPORT_VERSION, runScrap, type ReportRun } from '../../core/factoryReport';
+import {
+  factoryReport,
+  isoWeek,
+  percentiles,
+  REPORT_VERSION,
+  runScrap,
+  type ReportRun,
+} from '../../core/factoryReport';
 import { busySeconds, slotIdle, slotName } from '../../core/gpuIdle';
 import { cycleTimeRows, reportCharts, throughputRows } from '../../core/reportCharts';
 import { assertWritable, escapeHtml, reportHtml, writeHtmlFile } from '../../cli/reportHtml';
@@ -45,6 +52,7 @@ const run = (end: RunFacts['end'], attempts: AttemptRecord[], over: Partial<RunF
     stoppedIn: null,
     stageSeconds: {},
     trainScheduledAt: null,
+    trainTaskQueue: 'ct-gpu',
     ...over,
   },
   attempts,
@@ -133,7 +141,7 @@ describe('factory report', () => {
   const report = factoryReport(runs, {
     since: new Date('2026-01-01T00:00:00Z'),
     until: new Date('2026-02-01T00:00:00Z'),
-    prices: { gpuHour: 3.6, cpuHour: 0.36, currency: 'USD' },
+    prices: { gpuHour: 3.6, cpuHour: 0.36, currency: 'USD', byTaskQueue: {} },
   });
 
   it('counts the runs in the window by how they ended, and promotions per day', () => {
@@ -162,7 +170,29 @@ describe('factory report', () => {
     assert.ok(Math.abs(report.fleet.scrap.share! - 1 / 3) < 1e-12);
     assert.ok(Math.abs(report.fleet.cost.total - 0.105) < 1e-12, `total ${report.fleet.cost.total}`);
     assert.ok(Math.abs(report.fleet.cost.perPromotedModel! - 0.105) < 1e-12);
+    // The scrap is the rejected run's 50 CPU-seconds, priced as CPU: 50 / 3600 × 0.36.
+    assert.ok(Math.abs(report.fleet.cost.scrap - 0.005) < 1e-12, `scrap ${report.fleet.cost.scrap}`);
+    // One model over a 31-day window.
+    assert.ok(Math.abs(report.fleet.cost.perModelPerMonth! - 0.105 / (31 / 30)) < 1e-12);
     assert.equal(report.fleet.scrapAvoided.stoppedBeforeTraining, 1);
+  });
+
+  it("prices a worker pool's compute at its own prices", () => {
+    const pooled = factoryReport(runs, {
+      since: new Date('2026-01-01T00:00:00Z'),
+      until: new Date('2026-02-01T00:00:00Z'),
+      prices: { gpuHour: 3.6, cpuHour: 0.36, currency: 'USD', byTaskQueue: { 'ct-gpu': { gpuHour: 36 } } },
+    });
+    // The promoted run's 100 GPU-seconds at 36/h, the rejected run's 50 CPU-seconds still at 0.36/h.
+    assert.ok(Math.abs(pooled.fleet.cost.total - (1 + 0.005)) < 1e-12, `total ${pooled.fleet.cost.total}`);
+    assert.ok(Math.abs(pooled.fleet.cost.scrap - 0.005) < 1e-12);
+  });
+
+  it('counts promotions per ISO week', () => {
+    assert.deepEqual(report.fleet.throughput.promotedPerWeek, { '2026-W01': 1 });
+    assert.equal(isoWeek('2026-12-02T01:00:00Z'), '2026-W49');
+    assert.equal(isoWeek('2024-12-30T00:00:00Z'), '2025-W01');
+    assert.equal(isoWeek('2021-01-03T23:59:59Z'), '2020-W53');
   });
 
   it('percentiles are nearest-rank', () => {
@@ -280,7 +310,7 @@ describe('the report page', () => {
   const report = factoryReport(runs, {
     since: new Date('2026-01-01T00:00:00Z'),
     until: new Date('2026-01-02T00:00:00Z'),
-    prices: { gpuHour: 2, cpuHour: 0.05, currency: 'USD' },
+    prices: { gpuHour: 2, cpuHour: 0.05, currency: 'USD', byTaskQueue: {} },
   });
 
   it('charts the stages and waits that happened, the scrap causes and the runs closed per day', () => {
