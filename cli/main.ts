@@ -51,7 +51,8 @@ const stoppedWatching = (workflowId: string) =>
 const watchOptions = (json: boolean, intervalMs: number) => ({
   json,
   intervalMs,
-  tty: process.stdout.isTTY === true,
+  // A terminal that reports no width (some CI pseudo-terminals) gets the piped form: log-update would draw nothing.
+  tty: process.stdout.isTTY === true && process.stdout.columns > 0,
   out: process.stdout,
 });
 

@@ -243,13 +243,29 @@ describe('ct command', () => {
       command: ['env', 'CT_TRAINER_STEP_DELAY_MS=300', 'python3', 'trainers/flight_delay/train.py'],
     });
     await registerAs('status-watch', { trainer: slow.trainer });
-    const ask = await ct('supervisor', 'retrain', 'status-watch', '--as', 'cli-test', '--reason', 'watch it');
+    const ask = await ct(
+      'supervisor',
+      'retrain',
+      'status-watch',
+      '--as',
+      'cli-test',
+      '--reason',
+      'watch it',
+      '--data',
+      'data/jan.parquet',
+    );
     assert.equal(ask.status, 0, ask.stderr);
-    const workflowId = await until('the supervisor to start the run', async () => {
-      const r = await ct('status', 'status-watch', '--json');
-      const view = JSON.parse(r.stdout) as { supervisor: { incident: { run: { workflowId: string } | null } | null } };
-      return view.supervisor.incident?.run?.workflowId;
-    });
+    const workflowId = await until(
+      'the supervisor to start the run',
+      async () => {
+        const r = await ct('status', 'status-watch', '--json');
+        const view = JSON.parse(r.stdout) as {
+          supervisor: { incident: { run: { workflowId: string } | null } | null };
+        };
+        return view.supervisor.incident?.run?.workflowId;
+      },
+      60_000,
+    );
     const model = spawnCt(['status', 'status-watch', '--watch', '--interval', '0.3'], env, stack.dir);
     const watched = await ct('status', workflowId, '--watch', '--interval', '0.3');
     assert.equal(watched.status, 0, watched.stderr);
