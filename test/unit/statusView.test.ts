@@ -1,5 +1,5 @@
-// The `ct status` view on its own: the progress bar, the ETA, the approval wait, the supervisor lines and the
-// one-line form that --watch prints when piped.
+// The `ct status` view on its own: the progress bar, the ETA, the approval wait, the supervisor lines, the
+// one-line form that --watch prints when piped, and the watch loop over a scripted sequence of frames.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
@@ -21,6 +21,7 @@ import {
   supervisorLine,
   trainingEta,
 } from '../../cli/statusView';
+import { type Frame, intervalMs, watch } from '../../cli/statusWatch';
 
 const T0 = Date.parse('2026-12-01T10:00:00Z');
 const iso = (ms: number) => new Date(T0 + ms).toISOString();
@@ -161,5 +162,31 @@ describe('ct status view', () => {
       'flight-delay: retraining · champion v1 · incident incident-0001 · retrain/flight-delay/x train 120/400 30% 850 samples/s ETA 2:49 loss 0.4123',
     );
     assert.equal(supervisorLine(describeSupervisor(initialState('m'), T0), null, T0), 'm: watching · champion none');
+  });
+
+  it('--watch piped prints a line only when it changes and stops at the closed frame; --json prints NDJSON', async () => {
+    const frames = (): (() => Promise<Frame>) => {
+      const lines = ['validate', 'train 0/47', 'train 0/47', 'train 33/47', 'done promoted'];
+      let i = 0;
+      return () => {
+        const line = lines[i++]!;
+        return Promise.resolve({ block: [line], line, json: { line }, closed: line === 'done promoted' });
+      };
+    };
+    const written: string[] = [];
+    const out = { write: (t: string) => written.push(t) } as unknown as NodeJS.WriteStream;
+    const last = await watch(frames(), { intervalMs: 1, json: false, tty: false, out });
+    assert.equal(last?.line, 'done promoted');
+    assert.deepEqual(written, ['validate\n', 'train 0/47\n', 'train 33/47\n', 'done promoted\n']);
+    written.length = 0;
+    await watch(frames(), { intervalMs: 1, json: true, tty: false, out });
+    assert.deepEqual(
+      written.map((l) => (JSON.parse(l) as { line: string }).line),
+      ['validate', 'train 0/47', 'train 33/47', 'done promoted'],
+    );
+    assert.equal(intervalMs('0.5'), 500);
+    assert.equal(intervalMs(undefined), 1000);
+    for (const bad of ['0', '-1', 'soon', 'Infinity'])
+      assert.throws(() => intervalMs(bad), /--interval must be a positive number of seconds/);
   });
 });
