@@ -10,7 +10,8 @@ import type { DriftReport } from '../core/drift';
 import { workflowIds } from '../core/keys';
 import type { driftCheck, retrainingPipeline } from '../workflows';
 import { formatDriftReport } from './drift';
-import { formatAck, formatSupervisor } from './triggerCommands';
+import { supervisorBlock } from './statusView';
+import { formatAck } from './triggerCommands';
 import { stateDir, projectRoot } from '../stack/paths';
 import { createObjectStore } from '../workers/config';
 import { createLogger, installRuntimeLogger } from '../workers/logging';
@@ -116,7 +117,11 @@ export async function runDemo(): Promise<void> {
       } else say(`  the supervisor could not start a retrain: ${started.error}`);
     }
     say(`\nsupervisor:`);
-    say(formatSupervisor(await supervisorStatus(client, 'flight-delay')).replace(/^/gm, '  '));
+    say(
+      supervisorBlock(await supervisorStatus(client, 'flight-delay'))
+        .join('\n')
+        .replace(/^/gm, '  '),
+    );
 
     say('\nregistry:');
     say(formatRegistry(await showRegistry(store, 'flight-delay')));

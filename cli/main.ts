@@ -24,6 +24,7 @@ import { runDev } from './dev';
 import { cliConfig, withObjectStore } from './localStack';
 import { assertKnownModel, formatRegistry, loadModelConfigFile, registerModelConfig, showRegistry } from './models';
 import { formatRunSummary } from './runSummary';
+import { intervalMs, modelFrame, resolveTarget, runFrame, watch } from './statusWatch';
 import { writeSchemas } from './schemas';
 import { type TriggerFlags, scheduleCommand, supervisorCommand, webhookCommand, withClient } from './triggerCommands';
 import { buildReport, formatReport, type ReportFlags, reportCsv } from './report';
@@ -46,13 +47,41 @@ const versionNumber = (text: string): number => {
   return v;
 };
 
-/** A run's status; a workflow id of a supervisor (ct/<modelId>) gets the supervisor's status instead. */
-async function statusCommand(workflowId: string, opts: { json?: boolean }): Promise<number> {
-  const modelId = workflowId.startsWith('ct/') ? workflowId.slice(3) : null;
-  if (modelId && ModelId.safeParse(modelId).success) return supervisorCommand('status', modelId, opts);
+const INTERRUPTED = 130;
+const stoppedWatching = (workflowId: string) =>
+  print(`stopped watching ${workflowId}; the run goes on (ct status ${workflowId} --watch)`);
+const watchOptions = (json: boolean, intervalMs: number) => ({
+  json,
+  intervalMs,
+  // A terminal that reports no width (some CI pseudo-terminals) gets the piped form: log-update would draw nothing.
+  tty: process.stdout.isTTY === true && process.stdout.columns > 0,
+  out: process.stdout,
+});
+
+/**
+ * A run's status, or a model's (its supervisor and the run in flight): see resolveTarget for which. With --watch,
+ * polls until the run closes (exit 0 whatever its outcome, as without --watch) or Ctrl-C (exit 130).
+ */
+async function statusCommand(
+  arg: string,
+  opts: { json?: boolean; watch?: boolean; interval?: string },
+): Promise<number> {
+  const interval = intervalMs(opts.interval);
   return withClient(async (client) => {
-    const s = await runStatus(client, workflowId);
-    print(opts.json ? JSON.stringify(s, null, 2) : `${workflowId}: stage ${s.stage}\n${formatRunSummary(s)}`);
+    const target = await resolveTarget(client, arg);
+    const next = () =>
+      target.kind === 'run' ? runFrame(client, target.workflowId) : modelFrame(client, target.modelId);
+    if (!opts.watch) {
+      const f = await next();
+      print(opts.json ? JSON.stringify(f.json, null, 2) : f.block.join('\n'));
+      return 0;
+    }
+    const last = await watch(next, watchOptions(opts.json === true, interval));
+    if (!last) {
+      stoppedWatching(arg);
+      return INTERRUPTED;
+    }
+    if (!opts.json) print(last.block.join('\n'));
     return 0;
   });
 }
@@ -76,6 +105,14 @@ async function retrainCommand(
           : `started ${handle.workflowId}`,
       );
       return 0;
+    }
+    // The live view of `ct status --watch` until the run closes; with --json only the final status is printed.
+    if (!opts.json) {
+      print(`started ${handle.workflowId}`);
+      if (!(await watch(() => runFrame(client, handle.workflowId), watchOptions(false, 1000)))) {
+        stoppedWatching(handle.workflowId);
+        return INTERRUPTED;
+      }
     }
     try {
       const result = await handle.result();
@@ -229,12 +266,16 @@ function program(): Command {
     .option('--by <name>', 'who asks (default: $USER)')
     .option('--reason <text>', 'why')
     .option('--config <file>', 'inline model config (YAML/JSON) instead of the registered one')
-    .option('--wait', 'wait for the run and print its outcome (exit 1 unless promoted)')
+    .option('--wait', 'show the run live (as ct status --watch) and print its outcome (exit 1 unless promoted)')
     .addOption(jsonOption())
     .action(run(retrainCommand));
-  ct.command('status <workflowId>')
-    .description("a run's stage, progress and results (ct/<modelId>: the supervisor's status)")
-    .addOption(jsonOption())
+  ct.command('status <workflowIdOrModelId>')
+    .description(
+      "a run's stage, progress and results; for a model (<modelId> or ct/<modelId>): its supervisor and the run in flight",
+    )
+    .option('--watch', 'follow it: redrawn in place in a terminal, a line per change when piped (Ctrl-C stops)')
+    .option('--interval <seconds>', 'how often --watch polls', '1')
+    .addOption(new Option('--json', 'print JSON (with --watch: one object per line per change)'))
     .action(run(statusCommand));
   for (const [name, outcome] of [
     ['approve', 'approved'],

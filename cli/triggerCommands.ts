@@ -2,7 +2,6 @@
 import { readFileSync } from 'node:fs';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { pauseSupervisor, reportDrift, requestRetrain, resumeSupervisor, supervisorStatus } from '../client/supervisor';
-import type { SupervisorStatus } from '../core/continuousTraining';
 import type { SupervisorAck } from '../core/supervisorMessages';
 import {
   backfillSchedules,
@@ -19,6 +18,7 @@ import { createLogger } from '../workers/logging';
 import { keys } from '../core/keys';
 import { InvalidInputError } from '../core/parse';
 import { cliConfig, withObjectStore } from './localStack';
+import { supervisorBlock } from './statusView';
 import { UsageError } from './usage';
 
 export interface TriggerFlags {
@@ -67,31 +67,6 @@ export function formatAck(ack: SupervisorAck): string {
   return `${ack.action}${ack.incidentId ? ` (${ack.incidentId})` : ''}: ${ack.message}`;
 }
 
-export function formatSupervisor(s: SupervisorStatus): string {
-  const lines = [
-    `${s.modelId}: ${s.phase}${s.paused ? ' (paused)' : ''} · champion ${s.championVersion === null ? 'none' : `v${s.championVersion}`} · reports ${s.reportsReceived} · drift in ${s.consecutiveDrift} consecutive window(s)`,
-  ];
-  const inc = s.incident;
-  if (inc) {
-    lines.push(
-      `open ${inc.id} (${inc.kind}, opened ${inc.openedAt} by ${inc.requestedBy}): ${inc.reason}`,
-      `  evidence: ${inc.evidenceCount} report(s)/request(s)`,
-    );
-    if (inc.run)
-      lines.push(`  run: ${inc.run.workflowId} ${inc.run.outcome}${inc.run.version ? ` v${inc.run.version}` : ''}`);
-    if (inc.cooldownUntil) lines.push(`  cooldown until ${inc.cooldownUntil}`);
-  } else lines.push('no open incident');
-  if (s.lastRuns.length)
-    lines.push(
-      'last runs:',
-      ...s.lastRuns.map(
-        (r) =>
-          `  ${r.startedAt} ${r.workflowId} ${r.trigger} → ${r.outcome}${r.version ? ` v${r.version}` : ''}${r.error ? ` (${r.error})` : ''}`,
-      ),
-    );
-  return lines.join('\n');
-}
-
 function kindOf(flag: string | undefined): ScheduleKind | undefined {
   if (flag === undefined) return undefined;
   if (flag !== 'drift-check' && flag !== 'retrain')
@@ -116,7 +91,7 @@ export async function supervisorCommand(
     case 'status':
       return withClient(async (client) => {
         const s = await supervisorStatus(client, need(arg, 'model id'));
-        print(flags.json ? JSON.stringify(s, null, 2) : formatSupervisor(s));
+        print(flags.json ? JSON.stringify(s, null, 2) : supervisorBlock(s).join('\n'));
         return 0;
       });
     case 'pause':

@@ -87,9 +87,28 @@ export function describeStatus(s: RunStatus): string {
   return lines.join('\n\n');
 }
 
-function waitingLine(a: ApprovalWait | null): string {
+/** How long until a deadline, coarse enough for a countdown line: 42s, 3m, 1h 05m, 2d 4h. */
+export function timeUntil(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h ${String(m % 60).padStart(2, '0')}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+/**
+ * `waiting for approval by alice, bob (1/2) · next: reminder at <iso>`; given `now`, the deadline is counted down
+ * (`· reminder in 3m (at <iso>)`).
+ */
+export function waitingLine(a: ApprovalWait | null, now?: number): string {
   if (!a) return 'waiting for approval (Update `approve` or `reject`)';
   const who = a.approvers.length ? a.approvers.join(', ') : 'anyone but the requester';
-  const next = a.next ? ` · next: ${a.next.kind} at ${a.next.at}` : '';
+  const next = !a.next
+    ? ''
+    : now === undefined
+      ? ` · next: ${a.next.kind} at ${a.next.at}`
+      : ` · ${a.next.kind} in ${timeUntil(Date.parse(a.next.at) - now)} (at ${a.next.at})`;
   return `waiting for approval by ${who} (${a.approvals.length}/${a.quorum}${a.escalated ? ', escalated' : ''})${next}`;
 }

@@ -1,6 +1,6 @@
 // The `ct` command as a user runs it: a real process against the real servers.
 import assert from 'node:assert/strict';
-import { ctEnv, runCt } from '../helpers/ct';
+import { ctEnv, runCt, spawnCt } from '../helpers/ct';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,6 +8,7 @@ import { keys } from '../../core/keys';
 import { createAuditLog } from '../../workers/config';
 import { testModelConfig } from '../helpers/flights';
 import { flightsTenant, startTestStack, type TestStack } from '../helpers/stack';
+import { until } from '../helpers/until';
 
 describe('ct command', () => {
   let stack: TestStack;
@@ -228,5 +229,106 @@ describe('ct command', () => {
       1,
       'nothing registered by the refused run',
     );
+  });
+  /** Registers `testModelConfig` under another model id (so these runs leave flight-delay's registry alone). */
+  const registerAs = async (modelId: string, overrides: Record<string, unknown>) => {
+    const file = path.join(stack.dir, `${modelId}.json`);
+    writeFileSync(file, JSON.stringify({ ...testModelConfig(), modelId, ...overrides }));
+    const reg = await ct('models', 'register', file);
+    assert.equal(reg.status, 0, reg.stderr);
+  };
+
+  it('ct status --watch, piped, prints a line per change up to the outcome; ct status <modelId> follows the supervisor', async () => {
+    const slow = testModelConfig({
+      command: ['env', 'CT_TRAINER_STEP_DELAY_MS=300', 'python3', 'trainers/flight_delay/train.py'],
+    });
+    await registerAs('status-watch', { trainer: slow.trainer });
+    const ask = await ct(
+      'supervisor',
+      'retrain',
+      'status-watch',
+      '--as',
+      'cli-test',
+      '--reason',
+      'watch it',
+      '--data',
+      'data/jan.parquet',
+    );
+    assert.equal(ask.status, 0, ask.stderr);
+    const workflowId = await until(
+      'the supervisor to start the run',
+      async () => {
+        const r = await ct('status', 'status-watch', '--json');
+        const view = JSON.parse(r.stdout) as {
+          supervisor: { incident: { run: { workflowId: string } | null } | null };
+        };
+        return view.supervisor.incident?.run?.workflowId;
+      },
+      60_000,
+    );
+    const model = spawnCt(['status', 'status-watch', '--watch', '--interval', '0.3'], env, stack.dir);
+    const watched = await ct('status', workflowId, '--watch', '--interval', '0.3');
+    assert.equal(watched.status, 0, watched.stderr);
+    const lines = watched.stdout.split('\n');
+    assert.ok(
+      lines.every((l, i) => i === 0 || l === '' || l !== lines[i - 1]),
+      `a line is printed only when it changes:\n${watched.stdout}`,
+    );
+    const steps = lines.flatMap((l) => /^train (\d+)\/(\d+) /.exec(l)?.[1] ?? []).map(Number);
+    assert.ok(steps.length >= 2, `at least two training lines:\n${watched.stdout}`);
+    assert.deepEqual(
+      steps,
+      [...steps].sort((a, b) => a - b),
+      'training steps only go up',
+    );
+    assert.ok(steps.at(-1)! > steps[0]!);
+    assert.match(watched.stdout, /^train \d+\/\d+ \d+% .*ETA \d+:\d\d/m);
+    assert.match(watched.stdout, /^done promoted$/m);
+    assert.match(watched.stdout, /outcome: promoted → registered v1, now champion/);
+    // The model's watcher saw the run in flight; Ctrl-C stops it cleanly (130), the run unaffected.
+    await until('the model view to see the champion', async () => /champion v1/.test(model.stdout()));
+    model.child.kill('SIGINT');
+    const stopped = await model.done;
+    assert.equal(stopped.status, 130, stopped.stderr);
+    assert.match(
+      stopped.stdout,
+      new RegExp(`^status-watch: retraining · champion none · incident \\S+ · ${workflowId} `, 'm'),
+    );
+    assert.match(stopped.stdout, /stopped watching status-watch/);
+    const sup = await ct('status', 'status-watch');
+    assert.equal(sup.status, 0, sup.stderr);
+    assert.match(sup.stdout, /^status-watch: (watching|cooling-down) · champion v1/);
+    assert.match(sup.stdout, new RegExp(`${workflowId} manual → promoted v1`));
+  });
+
+  it('ct retrain --wait shows who may approve and when the reminder fires, then the outcome', async () => {
+    await registerAs('status-approve', {
+      approval: { mode: 'manual', roles: { leads: ['alice', 'bob'] }, approverRoles: ['leads'], reminderAfter: '1h' },
+    });
+    const wait = spawnCt(['retrain', 'status-approve', '--data', 'data/jan.parquet', '--wait'], env, stack.dir);
+    const waiting = await until('the run to wait for approval', async () =>
+      /^approval: waiting for approval by alice, bob \(0\/1\) · reminder in (59m|1h 00m) \(at \S+\)$/m.exec(
+        wait.stdout(),
+      ),
+    );
+    const workflowId = /^started (\S+)$/m.exec(wait.stdout())![1]!;
+    const at = Date.parse(/\(at (\S+)\)/.exec(waiting[0])![1]!);
+    assert.ok(Math.abs(at - Date.now() - 3_600_000) < 120_000, `the reminder is due in an hour: ${waiting[0]}`);
+    const approve = await ct('approve', workflowId, '--as', 'alice');
+    assert.equal(approve.status, 0, approve.stderr);
+    const done = await wait.done;
+    assert.equal(done.status, 0, done.stderr);
+    assert.match(done.stdout, /^approval: waiting for approval by alice/m);
+    assert.match(done.stdout, /outcome: promoted/);
+    assert.match(done.stdout, /decision: approved by alice \(manual\)/);
+    const unknown = await ct('status', 'no-such-model');
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /no workflow "no-such-model" and no supervisor ct\/no-such-model is running/);
+    const noRun = await ct('status', 'retrain/status-approve/nope');
+    assert.equal(noRun.status, 2);
+    assert.match(noRun.stderr, /no workflow "retrain\/status-approve\/nope"/);
+    const badInterval = await ct('status', workflowId, '--watch', '--interval', '0');
+    assert.equal(badInterval.status, 2);
+    assert.match(badInterval.stderr, /--interval must be a positive number of seconds, not "0"/);
   });
 });
