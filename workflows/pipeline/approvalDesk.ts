@@ -162,6 +162,7 @@ export function openApprovalDesk(book: RunBook, requester: string): ApprovalDesk
           escalated,
           next: null,
         };
+      if (status.approval) book.awaitingApproval();
       setCurrentDetails(describeStatus(status));
       if (!status.decision)
         await waitWithDeadlines(
