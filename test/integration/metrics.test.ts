@@ -62,17 +62,16 @@ describe('worker metrics (Prometheus)', () => {
       },
       { taskQueue: tenant.config.taskQueue },
     );
-    // During training: the GPU worker's speed gauges are above 0 for the model.
-    const speed = await until(
-      'ct_training_samples_per_second > 0 on the GPU worker',
+    // During training: the GPU worker's speed gauges are above 0 for the model (steps/s from the second event on).
+    await until(
+      'ct_training_samples_per_second and ct_training_steps_per_second > 0 on the GPU worker',
       async () => {
         const s = await scrape(gpuUrl);
-        const samples = matching(s, 'ct_training_samples_per_second', { model: modelId })[0];
-        return samples && samples.value > 0 ? s : null;
+        const gauge = (name: string) => matching(s, name, { model: modelId })[0]?.value ?? 0;
+        return gauge('ct_training_samples_per_second') > 0 && gauge('ct_training_steps_per_second') > 0;
       },
       300_000,
     );
-    assert.ok(total(speed, 'ct_training_steps_per_second', { model: modelId }) >= 0);
     // Waiting for people: requested, not yet ended.
     const waiting = await until(
       'ct_approvals_requested on the control worker',
