@@ -18,7 +18,7 @@ import { ctEnv } from '../helpers/ct';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
 import { startWorkerProcess } from '../helpers/processes';
 import { matching, scrape, type Sample, total } from '../helpers/prometheus';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { startTestStack, testLogger, type TestStack } from '../helpers/stack';
 import { until } from '../helpers/until';
 
 const modelId = 'flight-delay';
@@ -63,12 +63,13 @@ describe('worker metrics (Prometheus)', () => {
       { taskQueue: tenant.config.taskQueue },
     );
     // During training: the GPU worker's speed gauges are above 0 for the model (steps/s from the second event on).
-    await until(
+    const speed = await until(
       'ct_training_samples_per_second and ct_training_steps_per_second > 0 on the GPU worker',
       async () => {
         const s = await scrape(gpuUrl);
         const gauge = (name: string) => matching(s, name, { model: modelId })[0]?.value ?? 0;
-        return gauge('ct_training_samples_per_second') > 0 && gauge('ct_training_steps_per_second') > 0;
+        const [samples, steps] = [gauge('ct_training_samples_per_second'), gauge('ct_training_steps_per_second')];
+        return samples > 0 && steps > 0 ? { samples, steps } : null;
       },
       300_000,
     );
@@ -118,6 +119,16 @@ describe('worker metrics (Prometheus)', () => {
       'the speed gauge drops to 0 once the attempt ended',
     );
     assert.equal(total(gpuAfter, 'ct_scrap_seconds'), 0, 'an attempt that succeeded scraps nothing');
+    testLogger.warn(
+      {
+        ...speed,
+        trainSeconds,
+        checkpoints: total(gpuAfter, 'ct_checkpoint_upload_seconds_count', { model: modelId }),
+        checkpointBytes: total(gpuAfter, 'ct_checkpoint_upload_bytes', { model: modelId }),
+        sdkSamples: { control: after.filter((x) => x.name.startsWith('temporal_')).length },
+      },
+      'metrics of one run',
+    );
   });
 
   it('a drift check sets the per-feature and dataset gauges; the supervisor its open incident', async () => {
