@@ -1,6 +1,7 @@
 // Prometheus metrics of real worker processes, as `ct dev` runs them: the control and GPU workers each serve their
 // own endpoint (CT_METRICS_PORT) with the SDK's temporal_* metrics and our ct_* ones. One run with a manual approval,
-// then a drift check and a retrain request; both endpoints are scraped during and after, and the numbers must move.
+// one whose trainer is killed and which is then cancelled, then a drift check and a retrain request; both endpoints
+// are scraped during and after, and the numbers must move.
 // A worker whose metrics port is taken names the port and exits non-zero.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -16,7 +17,7 @@ import type { DriftCheckResult } from '../../activities/driftActivities';
 import type { driftCheck } from '../../workflows';
 import { ctEnv } from '../helpers/ct';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
-import { startWorkerProcess } from '../helpers/processes';
+import { startWorkerProcess, trainerProcesses } from '../helpers/processes';
 import { matching, scrape, type Sample, total } from '../helpers/prometheus';
 import { startTestStack, testLogger, type TestStack } from '../helpers/stack';
 import { until } from '../helpers/until';
@@ -129,6 +130,34 @@ describe('worker metrics (Prometheus)', () => {
       },
       'metrics of one run',
     );
+  });
+
+  it('a crashed attempt counts its scrap live; a run cancelled in training counts as cancelled', async () => {
+    const run = await startRetraining(
+      stack.client,
+      {
+        modelId,
+        dataset: { keys: ['data/jan.parquet'] },
+        trigger: { kind: 'manual', requestedBy: 'test', reason: 'crash' },
+      },
+      { taskQueue: tenant.config.taskQueue },
+    );
+    const { runId } = await run.describe();
+    await until('the trainer training (samples/s > 0)', async () =>
+      matching(await scrape(gpuUrl), 'ct_training_samples_per_second', { model: modelId }).some((x) => x.value > 0),
+    );
+    const [trainer] = trainerProcesses(runId);
+    process.kill(trainer!.pid, 'SIGKILL');
+    const crashed = await until('ct_scrap_seconds{cause="crashed"} on the GPU worker', async () => {
+      const seconds = total(await scrape(gpuUrl), 'ct_scrap_seconds', { model: modelId, cause: 'crashed' });
+      return seconds > 0 ? seconds : null;
+    });
+    await run.cancel();
+    await assert.rejects(run.result());
+    await until('ct_runs{outcome="cancelled"} on the control worker', async () =>
+      total(await scrape(controlUrl), 'ct_runs', { model: modelId, outcome: 'cancelled' }) === 1 ? true : null,
+    );
+    testLogger.warn({ crashedScrapSeconds: crashed }, 'scrap of the crashed attempt');
   });
 
   it('a drift check sets the per-feature and dataset gauges; the supervisor its open incident', async () => {
