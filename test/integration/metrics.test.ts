@@ -93,9 +93,11 @@ describe('worker metrics (Prometheus)', () => {
     const result = await run.result();
     assert.equal(result.outcome, 'promoted');
 
-    const after = await until('ct_runs{outcome="promoted"} on the control worker', async () => {
+    // ct_runs is recorded in the run's last workflow task, temporal_workflow_completed once the SDK reports it done.
+    const after = await until('ct_runs{outcome="promoted"} and temporal_workflow_completed', async () => {
       const s = await scrape(controlUrl);
-      return total(s, 'ct_runs', { model: modelId, outcome: 'promoted' }) === 1 ? s : null;
+      const ended = total(s, 'ct_runs', { model: modelId, outcome: 'promoted' }) === 1;
+      return ended && total(s, 'temporal_workflow_completed') > 0 ? s : null;
     });
     assert.equal(total(after, 'ct_approvals_ended', { model: modelId, outcome: 'approved' }), 1);
     // One histogram observation per stage entered, as the run's own timings say.
