@@ -1,6 +1,8 @@
 // Drift checks against the champion: its reference profile (built once from its training split, stored with
 // the version) versus the newest data window; the full report goes to S3, a summary to the supervisor.
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { ctMetrics } from '../core/ctMetrics';
 import type { DriftAlertJson } from '../core/supervisorMessages';
 import {
   columnsFrame,
@@ -60,6 +62,16 @@ export interface DriftCheckResult {
   window: string[];
   alert: DriftAlertJson | null;
   report: Pick<DriftReport, 'datasetDrift' | 'driftedShare' | 'driftedFeatures'> | null;
+}
+
+/** The check's verdicts as gauges: each feature's deciding statistic and drift flag, and the dataset flag. */
+function recordDriftMetrics(model: string, report: DriftReport): void {
+  const metrics = ctMetrics(Context.current().metricMeter);
+  for (const f of report.features) {
+    metrics.driftStatistic(f.statistic, { model, feature: f.name, method: f.method });
+    metrics.featureDrifted(f.drifted ? 1 : 0, { model, feature: f.name });
+  }
+  metrics.datasetDrift(report.datasetDrift ? 1 : 0, { model });
 }
 
 export function createDriftActivities(deps: ActivityDeps) {
@@ -127,6 +139,7 @@ export function createDriftActivities(deps: ActivityDeps) {
         },
         'drift checked',
       );
+      recordDriftMetrics(modelId, report);
       return {
         status: 'checked',
         reason: report.datasetDrift ? `drift in ${report.driftedFeatures.join(', ')}` : 'no dataset drift',

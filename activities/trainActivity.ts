@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import { attemptRecord, reconstructedAttempt, type TrainingHeartbeat } from '../core/attempts';
+import { ctMetrics } from '../core/ctMetrics';
 import type { ModelConfig } from '../core/modelConfig';
 import type { PreparedData, TrainingResult } from '../core/reports';
 import { type AttemptEnd, classifyAttempt, storeDeadline } from '../core/trainingAttempt';
@@ -18,6 +19,7 @@ import { type AttemptState, lastHeartbeat, newAttemptState } from './training/at
 import { attemptFailure } from './training/failureMapping';
 import { ProgressReporter } from './training/heartbeat';
 import { trainFromNewestCheckpoint } from './training/resumeLoop';
+import { TrainingMetrics } from './training/trainingMetrics';
 import { storeTrainedModel, type TrainedModelTarget, trainingResult } from './training/trainedModel';
 
 export interface TrainInput {
@@ -42,6 +44,7 @@ interface AttemptContext {
   checkpoints: CheckpointStore;
   uploads: CheckpointUploads;
   reporter: ProgressReporter;
+  metrics: TrainingMetrics;
   /** Until when (epoch ms) a finished training waits out an outage. */
   deadline: number;
   model: TrainedModelTarget;
@@ -70,7 +73,8 @@ async function trainAttempt(deps: TrainingDeps, input: TrainInput, gpus: string[
   const trainer = input.config.trainer;
   const checkpoints = new CheckpointStore(store, input.modelId, input.runId);
   const previous = lastHeartbeat(ctx.info.heartbeatDetails, log);
-  const ledger = openLedger(store, input, attempt, previous, log);
+  const metrics = new TrainingMetrics(ctMetrics(ctx.metricMeter), input.modelId);
+  const ledger = openLedger(store, input, attempt, previous, log, metrics);
   const s = newAttemptState(attempt, previous, gpus, startedAt, deps.gpuPool.slotOf(gpus));
   const { progress } = s;
   const uploads = new CheckpointUploads(checkpoints, {
@@ -80,6 +84,7 @@ async function trainAttempt(deps: TrainingDeps, input: TrainInput, gpus: string[
     onStored: async (stored) => {
       // Only now, with the bytes in S3, may a heartbeat name it.
       Object.assign(progress, { checkpointKey: stored.key, checkpointSha256: stored.sha256 });
+      metrics.checkpointStored(stored);
       await reporter.push();
       return stored.key;
     },
@@ -91,7 +96,7 @@ async function trainAttempt(deps: TrainingDeps, input: TrainInput, gpus: string[
     reporter.beat();
     await ledger.flush(Date.now()); // records handed on by earlier attempts: one try now, again at the end
     const model = { store, modelId: input.modelId, runId: input.runId, log };
-    const c: AttemptContext = { log, previous, checkpoints, uploads, reporter, deadline, model };
+    const c: AttemptContext = { log, previous, checkpoints, uploads, reporter, metrics, deadline, model };
     const { end, storeWaitUntil } = await trainAndStore(deps, input, s, c);
     const record = attemptRecord({
       ...end,
@@ -104,6 +109,7 @@ async function trainAttempt(deps: TrainingDeps, input: TrainInput, gpus: string[
       skippedCheckpoints: s.skipped,
     });
     ledger.add(record);
+    metrics.attemptEnded(record);
     await ledger.flush(storeWaitUntil);
     reporter.beat(); // hands on whatever the store did not take
     const { wallSeconds, deviceSeconds, lastStep } = record;
@@ -124,11 +130,16 @@ function openLedger(
   attempt: number,
   previous: TrainingHeartbeat | null,
   log: Logger,
+  metrics: TrainingMetrics,
 ): AttemptLedger {
   const ledger = new AttemptLedger(store, input.modelId, input.runId, log, previous?.unrecorded);
   // Its record is not among those it handed on: its worker vanished. Estimate it (never over a real one).
   const vanished = previous && previous.attempt < attempt && !ledger.holds(previous.attempt);
-  if (vanished) ledger.add(reconstructedAttempt(previous));
+  if (vanished) {
+    const lost = reconstructedAttempt(previous);
+    ledger.add(lost);
+    metrics.attemptEnded(lost, false);
+  }
   return ledger;
 }
 

@@ -1,5 +1,6 @@
 // Checkpoints of one run in S3: uploaded with their SHA-256 as object metadata, pruned to the newest K,
 // and fetched back only when the bytes still match the recorded digest.
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { keys } from '../core/keys';
 import { sha256File } from './files';
@@ -25,12 +26,12 @@ export class CheckpointStore {
       .reverse();
   }
 
-  /** Uploads a checkpoint file and returns its key and digest; only then may a heartbeat name it. */
-  async upload(file: string): Promise<{ key: string; sha256: string }> {
+  /** Uploads a checkpoint file and returns its key, digest and size; only then may a heartbeat name it. */
+  async upload(file: string): Promise<{ key: string; sha256: string; bytes: number }> {
     const key = this.prefix + path.basename(file);
-    const sha256 = await sha256File(file);
+    const [sha256, { size }] = await Promise.all([sha256File(file), stat(file)]);
     await this.store.uploadFile(key, file, { [SHA_META]: sha256 });
-    return { key, sha256 };
+    return { key, sha256, bytes: size };
   }
 
   /** Deletes all but the newest `keep` checkpoints (never `protect`, the one the last heartbeat names). */

@@ -12,6 +12,9 @@ export interface StoredCheckpoint {
   key: string;
   sha256: string;
   step: number;
+  bytes: number;
+  /** Hashing and uploading it (the successful try; waits out of an outage are not included). */
+  seconds: number;
 }
 
 interface Pending {
@@ -112,7 +115,9 @@ export class CheckpointUploads {
   }
 
   private async upload(next: Pending): Promise<void> {
+    const started = performance.now();
     const stored = await this.checkpoints.upload(next.file);
+    const seconds = (performance.now() - started) / 1000;
     this.inFlight = null;
     if (this.unavailableSince) {
       const { unavailableSince, waiting } = this;
@@ -123,7 +128,7 @@ export class CheckpointUploads {
       this.unavailableSince = null;
     }
     await rm(next.file, { force: true });
-    const protect = await this.opts.onStored({ ...stored, step: next.step });
+    const protect = await this.opts.onStored({ ...stored, step: next.step, seconds });
     // Pruning is housekeeping: an outage now only leaves an extra checkpoint until the next one is stored.
     const pruned = await this.checkpoints.prune(this.opts.keep, protect).catch((err: unknown) => {
       if (err instanceof ObjectStoreUnavailableError) return [];

@@ -11,7 +11,7 @@ import { startRetraining } from '../client';
 import { AttemptRecord, stepsRedone } from '../core/attempts';
 import { keys } from '../core/keys';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../test/helpers/flights';
-import { startGpuWorkerProcess, trainingHeartbeat, waitFor } from '../test/helpers/processes';
+import { startWorkerProcess, trainingHeartbeat, waitFor } from '../test/helpers/processes';
 import { startTestStack, type TestStack } from '../test/helpers/stack';
 
 const KILL_AT_STEPS = [25, 55, 85];
@@ -40,7 +40,7 @@ async function killAndResume(
       checkpoint: { everySteps: checkpointing ? CHECKPOINT_EVERY : 0, everySeconds: 0 },
     },
   };
-  const workerA = await startGpuWorkerProcess(tenant.config, stack.dir, `bench-a-${n}`);
+  const workerA = await startWorkerProcess('gpu', tenant.config, stack.dir, `bench-a-${n}`);
   const handle = await startRetraining(
     stack.client,
     { modelId: 'flight-delay', dataset: { keys: ['data/jan.parquet'] }, modelConfig },
@@ -50,7 +50,7 @@ async function killAndResume(
   await waitFor(`step ${killAt}`, async () => ((await trainingHeartbeat(handle))?.step ?? 0) >= killAt, 300_000);
   const killedAt = Date.now();
   workerA.child.kill('SIGKILL');
-  const workerB = await startGpuWorkerProcess(tenant.config, stack.dir, `bench-b-${n}`);
+  const workerB = await startWorkerProcess('gpu', tenant.config, stack.dir, `bench-b-${n}`);
   await waitFor(
     'progress on the new attempt',
     async () => {

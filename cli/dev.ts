@@ -8,7 +8,16 @@ import { projectRoot, stateDir } from '../stack/paths';
 import { logSinceStart, logTail, type ManagedProcess, startProcess, waitUntilReady } from '../stack/processes';
 import { type Death, keepRunning, type RestartingProcess } from '../stack/restartingProcess';
 import { refuseHeldPorts } from './heldPorts';
-import { ensureLocalBucket, localEnv, localPorts, startLocalMinio, startLocalTemporal } from './localStack';
+import { metricsUrl } from '../workers/logging';
+import {
+  devMetrics,
+  ensureLocalBucket,
+  localEnv,
+  localPorts,
+  metricsEnv,
+  startLocalMinio,
+  startLocalTemporal,
+} from './localStack';
 import { UsageError } from './usage';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -28,7 +37,7 @@ function restartPolicy(env = process.env): RestartPolicy {
 }
 
 async function startWorker(kind: 'control' | 'gpu'): Promise<ManagedProcess> {
-  const env = { ...localEnv(), CT_WORK_DIR: path.join(stateDir, 'work') };
+  const env = { ...localEnv(), ...metricsEnv(devMetrics()[kind]), CT_WORK_DIR: path.join(stateDir, 'work') };
   const script = path.join(projectRoot, 'workers', `${kind}.ts`);
   const proc = startProcess(`${kind}-worker`, process.execPath, ['--import', 'tsx', script], logDir(), env);
   await waitUntilReady(proc, async () => logSinceStart(proc).includes(`"msg":"${kind} worker started"`), 120_000);
@@ -74,6 +83,8 @@ export async function runDev(): Promise<number> {
   out(`Web UI    http://127.0.0.1:${localPorts.ui}`);
   out(`S3        http://127.0.0.1:${localPorts.s3}  bucket ct-local  (MinIO; pid ${pid(minio)})`);
   out(`workers   control (queue ct; pid ${pid(control)}), gpu (queue ct-gpu; pid ${pid(gpu)})`);
+  const metrics = devMetrics();
+  out(`metrics   control ${metricsUrl(metrics.control)}, gpu ${metricsUrl(metrics.gpu)} (CT_METRICS_PORT)`);
   out(`logs      ${path.relative(projectRoot, logDir())}/`);
   out(`state     ${path.relative(projectRoot, stateDir)}/ (kept across restarts)`);
   const window = formatWindow(policy.windowMs);

@@ -1,15 +1,18 @@
 // Why `ct dev` cannot start: which process holds its ports, and how to free them or choose others.
 import { portHolder, type PortHolder } from '../stack/portHolder';
 import { tcpOpen } from '../stack/processes';
-import { localPorts } from './localStack';
+import { devMetrics, localPorts } from './localStack';
 import { UsageError } from './usage';
 
 const PORTS = [
   { what: 'Temporal', port: () => localPorts.temporal },
   { what: 'Web UI', port: () => localPorts.ui },
   { what: 'MinIO', port: () => localPorts.s3 },
+  { what: 'control worker metrics', port: () => devMetrics().control.port! },
+  { what: 'GPU worker metrics', port: () => devMetrics().gpu.port! },
 ];
-const CHOOSE_OTHERS = 'choose other ports with CT_DEV_TEMPORAL_PORT, CT_DEV_UI_PORT and CT_DEV_S3_PORT';
+const CHOOSE_OTHERS =
+  'choose other ports with CT_DEV_TEMPORAL_PORT, CT_DEV_UI_PORT, CT_DEV_S3_PORT and CT_METRICS_PORT (GPU worker: +1)';
 
 const isCtDev = (command: string) => /(?:\bct(?:\.js)?|cli\/main\.ts)\s+dev(?:\s|$)/.test(command);
 const looksOurs = (command: string) =>

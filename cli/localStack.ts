@@ -2,7 +2,7 @@
 // state in .ct/state so workflows, registry and data survive a restart.
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { AppConfig, type AppConfigInput, mergeEnv } from '../core/appConfig';
+import { AppConfig, type AppConfigInput, mergeEnv, MetricsConfig } from '../core/appConfig';
 import { parseOrThrow } from '../core/parse';
 import { startMinio } from '../stack/minio';
 import { stateDir } from '../stack/paths';
@@ -16,6 +16,23 @@ export const localPorts = {
   ui: Number(process.env.CT_DEV_UI_PORT ?? 8233),
   s3: Number(process.env.CT_DEV_S3_PORT ?? 9000),
 };
+
+/** `ct dev` serves the workers' metrics unless told otherwise: control on this port, GPU on the next. */
+const DEV_METRICS_PORT = 9464;
+
+/** Where `ct dev`'s control and GPU workers serve metrics: CT_METRICS_HOST and CT_METRICS_PORT (control; GPU +1). */
+export function devMetrics(env: NodeJS.ProcessEnv = process.env): { control: MetricsConfig; gpu: MetricsConfig } {
+  const what = 'metrics of `ct dev` (CT_METRICS_HOST, CT_METRICS_PORT)';
+  const given = parseOrThrow(MetricsConfig, mergeEnv({}, env).metrics ?? {}, what);
+  const control = { ...given, port: given.port ?? DEV_METRICS_PORT };
+  const gpu = parseOrThrow(MetricsConfig, { ...control, port: control.port + 1 }, `${what}: the GPU worker's port`);
+  return { control, gpu };
+}
+
+/** The environment that makes a worker serve its metrics as `m` says. */
+export function metricsEnv(m: MetricsConfig): Record<string, string> {
+  return { CT_METRICS_HOST: m.host, ...(m.port ? { CT_METRICS_PORT: String(m.port) } : {}) };
+}
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'ct-local', secretAccessKey: 'ct-local-secret' };
 

@@ -3,6 +3,21 @@
 import { z } from 'zod';
 import { DEFAULT_TOLERANCE_SECONDS } from './signatureHeader';
 
+/** Where a worker serves Prometheus metrics (the SDK's temporal_* and our ct_*); no port, no endpoint. */
+export const MetricsConfig = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1').describe('address the metrics endpoint binds to'),
+    port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .optional()
+      .describe('serves http://<host>:<port>/metrics; unset: no metrics endpoint (`ct dev` uses 9464 and 9465)'),
+  })
+  .strict();
+export type MetricsConfig = z.infer<typeof MetricsConfig>;
+
 export const AppConfig = z
   .object({
     temporal: z
@@ -132,6 +147,7 @@ export const AppConfig = z
       })
       .strict()
       .default({}),
+    metrics: MetricsConfig.default({ host: '127.0.0.1' }),
   })
   .strict();
 export type AppConfig = z.infer<typeof AppConfig>;
@@ -166,6 +182,8 @@ export const ENV_VARS: Record<string, string> = {
   CT_WEBHOOK_TOLERANCE_SECONDS: 'webhook.toleranceSeconds',
   CT_NOTIFY_SECRET: 'notifications.secret',
   CT_AUDIT_RETENTION_DAYS: 'audit.retentionDays',
+  CT_METRICS_HOST: 'metrics.host',
+  CT_METRICS_PORT: 'metrics.port',
 };
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown) {
@@ -181,7 +199,7 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown) 
 /** Environment values are strings; booleans and integers are converted when they spell one, else left for zod to reject. */
 function coerce(path: string, raw: string): unknown {
   if (path === 's3.forcePathStyle' && (raw === 'true' || raw === 'false')) return raw === 'true';
-  const integers = ['gpusPerJob', 'audit.retentionDays', 'webhook.port', 'webhook.toleranceSeconds'];
+  const integers = ['gpusPerJob', 'audit.retentionDays', 'webhook.port', 'webhook.toleranceSeconds', 'metrics.port'];
   if (integers.includes(path) && /^\d+$/.test(raw)) return Number(raw);
   if (['prices.gpuHour', 'prices.cpuHour'].includes(path) && /^\d+(\.\d+)?$/.test(raw)) return Number(raw);
   return raw;

@@ -119,7 +119,8 @@ export function percentiles(values: number[]): Percentiles {
   return { count: v.length, p50: rank(0.5), p90: rank(0.9), max: v.length ? v[v.length - 1]! : null };
 }
 
-const ATTEMPT_CAUSE: Partial<Record<AttemptRecord['outcome'], ScrapCause>> = {
+/** The scrap cause of an attempt that did not succeed (config and data errors scrap nothing: they fail at once). */
+export const ATTEMPT_SCRAP_CAUSE: Partial<Record<AttemptRecord['outcome'], ScrapCause>> = {
   crashed: 'crashed',
   preempted: 'preempted',
   stalled: 'stalled',
@@ -148,7 +149,7 @@ export function runScrap(run: ReportRun): { byCause: Partial<Record<ScrapCause, 
   }
   let stepsRedone = 0;
   attempts.forEach((a, i) => {
-    const cause = ATTEMPT_CAUSE[a.outcome];
+    const cause = ATTEMPT_SCRAP_CAUSE[a.outcome];
     if (!cause) return;
     const kept = Math.min(a.lastStep, Math.max(a.resumedFromStep, attempts[i + 1]?.resumedFromStep ?? 0));
     const progressed = a.lastStep - a.resumedFromStep;

@@ -2,13 +2,13 @@
 // (the SDK drains on SIGINT/SIGTERM: running activities are cancelled and given the grace time).
 import type { Logger } from 'pino';
 import { activityDeps, connectClient, connectWorker, loadAppConfig } from './config';
-import { createLogger, installRuntimeLogger } from './logging';
+import { createLogger, installRuntimeLogger, metricsUrl } from './logging';
 import { createControlWorker, createGpuWorker } from './workers';
 
 export async function runWorkerProcess(kind: 'control' | 'gpu'): Promise<void> {
   const config = loadAppConfig();
   const logger = createLogger(config.logLevel).child({ worker: kind });
-  installRuntimeLogger(logger);
+  installRuntimeLogger(logger, config.metrics);
   const { connection, namespace } = await connectWorker(config);
   // Both need a client: the GPU worker signals training progress, the control worker watches runs and sends Updates.
   const client = await connectClient(config);
@@ -25,7 +25,12 @@ export async function runWorkerProcess(kind: 'control' | 'gpu'): Promise<void> {
           shutdownSignal: shutdownOnSignal(logger),
         });
   logger.info(
-    { namespace, taskQueue: worker.options.taskQueue, build: config.deployment.buildId ?? null },
+    {
+      namespace,
+      taskQueue: worker.options.taskQueue,
+      build: config.deployment.buildId ?? null,
+      metrics: metricsUrl(config.metrics),
+    },
     `${kind} worker started`,
   );
   await worker.run();

@@ -6,6 +6,7 @@ import {
   condition,
   continueAsNew,
   log,
+  metricMeter,
   ParentClosePolicy,
   patched,
   proxyActivities,
@@ -18,6 +19,7 @@ import {
 } from '@temporalio/workflow';
 import type { ControlActivities } from '../activities';
 import { durationMs } from '../core/approvals';
+import { ctMetrics } from '../core/ctMetrics';
 import {
   describeSupervisor,
   expireCooldown,
@@ -94,6 +96,7 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
   const show = () => {
     const phase = phaseOf(state, Date.now());
     const inc = state.incident;
+    ctMetrics(metricMeter).openIncidents(inc ? 1 : 0, { model: modelId }); // not a command: no patch needed
     if (`${phase}/${inc?.kind}` !== shown) {
       shown = `${phase}/${inc?.kind}`;
       upsertSearchAttributes([{ key: CtStage, value: phase }, ...(inc ? [{ key: CtTrigger, value: inc.kind }] : [])]);

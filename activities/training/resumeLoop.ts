@@ -15,6 +15,7 @@ import { runTrainer, type TrainerRun } from '../../adapters/trainerProcess';
 import type { AttemptState } from './attemptState';
 import { type StagedAttempt, stageData, writeTrainerConfig } from './stageData';
 import { trainerEventHandler } from './trainerEvents';
+import type { TrainingMetrics } from './trainingMetrics';
 import { StallWatchdog } from './watchdog';
 
 export interface TrainContext {
@@ -28,6 +29,7 @@ export interface TrainContext {
   uploads: CheckpointUploads;
   log: Logger;
   pushProgress: (force?: boolean) => Promise<void>;
+  metrics: TrainingMetrics;
   pythonBinDir: string | undefined;
   /** Cancellation or worker shutdown: the trainer checkpoints and stops. */
   graceful: AbortSignal;
@@ -41,9 +43,10 @@ export async function trainFromNewestCheckpoint(s: AttemptState, c: TrainContext
   const onStall = () => (s.stalled = true);
   const watchdog = new StallWatchdog(trainer.heartbeatTimeoutSeconds, c.log, () => s.progress.step, onStall);
   try {
-    const { log, uploads, pushProgress } = c;
+    const { log, uploads, pushProgress, metrics } = c;
     const { outDir } = staged;
-    const { onEvent, onSpawn } = trainerEventHandler({ state: s, log, uploads, watchdog, pushProgress, outDir });
+    const handler = { state: s, log, uploads, watchdog, pushProgress, metrics, outDir };
+    const { onEvent, onSpawn } = trainerEventHandler(handler);
     const stored = await c.checkpoints.listNewestFirst();
     for (const candidate of [...resumeCandidates(c.previous?.checkpointKey, stored), null]) {
       const resumeFrom = candidate ? await fetchResumePoint(candidate, staged, s, c) : null;

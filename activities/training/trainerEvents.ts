@@ -5,6 +5,7 @@ import type { TrainerEvent } from '../../core/trainerProtocol';
 import type { CheckpointUploads } from '../../adapters/checkpointUploads';
 import { cpuSeconds } from '../../adapters/processStats';
 import type { AttemptState } from './attemptState';
+import type { TrainingMetrics } from './trainingMetrics';
 import type { StallWatchdog } from './watchdog';
 
 export interface TrainerEventsContext {
@@ -13,6 +14,7 @@ export interface TrainerEventsContext {
   uploads: CheckpointUploads;
   watchdog: StallWatchdog;
   pushProgress: (force?: boolean) => Promise<void>;
+  metrics: TrainingMetrics;
   /** Where the trainer writes its model unless its `done` event names a path. */
   outDir: string;
 }
@@ -43,6 +45,7 @@ async function applyEvent(event: TrainerEvent, c: TrainerEventsContext): Promise
       const { step, epoch, loss, samplesPerSec } = event;
       Object.assign(progress, { step, epoch, loss, samplesPerSec });
       progress.samplesProcessed = event.samplesProcessed ?? progress.samplesProcessed;
+      c.metrics.progress(step, samplesPerSec);
       await c.pushProgress();
       break;
     }

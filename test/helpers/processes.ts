@@ -8,20 +8,28 @@ import { projectRoot } from '../../stack/paths';
 import { startProcess, waitUntilReady, type ManagedProcess } from '../../stack/processes';
 import { ctEnv } from './ct';
 
-/** A GPU worker as its own process (workers/gpu.ts), configured through the environment like in production. */
-export async function startGpuWorkerProcess(config: AppConfig, logDir: string, name: string): Promise<ManagedProcess> {
+/** A worker as its own process (workers/<kind>.ts), configured through the environment like in production. */
+export async function startWorkerProcess(
+  kind: 'control' | 'gpu',
+  config: AppConfig,
+  logDir: string,
+  name: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<ManagedProcess> {
   const proc = startProcess(
     name,
     process.execPath,
-    ['--import', 'tsx', path.join(projectRoot, 'workers', 'gpu.ts')],
+    ['--import', 'tsx', path.join(projectRoot, 'workers', `${kind}.ts`)],
     logDir,
     {
       ...ctEnv(config),
       CT_TEMPORAL_NAMESPACE: config.temporal.namespace,
       CT_WORK_DIR: path.join(config.workDir, name),
+      ...env,
     },
   );
-  await waitUntilReady(proc, async () => readFileSync(proc.logFile, 'utf8').includes('gpu worker started'), 60_000);
+  const started = `${kind} worker started`;
+  await waitUntilReady(proc, async () => readFileSync(proc.logFile, 'utf8').includes(started), 60_000);
   return proc;
 }
 

@@ -47,22 +47,38 @@ function startDev(env: NodeJS.ProcessEnv): Dev {
   };
 }
 
+/** A free port whose next port is free too (`ct dev` serves the GPU worker's metrics there). */
+async function freePortPair(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (!(await tcpOpen(port + 1))) return port;
+  }
+}
+
 const bannerPid = async (dev: Dev, what: RegExp) => Number((await dev.waitFor(what))[1]);
 
 describe('ct dev', () => {
-  let ports: { temporal: number; ui: number; s3: number };
+  let ports: { temporal: number; ui: number; s3: number; controlMetrics: number; gpuMetrics: number };
   let devEnv: NodeJS.ProcessEnv;
   let cliEnv: NodeJS.ProcessEnv;
   let state: string;
   let dev: Dev;
 
   before(async () => {
-    ports = { temporal: await freePort(), ui: await freePort(), s3: await freePort() };
+    const metrics = await freePortPair();
+    ports = {
+      temporal: await freePort(),
+      ui: await freePort(),
+      s3: await freePort(),
+      controlMetrics: metrics,
+      gpuMetrics: metrics + 1,
+    };
     state = mkdtempSync(path.join(os.tmpdir(), 'ct-dev-'));
     const portEnv = {
       CT_DEV_TEMPORAL_PORT: String(ports.temporal),
       CT_DEV_UI_PORT: String(ports.ui),
       CT_DEV_S3_PORT: String(ports.s3),
+      CT_METRICS_PORT: String(ports.controlMetrics),
     };
     devEnv = { ...process.env, ...portEnv, CT_STATE_DIR: state };
     cliEnv = { ...process.env, ...localEnv(ports) };
@@ -86,6 +102,14 @@ describe('ct dev', () => {
       readFileSync(path.join(state, 'logs', 'control-worker.log'), 'utf8'),
       /"taskQueue":"ct".*control worker started/,
     );
+    const [controlMetrics, gpuMetrics] = [ports.controlMetrics, ports.gpuMetrics].map(
+      (p) => `http://127\\.0\\.0\\.1:${p}/metrics`,
+    );
+    assert.match(dev.output(), new RegExp(`metrics   control ${controlMetrics}, gpu ${gpuMetrics}`));
+    for (const port of [ports.controlMetrics, ports.gpuMetrics]) {
+      const scraped = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      assert.match(scraped, /^temporal_\w+/m, `the worker on port ${port} serves the SDK's metrics`);
+    }
     const children = childProcesses(dev.proc.pid!);
     for (const what of [
       /namespace default; pid (\d+)/,
@@ -121,7 +145,11 @@ describe('ct dev', () => {
     ]);
     try {
       await until('the stranger listening', () => tcpOpen(strangerPort), 30_000);
-      const ownPorts = { CT_DEV_TEMPORAL_PORT: String(await freePort()), CT_DEV_UI_PORT: String(await freePort()) };
+      const ownPorts = {
+        CT_DEV_TEMPORAL_PORT: String(await freePort()),
+        CT_DEV_UI_PORT: String(await freePort()),
+        CT_METRICS_PORT: String(await freePortPair()),
+      };
       const blocked = await runCt(['dev'], { ...devEnv, ...ownPorts, CT_DEV_S3_PORT: String(strangerPort) });
       assert.equal(blocked.status, 2, blocked.stderr);
       assert.match(

@@ -15,7 +15,7 @@ import { listVersions } from '../../adapters/registryStore';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
 import {
   processesInGroup,
-  startGpuWorkerProcess,
+  startWorkerProcess,
   trainerProcesses,
   trainingHeartbeat,
   waitFor,
@@ -91,7 +91,7 @@ describe('training that survives anything', () => {
   after(async () => stack?.stop());
 
   it('kill -9 of the GPU worker: another worker resumes from the last checkpoint, the model is registered once', async () => {
-    const workerA = await startGpuWorkerProcess(outProc.config, stack.dir, 'gpu-a');
+    const workerA = await startWorkerProcess('gpu', outProc.config, stack.dir, 'gpu-a');
     const handle = await start(outProc);
     const runId = (await handle.describe()).runId;
     const beat = await waitFor('step 12 with a checkpoint', async () => {
@@ -101,7 +101,7 @@ describe('training that survives anything', () => {
     workerA.child.kill('SIGKILL');
     // The orphaned trainer dies on its next write to the dead worker's pipe: nothing is left behind.
     await waitFor('the orphaned trainer to exit', async () => trainerProcesses(runId).length === 0, 30_000);
-    const workerB = await startGpuWorkerProcess(outProc.config, stack.dir, 'gpu-b');
+    const workerB = await startWorkerProcess('gpu', outProc.config, stack.dir, 'gpu-b');
     const result = await handle.result();
     await workerB.stop();
     assert.ok(result.outcome === 'promoted' || result.outcome === 'rejected-by-gate', result.outcome);
@@ -127,7 +127,7 @@ describe('training that survives anything', () => {
   });
 
   it('SIGTERM to the GPU worker: the trainer checkpoints, the worker exits, the next worker loses no step', async () => {
-    const workerA = await startGpuWorkerProcess(outProc.config, stack.dir, 'gpu-c');
+    const workerA = await startWorkerProcess('gpu', outProc.config, stack.dir, 'gpu-c');
     const handle = await start(outProc);
     const runId = (await handle.describe()).runId;
     await waitFor('step 8', async () => ((await trainingHeartbeat(handle))?.step ?? 0) >= 8);
@@ -136,7 +136,7 @@ describe('training that survives anything', () => {
     assert.equal(await exited, 0, 'the worker drained and exited cleanly');
     const beat = await trainingHeartbeat(handle);
     assert.match(beat?.checkpointKey ?? '', /step-\d+\.pt$/);
-    const workerB = await startGpuWorkerProcess(outProc.config, stack.dir, 'gpu-d');
+    const workerB = await startWorkerProcess('gpu', outProc.config, stack.dir, 'gpu-d');
     await handle.result();
     await workerB.stop();
     const records = await attempts(outProc, runId);

@@ -169,6 +169,7 @@ export function openApprovalDesk(book: RunBook, requester: string, notifier: Not
           escalated,
           next: null,
         };
+      if (status.approval) book.awaitingApproval();
       setCurrentDetails(describeStatus(status));
       if (!status.decision) askPeople('approval-requested', status.approval!.approvers);
       if (!status.decision)

@@ -6,12 +6,14 @@ import {
   CancelledFailure,
   isCancellation,
   log,
+  metricMeter,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AuditKind } from '../../core/audit';
+import { ctMetrics } from '../../core/ctMetrics';
 import type { RunInput } from '../../core/runInput';
 import { describeStatus, type Outcome, type RunStatus, type Stage } from '../../core/runStatus';
 import { CtModel, CtStage, CtTrigger } from '../../core/searchAttributes';
@@ -26,6 +28,8 @@ export interface RunBook {
   audit: (kind: AuditKind, actor: string, details: Record<string, unknown>) => Promise<void>;
   /** Ends the run with `outcome`. */
   finish: (outcome: Outcome) => RunStatus;
+  /** The approval desk says people were asked to decide (ct_approvals_requested). */
+  awaitingApproval: () => void;
 }
 
 export function openRunBook(input: RunInput): RunBook {
@@ -54,6 +58,11 @@ export function openRunBook(input: RunInput): RunBook {
     { key: CtStage, value: status.stage },
   ]);
   const show = () => setCurrentDetails(describeStatus(status));
+  // Metrics are not commands, and the SDK emits none while replaying.
+  const metrics = ctMetrics(metricMeter);
+  const model = input.modelId;
+  const countRun = (outcome: Outcome) => metrics.runs(1, { model, outcome });
+  let approvalRequested = false;
   setHandler(statusQuery, () => status);
   setHandler(trainingProgressSignal, (progress) => {
     status.training = progress;
@@ -83,13 +92,23 @@ export function openRunBook(input: RunInput): RunBook {
       const ended = new Date();
       timing.endedAt = ended.toISOString();
       timing.seconds = (ended.getTime() - started.getTime()) / 1000;
+      metrics.stageDuration(timing.seconds, { model, stage: name });
+      if (name === 'approval' && approvalRequested) metrics.approvalsEnded(1, { model, outcome: approvalEnd() });
     }
+  }
+
+  /** How the wait for people ended: their decision, the deadline, or the run stopping. */
+  function approvalEnd(): string {
+    if (status.decision?.mode === 'timeout') return 'timeout';
+    if (status.decision) return status.decision.outcome;
+    return status.outcome === 'cancelled' ? 'cancelled' : 'failed';
   }
 
   /** What a stage's failure ends the run with: the cancellation itself, or a failure that names the stage. */
   function failStage(name: Stage, err: unknown): unknown {
     if (isCancellation(err)) {
       status.outcome = 'cancelled';
+      countRun(status.outcome);
       show();
       // The cancellation itself (not the activity failure wrapping it), so the run ends as cancelled.
       return err instanceof ActivityFailure && err.cause instanceof CancelledFailure ? err.cause : err;
@@ -97,6 +116,7 @@ export function openRunBook(input: RunInput): RunBook {
     const cause = (err instanceof ActivityFailure && err.cause ? err.cause : err) as Error;
     status.outcome = 'failed';
     status.error = `${name}: ${cause.message}`;
+    countRun(status.outcome);
     show();
     return ApplicationFailure.create({
       message: `stage ${name} failed: ${cause.message}`,
@@ -109,11 +129,18 @@ export function openRunBook(input: RunInput): RunBook {
   function finish(outcome: Outcome): RunStatus {
     status.outcome = outcome;
     status.stage = 'done';
+    countRun(outcome);
     upsertSearchAttributes([{ key: CtStage, value: 'done' }]);
     show();
     log.info('run finished', { outcome, version: status.registered?.version });
     return status;
   }
 
-  return { status, stage, audit, finish };
+  function awaitingApproval(): void {
+    if (approvalRequested) return;
+    approvalRequested = true;
+    metrics.approvalsRequested(1, { model });
+  }
+
+  return { status, stage, audit, finish, awaitingApproval };
 }
