@@ -137,7 +137,10 @@ describe('retrainingPipeline end to end', () => {
     await assert.rejects(decideRun(stack.client, handle.workflowId, 'approved', '  '), /name who decides/);
     // What the Web UI shows as the workflow's current details.
     const metadata = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
-    assert.match(metadata.currentDetails, /stage \*\*approval\*\*[\s\S]*waiting for Update `approve` or `reject`/);
+    assert.match(
+      metadata.currentDetails,
+      /stage \*\*approval\*\*[\s\S]*waiting for approval by anyone but the requester \(0\/1\)/,
+    );
     // Waiting for approval, the candidate is already a registered version: the challenger.
     const waitingView = await showRegistry(tenant.store, 'flight-delay-manual');
     const challenger = waitingView.aliases.challenger;
