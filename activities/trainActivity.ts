@@ -83,7 +83,12 @@ async function trainAttempt(deps: TrainingDeps, input: TrainInput, gpus: string[
     log,
     onStored: async (stored) => {
       // Only now, with the bytes in S3, may a heartbeat name it.
-      Object.assign(progress, { checkpointKey: stored.key, checkpointSha256: stored.sha256 });
+      Object.assign(progress, {
+        checkpointKey: stored.key,
+        checkpointSha256: stored.sha256,
+        checkpointStep: stored.step,
+        checkpointWrittenAt: stored.writtenAt,
+      });
       metrics.checkpointStored(stored);
       await reporter.push();
       return stored.key;

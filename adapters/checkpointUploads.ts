@@ -15,11 +15,14 @@ export interface StoredCheckpoint {
   bytes: number;
   /** Hashing and uploading it (the successful try; waits out of an outage are not included). */
   seconds: number;
+  /** When the trainer had written it (ISO time): the training state it holds is as of then. */
+  writtenAt: string;
 }
 
 interface Pending {
   file: string;
   step: number;
+  writtenAt: string;
 }
 
 export interface CheckpointUploadsOptions {
@@ -52,7 +55,7 @@ export class CheckpointUploads {
 
   /** Queues a checkpoint file the trainer has finished writing; returns at once. */
   add(file: string, step: number): void {
-    this.waiting.push({ file, step });
+    this.waiting.push({ file, step, writtenAt: new Date().toISOString() });
     this.enforceBudget();
     this.drain ??= this.run().finally(() => (this.drain = null));
   }
@@ -128,7 +131,7 @@ export class CheckpointUploads {
       this.unavailableSince = null;
     }
     await rm(next.file, { force: true });
-    const protect = await this.opts.onStored({ ...stored, step: next.step, seconds });
+    const protect = await this.opts.onStored({ ...stored, step: next.step, seconds, writtenAt: next.writtenAt });
     // Pruning is housekeeping: an outage now only leaves an extra checkpoint until the next one is stored.
     const pruned = await this.checkpoints.prune(this.opts.keep, protect).catch((err: unknown) => {
       if (err instanceof ObjectStoreUnavailableError) return [];

@@ -35,6 +35,11 @@ export const AttemptRecord = z.object({
   samplesProcessed: z.number().int(),
   resumedFrom: z.string().nullable(),
   skippedCheckpoints: z.array(z.object({ key: z.string(), reason: z.string() })),
+  lastCheckpoint: z
+    .object({ step: z.number().int(), writtenAt: z.string() })
+    .nullable()
+    .default(null)
+    .describe('the newest checkpoint this attempt stored: the work after it is lost unless the attempt succeeds'),
   message: z.string(),
   /** Written by a later attempt from this one's last heartbeat (its worker vanished): an estimate, never over a record. */
   reconstructed: z.boolean().default(false),
@@ -69,6 +74,7 @@ export function reconstructedAttempt(beat: TrainingProgress): AttemptRecord {
     samplesProcessed: beat.samplesProcessed ?? 0,
     resumedFrom: beat.resumedFrom ?? null,
     skippedCheckpoints: [],
+    lastCheckpoint: lastCheckpointOf(beat),
     message: `worker lost: last heartbeat at ${endedAt}${store}`,
     reconstructed: true,
   };
@@ -109,9 +115,16 @@ export function attemptRecord(a: AttemptSummary): AttemptRecord {
     samplesProcessed: progress.samplesProcessed ?? 0,
     resumedFrom: a.resumedFrom,
     skippedCheckpoints: a.skippedCheckpoints,
+    lastCheckpoint: lastCheckpointOf(progress),
     message: a.outcome === 'succeeded' ? '' : a.message,
     reconstructed: false,
   };
+}
+
+function lastCheckpointOf(p: TrainingProgress): AttemptRecord['lastCheckpoint'] {
+  return p.checkpointStep !== undefined && p.checkpointWrittenAt
+    ? { step: p.checkpointStep, writtenAt: p.checkpointWrittenAt }
+    : null;
 }
 
 /** Optimizer steps done twice because an attempt resumed behind where the previous one had got to. */

@@ -132,8 +132,9 @@ export const ATTEMPT_SCRAP_CAUSE: Partial<Record<AttemptRecord['outcome'], Scrap
 
 /**
  * Scrap of one run. A run that ended without a promoted model scraps all its compute, under how it ended. A
- * promoted run scraps, of each attempt that did not succeed, the share of its steps after the checkpoint the next
- * attempt resumed from (all of it when it made no progress or nothing resumed from it).
+ * promoted run scraps, of each attempt that did not succeed, its time after the checkpoint the next attempt resumed
+ * from when that is the newest one it stored (work after the trainer's last report included); else the share of its
+ * steps after the checkpoint resumed from; all of it when it made no progress or nothing resumed from it.
  */
 export function runScrap(run: ReportRun): { byCause: Partial<Record<ScrapCause, number>>; stepsRedone: number } {
   const attempts = [...run.attempts].sort((a, b) => a.attempt - b.attempt);
@@ -153,7 +154,15 @@ export function runScrap(run: ReportRun): { byCause: Partial<Record<ScrapCause, 
     if (!cause) return;
     const kept = Math.min(a.lastStep, Math.max(a.resumedFromStep, attempts[i + 1]?.resumedFromStep ?? 0));
     const progressed = a.lastStep - a.resumedFromStep;
-    const lostShare = progressed > 0 ? (a.lastStep - kept) / progressed : 1;
+    const byTime = a.lastCheckpoint?.step === kept && a.wallSeconds > 0;
+    const lostShare = byTime
+      ? Math.min(
+          1,
+          Math.max(0, (Date.parse(a.endedAt) - Date.parse(a.lastCheckpoint!.writtenAt)) / 1000 / a.wallSeconds),
+        )
+      : progressed > 0
+        ? (a.lastStep - kept) / progressed
+        : 1;
     stepsRedone += redoneSince(a.lastStep, kept);
     add(cause, a.deviceSeconds * lostShare);
   });

@@ -13,6 +13,9 @@ export const TrainingProgress = z.object({
   samplesPerSec: z.number().nullable(),
   checkpointKey: z.string().nullable(),
   checkpointSha256: z.string().nullable(),
+  // Of a checkpoint this attempt stored (absent while the key is still the previous attempt's): what a resume keeps.
+  checkpointStep: z.number().int().optional(),
+  checkpointWrittenAt: z.string().optional(),
   device: z.string().nullable(),
   gpus: z.array(z.string()).optional(),
   slot: z.string().optional().describe('the worker slot training: <host>/gpu<ids> or <host>/cpu'),

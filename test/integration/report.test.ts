@@ -88,10 +88,14 @@ describe('ct report', () => {
     assert.equal(crashed?.outcome, 'crashed');
     assert.equal(resumed?.resumedFromStep, 10, 'checkpoints every 5 steps: resumed from step 10');
     assert.equal(models['rep-crash']!.scrap.stepsRedone, crashed.lastStep - 10);
-    // Lost work is what the trainer reported past the checkpoint resumed from (its last progress event may be at it).
+    // Lost work is the crashed attempt's time after the step-10 checkpoint it stored (and the next one resumed
+    // from), whether or not the trainer reported a step after it.
+    assert.equal(crashed.lastCheckpoint?.step, 10, 'the crashed attempt recorded its newest stored checkpoint');
     const lost = models['rep-crash']!.scrap.byCause.crashed;
-    const expected = (crashed.deviceSeconds * (crashed.lastStep - 10)) / (crashed.lastStep - crashed.resumedFromStep);
+    const afterCheckpoint = (Date.parse(crashed.endedAt) - Date.parse(crashed.lastCheckpoint.writtenAt)) / 1000;
+    const expected = crashed.deviceSeconds * (afterCheckpoint / crashed.wallSeconds);
     assert.ok(near(lost, expected), `crashed scrap ${lost}, expected ${expected}`);
+    assert.ok(lost > 0, 'the crash lost the work after its checkpoint');
     assert.ok(lost < crashed.deviceSeconds, 'the checkpointed part is kept');
     const all = [gateCompute, cancelCompute, crashCompute, await deviceSeconds('rep-ok')].reduce(
       (s, c) => s + c.total,

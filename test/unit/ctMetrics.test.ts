@@ -50,6 +50,7 @@ const attempt = (outcome: AttemptRecord['outcome'], deviceSeconds: number): Atte
   samplesProcessed: 100,
   resumedFrom: null,
   skippedCheckpoints: [],
+  lastCheckpoint: null,
   message: '',
   reconstructed: false,
 });
@@ -83,7 +84,14 @@ describe('ct_* metrics', () => {
     const m = new TrainingMetrics(ctMetrics(meter), 'm1');
     m.progress(10, 500, 1_000);
     m.progress(20, 520, 2_000);
-    m.checkpointStored({ key: 'k', sha256: 's', step: 20, bytes: 4096, seconds: 0.25 });
+    m.checkpointStored({
+      key: 'k',
+      sha256: 's',
+      step: 20,
+      bytes: 4096,
+      seconds: 0.25,
+      writtenAt: '2026-01-01T00:00:30.000Z',
+    });
     m.attemptEnded(attempt('crashed', 42.4));
     const byName = (name: string) => recorded.filter((r) => r.name === name).map((r) => [r.value, r.tags]);
     assert.deepEqual(byName('ct_training_samples_per_second'), [

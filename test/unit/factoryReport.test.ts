@@ -37,6 +37,7 @@ const attempt = (a: Partial<AttemptRecord> & Pick<AttemptRecord, 'attempt' | 'ou
   samplesProcessed: 0,
   resumedFrom: null,
   skippedCheckpoints: [],
+  lastCheckpoint: null,
   message: '',
   reconstructed: false,
   ...a,
@@ -100,6 +101,27 @@ describe('scrap', () => {
       ]),
     );
     assert.deepEqual(s, { byCause: { crashed: 10 }, stepsRedone: 10 });
+  });
+
+  it("charges the time after the kept checkpoint when it is the attempt's newest, unreported work included", () => {
+    // 100 s attempt (00:00:00 → 00:01:40) on 2 GPUs; the step-50 checkpoint was written at 00:01:10 and its last
+    // progress report was step 50 too: 30 s of wall time, 60 GPU-seconds, were lost though no step was reported.
+    const crashed = attempt({
+      attempt: 1,
+      outcome: 'crashed',
+      lastStep: 50,
+      gpus: ['0', '1'],
+      deviceSeconds: 200,
+      lastCheckpoint: { step: 50, writtenAt: '2026-01-01T00:01:10.000Z' },
+    });
+    const resumed = attempt({ attempt: 2, outcome: 'succeeded', resumedFromStep: 50, lastStep: 100 });
+    assert.deepEqual(runScrap(run('promoted', [crashed, resumed])), { byCause: { crashed: 60 }, stepsRedone: 0 });
+    // Resumed from an older checkpoint (the newest was corrupt): the step share, as without a checkpoint time.
+    const older = attempt({ ...resumed, resumedFromStep: 25 });
+    assert.deepEqual(runScrap(run('promoted', [{ ...crashed, lastStep: 60 }, older])), {
+      byCause: { crashed: 200 * (35 / 60) },
+      stepsRedone: 35,
+    });
   });
 
   it('an attempt that made no progress, or that nothing resumed from, is all scrap', () => {
