@@ -178,8 +178,10 @@ async function trainAndStore(deps: TrainingDeps, input: TrainInput, s: AttemptSt
   } catch (err) {
     if (!(err instanceof Error)) throw err;
     storeWaitUntil = Math.min(storeWaitUntil, Date.now() + FAILED_ATTEMPT_STORE_WAIT_MS);
+    // Cancelled while it resumed or started the trainer: what failed then failed because of the cancellation.
+    const cancelled = ctx.cancellationDetails?.cancelRequested === true;
     const end: AttemptEnd = {
-      outcome: err instanceof ObjectStoreUnavailableError ? 'store-unavailable' : 'crashed',
+      outcome: cancelled ? 'cancelled' : err instanceof ObjectStoreUnavailableError ? 'store-unavailable' : 'crashed',
       message: err.message,
     };
     return { end, storeWaitUntil };

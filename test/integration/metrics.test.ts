@@ -156,6 +156,7 @@ describe('worker metrics (Prometheus)', () => {
     });
     await run.cancel();
     await assert.rejects(run.result());
+    assert.equal((await run.describe()).status.name, 'CANCELLED', 'the run ended as cancelled');
     await until('ct_runs{outcome="cancelled"} on the control worker', async () =>
       total(await scrape(controlUrl), 'ct_runs', { model: modelId, outcome: 'cancelled' }) === 1 ? true : null,
     );
