@@ -33,6 +33,7 @@ export function openNotifier(): Notifier {
   let proxy: ReturnType<typeof proxyActivities<ControlActivities>> | null = null;
   const sent = new Map<NotificationKind, number>();
   const inFlight = new Set<Promise<void>>();
+  const wants = (kind: NotificationKind) => settings?.events.includes(kind) ?? false;
   return {
     configure(s) {
       settings = s;
@@ -48,9 +49,9 @@ export function openNotifier(): Notifier {
           })
         : null;
     },
-    wants: (kind) => settings?.events.includes(kind) ?? false,
+    wants,
     send(kind, draft) {
-      if (!settings?.events.includes(kind) || !proxy) return;
+      if (!settings || !wants(kind) || !proxy) return;
       const n = sent.get(kind) ?? 0;
       sent.set(kind, n + 1);
       const id = notificationEventId(workflowId, runId, kind, n);
