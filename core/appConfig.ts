@@ -218,3 +218,17 @@ export function mergeEnv(
   }
   return merged;
 }
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+function loopbackHost(host: string | undefined): boolean {
+  return host !== undefined && LOOPBACK_HOSTS.has(host.toLowerCase());
+}
+
+/** Whether this configuration points only at servers on this machine (the local stack): Temporal and S3 on
+ * loopback. Anything else is a shared deployment, where self-declared identities and plaintext payloads are
+ * not acceptable defaults. */
+export function pointsAtLocalStack(config: AppConfig): boolean {
+  const temporalHost = config.temporal.address?.replace(/:\d+$/, '');
+  const s3Host = config.s3.endpoint === undefined ? undefined : new URL(config.s3.endpoint).hostname;
+  return loopbackHost(temporalHost) && loopbackHost(s3Host);
+}
