@@ -2,6 +2,7 @@
 // Read from a ct.config.{json,yaml} file and the environment (environment wins); invalid values fail at start-up.
 import { z } from 'zod';
 import { DEFAULT_TOLERANCE_SECONDS } from './signatureHeader';
+import { InvalidInputError } from './parse';
 
 /** Where a worker serves Prometheus metrics (the SDK's temporal_* and our ct_*); no port, no endpoint. */
 export const MetricsConfig = z
@@ -17,6 +18,30 @@ export const MetricsConfig = z
   })
   .strict();
 export type MetricsConfig = z.infer<typeof MetricsConfig>;
+
+/** Who a person is: self-declared names (`dev`, the local stack only) or verified OpenID Connect tokens (`oidc`). */
+export const IdentityConfig = z
+  .object({
+    mode: z
+      .enum(['dev', 'oidc'])
+      .optional()
+      .describe('unset: dev against the local stack, oidc anywhere else; dev is refused outside the local stack'),
+    oidc: z
+      .object({
+        issuer: z.url().describe("the provider's issuer URL (its /.well-known/openid-configuration is read)"),
+        clientId: z.string().min(1).default('ct').describe('the public OAuth client `ct login` signs in with'),
+        audience: z.string().min(1).optional().describe('the audience tokens must carry; default: clientId'),
+        rolesClaim: z.string().min(1).default('groups').describe('claim whose values are the roles of a person'),
+        subjectClaim: z.string().min(1).default('sub').describe('claim that names a person in records'),
+        clockSkewSeconds: z.number().int().min(0).max(600).default(60).describe('tolerance on exp and nbf'),
+        scopes: z.array(z.string().min(1)).default(['openid', 'profile', 'email']),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .default({});
+export type IdentityConfig = z.infer<typeof IdentityConfig>;
 
 export const AppConfig = z
   .object({
@@ -105,6 +130,7 @@ export const AppConfig = z
       })
       .strict()
       .default({ retentionDays: 365, mode: 'COMPLIANCE' }),
+    identity: IdentityConfig,
     approvalSecret: z
       .string()
       .min(16, 'use at least 16 characters')
@@ -176,6 +202,11 @@ export const ENV_VARS: Record<string, string> = {
   CT_PRICE_CURRENCY: 'prices.currency',
   CT_AUDIT_BUCKET: 'audit.bucket',
   CT_APPROVAL_SECRET: 'approvalSecret',
+  CT_IDENTITY_MODE: 'identity.mode',
+  CT_OIDC_ISSUER: 'identity.oidc.issuer',
+  CT_OIDC_CLIENT_ID: 'identity.oidc.clientId',
+  CT_OIDC_AUDIENCE: 'identity.oidc.audience',
+  CT_OIDC_ROLES_CLAIM: 'identity.oidc.rolesClaim',
   CT_WEBHOOK_SECRET: 'webhook.secret',
   CT_WEBHOOK_HOST: 'webhook.host',
   CT_WEBHOOK_PORT: 'webhook.port',
@@ -231,4 +262,22 @@ export function pointsAtLocalStack(config: AppConfig): boolean {
   const temporalHost = config.temporal.address?.replace(/:\d+$/, '');
   const s3Host = config.s3.endpoint === undefined ? undefined : new URL(config.s3.endpoint).hostname;
   return loopbackHost(temporalHost) && loopbackHost(s3Host);
+}
+
+export type IdentityMode = 'dev' | 'oidc';
+
+/** The identity mode this configuration runs in, or why it may not run: dev outside the local stack, or oidc
+ * without an issuer. */
+export function identityMode(config: AppConfig): IdentityMode {
+  const local = pointsAtLocalStack(config);
+  const mode = config.identity.mode ?? (local ? 'dev' : 'oidc');
+  if (mode === 'dev' && !local)
+    throw new InvalidInputError('identity.mode', [
+      'dev (self-declared names) is allowed only against the local stack; use oidc (CT_OIDC_ISSUER)',
+    ]);
+  if (mode === 'oidc' && !config.identity.oidc)
+    throw new InvalidInputError('identity.oidc.issuer', [
+      'identity mode oidc needs the OpenID Connect issuer (identity.oidc.issuer or CT_OIDC_ISSUER)',
+    ]);
+  return mode;
 }

@@ -7,6 +7,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools=${CT_TOOLS_DIR:-$HOME/.cache/continuous-training}
 MINIO_MODULE=github.com/minio/minio
+HYDRA_VERSION=v2.3.0 # must match stack/hydra/go.mod
 # MinIO publishes source only; this is the newest commit the Go module proxy serves (2026-02-12), pinned.
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 say() { echo "[install] $*" >&2; }
@@ -59,8 +60,19 @@ if [ ! -x "$minio_dir/minio" ]; then
   GOBIN="$minio_dir" GOFLAGS=-mod=mod go install "$MINIO_MODULE@$MINIO_VERSION"
 fi
 
+# 3b. Ory Hydra, the OpenID Connect provider of the identity tests, built from the Go module proxy. Its own module
+# (stack/hydra/go.mod + go.sum) pins Hydra and every dependency, with the replace Hydra's own go.mod needs.
+# With SQLite (cgo) for its in-memory store.
+hydra_dir="$tools/hydra-$HYDRA_VERSION-sqlite-$(sha256sum "$root/stack/hydra/go.sum" | cut -c1-12)"
+if [ ! -x "$hydra_dir/hydra" ]; then
+  say "building Ory Hydra $HYDRA_VERSION from the Go module proxy (a few minutes the first time)"
+  mkdir -p "$hydra_dir"
+  (cd "$root/stack/hydra" && CGO_ENABLED=1 GOFLAGS=-mod=readonly go build -tags sqlite,sqlite_omit_load_extension -o "$hydra_dir/hydra.tmp" github.com/ory/hydra/v2 && mv "$hydra_dir/hydra.tmp" "$hydra_dir/hydra")
+fi
+
 # 4. Stable project-local names for the tools
 mkdir -p "$root/.ct/tools"
 ln -sfn "$venv" "$root/.ct/tools/venv"
 ln -sfn "$minio_dir/minio" "$root/.ct/tools/minio"
+ln -sfn "$hydra_dir/hydra" "$root/.ct/tools/hydra"
 say "ready: temporal $("$venv/bin/temporal" --version | head -1 | cut -d' ' -f3), minio $MINIO_VERSION, torch $("$venv/bin/python" -c 'import torch; print(torch.__version__)' 2>/dev/null)"

@@ -13,6 +13,7 @@ export const tools = {
   temporalTestServer: path.join(toolsDir, 'venv', 'bin', 'temporal-test-server'),
   python: path.join(toolsDir, 'venv', 'bin', 'python'),
   minio: path.join(toolsDir, 'minio'),
+  hydra: path.join(toolsDir, 'hydra'),
 };
 
 /** Fails with the fix when a tool is missing, instead of a bare ENOENT from spawn. */
