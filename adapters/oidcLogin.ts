@@ -139,10 +139,16 @@ export async function signInWithBrowser(opts: {
         code_verifier: verifier,
       }),
     });
-    const body = (await res.json()) as Record<string, unknown>;
+    const body = (await res.json()) as {
+      id_token?: unknown;
+      access_token?: unknown;
+      refresh_token?: unknown;
+      error?: string;
+      error_description?: string;
+    };
     if (!res.ok || typeof body.id_token !== 'string')
       throw new Error(
-        `the provider refused the code: ${String(body.error ?? `HTTP ${res.status}`)} ${String(body.error_description ?? '')}`,
+        `the provider refused the code: ${body.error ?? `HTTP ${res.status}`} ${body.error_description ?? ''}`,
       );
     return {
       idToken: body.id_token,

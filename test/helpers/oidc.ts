@@ -86,7 +86,9 @@ export async function idTokenFor(
     issuer: provider.issuer,
     clientId,
     scopes: ['openid', 'profile', 'email'],
-    onUrl: (url) => (signIn = signInHeadless(url, USERS[user])),
+    onUrl: (url) => {
+      signIn = signInHeadless(url, USERS[user]);
+    },
     timeoutMs: 30_000,
   });
   await signIn;
