@@ -5,6 +5,15 @@ import type { Client } from '@temporalio/client';
 import type { AuditLog } from '../adapters/auditLog';
 import type { DriftAlertJson, RetrainRequestJson, SupervisorAck } from '../core/supervisorMessages';
 import type { ObjectStore } from '../adapters/objectStore';
+import type { ActorCheck } from '../core/identity';
+import type { IdentityMode } from '../core/appConfig';
+
+/** How the workers establish who acted: self-declared names (dev) or verified OpenID Connect tokens (oidc). */
+export interface IdentityService {
+  mode: IdentityMode;
+  /** Verifies an ID token (oidc); never called in dev mode. */
+  verify(token: string): Promise<ActorCheck>;
+}
 
 /** What the supervisor activities send: the typed client's reportDrift / requestRetrain, bound to a client. */
 export interface SupervisorMessenger {
@@ -30,6 +39,8 @@ export interface ActivityDeps {
   supervisor?: SupervisorMessenger;
   /** Verifies signed approval tokens; never logged, never in workflow history. */
   approvalSecret?: string;
+  /** Who acted (unset: dev mode, names as declared). */
+  identity?: IdentityService;
   /** Signs notification webhooks (X-CT-Signature); unset: they go unsigned. Never logged. */
   notifySecret?: string;
 }

@@ -13,6 +13,7 @@ import {
 } from '../client';
 import { issueGovernanceToken } from '../adapters/governanceKeys';
 import { durationMs } from '../core/approvals';
+import { identityMode } from '../core/appConfig';
 import { ModelId } from '../core/modelConfig';
 import { InvalidInputError, parseOrThrow, reasonOf } from '../core/parse';
 import type { RunInputJson } from '../core/runInput';
@@ -30,6 +31,7 @@ import { type TriggerFlags, scheduleCommand, supervisorCommand, webhookCommand, 
 import { buildReport, formatReport, type ReportFlags, reportCsv } from './report';
 import { assertWritable, reportHtml, writeHtmlFile } from './reportHtml';
 import { exitCodeOf, UsageError } from './usage';
+import { acting, loginCommand, logoutCommand, whoamiCommand } from './identity';
 
 const print = (s: string) => process.stdout.write(`${s}\n`);
 let exitCode = 0;
@@ -90,10 +92,18 @@ async function retrainCommand(
   modelId: string,
   opts: { data?: string[]; by?: string; reason?: string; config?: string; wait?: boolean; json?: boolean },
 ): Promise<number> {
+  const who = acting(
+    opts.by ?? (identityMode(cliConfig().config) === 'dev' ? (process.env.USER ?? 'unknown') : undefined),
+  );
   const input: RunInputJson = {
     modelId,
     dataset: { keys: opts.data ?? [] },
-    trigger: { kind: 'manual', requestedBy: opts.by ?? process.env.USER ?? 'unknown', reason: opts.reason ?? '' },
+    trigger: {
+      kind: 'manual',
+      requestedBy: who.by,
+      ...(who.idToken ? { idToken: who.idToken } : {}),
+      reason: opts.reason ?? '',
+    },
     ...(opts.config ? { modelConfig: loadModelConfigFile(opts.config) } : {}),
   };
   return withClient(async (client, taskQueue) => {
@@ -137,10 +147,11 @@ async function retrainCommand(
 async function decideCommand(
   outcome: 'approved' | 'rejected',
   workflowId: string,
-  opts: { as: string; comment?: string; token?: string },
+  opts: { as?: string; comment?: string; token?: string },
 ): Promise<number> {
+  const who = acting(opts.as);
   return withClient(async (client) => {
-    const r = await decideRun(client, workflowId, outcome, opts.as, opts.comment ?? '', opts.token);
+    const r = await decideRun(client, workflowId, outcome, who.by, opts.comment ?? '', opts.token, who.idToken);
     print(
       r.decision
         ? `${workflowId}: ${r.decision.outcome} by ${r.decision.by} (${r.approvals} of ${r.quorum} approvals)`
@@ -236,7 +247,11 @@ async function auditCommand(sub: 'show' | 'verify', modelId: string, opts: { jso
   });
 }
 
-const asOption = () => new Option('--as <name>', 'who acts').makeOptionMandatory();
+const asOption = () =>
+  new Option(
+    '--as <name>',
+    'who acts (required in identity mode dev; in oidc mode the person signed in with ct login)',
+  );
 const jsonOption = () => new Option('--json', 'print JSON');
 
 /** The trigger commands take one flag object; commander names `--retrain-every` retrainEvery. */
@@ -256,6 +271,15 @@ function program(): Command {
     )
     .showHelpAfterError('(ct <command> --help shows its usage)');
 
+  ct.command('login')
+    .description('sign in with the OpenID Connect provider (identity mode oidc): prints the URL to open')
+    .action(run(() => loginCommand(print)));
+  ct.command('logout')
+    .description('forget the cached sign-in')
+    .action(run(() => Promise.resolve(logoutCommand(print))));
+  ct.command('whoami')
+    .description('who ct acts for')
+    .action(run(() => Promise.resolve(whoamiCommand(print))));
   ct.command('dev').description('Temporal + Web UI, MinIO and both workers in the foreground').action(run(runDev));
   ct.command('demo')
     .description("the flights demo: a champion, a drift check that finds drift, the supervisor's retrain")

@@ -20,6 +20,10 @@ import { InvalidInputError } from '../core/parse';
 import { cliConfig, withObjectStore } from './localStack';
 import { supervisorBlock } from './statusView';
 import { UsageError } from './usage';
+import { type Acting, acting } from './identity';
+
+/** A request's requester: the acting person, with their ID token where identities are verified. */
+const requestedByFields = (who: Acting) => ({ requestedBy: who.by, ...(who.idToken ? { idToken: who.idToken } : {}) });
 
 export interface TriggerFlags {
   json?: boolean;
@@ -115,7 +119,7 @@ export async function supervisorCommand(
           modelId,
           {
             kind: 'manual',
-            requestedBy: need(flags.as ?? flags.by, '--as <name>'),
+            ...requestedByFields(acting(flags.as ?? flags.by)),
             reason: need(flags.reason, '--reason <text>'),
             ...(flags.data?.length ? { datasetKeys: flags.data } : {}),
           },

@@ -50,12 +50,13 @@ export async function decideRun(
   by: string,
   comment = '',
   token?: string,
+  idToken?: string,
 ): Promise<ApprovalResult> {
   try {
     return await client.workflow
       .getHandle(workflowId)
       .executeUpdate(outcome === 'approved' ? approveUpdate : rejectUpdate, {
-        args: [{ by, comment, ...(token ? { token } : {}) }],
+        args: [{ by, comment, ...(token ? { token } : {}), ...(idToken ? { idToken } : {}) }],
       });
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError && err.cause)

@@ -19,7 +19,37 @@ export function allowedApprovers(policy: ApprovalPolicy, escalated: boolean): Se
   return new Set(roles.flatMap((r) => policy.roles[r] ?? []));
 }
 
-/** Why `by` may not make this decision now, or null when it may. */
+/** Why no decision may be made now, whoever decides: decided already, or not at the approval stage. */
+export function stageRefusal(state: ApprovalState): string | null {
+  if (state.decided) return `run already ${state.decided}`;
+  if (state.stage !== 'approval') return `run is not awaiting approval (stage: ${state.stage})`;
+  return null;
+}
+
+/** Whether a person holds `role`: named in the model's roles, or (verified identities) the role is one of their
+ * groups from the identity provider. */
+const holdsRole = (policy: ApprovalPolicy, role: string, who: string, groups: readonly string[]): boolean =>
+  (policy.roles[role] ?? []).includes(who) || groups.includes(role);
+
+/** Why this person may not make this decision: outside the approver roles, or the requester approving. */
+export function personRefusal(
+  policy: ApprovalPolicy,
+  state: ApprovalState,
+  who: string,
+  groups: readonly string[],
+  outcome: 'approved' | 'rejected',
+): string | null {
+  if (policy.approverRoles.length > 0) {
+    const roles = [...policy.approverRoles, ...(state.escalated ? policy.escalationRoles : [])];
+    if (!roles.some((r) => holdsRole(policy, r, who, groups)))
+      return `${who} is not in an approver role of this model (${roles.join(', ')})`;
+  }
+  if (outcome === 'approved' && who === state.requester)
+    return `separation of duties: ${who} requested this run and cannot approve it`;
+  return null;
+}
+
+/** Why `by` (a self-declared name) may not make this decision now, or null when it may. */
 export function refusal(
   policy: ApprovalPolicy,
   state: ApprovalState,
@@ -27,20 +57,11 @@ export function refusal(
   outcome: 'approved' | 'rejected',
   hasToken = false,
 ): string | null {
-  if (state.decided) return `run already ${state.decided}`;
-  if (state.stage !== 'approval') return `run is not awaiting approval (stage: ${state.stage})`;
+  const stage = stageRefusal(state);
+  if (stage) return stage;
   if (policy.signedApprovals && !hasToken)
     return 'this model requires a signed approval token (ct token --as <name> --run <workflowId>)';
-  if (policy.approverRoles.length > 0) {
-    const allowed = allowedApprovers(policy, state.escalated);
-    if (!allowed.has(by)) {
-      const roles = [...policy.approverRoles, ...(state.escalated ? policy.escalationRoles : [])];
-      return `${by} is not in an approver role of this model (${roles.join(', ')})`;
-    }
-  }
-  if (outcome === 'approved' && by === state.requester)
-    return `separation of duties: ${by} requested this run and cannot approve it`;
-  return null;
+  return personRefusal(policy, state, by, [], outcome);
 }
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };

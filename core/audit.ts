@@ -12,6 +12,7 @@ export const AuditKind = z.enum([
   'promotion',
   'rollback',
   'rollback-refused',
+  'decision-refused',
 ]);
 export type AuditKind = z.infer<typeof AuditKind>;
 

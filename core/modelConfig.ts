@@ -213,7 +213,9 @@ export const ModelConfig = z
         roles: z
           .record(z.string(), z.array(z.string().min(1)))
           .default({})
-          .describe('role → members'),
+          .describe(
+            'role → members; where identities are verified (identity mode oidc), whoever has the role name in their roles claim (e.g. groups) is a member too: leave the list empty to manage a role in the identity provider',
+          ),
         approverRoles: z.array(z.string()).default([]).describe('roles whose members may decide; empty: anyone'),
         escalationRoles: z.array(z.string()).default([]).describe('roles added after escalateAfter'),
         quorum: z.number().int().min(1).default(1).describe('distinct approvals needed'),
@@ -394,7 +396,9 @@ export const ModelConfig = z
       });
     }
     const members = new Set(cfg.approval.approverRoles.flatMap((r) => cfg.approval.roles[r] ?? []));
-    if (cfg.approval.approverRoles.length > 0 && members.size < cfg.approval.quorum) {
+    // A role with no members listed is managed in the identity provider (its groups): its size is not known here.
+    const listed = cfg.approval.approverRoles.every((r) => (cfg.approval.roles[r] ?? []).length > 0);
+    if (cfg.approval.approverRoles.length > 0 && listed && members.size < cfg.approval.quorum) {
       ctx.addIssue({
         code: 'custom',
         path: ['approval', 'quorum'],

@@ -21,6 +21,10 @@ export const RunInput = z
       .object({
         kind: TriggerKind.default('manual'),
         requestedBy: z.string().min(1).default('unknown'),
+        idToken: z
+          .string()
+          .optional()
+          .describe('OpenID Connect ID token of who starts the run (ct login); required where identities are verified'),
         reason: z.string().default(''),
         incident: z
           .object({

@@ -55,6 +55,10 @@ export const ApprovalInput = z
     by: z.string().trim().min(1, 'name who decides'),
     comment: z.string().default(''),
     token: z.string().optional().describe('signed approval token (when the model requires one)'),
+    idToken: z
+      .string()
+      .optional()
+      .describe('OpenID Connect ID token of who decides (ct login); required where identities are verified'),
   })
   .strict();
 export type ApprovalInput = z.input<typeof ApprovalInput>;

@@ -41,6 +41,12 @@ export const RetrainRequest = z
     requestId: z.string().min(1).max(200).optional().describe('idempotency key: a repeated id is recorded once'),
     kind: TriggerKind.exclude(['drift']).default('manual'),
     requestedBy: z.string().min(1).max(200),
+    idToken: z
+      .string()
+      .optional()
+      .describe(
+        'OpenID Connect ID token of who asks (ct login); required for manual requests where identities are verified',
+      ),
     reason: z.string().min(1).max(2000),
     datasetKeys: z
       .array(ObjectKey)

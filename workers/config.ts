@@ -8,10 +8,12 @@ import { NativeConnection } from '@temporalio/worker';
 import YAML from 'yaml';
 import type { Logger } from 'pino';
 import type { ActivityDeps } from '../activities';
+import type { IdentityService } from '../activities/context';
 import { AuditLog } from '../adapters/auditLog';
 import { tools } from '../stack/paths';
 import { ObjectStore, createS3Client } from '../adapters/objectStore';
-import { AppConfig, mergeEnv } from '../core/appConfig';
+import { AppConfig, identityMode, mergeEnv } from '../core/appConfig';
+import { OidcVerifier } from '../adapters/oidcVerifier';
 import { reportDrift, requestRetrain } from '../client/supervisor';
 import { InvalidInputError, parseOrThrow } from '../core/parse';
 
@@ -132,7 +134,18 @@ export function activityDeps(config: AppConfig, logger: Logger, client?: Client)
     gitCommit: gitCommit(),
     audit: createAuditLog(config),
     approvalSecret: config.approvalSecret,
+    identity: identityService(config),
     notifySecret: config.notifications.secret,
+  };
+}
+
+/** How these workers establish who acted; fails at start-up for dev mode outside the local stack. */
+export function identityService(config: AppConfig): IdentityService {
+  const mode = identityMode(config);
+  const verifier = mode === 'oidc' ? new OidcVerifier(config.identity.oidc!) : undefined;
+  return {
+    mode,
+    verify: (token) => verifier!.verify(token),
   };
 }
 

@@ -10,6 +10,7 @@ import {
   ParentClosePolicy,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   setWorkflowOptions,
@@ -64,6 +65,11 @@ import { retrainingPipeline } from './retrainingPipeline';
 import { onVersionedWorkers } from './versioning';
 
 const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry: controlRetry });
+/** Who asked for a manual retrain, verified on the worker (the provider's keys never enter history). */
+const identity = proxyLocalActivities<ControlActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1s', maximumAttempts: 5 },
+});
 /** Watching a run in flight: it may wait weeks for approval; the watcher heartbeats every few polls. */
 const runWatcher = (pollSeconds: number) =>
   proxyActivities<ControlActivities>({
@@ -153,7 +159,15 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
   setHandler(
     requestRetrainUpdate,
     async (raw): Promise<SupervisorAck> => {
-      const request = RetrainRequest.parse(raw);
+      const { idToken, ...declared } = RetrainRequest.parse(raw);
+      let request: RetrainRequest = declared;
+      // A person's request names its verified requester (who then may not approve the run); the token stops here.
+      if (declared.kind === 'manual' && patched('verified-requests')) {
+        const check = await identity.verifyActor({ claimedBy: declared.requestedBy, idToken });
+        if (!check.ok)
+          throw ApplicationFailure.nonRetryable(`retrain request refused: ${check.reason}`, 'InvalidIdentity');
+        request = { ...declared, requestedBy: check.actor.subject };
+      }
       await ready();
       const ack = receiveRetrainRequest(state, request, Date.now(), rules());
       log.info('retrain request', {

@@ -2,7 +2,8 @@
 // validate → prepare → train (GPU queue) → evaluate and gate → register the challenger → decide → promote.
 // Bookkeeping lives in pipeline/runBook.ts, people's decisions in pipeline/approvalDesk.ts, the promotion loop in
 // pipeline/promotion.ts, activity options in pipeline/proxies.ts; people hear of it through notifier.ts.
-import { allHandlersFinished, condition, isCancellation, setWorkflowOptions } from '@temporalio/workflow';
+import { allHandlersFinished, condition, isCancellation, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
+import { actorRecord } from '../core/identity';
 import { notificationSettingsOf } from '../core/notifications';
 import { reasonOf } from '../core/parse';
 import { RunInput, type RunInputJson } from '../core/runInput';
@@ -16,12 +17,15 @@ import { type Notifier, openNotifier } from './notifier';
 import { onVersionedWorkers } from './versioning';
 
 export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunStatus> {
-  const input = parseWorkflowInput(RunInput, rawInput, 'retrainingPipeline input');
+  const parsed = parseWorkflowInput(RunInput, rawInput, 'retrainingPipeline input');
+  // The starter's token proves who started the run; it goes no further than that check (no record holds it).
+  const { idToken, ...declared } = parsed.trigger;
+  const input = { ...parsed, trigger: declared };
   const book = openRunBook(input);
   const notifier = openNotifier();
   let outcome: Outcome;
   try {
-    outcome = await retrain(input, book, openApprovalDesk(book, input.trigger.requestedBy, notifier), notifier);
+    outcome = await retrain(input, idToken, book, openApprovalDesk(book, notifier), notifier);
   } catch (err) {
     if (!isCancellation(err))
       notifier.send('run-failed', {
@@ -40,22 +44,34 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
 // A run may wait a week for approval: it finishes on the build it started on (Worker Versioning, README).
 setWorkflowOptions(onVersionedWorkers('PINNED'), retrainingPipeline);
 
-async function retrain(input: RunInput, book: RunBook, desk: ApprovalDesk, notifier: Notifier): Promise<Outcome> {
-  const { modelId, trigger } = input;
+async function retrain(
+  input: RunInput,
+  idToken: string | undefined,
+  book: RunBook,
+  desk: ApprovalDesk,
+  notifier: Notifier,
+): Promise<Outcome> {
+  const { modelId, trigger: declared } = input;
   const { status, stage, audit } = book;
   const { runId, workflowId, datasetKeys } = status;
 
   // Settled before anything is audited: a run of an unknown model writes no chain, and an inline configuration
   // may not change a registered model's governance.
-  const config = await stage('starting', async () => {
+  const { config, trigger } = await stage('starting', async () => {
     const resolved = await dataStages.resolveRunConfig.executeWithOptions({ summary: `configuration of ${modelId}` }, [
       { modelId, inline: input.modelConfig },
     ]);
-    await audit('run-started', trigger.requestedBy, { trigger, datasetKeys });
-    return resolved;
+    const supervisor = declared.incident?.supervisor;
+    const requester = await desk.open(resolved.approval, {
+      requestedBy: declared.requestedBy,
+      ...(idToken === undefined ? {} : { idToken }),
+      startedBySupervisor: supervisor !== undefined && workflowInfo().parent?.workflowId === supervisor,
+    });
+    const started = { ...declared, requestedBy: requester.subject };
+    await audit('run-started', requester.subject, { trigger: started, datasetKeys, identity: actorRecord(requester) });
+    return { config: resolved, trigger: started };
   });
   notifier.configure(notificationSettingsOf(config));
-  await desk.open(config.approval);
   const data = { modelId, runId, config, datasetKeys };
 
   const report = await stage('validate', () =>

@@ -14,6 +14,7 @@ export const USERS = {
   },
   bob: { username: 'bob', password: 'bob-pw', name: 'Bob', email: 'bob@example.com', groups: ['ml-approvers'] },
   carol: { username: 'carol', password: 'carol-pw', name: 'Carol', email: 'carol@example.com', groups: ['ml-leads'] },
+  dave: { username: 'dave', password: 'dave-pw', name: 'Dave', email: 'dave@example.com', groups: ['ml-approvers'] },
   mallory: {
     username: 'mallory',
     password: 'mallory-pw',

@@ -1,20 +1,34 @@
 // The approval desk of a retrainingPipeline run: Updates approve/reject, the quorum, signed tokens, and the
 // reminder → escalation → automatic rejection timers. Validators refuse (synchronously, nothing recorded) whoever
 // may not decide; distinct approvals count towards the quorum; one allowed rejection decides.
-import { condition, setCurrentDetails, setHandler } from '@temporalio/workflow';
-import { allowedApprovers, type ApprovalPolicy, autoApproval, durationMs, refusal } from '../../core/approvals';
+import { ApplicationFailure, condition, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import type { IdentityMode } from '../../core/appConfig';
+import {
+  allowedApprovers,
+  type ApprovalPolicy,
+  autoApproval,
+  durationMs,
+  personRefusal,
+  refusal,
+  stageRefusal,
+} from '../../core/approvals';
+import { actorRecord, type VerifiedActor } from '../../core/identity';
 import { checkGovernanceToken, type TokenScope } from '../../core/governanceTokens';
 import type { Decision, EvaluationReport, GateVerdict } from '../../core/reports';
 import { ApprovalInput, type ApprovalResult, describeStatus } from '../../core/runStatus';
 import { approveUpdate, rejectUpdate } from '../definitions';
 import { parseWorkflowInput, refuse } from '../inputs';
 import type { Notifier } from '../notifier';
-import { governanceKey } from './proxies';
+import { governanceKey, identity } from './proxies';
 import type { RunBook } from './runBook';
 
 export interface ApprovalDesk {
-  /** Sets the policy and, for signed approvals, fetches the key tokens are checked with, long before any decision. */
-  open(policy: ApprovalPolicy): Promise<void>;
+  /**
+   * Sets the policy, learns how the workers establish identities (and, for signed approvals, the key tokens are
+   * checked with), long before any decision; settles who requested the run. With verified identities that is the
+   * subject of the starter's ID token, or the name the model's supervisor verified; the run fails if neither holds.
+   */
+  open(policy: ApprovalPolicy, start: RunStart): Promise<VerifiedActor>;
   /** The decision on a gated candidate: by the policy itself, or by people within the policy's deadlines. */
   decide(verdict: GateVerdict, evaluation: EvaluationReport): Promise<Decision>;
 }
@@ -23,9 +37,16 @@ export interface ApprovalDesk {
  * The desk of a run: decisions are refused (as "not awaiting approval") until its approval stage. People hear of a
  * wait through `notifier`: when it starts, at the reminder and at the escalation.
  */
-export function openApprovalDesk(book: RunBook, requester: string, notifier: Notifier): ApprovalDesk {
+/** Who started a run: the name it declares, the starter's ID token, and whether its parent is the model's supervisor. */
+export interface RunStart {
+  requestedBy: string;
+  idToken?: string;
+  startedBySupervisor: boolean;
+}
+
+export function openApprovalDesk(book: RunBook, notifier: Notifier): ApprovalDesk {
   const { status, audit } = book;
-  const ctx = { requester, modelId: status.modelId, workflowId: status.workflowId, runId: status.runId };
+  const ctx = { requester: 'unknown', modelId: status.modelId, workflowId: status.workflowId, runId: status.runId };
   let policy: ApprovalPolicy | null = null;
   let escalated = false;
   const approvals = new Map<string, { by: string; comment: string; at: string }>();
@@ -33,7 +54,10 @@ export function openApprovalDesk(book: RunBook, requester: string, notifier: Not
   // Tokens are checked here, in the validator, with the public key alone: a refused token is a rejected Update,
   // never an accepted one, and each token decides once (its nonce is spent).
   let verifyingKey: string | null = null;
+  let identityMode: IdentityMode = 'dev';
   const spentNonces = new Set<string>();
+  /** OIDC tokens that made a decision on this run: one sent again is a replay. */
+  const spentTokenIds = new Set<string>();
   const scope: TokenScope = { act: 'decide-run', workflowId: ctx.workflowId, runId: ctx.runId };
   /** The token's verdict: why it is refused (null: it holds, or none is needed) and the nonce it spends. */
   const tokenCheck = (args: ApprovalInput & { by: string }): { refusal: string | null; nonce: string | null } => {
@@ -50,25 +74,62 @@ export function openApprovalDesk(book: RunBook, requester: string, notifier: Not
     return { refusal: null, nonce: check.claims.nonce };
   };
 
+  const approvalState = () => ({
+    stage: status.stage,
+    decided: status.decision ? `${status.decision.outcome} by ${status.decision.by}` : null,
+    escalated,
+    requester: ctx.requester,
+  });
   const validateDecision = (outcome: Decision['outcome']) => (raw: ApprovalInput) => {
     const args = parseWorkflowInput(ApprovalInput, raw, 'approval');
-    const state = {
-      stage: status.stage,
-      decided: status.decision ? `${status.decision.outcome} by ${status.decision.by}` : null,
-      escalated,
-      requester: ctx.requester,
-    };
-    const why = policy
-      ? (refusal(policy, state, args.by, outcome, args.token !== undefined) ?? tokenCheck(args).refusal)
-      : `run is not awaiting approval (stage: ${status.stage})`;
+    const state = approvalState();
+    let why: string | null;
+    if (!policy) why = `run is not awaiting approval (stage: ${status.stage})`;
+    else if (identityMode === 'oidc')
+      // Who decides is known only once the token is verified (in the handler); here only what needs no identity.
+      why =
+        stageRefusal(state) ??
+        (args.idToken === undefined
+          ? 'this deployment verifies who decides: sign in with `ct login`, then decide again'
+          : null);
+    else why = refusal(policy, state, args.by, outcome, args.token !== undefined) ?? tokenCheck(args).refusal;
     if (why) refuse(why, 'ApprovalRefused');
+  };
+  /** The verified person behind an oidc decision, or the refusal — audited, and the Update fails with it. */
+  const verifiedDecider = async (args: ApprovalInput, outcome: Decision['outcome']): Promise<VerifiedActor> => {
+    const refused = async (reason: string, details: Record<string, unknown> = {}): Promise<never> => {
+      await audit('decision-refused', 'unverified', { outcome, reason, ...details });
+      throw ApplicationFailure.nonRetryable(
+        `${outcome === 'approved' ? 'approval' : 'rejection'} refused: ${reason}`,
+        'ApprovalRefused',
+      );
+    };
+    const check = await identity.verifyActor.executeWithOptions({ summary: 'verify who decides' }, [
+      { claimedBy: args.by, idToken: args.idToken },
+    ]);
+    if (!check.ok) return refused(check.reason, { claimedBy: args.by });
+    const { actor } = check;
+    const who = { identity: actorRecord(actor) };
+    if (actor.tokenId && spentTokenIds.has(actor.tokenId))
+      return refused('this token already made a decision on this run (replayed)', who);
+    const why =
+      stageRefusal(approvalState()) ?? personRefusal(policy!, approvalState(), actor.subject, actor.groups, outcome);
+    if (why) return refused(why, who);
+    if (actor.tokenId) spentTokenIds.add(actor.tokenId);
+    return actor;
   };
   const decide =
     (outcome: Decision['outcome']) =>
     async (raw: ApprovalInput): Promise<ApprovalResult> => {
-      const args = ApprovalInput.parse(raw);
+      const parsed = ApprovalInput.parse(raw);
+      const actor: VerifiedActor =
+        identityMode === 'oidc'
+          ? await verifiedDecider(parsed, outcome)
+          : { subject: parsed.by, verified: false, groups: [] };
+      const args = { ...parsed, by: actor.subject };
+      const who = { identity: actorRecord(actor) };
       const quorum = policy?.quorum ?? 1;
-      const { nonce } = tokenCheck(args);
+      const { nonce } = identityMode === 'oidc' ? { nonce: null } : tokenCheck(args);
       if (nonce) spentNonces.add(nonce);
       if (outcome === 'rejected') {
         status.decision = {
@@ -79,10 +140,10 @@ export function openApprovalDesk(book: RunBook, requester: string, notifier: Not
           approvals: [...approvals.values()],
           evidence: [],
         };
-        await audit('rejection', args.by, { comment: args.comment });
+        await audit('rejection', args.by, { comment: args.comment, ...who });
       } else if (!approvals.has(args.by)) {
         approvals.set(args.by, { by: args.by, comment: args.comment, at: new Date().toISOString() });
-        await audit('approval', args.by, { comment: args.comment, approvals: approvals.size, quorum });
+        await audit('approval', args.by, { comment: args.comment, approvals: approvals.size, quorum, ...who });
         if (approvals.size >= quorum && !status.decision) {
           status.decision = {
             outcome: 'approved',
@@ -149,10 +210,25 @@ export function openApprovalDesk(book: RunBook, requester: string, notifier: Not
   });
 
   return {
-    async open(p) {
+    async open(p, start) {
       policy = p;
-      if (p.mode !== 'auto' && p.signedApprovals)
-        verifyingKey = (await governanceKey.governanceVerifyingKey()).publicKey;
+      const governance = await governanceKey.governanceVerifyingKey();
+      verifyingKey = p.mode !== 'auto' && p.signedApprovals ? governance.publicKey : null;
+      identityMode = governance.identityMode;
+      let requester: VerifiedActor = { subject: start.requestedBy, verified: false, groups: [] };
+      if (identityMode === 'oidc' && !start.startedBySupervisor) {
+        const check = await identity.verifyActor.executeWithOptions({ summary: 'verify who started the run' }, [
+          { claimedBy: start.requestedBy, idToken: start.idToken },
+        ]);
+        if (!check.ok)
+          throw ApplicationFailure.nonRetryable(
+            `who started this run is not verified: ${check.reason} (start it with an ID token: ct login, then ct retrain)`,
+            'InvalidIdentity',
+          );
+        requester = check.actor;
+      } else if (identityMode === 'oidc') requester = { ...requester, verified: true };
+      ctx.requester = requester.subject;
+      return requester;
     },
     async decide(verdict, evaluation) {
       const p = policy!;

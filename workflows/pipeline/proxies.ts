@@ -28,6 +28,12 @@ export const bookkeeping = proxyActivities<ControlActivities>({
 /** The governance public key: local, it is derived from the worker's own secret. */
 export const governanceKey = proxyLocalActivities<ControlActivities>({ startToCloseTimeout: '10 seconds' });
 
+/** Who acted, verified on the worker (local: the token's check and the provider's keys never enter history). */
+export const identity = proxyLocalActivities<ControlActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1s', maximumAttempts: 5 },
+});
+
 /** Training on the GPU queue beside this run's queue, with the model's own timeouts. */
 export function training(config: ModelConfig) {
   return proxyActivities<GpuActivities>({

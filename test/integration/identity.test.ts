@@ -1,0 +1,179 @@
+// Verified identities end to end (identity mode oidc): a real OpenID Connect provider (Ory Hydra), real workers,
+// the real trainer and MinIO, on the time-skipping server. Who started a run and who decides are the verified
+// subjects of their ID tokens; every bad token or person is refused with the reason, nothing is recorded as a
+// decision, and the refusal itself is audited (subject, issuer, token id — never the token).
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
+import { decideRun, runStatus, startRetraining } from '../../client';
+import { AppConfig } from '../../core/appConfig';
+import { startMinio, type MinioServer as Minio } from '../../stack/minio';
+import type { OidcProvider } from '../../stack/oidcProvider';
+import { createAuditLog, createObjectStore } from '../../workers/config';
+import { startInProcessWorkers, type RunningWorkers } from '../../workers/inProcess';
+import { installRuntimeLogger } from '../../workers/logging';
+import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
+import { idTokenFor, startTestOidcProvider } from '../helpers/oidc';
+import { recordHistory, testLogger, timeSkippingEnvironment, workflowBundle } from '../helpers/stack';
+
+const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/;
+
+describe('verified identities (oidc)', () => {
+  let env: TestWorkflowEnvironment;
+  let minio: Minio;
+  let provider: OidcProvider;
+  let workers: RunningWorkers;
+  let config: AppConfig;
+  let dir: string;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'ct-identity-'));
+    installRuntimeLogger(testLogger);
+    [env, minio, provider] = await Promise.all([
+      timeSkippingEnvironment(),
+      startMinio({ dataDir: path.join(dir, 'minio') }),
+      startTestOidcProvider(dir),
+    ]);
+    config = AppConfig.parse({
+      temporal: { address: env.address, namespace: 'default' },
+      s3: {
+        endpoint: minio.endpoint,
+        bucket: 'ct-identity',
+        accessKeyId: minio.accessKeyId,
+        secretAccessKey: minio.secretAccessKey,
+        forcePathStyle: true,
+      },
+      taskQueue: 'ct-identity',
+      workDir: path.join(dir, 'work'),
+      identity: { mode: 'oidc', oidc: { issuer: provider.issuer, clientId: provider.clientId } },
+    });
+    const store = createObjectStore(config);
+    await store.ensureBucket();
+    await store.put('data/jan.parquet', flightsParquet(await readFlightsSlice(0, 20_000)));
+    workers = await startInProcessWorkers(config, testLogger, { code: (await workflowBundle()).code });
+  });
+  after(async () => {
+    await workers?.stop();
+    await env?.teardown();
+    await Promise.all([minio?.process.stop(), provider?.stop()]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const start = (modelId: string, trigger: { requestedBy: string; idToken?: string }) =>
+    startRetraining(
+      env.client,
+      {
+        modelId,
+        dataset: { keys: ['data/jan.parquet'] },
+        trigger: { kind: 'manual', reason: 'test', ...trigger },
+        modelConfig: {
+          ...testModelConfig(),
+          modelId,
+          approval: {
+            mode: 'manual',
+            // Managed in the identity provider: members are whoever has the group.
+            roles: { 'ml-approvers': [], 'ml-leads': [] },
+            approverRoles: ['ml-approvers'],
+            escalationRoles: ['ml-leads'],
+            quorum: 2,
+          },
+        },
+      },
+      { taskQueue: config.taskQueue },
+    );
+
+  it('decisions: only verified approvers count; forged, outsider, self-approval and replayed tokens are refused and audited', async () => {
+    const aliceToken = await idTokenFor(provider, 'alice');
+    // alice declares nothing: who she is comes from her token
+    const handle = await start('id-decide', { requestedBy: 'somebody-else', idToken: aliceToken });
+    for (let i = 0; i < 600 && (await runStatus(env.client, handle.workflowId)).stage !== 'approval'; i++)
+      await new Promise((r) => setTimeout(r, 100));
+
+    const decide = (by: string, idToken?: string) =>
+      decideRun(env.client, handle.workflowId, 'approved', by, 'lgtm', undefined, idToken);
+    await assert.rejects(decide('bob'), /this deployment verifies who decides: sign in with `ct login`/);
+
+    const { privateKey } = await generateKeyPair('RS256');
+    const forged = await new SignJWT({ ...decodeJwt(aliceToken), sub: 'bob', groups: ['ml-approvers'] })
+      .setProtectedHeader({ alg: 'RS256', kid: decodeProtectedHeader(aliceToken).kid! })
+      .sign(privateKey);
+    await assert.rejects(decide('bob', forged), /approval refused: token signature does not verify.*forged/);
+    await assert.rejects(
+      decide('mallory', await idTokenFor(provider, 'mallory')),
+      /approval refused: mallory is not in an approver role of this model \(ml-approvers\)/,
+    );
+    await assert.rejects(
+      decide('alice', aliceToken),
+      /approval refused: separation of duties: alice requested this run and cannot approve it/,
+    );
+    const bobToken = await idTokenFor(provider, 'bob');
+    assert.deepEqual(await decide('anyone', bobToken), { decision: null, approvals: 1, quorum: 2 });
+    await assert.rejects(
+      decide('bob', bobToken),
+      /approval refused: this token already made a decision on this run \(replayed\)/,
+    );
+    const done = await decide('dave', await idTokenFor(provider, 'dave'));
+    assert.equal(done.decision?.outcome, 'approved');
+    assert.deepEqual(
+      done.decision?.approvals.map((a) => a.by),
+      ['bob', 'dave'],
+    );
+    const result = await handle.result();
+    assert.equal(result.outcome, 'promoted');
+
+    const audit = await createAuditLog(config).records('id-decide');
+    assert.deepEqual(
+      audit.map((r) => `${r.kind}:${r.actor}`),
+      [
+        'run-started:alice',
+        'gate-verdict:system',
+        'decision-refused:unverified',
+        'decision-refused:unverified',
+        'decision-refused:unverified',
+        'approval:bob',
+        'decision-refused:unverified',
+        'approval:dave',
+        'decision:dave',
+        'promotion:dave',
+      ],
+    );
+    const refusals = audit.filter((r) => r.kind === 'decision-refused').map((r) => String(r.details.reason));
+    assert.match(refusals[0]!, /forged/);
+    assert.match(refusals[1]!, /mallory is not in an approver role/);
+    assert.match(refusals[2]!, /separation of duties/);
+    assert.match(refusals[3]!, /replayed/);
+    const bob = audit.find((r) => r.kind === 'approval' && r.actor === 'bob')!;
+    assert.deepEqual(bob.details.identity, {
+      subject: 'bob',
+      verified: true,
+      issuer: provider.issuer,
+      tokenId: decodeJwt(bobToken).jti,
+      groups: ['ml-approvers'],
+    });
+    assert.deepEqual((audit[0]!.details.identity as { subject: string }).subject, 'alice');
+    assert.ok(!JWT.test(JSON.stringify(audit)), 'no audit record holds a token');
+    assert.ok(!JWT.test(JSON.stringify(result)), 'the run status holds no token');
+    await recordHistory(env.client, 'pipeline-verified-approvals', handle.workflowId);
+  });
+
+  it('a run started without a valid token fails before any work, naming why', async () => {
+    const handle = await start('id-unverified', { requestedBy: 'alice' });
+    const err = await handle.result().then(
+      () => assert.fail('the run should fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof WorkflowFailedError);
+    assert.match(
+      String((err.cause?.cause as Error | undefined)?.message ?? err.cause?.message),
+      /who started this run is not verified: no identity token/,
+    );
+    const s = await runStatus(env.client, handle.workflowId);
+    assert.equal(s.validation, null);
+    assert.equal((await createAuditLog(config).records('id-unverified')).length, 0);
+  });
+});
