@@ -3,7 +3,7 @@
 // subjects of their ID tokens; every bad token or person is refused with the reason, nothing is recorded as a
 // decision, and the refusal itself is audited (subject, issuer, token id — never the token).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,7 +18,9 @@ import { createAuditLog, createObjectStore } from '../../workers/config';
 import { startInProcessWorkers, type RunningWorkers } from '../../workers/inProcess';
 import { installRuntimeLogger } from '../../workers/logging';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
-import { idTokenFor, startTestOidcProvider } from '../helpers/oidc';
+import { ctEnv, runCt, spawnCt } from '../helpers/ct';
+import { idTokenFor, signInHeadless, startTestOidcProvider, USERS } from '../helpers/oidc';
+import { until } from '../helpers/until';
 import { recordHistory, testLogger, timeSkippingEnvironment, workflowBundle } from '../helpers/stack';
 
 const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/;
@@ -64,6 +66,18 @@ describe('verified identities (oidc)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  const modelConfigOf = (modelId: string) => ({
+    ...testModelConfig(),
+    modelId,
+    approval: {
+      mode: 'manual' as const,
+      // Managed in the identity provider: members are whoever has the group.
+      roles: { 'ml-approvers': [], 'ml-leads': [] },
+      approverRoles: ['ml-approvers'],
+      escalationRoles: ['ml-leads'],
+      quorum: 2,
+    },
+  });
   const start = (modelId: string, trigger: { requestedBy: string; idToken?: string }) =>
     startRetraining(
       env.client,
@@ -71,18 +85,7 @@ describe('verified identities (oidc)', () => {
         modelId,
         dataset: { keys: ['data/jan.parquet'] },
         trigger: { kind: 'manual', reason: 'test', ...trigger },
-        modelConfig: {
-          ...testModelConfig(),
-          modelId,
-          approval: {
-            mode: 'manual',
-            // Managed in the identity provider: members are whoever has the group.
-            roles: { 'ml-approvers': [], 'ml-leads': [] },
-            approverRoles: ['ml-approvers'],
-            escalationRoles: ['ml-leads'],
-            quorum: 2,
-          },
-        },
+        modelConfig: modelConfigOf(modelId),
       },
       { taskQueue: config.taskQueue },
     );
@@ -175,5 +178,67 @@ describe('verified identities (oidc)', () => {
     const s = await runStatus(env.client, handle.workflowId);
     assert.equal(s.validation, null);
     assert.equal((await createAuditLog(config).records('id-unverified')).length, 0);
+  });
+
+  it('ct login signs in through the browser flow and caches the token; ct approve and ct retrain send it', async () => {
+    const env0 = {
+      ...ctEnv(config),
+      CT_IDENTITY_MODE: 'oidc',
+      CT_OIDC_ISSUER: provider.issuer,
+      CT_OIDC_CLIENT_ID: provider.clientId,
+      CT_CREDENTIALS: path.join(dir, 'credentials.json'),
+    };
+    await assert.rejects(
+      runCt(['approve', 'retrain/none', '--comment', 'x'], env0).then((r) => {
+        if (r.status !== 0) throw new Error(r.stderr);
+      }),
+      /not signed in to .* run ct login/,
+    );
+    const login = spawnCt(['login'], env0);
+    const url = await until(
+      'the sign-in URL',
+      async () => /https?:\/\/\S+oauth2\/auth\S+/.exec(login.stdout())?.[0],
+      30_000,
+    );
+    await signInHeadless(url, USERS.bob);
+    const done = await login.done;
+    assert.equal(done.status, 0, done.stderr);
+    assert.match(done.stdout, new RegExp(`signed in as bob \\(groups: ml-approvers\\) at ${provider.issuer}`));
+    assert.equal(statSync(env0.CT_CREDENTIALS).mode & 0o777, 0o600);
+    assert.match((await runCt(['whoami'], env0)).stdout, /^bob at /);
+
+    const aliceToken = await idTokenFor(provider, 'alice');
+    const handle = await start('id-cli', { requestedBy: 'alice', idToken: aliceToken });
+    for (let i = 0; i < 600 && (await runStatus(env.client, handle.workflowId)).stage !== 'approval'; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    const mismatch = await runCt(['approve', handle.workflowId, '--as', 'dave'], env0);
+    assert.equal(mismatch.status, 2);
+    assert.match(mismatch.stderr, /--as dave, but you are signed in as bob/);
+    const approved = await runCt(['approve', handle.workflowId, '--comment', 'ok'], env0);
+    assert.equal(approved.status, 0, approved.stderr);
+    assert.match(approved.stdout, /approval recorded, 1 of 2 needed/);
+    const status = await runStatus(env.client, handle.workflowId);
+    assert.deepEqual(status.approval?.approvals, ['bob']);
+    await handle.terminate('test over');
+
+    // ct retrain starts the run as the signed-in person: the run's requester is bob
+    const configFile = path.join(dir, 'id-cli.json');
+    writeFileSync(configFile, JSON.stringify(modelConfigOf('id-cli')));
+    const retrain = await runCt(
+      ['retrain', 'id-cli', '--data', 'data/jan.parquet', '--config', configFile, '--json'],
+      env0,
+    );
+    assert.equal(retrain.status, 0, retrain.stderr);
+    const { workflowId } = JSON.parse(retrain.stdout) as { workflowId: string };
+    await until(
+      'the run past its start',
+      async () => (await runStatus(env.client, workflowId)).stage !== 'starting',
+      60_000,
+    );
+    const started = (await createAuditLog(config).records('id-cli')).filter((r) => r.kind === 'run-started');
+    assert.equal(started.at(-1)?.actor, 'bob');
+    await env.client.workflow.getHandle(workflowId).terminate('test over');
+    await runCt(['logout'], env0);
+    assert.match((await runCt(['whoami'], env0)).stdout, /not signed in/);
   });
 });
