@@ -11,6 +11,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import { decideRun, runStatus, startRetraining } from '../../client';
+import { requestRetrain, supervisorStatus } from '../../client/supervisor';
+import { keys } from '../../core/keys';
 import { AppConfig } from '../../core/appConfig';
 import { startMinio, type MinioServer as Minio } from '../../stack/minio';
 import type { OidcProvider } from '../../stack/oidcProvider';
@@ -240,5 +242,26 @@ describe('verified identities (oidc)', () => {
     await env.client.workflow.getHandle(workflowId).terminate('test over');
     await runCt(['logout'], env0);
     assert.match((await runCt(['whoami'], env0)).stdout, /not signed in/);
+  });
+
+  it('a manual retrain request to a supervisor runs as the verified requester; without a token it is refused', async () => {
+    await createObjectStore(config).putJson(keys.registeredConfig('id-sup'), modelConfigOf('id-sup'));
+    const request = { requestedBy: 'bob', reason: 'new labels', datasetKeys: ['data/jan.parquet'] };
+    await assert.rejects(
+      requestRetrain(env.client, 'id-sup', request, { taskQueue: config.taskQueue }),
+      /retrain request refused: no identity token/,
+    );
+    const ack = await requestRetrain(
+      env.client,
+      'id-sup',
+      { ...request, idToken: await idTokenFor(provider, 'alice') },
+      { taskQueue: config.taskQueue },
+    );
+    assert.equal(ack.action, 'started');
+    const started = await until('the run started by the supervisor', async () =>
+      (await createAuditLog(config).records('id-sup')).find((r) => r.kind === 'run-started'),
+    );
+    assert.equal(started.actor, 'alice', 'the verified requester, not the declared bob');
+    assert.ok(!JWT.test(JSON.stringify(await supervisorStatus(env.client, 'id-sup'))), 'the supervisor keeps no token');
   });
 });
