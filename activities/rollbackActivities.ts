@@ -5,6 +5,7 @@ import { Context } from '@temporalio/activity';
 import type { AuditEvent } from '../core/audit';
 import { checkGovernanceToken } from '../core/governanceTokens';
 import { keys } from '../core/keys';
+import { actorRecord } from '../core/identity';
 import { type RollbackInput, type RollbackResult, rollbackRefusal } from '../core/rollback';
 import { governancePublicKey } from '../adapters/governanceKeys';
 import { type ActivityDeps, activityLogger } from './context';
@@ -53,8 +54,21 @@ export function createRollbackActivities(deps: ActivityDeps) {
     return ((await store.getJson(key)) as { runId?: string }).runId === runId;
   }
 
-  async function rollbackChampion(input: RollbackInput): Promise<RollbackResult> {
+  async function rollbackChampion(declared: RollbackInput): Promise<RollbackResult> {
     const log = activityLogger(deps.logger);
+    // Where identities are verified, who rolls back is the subject of their ID token, checked here on the worker.
+    const { idToken, ...named } = declared;
+    const check =
+      deps.identity?.mode === 'oidc'
+        ? idToken
+          ? await deps.identity.verify(idToken)
+          : ({
+              ok: false,
+              reason: 'no identity token: this deployment verifies people (sign in with ct login)',
+            } as const)
+        : null;
+    const actor = check?.ok ? check.actor : null;
+    const input: RollbackInput = actor ? { ...named, by: actor.subject } : named;
     const config = await readRegisteredConfig(store, input.modelId);
     if (!config) {
       throw ApplicationFailure.nonRetryable(
@@ -66,7 +80,13 @@ export function createRollbackActivities(deps: ActivityDeps) {
     const from = (await readAlias(store, input.modelId, 'champion'))?.version ?? null;
     const card = versions.includes(input.toVersion) ? await readCard(store, input.modelId, input.toVersion) : null;
     const target = card ? { gatePassed: card.gate.passed, decision: card.decision } : null;
-    const details = { from, to: input.toVersion, override: input.override, reason: input.reason };
+    const details = {
+      from,
+      to: input.toVersion,
+      override: input.override,
+      reason: input.reason,
+      identity: actor ? actorRecord(actor) : { subject: input.by, verified: false },
+    };
     const refused = async (reason: string): Promise<never> => {
       await audit(
         { modelId: input.modelId, kind: 'rollback-refused', actor: input.by, details: { ...details, refusal: reason } },
@@ -75,8 +95,10 @@ export function createRollbackActivities(deps: ActivityDeps) {
       log.warn({ modelId: input.modelId, by: input.by, to: input.toVersion, reason }, 'rollback refused');
       throw ApplicationFailure.nonRetryable(`rollback refused: ${reason}`, FailureType.rollbackRefused);
     };
+    if (check && !check.ok) return refused(`who rolls back is not verified: ${check.reason}`);
     const token = checkToken(input);
     const why = rollbackRefusal(input, {
+      groups: actor?.groups ?? [],
       policy: config.approval,
       versions,
       champion: from,

@@ -198,15 +198,17 @@ async function tokenCommand(opts: {
 
 async function rollbackCommand(
   modelId: string,
-  opts: { to: string; as: string; reason?: string; token?: string; override?: boolean },
+  opts: { to: string; as?: string; reason?: string; token?: string; override?: boolean },
 ): Promise<number> {
+  const who = acting(opts.as);
   const input = {
     modelId,
     toVersion: versionNumber(opts.to),
-    by: opts.as,
+    by: who.by,
     reason: opts.reason ?? '',
     override: opts.override ?? false,
     ...(opts.token ? { token: opts.token } : {}),
+    ...(who.idToken ? { idToken: who.idToken } : {}),
   };
   return withClient(async (client, taskQueue) => {
     try {

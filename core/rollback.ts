@@ -17,6 +17,10 @@ export const RollbackInput = z
       .string()
       .optional()
       .describe('signed token (ct token --rollback), when the model requires signed approvals'),
+    idToken: z
+      .string()
+      .optional()
+      .describe('OpenID Connect ID token of who rolls back (ct login); required where identities are verified'),
   })
   .strict();
 export type RollbackInput = z.infer<typeof RollbackInput>;
@@ -39,10 +43,13 @@ export interface RollbackFacts {
   target: { gatePassed: boolean; decision: Decision | null } | null;
   /** Why the signed token does not hold (null: it holds, or none is needed). */
   tokenProblem: string | null;
+  /** The verified groups of who rolls back (identity mode oidc): a role named among them is held. */
+  groups?: readonly string[];
 }
 
-const members = (policy: ApprovalPolicy, roles: readonly string[]) =>
-  new Set(roles.flatMap((r) => policy.roles[r] ?? []));
+/** Whether `who` holds one of `roles`: listed in the model's roles, or (verified) one of their groups. */
+const holdsOne = (policy: ApprovalPolicy, roles: readonly string[], who: string, groups: readonly string[]) =>
+  roles.some((r) => (policy.roles[r] ?? []).includes(who) || groups.includes(r));
 
 /** Why the target version may not become champion again without an override, or null when it may. */
 function ineligibility(version: number, target: NonNullable<RollbackFacts['target']>): string | null {
@@ -68,11 +75,11 @@ export function rollbackRefusal(req: RollbackInput, facts: RollbackFacts): strin
   if (req.override) {
     if (!policy.rollback.allowOverride)
       return `overrides are not enabled for ${req.modelId} (approval.rollback.allowOverride)`;
-    if (!members(policy, policy.escalationRoles).has(req.by))
+    if (!holdsOne(policy, policy.escalationRoles, req.by, facts.groups ?? []))
       return `${req.by} is not in an escalation role of ${req.modelId} (${policy.escalationRoles.join(', ')}): only they may override`;
     if (!req.reason.trim()) return 'an override needs a reason (--reason)';
   } else {
-    if (!members(policy, roles).has(req.by))
+    if (!holdsOne(policy, roles, req.by, facts.groups ?? []))
       return `${req.by} is not in a role that may roll back ${req.modelId} (${roles.join(', ')})`;
     if (notEligible) return `${notEligible}; only an approved version can become champion again`;
   }

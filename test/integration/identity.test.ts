@@ -12,6 +12,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import { decideRun, runStatus, startRetraining } from '../../client';
 import { requestRetrain, supervisorStatus } from '../../client/supervisor';
+import { rollbackModel } from '../../client/rollback';
 import { keys } from '../../core/keys';
 import { AppConfig } from '../../core/appConfig';
 import { startMinio, type MinioServer as Minio } from '../../stack/minio';
@@ -164,6 +165,11 @@ describe('verified identities (oidc)', () => {
     assert.ok(!JWT.test(JSON.stringify(audit)), 'no audit record holds a token');
     assert.ok(!JWT.test(JSON.stringify(result)), 'the run status holds no token');
     await recordHistory(env.client, 'pipeline-verified-approvals', handle.workflowId);
+    await createObjectStore(config).putJson(keys.registeredConfig('id-decide'), modelConfigOf('id-decide'));
+    await assert.rejects(
+      rollbackModel(env.client, { modelId: 'id-decide', toVersion: 1, by: 'bob' }, { taskQueue: config.taskQueue }),
+      /rollback refused: who rolls back is not verified: no identity token/,
+    );
   });
 
   it('a run started without a valid token fails before any work, naming why', async () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { allowedApprovers, autoApproval, durationMs, refusal } from '../../core/approvals';
+import { allowedApprovers, autoApproval, durationMs, personRefusal, refusal } from '../../core/approvals';
+import { rollbackRefusal } from '../../core/rollback';
 import { ModelConfig } from '../../core/modelConfig';
 import type { EvaluationReport } from '../../core/reports';
 
@@ -14,6 +15,46 @@ const policy = ModelConfig.shape.approval.parse({
 const waiting = { stage: 'approval', decided: null, escalated: false, requester: 'alice' };
 
 describe('approval rules', () => {
+  it('verified groups hold roles by name: an approver group may decide, others and the requester may not', () => {
+    const groupRoles = ModelConfig.shape.approval.parse({
+      mode: 'manual',
+      roles: { 'ml-approvers': [], 'ml-leads': [] },
+      approverRoles: ['ml-approvers'],
+      escalationRoles: ['ml-leads'],
+      quorum: 2,
+    });
+    assert.equal(personRefusal(groupRoles, waiting, 'bob', ['ml-approvers'], 'approved'), null);
+    assert.equal(
+      personRefusal(groupRoles, waiting, 'mallory', ['interns'], 'approved'),
+      'mallory is not in an approver role of this model (ml-approvers)',
+    );
+    assert.match(personRefusal(groupRoles, waiting, 'carol', ['ml-leads'], 'approved')!, /not in an approver role/);
+    assert.equal(personRefusal(groupRoles, { ...waiting, escalated: true }, 'carol', ['ml-leads'], 'approved'), null);
+    assert.match(personRefusal(groupRoles, waiting, 'alice', ['ml-approvers'], 'approved')!, /separation of duties/);
+    assert.equal(personRefusal(groupRoles, waiting, 'alice', ['ml-approvers'], 'rejected'), null);
+    const facts = {
+      policy: groupRoles,
+      versions: [1, 2],
+      champion: 2,
+      target: {
+        gatePassed: true,
+        decision: {
+          outcome: 'approved' as const,
+          by: 'bob',
+          comment: '',
+          mode: 'manual' as const,
+          approvals: [],
+          evidence: [],
+        },
+      },
+      tokenProblem: null,
+    };
+    const req = { modelId: 'm', toVersion: 1, by: 'bob', reason: '', override: false };
+    assert.equal(rollbackRefusal(req, { ...facts, groups: ['ml-approvers'] }), null);
+    assert.match(rollbackRefusal(req, { ...facts, groups: ['interns'] })!, /bob is not in a role that may roll back m/);
+    assert.match(rollbackRefusal(req, facts)!, /not in a role/);
+  });
+
   it('only members of the approver roles may decide; escalation adds its roles', () => {
     assert.deepEqual([...allowedApprovers(policy, false)], ['alice', 'bob']);
     assert.deepEqual([...allowedApprovers(policy, true)], ['alice', 'bob', 'carol']);
