@@ -102,13 +102,15 @@ export async function supervisorCommand(
     case 'resume':
       return withClient(async (client) => {
         const modelId = need(arg, 'model id');
-        await (sub === 'pause' ? pauseSupervisor : resumeSupervisor)(
+        const who = acting(flags.as);
+        const r = await (sub === 'pause' ? pauseSupervisor : resumeSupervisor)(
           client,
           modelId,
-          need(flags.as, '--as <name>'),
+          who.by,
           flags.reason ?? '',
+          who.idToken,
         );
-        print(`${modelId}: ${sub === 'pause' ? 'paused' : 'resumed'}`);
+        print(`${modelId}: ${sub === 'pause' ? 'paused' : 'resumed'} by ${r.by}`);
         return 0;
       });
     case 'retrain':

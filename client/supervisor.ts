@@ -6,6 +6,7 @@ import type { SupervisorStatus } from '../core/continuousTraining';
 import {
   DriftAlert,
   type DriftAlertJson,
+  type PauseRequestJson,
   RetrainRequest,
   type RetrainRequestJson,
   type SupervisorAck,
@@ -15,10 +16,10 @@ import { workflowIds } from '../core/keys';
 import { parseOrThrow } from '../core/parse';
 import type { continuousTraining } from '../workflows';
 import {
-  pauseSignal,
+  pauseUpdate,
   reportDriftUpdate,
   requestRetrainUpdate,
-  resumeSignal,
+  resumeUpdate,
   supervisorStatusQuery,
 } from '../workflows/definitions';
 
@@ -106,12 +107,37 @@ export async function supervisorStatus(client: Client, modelId: string): Promise
   return client.workflow.getHandle(workflowIds.supervisor(modelId)).query(supervisorStatusQuery);
 }
 
-/** Pauses the supervisor: drift is still recorded but starts no run (signal `pause`). */
-export async function pauseSupervisor(client: Client, modelId: string, by: string, reason = ''): Promise<void> {
-  await client.workflow.getHandle(workflowIds.supervisor(modelId)).signal(pauseSignal, { by, reason });
+/** Pauses the supervisor: drift is still recorded but starts no run (Update `pauseSupervisor`); resolves once it
+ * took effect, or fails with why it was refused (who acts, where identities are verified). */
+export async function pauseSupervisor(
+  client: Client,
+  modelId: string,
+  by: string,
+  reason = '',
+  idToken?: string,
+): Promise<{ paused: boolean; by: string }> {
+  return setPaused(client, modelId, pauseUpdate, { by, reason, ...(idToken ? { idToken } : {}) });
 }
 
-/** Resumes a paused supervisor (signal `resume`). */
-export async function resumeSupervisor(client: Client, modelId: string, by: string, reason = ''): Promise<void> {
-  await client.workflow.getHandle(workflowIds.supervisor(modelId)).signal(resumeSignal, { by, reason });
+/** Resumes a paused supervisor (Update `resumeSupervisor`); the same identity rules as pausing. */
+export async function resumeSupervisor(
+  client: Client,
+  modelId: string,
+  by: string,
+  reason = '',
+  idToken?: string,
+): Promise<{ paused: boolean; by: string }> {
+  return setPaused(client, modelId, resumeUpdate, { by, reason, ...(idToken ? { idToken } : {}) });
+}
+
+async function setPaused(
+  client: Client,
+  modelId: string,
+  update: typeof pauseUpdate,
+  request: PauseRequestJson,
+): Promise<{ paused: boolean; by: string }> {
+  const what = `${update === pauseUpdate ? 'pause' : 'resume'} of ${modelId}'s supervisor`;
+  return sendToSupervisor(what, () =>
+    client.workflow.getHandle(workflowIds.supervisor(modelId)).executeUpdate(update, { args: [request] }),
+  );
 }

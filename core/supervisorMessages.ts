@@ -35,6 +35,19 @@ export const DriftAlert = z
 export type DriftAlert = z.infer<typeof DriftAlert>;
 export type DriftAlertJson = z.input<typeof DriftAlert>;
 
+/** Pausing or resuming a supervisor (Updates pauseSupervisor / resumeSupervisor). */
+export const PauseRequest = z
+  .object({
+    by: z.string().min(1).max(200).describe('who pauses or resumes (declared; verified where identities are)'),
+    reason: z.string().max(2000).default(''),
+    idToken: z
+      .string()
+      .optional()
+      .describe('OpenID Connect ID token of who acts (ct login); required where identities are verified'),
+  })
+  .strict();
+export type PauseRequestJson = z.input<typeof PauseRequest>;
+
 /** A request to retrain now, by a person (manual) or a retraining schedule. */
 export const RetrainRequest = z
   .object({

@@ -39,6 +39,8 @@ import {
 } from '../core/continuousTraining';
 import {
   DriftAlert,
+  PauseRequest,
+  type PauseRequestJson,
   RetrainRequest,
   type SupervisorAck,
   SupervisorInput,
@@ -56,9 +58,11 @@ import { openNotifier } from './notifier';
 import { controlRetry } from './retryPolicies';
 import {
   pauseSignal,
+  pauseUpdate,
   reportDriftUpdate,
   requestRetrainUpdate,
   resumeSignal,
+  resumeUpdate,
   supervisorStatusQuery,
 } from './definitions';
 import { retrainingPipeline } from './retrainingPipeline';
@@ -181,16 +185,40 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
     },
     { validator: (raw) => void parseWorkflowInput(RetrainRequest, raw, 'retrain request') },
   );
-  setHandler(pauseSignal, ({ by, reason }) => {
-    state.paused = true;
-    log.info('paused', { by, reason });
+  const setPaused = (paused: boolean, by: string, reason: string) => {
+    state.paused = paused;
+    log.info(paused ? 'paused' : 'resumed', { by, reason });
     show();
-  });
-  setHandler(resumeSignal, ({ by, reason }) => {
-    state.paused = false;
-    log.info('resumed', { by, reason });
-    show();
-  });
+  };
+  /** Who pauses or resumes, verified on the worker; a refusal fails the Update with the reason. */
+  const pauseHandler = (paused: boolean) => async (raw: PauseRequestJson) => {
+    const { by, reason, idToken } = PauseRequest.parse(raw);
+    const check = await identity.verifyActor({ claimedBy: by, idToken });
+    if (!check.ok) throw ApplicationFailure.nonRetryable(check.reason, 'InvalidIdentity');
+    setPaused(paused, check.actor.subject, reason);
+    return { paused, by: check.actor.subject };
+  };
+  const validPause = (raw: PauseRequestJson) => void parseWorkflowInput(PauseRequest, raw, 'pause request');
+  setHandler(pauseUpdate, pauseHandler(true), { validator: validPause });
+  setHandler(resumeUpdate, pauseHandler(false), { validator: validPause });
+  // The Signals carry a declared name only: where identities are verified they change nothing.
+  const signalled =
+    (paused: boolean) =>
+    async ({ by, reason }: { by: string; reason?: string }) => {
+      if (patched('verified-pause')) {
+        const check = await identity.verifyActor({ claimedBy: by });
+        if (!check.ok) {
+          log.warn(
+            `${paused ? 'pause' : 'resume'} signal ignored: ${check.reason} (use the ${paused ? 'pause' : 'resume'}Supervisor Update)`,
+            { by },
+          );
+          return;
+        }
+      }
+      setPaused(paused, by, reason ?? '');
+    };
+  setHandler(pauseSignal, signalled(true));
+  setHandler(resumeSignal, signalled(false));
 
   upsertSearchAttributes([{ key: CtModel, value: modelId }]);
   try {

@@ -2,7 +2,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { TRAINING_PROGRESS_SIGNAL, type TrainingProgress } from '../core/progress';
 import type { SupervisorStatus } from '../core/continuousTraining';
-import type { DriftAlertJson, RetrainRequestJson, SupervisorAck } from '../core/supervisorMessages';
+import type { DriftAlertJson, PauseRequestJson, RetrainRequestJson, SupervisorAck } from '../core/supervisorMessages';
 import type { ApprovalInput, ApprovalResult, RunStatus } from '../core/runStatus';
 
 export const statusQuery = defineQuery<RunStatus>('status');
@@ -13,6 +13,10 @@ export const trainingProgressSignal = defineSignal<[TrainingProgress]>(TRAINING_
 // Messages of the continuousTraining supervisor (workflow id ct/<modelId>).
 export const reportDriftUpdate = defineUpdate<SupervisorAck, [DriftAlertJson]>('reportDrift');
 export const requestRetrainUpdate = defineUpdate<SupervisorAck, [RetrainRequestJson]>('requestRetrain');
+/** Pause and resume as Updates: the caller learns that it took effect, or why it was refused (identity). */
+export const pauseUpdate = defineUpdate<{ paused: boolean; by: string }, [PauseRequestJson]>('pauseSupervisor');
+export const resumeUpdate = defineUpdate<{ paused: boolean; by: string }, [PauseRequestJson]>('resumeSupervisor');
+/** The first form, kept for clients that send them: declared names, ignored where identities are verified. */
 export const pauseSignal = defineSignal<[{ by: string; reason?: string }]>('pause');
 export const resumeSignal = defineSignal<[{ by: string; reason?: string }]>('resume');
 export const supervisorStatusQuery = defineQuery<SupervisorStatus>('status');

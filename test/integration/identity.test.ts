@@ -11,9 +11,10 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import { decideRun, runStatus, startRetraining } from '../../client';
-import { requestRetrain, supervisorStatus } from '../../client/supervisor';
+import { pauseSupervisor, requestRetrain, supervisorStatus } from '../../client/supervisor';
+import { resumeSignal } from '../../workflows/definitions';
 import { rollbackModel } from '../../client/rollback';
-import { keys } from '../../core/keys';
+import { keys, workflowIds } from '../../core/keys';
 import { AppConfig } from '../../core/appConfig';
 import { startMinio, type MinioServer as Minio } from '../../stack/minio';
 import type { OidcProvider } from '../../stack/oidcProvider';
@@ -24,7 +25,7 @@ import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/fl
 import { ctEnv, runCt, spawnCt } from '../helpers/ct';
 import { idTokenFor, signInHeadless, startTestOidcProvider, USERS } from '../helpers/oidc';
 import { until } from '../helpers/until';
-import { recordHistory, testLogger, timeSkippingEnvironment, workflowBundle } from '../helpers/stack';
+import { loggedLines, recordHistory, testLogger, timeSkippingEnvironment, workflowBundle } from '../helpers/stack';
 
 const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/;
 
@@ -269,5 +270,19 @@ describe('verified identities (oidc)', () => {
     );
     assert.equal(started.actor, 'alice', 'the verified requester, not the declared bob');
     assert.ok(!JWT.test(JSON.stringify(await supervisorStatus(env.client, 'id-sup'))), 'the supervisor keeps no token');
+
+    await assert.rejects(
+      pauseSupervisor(env.client, 'id-sup', 'bob', 'maintenance'),
+      /pause of id-sup's supervisor refused: no identity token/,
+    );
+    assert.deepEqual(
+      await pauseSupervisor(env.client, 'id-sup', 'anyone', 'maintenance', await idTokenFor(provider, 'bob')),
+      { paused: true, by: 'bob' },
+    );
+    // The old Signal carries a declared name only: here it changes nothing.
+    await env.client.workflow.getHandle(workflowIds.supervisor('id-sup')).signal(resumeSignal, { by: 'mallory' });
+    const ignored = await until('the ignored signal', async () => loggedLines(/resume signal ignored/)[0]);
+    assert.match(String(ignored.msg), /no identity token/);
+    assert.equal((await supervisorStatus(env.client, 'id-sup')).paused, true);
   });
 });
