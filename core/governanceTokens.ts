@@ -16,8 +16,8 @@ export const TokenClaims = z
   .object({
     by: z.string().min(1),
     scope: TokenScope,
-    /** Unique per token: an act records the nonce it consumed, so a token works once. */
-    nonce: z.string().min(16),
+    /** Unique per token: an act records the nonce it consumed (an object key segment), so a token works once. */
+    nonce: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, '16-128 characters of A-Z, a-z, 0-9, "_" and "-"'),
     /** Expiry, milliseconds since the epoch. */
     exp: z.number().int(),
   })
