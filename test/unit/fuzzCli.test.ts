@@ -108,7 +108,7 @@ describe('ct on generated command lines', () => {
     });
     const printed: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((s: string) => printed.push(s) > 0);
+    process.stdout.write = (s: string) => printed.push(s) > 0;
     try {
       await fc.assert(
         fc.asyncProperty(flags, async (f) => {
