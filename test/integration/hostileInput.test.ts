@@ -135,8 +135,9 @@ describe('hostile input changes nothing stored', () => {
         assert.match(r.error, reason);
         counts.http++;
       };
+      // Printable ASCII: what an HTTP client can send in a header.
       for (const header of sample(
-        hostileString().filter((h) => !/[\r\n\u0000-\u001f\u007f-\uffff]/.test(h)),
+        hostileString().filter((h) => /^[ -~]*$/.test(h)),
         60,
       ))
         await refused(body, [header], 401, /X-CT-Signature|expected X-CT-Signature/);
