@@ -1,6 +1,8 @@
 // The `ct` command: one commander program, each command with its own --help. Exit codes: 0 ok, 1 failure,
 // 2 bad input (usage, flags, files, configs, unknown ids, an unreachable Temporal or S3; cli/usage.ts exitCodeOf),
 // 3 a finding (drift, a broken audit chain).
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
 import {
@@ -263,7 +265,8 @@ const triggerFlags = (o: Record<string, unknown>): TriggerFlags => ({
   'retrain-cron': o.retrainCron as string | undefined,
 });
 
-function program(): Command {
+/** The `ct` program, every command on it (exported for the in-process CLI fuzz test). */
+export function program(): Command {
   const ct = new Command('ct')
     .description('continuous training on Temporal: retraining runs, the supervisor, drift checks, the registry')
     .addHelpText(
@@ -500,8 +503,8 @@ function program(): Command {
   return ct;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const ct = program();
+/** Runs `ct` on `argv` (no program name); the exit code, or an error for exitCodeOf. */
+export async function main(argv: string[], ct = program()): Promise<number> {
   // Commander's own errors (unknown command or option, missing argument) are usage errors: exit 2.
   const exitOverride = (err: CommanderError) => {
     throw err;
@@ -525,10 +528,14 @@ async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`ct: ${(err as Error).message}\n`);
-    process.exit(exitCodeOf(err));
-  },
-);
+// Runs when this file or bin/ct.js is the process's entry point, not when a test imports it.
+const entry = process.argv[1] === undefined ? '' : realpathSync(process.argv[1]);
+if ([fileURLToPath(import.meta.url), fileURLToPath(new URL('../bin/ct.js', import.meta.url))].includes(entry)) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`ct: ${(err as Error).message}\n`);
+      process.exit(exitCodeOf(err));
+    },
+  );
+}

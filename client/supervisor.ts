@@ -13,6 +13,7 @@ import {
   SupervisorRefusal,
 } from '../core/supervisorMessages';
 import { workflowIds } from '../core/keys';
+import { ModelId } from '../core/modelConfig';
 import { parseOrThrow } from '../core/parse';
 import type { continuousTraining } from '../workflows';
 import {
@@ -91,6 +92,8 @@ export async function requestRetrain(
   request: RetrainRequestJson,
   options: SupervisorOptions = {},
 ): Promise<SupervisorAck> {
+  // The model id names the supervisor's workflow id: a bad one must not start a supervisor that then fails.
+  parseOrThrow(ModelId, modelId, 'model id');
   const parsed = parseOrThrow(RetrainRequest, request, 'retrain request');
   const updateId = randomUUID();
   return sendToSupervisor(`retrain request for ${modelId}`, () =>

@@ -2,6 +2,7 @@
 // and the auto-approve policy. The workflow applies them; update validators call `refusal` synchronously.
 import { regression } from './gate';
 import type { MetricName, ModelConfig } from './modelConfig';
+import { InvalidInputError } from './parse';
 import type { EvaluationReport, GateVerdict } from './reports';
 
 export type ApprovalPolicy = ModelConfig['approval'];
@@ -69,7 +70,7 @@ const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 8
 /** "90s", "30m", "4h", "2d" → milliseconds. */
 export function durationMs(text: string): number {
   const m = /^(\d+(?:\.\d+)?)([smhd])$/.exec(text);
-  if (!m) throw new Error(`"${text}" is not a duration like 30m, 4h or 2d`);
+  if (!m) throw new InvalidInputError('duration', [`(root): "${text}" is not a duration like 30m, 4h or 2d`]);
   return Number(m[1]) * UNIT_MS[m[2]!]!;
 }
 

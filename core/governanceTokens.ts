@@ -5,6 +5,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, hexToBytes } from '@noble/curves/utils.js';
 import { z } from 'zod';
+import { parseOrThrow } from './parse';
 
 export const TokenScope = z.discriminatedUnion('act', [
   z.object({ act: z.literal('decide-run'), workflowId: z.string().min(1), runId: z.string().min(1) }).strict(),
@@ -16,8 +17,8 @@ export const TokenClaims = z
   .object({
     by: z.string().min(1),
     scope: TokenScope,
-    /** Unique per token: an act records the nonce it consumed, so a token works once. */
-    nonce: z.string().min(16),
+    /** Unique per token: an act records the nonce it consumed (an object key segment), so a token works once. */
+    nonce: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, '16-128 characters of A-Z, a-z, 0-9, "_" and "-"'),
     /** Expiry, milliseconds since the epoch. */
     exp: z.number().int(),
   })
@@ -28,7 +29,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export function signGovernanceToken(privateKey: Uint8Array, claims: TokenClaims): string {
-  const payload = bytesToHex(encoder.encode(JSON.stringify(TokenClaims.parse(claims))));
+  const payload = bytesToHex(encoder.encode(JSON.stringify(parseOrThrow(TokenClaims, claims, 'token claims'))));
   return `v2.${payload}.${bytesToHex(ed25519.sign(encoder.encode(payload), privateKey))}`;
 }
 

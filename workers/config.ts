@@ -44,10 +44,11 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, cwd = proces
   const file = env.CT_CONFIG
     ? path.resolve(cwd, env.CT_CONFIG)
     : CONFIG_FILES.map((f) => path.join(cwd, f)).find((f) => existsSync(f));
-  if (env.CT_CONFIG && !existsSync(file!)) throw new Error(`CT_CONFIG points at ${file}, which does not exist`);
+  if (env.CT_CONFIG && !existsSync(file!))
+    throw new InvalidInputError('configuration', [`CT_CONFIG points at ${file}, which does not exist`]);
   const content = file ? readStructuredFile(file) : {};
   if (typeof content !== 'object' || content === null || Array.isArray(content))
-    throw new Error(`${file} must hold an object`);
+    throw new InvalidInputError(`configuration ${file}`, ['(root): must hold an object']);
   return parseOrThrow(
     AppConfig,
     mergeEnv(content as Record<string, unknown>, env),

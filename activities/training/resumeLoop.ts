@@ -45,7 +45,7 @@ export async function trainFromNewestCheckpoint(s: AttemptState, c: TrainContext
   try {
     const { log, uploads, pushProgress, metrics } = c;
     const { outDir } = staged;
-    const handler = { state: s, log, uploads, watchdog, pushProgress, metrics, outDir };
+    const handler = { state: s, log, uploads, watchdog, pushProgress, metrics, outDir, attemptDir: staged.dir };
     const { onEvent, onSpawn } = trainerEventHandler(handler);
     const stored = await c.checkpoints.listNewestFirst();
     for (const candidate of [...resumeCandidates(c.previous?.checkpointKey, stored), null]) {

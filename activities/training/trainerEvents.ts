@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { TrainerEvent } from '../../core/trainerProtocol';
 import type { CheckpointUploads } from '../../adapters/checkpointUploads';
+import { isInside } from '../../adapters/files';
 import { cpuSeconds } from '../../adapters/processStats';
 import type { AttemptState } from './attemptState';
 import type { TrainingMetrics } from './trainingMetrics';
@@ -17,6 +18,8 @@ export interface TrainerEventsContext {
   metrics: TrainingMetrics;
   /** Where the trainer writes its model unless its `done` event names a path. */
   outDir: string;
+  /** The attempt's folder: a checkpoint or model the trainer names outside it is not uploaded. */
+  attemptDir: string;
 }
 
 /** The trainer's event handler, and `onSpawn` to tell it the process whose CPU time the attempt accounts. */
@@ -50,6 +53,10 @@ async function applyEvent(event: TrainerEvent, c: TrainerEventsContext): Promise
       break;
     }
     case 'checkpoint':
+      if (!isInside(c.attemptDir, event.path)) {
+        c.log.warn({ path: event.path, attemptDir: c.attemptDir }, 'checkpoint outside the attempt folder ignored');
+        break;
+      }
       // Uploaded in the background; the heartbeat names it once it is in S3 (CheckpointUploads.onStored).
       c.uploads.add(event.path, event.step);
       Object.assign(progress, { step: event.step, epoch: event.epoch });
@@ -58,14 +65,19 @@ async function applyEvent(event: TrainerEvent, c: TrainerEventsContext): Promise
     case 'metrics':
       if (event.split === 'validation') s.validation = event.values;
       break;
-    case 'done':
+    case 'done': {
+      const named = typeof event['modelPath'] === 'string' ? event['modelPath'] : null;
+      const inside = named !== null && isInside(c.attemptDir, named);
+      if (named !== null && !inside)
+        c.log.warn({ path: named, attemptDir: c.attemptDir }, 'model path outside the attempt folder ignored');
       s.finished = {
-        modelPath: typeof event['modelPath'] === 'string' ? event['modelPath'] : path.join(c.outDir, 'model.pt'),
+        modelPath: inside ? named : path.join(c.outDir, 'model.pt'),
         samples: Number(event['samplesProcessed'] ?? progress.samplesProcessed),
         seconds: Number(event['seconds'] ?? 0),
       };
       progress.samplesProcessed = s.finished.samples;
       break;
+    }
     case 'error':
       c.log.warn({ class: event.class, message: event.message }, 'trainer reported an error');
       break;
