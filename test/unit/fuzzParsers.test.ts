@@ -146,8 +146,9 @@ describe('app config under a generated environment', () => {
           config = loadAppConfig({ CT_S3_BUCKET: 'ok-bucket', ...env }, emptyDir);
         } catch (err) {
           assert.ok(err instanceof InvalidInputError, `not an InvalidInputError: ${String(err)}`);
-          // Keys come in pairs: a lone access key id is refused at s3.secretAccessKey.
-          const fields = [...Object.keys(env).map((k) => ENV_VARS[k]!), 's3.secretAccessKey'];
+          // Keys come in pairs: a lone access key id is refused at s3.secretAccessKey; any identity.oidc.* field
+          // without an issuer is refused at identity.oidc.issuer.
+          const fields = [...Object.keys(env).map((k) => ENV_VARS[k]!), 's3.secretAccessKey', 'identity.oidc.issuer'];
           for (const p of err.problems) {
             const at = p.slice(0, p.indexOf(': '));
             assert.ok(
