@@ -17,6 +17,7 @@ import { ApprovalInput } from '../../core/runStatus';
 import {
   DriftAlert,
   DriftCheckInput,
+  PauseRequest,
   RetrainRequest,
   ScheduledRetrainInput,
   SupervisorInput,
@@ -68,6 +69,7 @@ const BOUNDARIES: { name: string; schema: z.ZodType; valid: unknown }[] = [
     valid: { requestId: 'r-1', kind: 'manual', requestedBy: 'alice', reason: 'new data', datasetKeys: ['data/a.csv'] },
   },
   { name: 'approval input', schema: ApprovalInput, valid: { by: 'bob', comment: 'looks good', token: 'v2.aa.bb' } },
+  { name: 'pause request', schema: PauseRequest, valid: { by: 'ops', reason: 'maintenance', idToken: 'eyJ.eyJ.sig' } },
   {
     name: 'rollback input',
     schema: RollbackInput,
