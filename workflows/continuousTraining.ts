@@ -52,7 +52,7 @@ import { runDetails } from '../core/runMetadata';
 import { CtModel, CtStage, CtTrigger } from '../core/searchAttributes';
 import { parseWorkflowInput, refuse } from './inputs';
 import { openNotifier } from './notifier';
-import { controlRetry } from './retryPolicies';
+import { controlHeartbeatTimeout, controlRetry } from './retryPolicies';
 import {
   pauseSignal,
   reportDriftUpdate,
@@ -63,7 +63,11 @@ import {
 import { retrainingPipeline } from './retrainingPipeline';
 import { onVersionedWorkers } from './versioning';
 
-const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry: controlRetry });
+const control = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: controlHeartbeatTimeout,
+  retry: controlRetry,
+});
 /** Watching a run in flight: it may wait weeks for approval; the watcher heartbeats every few polls. */
 const runWatcher = (pollSeconds: number) =>
   proxyActivities<ControlActivities>({

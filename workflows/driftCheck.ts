@@ -6,9 +6,13 @@ import type { DriftCheckResult } from '../activities/driftActivities';
 import { DriftCheckInput, type SupervisorAck } from '../core/supervisorMessages';
 import { CtModel, CtStage, CtTrigger } from '../core/searchAttributes';
 import { parseWorkflowInput } from './inputs';
-import { controlRetry } from './retryPolicies';
+import { controlHeartbeatTimeout, controlRetry } from './retryPolicies';
 
-const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '20 minutes', retry: controlRetry });
+const control = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '20 minutes',
+  heartbeatTimeout: controlHeartbeatTimeout,
+  retry: controlRetry,
+});
 
 export async function driftCheck(rawInput: DriftCheckInput): Promise<DriftCheckResult & { ack: SupervisorAck | null }> {
   const input = parseWorkflowInput(DriftCheckInput, rawInput, 'driftCheck input');

@@ -6,3 +6,10 @@ export const controlRetry = {
   maximumInterval: '30s',
   maximumAttempts: 5,
 };
+
+/**
+ * Control activities heartbeat while they run (workers/activityHeartbeats.ts), so a control worker killed in the
+ * middle of one (kill -9, a lost machine) is noticed within this and the activity retried on another worker,
+ * instead of at its start-to-close timeout (up to 30 minutes).
+ */
+export const controlHeartbeatTimeout = '30 seconds';

@@ -1,0 +1,3 @@
+import type { Cell } from './cell';
+
+export const objectStoreCells: Cell[] = [];

@@ -1,0 +1,3 @@
+import type { Cell } from './cell';
+
+export const serverRestartCells: Cell[] = [];
