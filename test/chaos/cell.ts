@@ -12,6 +12,8 @@ export interface CellContext {
   logged(msg: RegExp): Record<string, unknown>[];
   /** A note for the table's "how" column: how the moment was hit, what the fault did. */
   note(text: string): void;
+  /** Runs `fn` when the cell ends, after its servers and workers have stopped (an unmount, a receiver to close). */
+  defer(fn: () => Promise<void> | void): void;
 }
 
 export interface CellRun {

@@ -30,7 +30,7 @@ export interface CellStack {
   dir: string;
   config: AppConfig;
   store: ObjectStore;
-  /** The client of the server running now (a new connection after each Temporal restart). */
+  /** The client of the cell's server (the same one across restarts: its channel reconnects). */
   client(): Client;
   minio(): MinioServer;
   /** The bucket's folder in MinIO's data folder: objects appear there as `<key>/xl.meta` while MinIO writes them. */
@@ -59,8 +59,8 @@ export async function startCellStack(dir: string, logger: Logger, options: { row
   let temporal: DevServer = await startTemporalDevServer({ dataDir: dir, port: temporalPort, ui: false });
   const minioDir = path.join(dir, 'minio');
   let minio = await startMinio({ dataDir: minioDir });
-  let connection = await Connection.connect({ address: temporal.address });
-  let client = new Client({ connection, namespace: temporal.namespace });
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection, namespace: temporal.namespace });
   const config = AppConfig.parse({
     temporal: { address: temporal.address, namespace: temporal.namespace },
     s3: {
@@ -89,12 +89,10 @@ export async function startCellStack(dir: string, logger: Logger, options: { row
     minio: () => minio,
     bucketDir: path.join(minioDir, config.s3.bucket),
     async stopTemporal() {
+      // The client's connection stays: its channel reconnects to the same port, so calls in flight are retried.
       await temporal.process.stop();
-      await connection.close().catch(() => undefined);
       return async () => {
         temporal = await startTemporalDevServer({ dataDir: dir, port: temporalPort, ui: false });
-        connection = await Connection.connect({ address: temporal.address });
-        client = new Client({ connection, namespace: temporal.namespace });
       };
     },
     async killObjectStore() {

@@ -46,6 +46,7 @@ async function runCell(cell: Cell): Promise<CellReport> {
   const dir = path.join(root, cell.name.replace(/\//g, '--'));
   logFile = path.join(root, `${cell.name.replace(/\//g, '--')}.log`);
   const notes: string[] = [];
+  const deferred: (() => Promise<void> | void)[] = [];
   const started = Date.now();
   const report = (outcome: string, failures: string[]): CellReport => ({
     cell,
@@ -61,6 +62,7 @@ async function runCell(cell: Cell): Promise<CellReport> {
     stack,
     logger,
     note: (text: string) => notes.push(text),
+    defer: (fn: () => Promise<void> | void) => deferred.push(fn),
     logged: (msg: RegExp) =>
       readFileSync(logFile, 'utf8')
         .split('\n')
@@ -87,6 +89,7 @@ async function runCell(cell: Cell): Promise<CellReport> {
   } finally {
     clearTimeout(timer);
     await stack.stop().catch(() => undefined);
+    for (const fn of deferred.reverse()) await Promise.resolve(fn()).catch(() => undefined);
   }
 }
 
