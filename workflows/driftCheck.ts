@@ -6,12 +6,13 @@ import type { DriftCheckResult } from '../activities/driftActivities';
 import { DriftCheckInput, type SupervisorAck } from '../core/supervisorMessages';
 import { CtModel, CtStage, CtTrigger } from '../core/searchAttributes';
 import { parseWorkflowInput } from './inputs';
-import { controlHeartbeatTimeout, controlRetry } from './retryPolicies';
+import { controlHeartbeatTimeout, outageRetry } from './retryPolicies';
 
+// A check that meets an object-store outage waits it out (README, "Chaos matrix": 60 s unreachable mid-check).
 const control = proxyActivities<ControlActivities>({
   startToCloseTimeout: '20 minutes',
   heartbeatTimeout: controlHeartbeatTimeout,
-  retry: controlRetry,
+  retry: outageRetry,
 });
 
 export async function driftCheck(rawInput: DriftCheckInput): Promise<DriftCheckResult & { ack: SupervisorAck | null }> {

@@ -23,6 +23,7 @@ function mountSmallDisk(dir: string): void {
     const stderr = String((err as { stderr?: Buffer }).stderr ?? '').trim();
     throw new Error(
       `cannot mount a ${TMPFS_SIZE} tmpfs on ${dir} (needs root or CAP_SYS_ADMIN): ${stderr || (err as Error).message}`,
+      { cause: err },
     );
   }
 }

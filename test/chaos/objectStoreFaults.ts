@@ -7,6 +7,7 @@ import type { DriftCheckResult } from '../../activities/driftActivities';
 import { keys, workflowIds } from '../../core/keys';
 import type { driftCheck } from '../../workflows';
 import { createAuditLog } from '../../workers/config';
+import { causeChain } from '../helpers/failures';
 import { waitFor } from '../helpers/processes';
 import type { Cell, CellContext } from './cell';
 import { MODEL_ID } from './cellStack';
@@ -140,7 +141,7 @@ export const objectStoreCells: Cell[] = [
       });
       ctx.note('killed before the drift check started; back after 60 s');
       const checked = await check!.catch((err: Error) => err);
-      if (checked instanceof Error) failures.push(`the drift check failed: ${checked.message}`);
+      if (checked instanceof Error) failures.push(`the drift check failed: ${causeChain(checked)}`);
       else {
         ctx.note(`drift check ${checked.status}: ${checked.reason}; supervisor ${checked.ack?.action ?? 'not told'}`);
         if (checked.status !== 'checked') failures.push(`the drift check ended ${checked.status}, expected checked`);

@@ -91,6 +91,8 @@ export const serverRestartCells: Cell[] = [
       await stack.startWorkers();
       await stack.registerModel(chaosModel());
       let answered = 0;
+      let firstAnswer!: () => void;
+      const answeredOnce = new Promise<void>((r) => (firstAnswer = r));
       const storm = Array.from({ length: 200 }, (_, i) =>
         reportDrift(
           stack.client(),
@@ -103,16 +105,23 @@ export const serverRestartCells: Cell[] = [
             driftedFeatures: ['distance', 'origin', 'destination'],
           },
           { taskQueue: stack.config.taskQueue },
-        ).finally(() => answered++),
+        ).finally(() => {
+          answered++;
+          firstAnswer();
+        }),
       );
-      await waitFor('the first answers', async () => answered >= 1, 60_000);
-      ctx.note(`stopped after ${answered} of 200 reports were answered`);
-      await restartTemporal(ctx);
+      await answeredOnce;
+      const stopping = restartTemporal(ctx);
+      ctx.note(`stop began at the first answer (${answered} of 200 answered by then)`);
+      await stopping;
       const acks = await Promise.all(storm);
       const actions = acks.reduce<Record<string, number>>((n, a) => ({ ...n, [a.action]: (n[a.action] ?? 0) + 1 }), {});
       ctx.note(`answers ${JSON.stringify(actions)}`);
-      const workflowId = (await stack.supervisor()).incident?.run?.workflowId;
-      if (!workflowId) throw new Error('the storm started no run');
+      const workflowId = await waitFor(
+        'the run the storm started',
+        async () => (await stack.supervisor()).incident?.run?.workflowId,
+        60_000,
+      );
       const result = await stack.runResult(workflowId);
       const incident = (await stack.supervisor()).incident;
       const failures: string[] = [];

@@ -3,7 +3,7 @@ import { ActivityCancellationType, proxyActivities, proxyLocalActivities, workfl
 import type { ControlActivities, GpuActivities } from '../../activities';
 import type { ModelConfig } from '../../core/modelConfig';
 import { gpuTaskQueueOf } from '../../core/taskQueues';
-import { controlHeartbeatTimeout, controlRetry } from '../retryPolicies';
+import { controlHeartbeatTimeout, controlRetry, outageRetry } from '../retryPolicies';
 
 /** Resolving the configuration, validating and splitting the data. */
 export const dataStages = proxyActivities<ControlActivities>({
@@ -21,7 +21,7 @@ export const evaluation = proxyActivities<ControlActivities>({
 export const registry = proxyActivities<ControlActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: controlHeartbeatTimeout,
-  retry: { ...controlRetry, maximumAttempts: 10 },
+  retry: outageRetry,
 });
 /** Small calls: audit records, alias reads, a rejection on a card. (Notifications: workflows/notifier.ts.) */
 export const bookkeeping = proxyActivities<ControlActivities>({
