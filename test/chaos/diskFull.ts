@@ -28,9 +28,9 @@ function mountSmallDisk(dir: string): void {
   }
 }
 
-/** Writes zeros to `file` until the disk is full; returns the bytes written. */
+/** Appends zeros to `file` until the disk is full; returns the bytes written. */
 function fillDisk(file: string): number {
-  const fd = openSync(file, 'w');
+  const fd = openSync(file, 'a');
   const chunk = Buffer.alloc(64 * 1024);
   let written = 0;
   try {
@@ -69,6 +69,8 @@ export const diskFullCells: Cell[] = [
       ctx.note(
         `${TMPFS_SIZE} tmpfs as workDir filled (${(bytes / 2 ** 20).toFixed(1)} MiB ballast) at step ${beat.step}`,
       );
+      // Kept full: whatever the worker frees (an uploaded checkpoint's local file) is taken again at once.
+      const keepFull = setInterval(() => fillDisk(ballast), 20);
       const first = await waitFor(
         'the first attempt to fail',
         async () => {
@@ -76,7 +78,7 @@ export const diskFullCells: Cell[] = [
           return stored === undefined ? null : AttemptRecord.parse(stored);
         },
         120_000,
-      );
+      ).finally(() => clearInterval(keepFull));
       rmSync(ballast);
       ctx.note(`attempt 1 ${first.outcome}: ${first.message.slice(0, 160)}; ballast removed`);
       const result = await stack.runResult(workflowId);
