@@ -56,11 +56,12 @@ export const objectStoreCells: Cell[] = [
       await stack.registerModel(chaosModel({ slow: true }));
       const workflowId = await stack.requestRun('minio-checkpoint');
       const { runId } = await stack.client().workflow.getHandle(workflowId).describe();
-      const file = await waitFor(
-        'a local checkpoint past step 10',
-        async () => localCheckpoints(stack.config.workDir, runId).find((f) => Number(/(\d+)/.exec(f)?.[1]) >= 10),
-        180_000,
-      );
+      // Polled every millisecond: the file lives only until its upload (tens of ms) is done.
+      let file: string | undefined;
+      for (const deadline = Date.now() + 180_000; !file; await sleep(1)) {
+        if (Date.now() > deadline) throw new Error('timed out waiting for a local checkpoint past step 10');
+        file = localCheckpoints(stack.config.workDir, runId).find((f) => Number(/(\d+)/.exec(f)?.[1]) >= 10);
+      }
       ctx.note(`killed as the trainer finished writing ${file} (before its upload)`);
       await restartObjectStore(ctx, 8_000);
       const result = await stack.runResult(workflowId);
