@@ -56,7 +56,18 @@ export function classifyAttempt(
 ): AttemptEnd {
   const stderrEnd = run?.stderrTail.split('\n').slice(-5).join('\n');
   const message = run?.lastError?.message ?? stderrEnd ?? 'no resume point usable';
-  return { outcome: outcomeOf(run, observed, cancelled), message };
+  return { outcome: outcomeOf(run, observed, cancelled), message: namingFullDisk(message) };
+}
+
+/** A full disk as Python and the OS say it ("[Errno 28] No space left on device"), or Node ("ENOSPC: …"). */
+const FULL_DISK = /\bENOSPC\b|No space left on device|\[Errno 28\]/i;
+
+/**
+ * The message with a full disk named first: "the work directory is full (ENOSPC): …". The attempt stays a crash
+ * (retried): a full disk is usually transient, and the retry resumes from the newest stored checkpoint.
+ */
+export function namingFullDisk(message: string): string {
+  return FULL_DISK.test(message) ? `the work directory is full (ENOSPC): ${message}` : message;
 }
 
 function outcomeOf(

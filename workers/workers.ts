@@ -9,6 +9,7 @@ import type { AppConfig } from '../core/appConfig';
 import { gpuTaskQueueOf } from '../core/taskQueues';
 import { GpuPool } from '../adapters/gpuPool';
 import { discoverGpus } from './gpuSlots';
+import { heartbeatWhileRunning } from './activityHeartbeats';
 
 const require = createRequire(import.meta.url);
 export const workflowsPath = require.resolve('../workflows/index.ts');
@@ -47,6 +48,7 @@ export async function createControlWorker(w: WorkerWiring): Promise<Worker> {
     taskQueue: w.taskQueue,
     ...(w.workflowBundle ? { workflowBundle: w.workflowBundle } : { workflowsPath }),
     activities: createControlActivities(w.deps),
+    interceptors: { activity: [heartbeatWhileRunning] },
     shutdownGraceTime: '20s',
     ...versioning(w.deployment),
   });

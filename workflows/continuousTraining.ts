@@ -55,7 +55,7 @@ import { runDetails } from '../core/runMetadata';
 import { CtModel, CtStage, CtTrigger } from '../core/searchAttributes';
 import { parseWorkflowInput, refuse } from './inputs';
 import { openNotifier } from './notifier';
-import { controlRetry } from './retryPolicies';
+import { controlHeartbeatTimeout, controlRetry } from './retryPolicies';
 import {
   pauseSignal,
   pauseUpdate,
@@ -68,7 +68,11 @@ import {
 import { retrainingPipeline } from './retrainingPipeline';
 import { onVersionedWorkers } from './versioning';
 
-const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry: controlRetry });
+const control = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: controlHeartbeatTimeout,
+  retry: controlRetry,
+});
 /** Who asked for a manual retrain, verified on the worker (the provider's keys never enter history). */
 const identity = proxyLocalActivities<ControlActivities>({
   startToCloseTimeout: '30 seconds',

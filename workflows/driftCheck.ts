@@ -6,9 +6,14 @@ import type { DriftCheckResult } from '../activities/driftActivities';
 import { DriftCheckInput, type SupervisorAck } from '../core/supervisorMessages';
 import { CtModel, CtStage, CtTrigger } from '../core/searchAttributes';
 import { parseWorkflowInput } from './inputs';
-import { controlRetry } from './retryPolicies';
+import { controlHeartbeatTimeout, outageRetry } from './retryPolicies';
 
-const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '20 minutes', retry: controlRetry });
+// A check that meets an object-store outage waits it out (README, "Chaos matrix": 60 s unreachable mid-check).
+const control = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '20 minutes',
+  heartbeatTimeout: controlHeartbeatTimeout,
+  retry: outageRetry,
+});
 
 export async function driftCheck(rawInput: DriftCheckInput): Promise<DriftCheckResult & { ack: SupervisorAck | null }> {
   const input = parseWorkflowInput(DriftCheckInput, rawInput, 'driftCheck input');

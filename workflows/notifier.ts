@@ -12,6 +12,7 @@ import {
   webUiRunLink,
 } from '../core/notifications';
 import { reasonOf } from '../core/parse';
+import { controlHeartbeatTimeout } from './retryPolicies';
 
 /** What the caller says about an event; id, time, workflow and link are filled in. */
 export type NotificationDraft = Pick<NotificationEventInput, 'modelId' | 'message' | 'approvers' | 'facts'>;
@@ -40,6 +41,7 @@ export function openNotifier(): Notifier {
       proxy = s
         ? proxyActivities<ControlActivities>({
             startToCloseTimeout: '30 seconds',
+            heartbeatTimeout: controlHeartbeatTimeout,
             retry: {
               initialInterval: s.retry.initialInterval,
               backoffCoefficient: 2,

@@ -5,9 +5,13 @@ import type { ControlActivities } from '../activities';
 import { RollbackInput, type RollbackInputJson, type RollbackResult } from '../core/rollback';
 import { CtModel, CtTrigger } from '../core/searchAttributes';
 import { parseWorkflowInput } from './inputs';
-import { controlRetry } from './retryPolicies';
+import { controlHeartbeatTimeout, controlRetry } from './retryPolicies';
 
-const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry: controlRetry });
+const control = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: controlHeartbeatTimeout,
+  retry: controlRetry,
+});
 
 export async function rollbackChampion(rawInput: RollbackInputJson): Promise<RollbackResult> {
   const input = parseWorkflowInput(RollbackInput, rawInput, 'rollbackChampion input');

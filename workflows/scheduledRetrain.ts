@@ -4,9 +4,13 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { ControlActivities } from '../activities';
 import { ScheduledRetrainInput, type SupervisorAck } from '../core/supervisorMessages';
 import { parseWorkflowInput } from './inputs';
-import { controlRetry } from './retryPolicies';
+import { controlHeartbeatTimeout, controlRetry } from './retryPolicies';
 
-const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry: controlRetry });
+const control = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: controlHeartbeatTimeout,
+  retry: controlRetry,
+});
 
 export async function scheduledRetrain(rawInput: ScheduledRetrainInput): Promise<SupervisorAck> {
   const input = parseWorkflowInput(ScheduledRetrainInput, rawInput, 'scheduledRetrain input');

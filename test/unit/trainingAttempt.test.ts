@@ -26,6 +26,21 @@ describe('attempt outcome', () => {
     assert.equal(classifyAttempt(exit(0), quiet, undefined).outcome, 'crashed');
   });
 
+  it('names a full disk (ENOSPC) in a crash, from Python or Node, and leaves other messages alone', () => {
+    const python = classifyAttempt(
+      exit(1, '', { message: 'OSError: [Errno 28] No space left on device' }),
+      quiet,
+      undefined,
+    );
+    assert.deepEqual(python, {
+      outcome: 'crashed',
+      message: 'the work directory is full (ENOSPC): OSError: [Errno 28] No space left on device',
+    });
+    const node = classifyAttempt(exit(1, 'Error: ENOSPC: no space left on device, write'), quiet, undefined);
+    assert.match(node.message, /^the work directory is full \(ENOSPC\): Error: ENOSPC/);
+    assert.equal(classifyAttempt(exit(1, 'ValueError: bad step'), quiet, undefined).message, 'ValueError: bad step');
+  });
+
   it('puts a stall before a cancellation, and a cancel request before a shutdown', () => {
     const both = { cancelRequested: true, workerShutdown: true };
     assert.equal(classifyAttempt(exit(null), { ...quiet, stalled: true }, both).outcome, 'stalled');

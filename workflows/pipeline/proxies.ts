@@ -3,26 +3,30 @@ import { ActivityCancellationType, proxyActivities, proxyLocalActivities, workfl
 import type { ControlActivities, GpuActivities } from '../../activities';
 import type { ModelConfig } from '../../core/modelConfig';
 import { gpuTaskQueueOf } from '../../core/taskQueues';
-import { controlRetry } from '../retryPolicies';
+import { controlHeartbeatTimeout, controlRetry, outageRetry } from '../retryPolicies';
 
 /** Resolving the configuration, validating and splitting the data. */
 export const dataStages = proxyActivities<ControlActivities>({
   startToCloseTimeout: '20 minutes',
+  heartbeatTimeout: controlHeartbeatTimeout,
   retry: controlRetry,
 });
 /** Scoring the holdout with the candidate and the champion. */
 export const evaluation = proxyActivities<ControlActivities>({
   startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: controlHeartbeatTimeout,
   retry: controlRetry,
 });
 /** Registry writes: registering the challenger, promoting it by compare-and-swap. */
 export const registry = proxyActivities<ControlActivities>({
   startToCloseTimeout: '10 minutes',
-  retry: { ...controlRetry, maximumAttempts: 10 },
+  heartbeatTimeout: controlHeartbeatTimeout,
+  retry: outageRetry,
 });
 /** Small calls: audit records, alias reads, a rejection on a card. (Notifications: workflows/notifier.ts.) */
 export const bookkeeping = proxyActivities<ControlActivities>({
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: controlHeartbeatTimeout,
   retry: controlRetry,
 });
 /** The governance public key: local, it is derived from the worker's own secret. */
