@@ -18,8 +18,10 @@ import { startTemporalDevServer, type DevServer } from '../../temporal/devServer
 import { installRuntimeLogger } from '../../workers/logging';
 import { startInProcessWorkers, type RunningWorkers } from '../../workers/inProcess';
 import { workflowsPath } from '../../workers/workers';
+import { failureConverterPath } from '../../workers/dataConverter';
 import { projectRoot, tools } from '../../stack/paths';
 import { flightsParquet, readFlightsSlice } from './flights';
+import { TEST_CODEC_KEYS, testDataConverter } from './codec';
 
 export interface TestStack {
   dir: string;
@@ -38,6 +40,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({
     workflowsPath,
+    failureConverterPath,
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
   });
   return bundle;
@@ -73,7 +76,7 @@ export async function startTestStack(options: { maxInFlightUpdates?: number; ui?
     throw err;
   });
   const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection, namespace: temporal.namespace });
+  const client = new Client({ connection, namespace: temporal.namespace, dataConverter: testDataConverter() });
   const workers: RunningWorkers[] = [];
   return {
     dir,
@@ -96,6 +99,7 @@ export async function startTestStack(options: { maxInFlightUpdates?: number; ui?
         },
         taskQueue: `ct-test-${id}`,
         workDir: path.join(dir, 'work', id),
+        codec: { keys: TEST_CODEC_KEYS },
       });
       return { config, store: new ObjectStore(createS3Client(config.s3), config.s3.bucket, config.s3.endpoint) };
     },
@@ -148,6 +152,7 @@ export async function recordHistory(client: Client, name: string, workflowId: st
 /** The time-skipping test server (hours pass in seconds) with our search attributes registered. */
 export async function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment> {
   const env = await TestWorkflowEnvironment.createTimeSkipping({
+    client: { dataConverter: testDataConverter() },
     server: { executable: { type: 'existing-path', path: tools.temporalTestServer } },
   });
   await env.connection.operatorService.addSearchAttributes({

@@ -22,6 +22,7 @@ import { startInProcessWorkers, type RunningWorkers } from '../../workers/inProc
 import { installRuntimeLogger } from '../../workers/logging';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
 import { recordHistory, testLogger, timeSkippingEnvironment, workflowBundle } from '../helpers/stack';
+import { TEST_CODEC_KEYS } from '../helpers/codec';
 
 const SECRET = 'test-approval-secret-0123';
 const execFileAsync = promisify(execFile);
@@ -72,6 +73,7 @@ describe('approvals (time-skipping server)', () => {
       taskQueue: 'ct-approvals',
       workDir: path.join(dir, 'work'),
       approvalSecret: SECRET,
+      codec: { keys: TEST_CODEC_KEYS },
     });
     const store = createObjectStore(config);
     await store.ensureBucket();
