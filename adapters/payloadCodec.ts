@@ -55,12 +55,8 @@ export class AesGcmPayloadCodec implements PayloadCodec {
     );
   }
 
-  decode(payloads: Payload[]): Promise<Payload[]> {
-    try {
-      return Promise.resolve(payloads.map((p) => (isEncrypted(p) ? this.decrypt(p) : p)));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((p) => (isEncrypted(p) ? this.decrypt(p) : p));
   }
 
   private decrypt(payload: Payload): Payload {
