@@ -56,10 +56,12 @@ export class AesGcmPayloadCodec implements PayloadCodec {
   }
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
-    return payloads.map((p) => (isEncrypted(p) ? this.decrypt(p) : p));
+    return payloads.map((p) => this.decodeOne(p));
   }
 
-  private decrypt(payload: Payload): Payload {
+  /** {@link decode} of one payload, synchronously: decrypted when encrypted, else as it is. */
+  decodeOne(payload: Payload): Payload {
+    if (!isEncrypted(payload)) return payload;
     const id = text(payload.metadata?.[KEY_ID_METADATA]);
     if (id === undefined) throw new PayloadDecryptionError(`encrypted payload has no ${KEY_ID_METADATA} metadata`);
     const entry = this.keys.get(id);

@@ -278,7 +278,7 @@ export function parseCodecKeysEnv(raw: string): { id: string; key: string; retir
   return raw.split(',').map((entry, i) => {
     const trimmed = entry.trim();
     const at = trimmed.indexOf('=');
-    if (at <= 0)
+    if (at <= 0 || at === trimmed.length - 1)
       throw new InvalidInputError('CT_CODEC_KEYS (codec.keys)', [
         `entry ${i + 1}: expected <id>=<base64 of 32 bytes> (or !<id>=… for a retired key), entries separated by ","`,
       ]);
