@@ -21,7 +21,8 @@ import { workflowsPath } from '../../workers/workers';
 import { failureConverterPath } from '../../workers/dataConverter';
 import { projectRoot, tools } from '../../stack/paths';
 import { flightsParquet, readFlightsSlice } from './flights';
-import { TEST_CODEC_KEYS, testDataConverter } from './codec';
+import { startTestCodecServer, TEST_CODEC_KEYS, testDataConverter } from './codec';
+import { freePort } from '../../stack/processes';
 
 export interface TestStack {
   dir: string;
@@ -68,11 +69,20 @@ export function loggedLines(msg: RegExp): Record<string, unknown>[] {
 export async function startTestStack(options: { maxInFlightUpdates?: number; ui?: boolean } = {}): Promise<TestStack> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-test-'));
   installRuntimeLogger(testLogger);
+  // With the Web UI: it decrypts payloads through a codec server with the test key, which admits the UI's origin.
+  const uiPort = await freePort();
+  const codec = options.ui ? await startTestCodecServer(`http://127.0.0.1:${uiPort}`) : undefined;
   // One after the other: the dev server binds internal ports of its own that MinIO's probe could pick.
-  const temporal = await startTemporalDevServer({ dataDir: dir, ui: false, ...options });
+  const temporal = await startTemporalDevServer({
+    dataDir: dir,
+    ui: false,
+    ...options,
+    uiPort,
+    uiCodecEndpoint: codec?.url,
+  });
   const minioDir = path.join(dir, 'minio');
   let minio = await startMinio({ dataDir: minioDir }).catch(async (err: unknown) => {
-    await temporal.process.stop();
+    await Promise.all([temporal.process.stop(), codec?.close()]);
     throw err;
   });
   const connection = await Connection.connect({ address: temporal.address });
@@ -126,7 +136,7 @@ export async function startTestStack(options: { maxInFlightUpdates?: number; ui?
     async stop() {
       for (const w of workers) await w.stop();
       await connection.close();
-      await Promise.all([temporal.process.stop(), minio.process.stop()]);
+      await Promise.all([temporal.process.stop(), minio.process.stop(), codec?.close()]);
       rmSync(dir, { recursive: true, force: true });
     },
   };
