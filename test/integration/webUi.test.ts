@@ -149,7 +149,7 @@ describe('the Temporal Web UI (Chromium)', () => {
     assert.equal(encoding(started.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]), 'binary/encrypted');
     assert.equal(encoding(started.userMetadata?.summary), 'binary/encrypted', 'the summary is encrypted too');
     const json = historyToJSON(history);
-    const payloadTexts = [...json.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) =>
+    const payloadTexts = [...json.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)].map((m) =>
       Buffer.from(m[1]!, 'base64').toString('latin1'),
     );
     assert.ok(payloadTexts.length > 10, `found ${payloadTexts.length} payloads`);
