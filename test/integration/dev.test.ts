@@ -163,6 +163,7 @@ describe('ct dev', () => {
         CT_DEV_TEMPORAL_PORT: String(await freePort()),
         CT_DEV_UI_PORT: String(await freePort()),
         CT_METRICS_PORT: String(await freePortPair()),
+        CT_CODEC_PORT: String(await freePort()),
       };
       const blocked = await runCt(['dev'], { ...devEnv, ...ownPorts, CT_DEV_S3_PORT: String(strangerPort) });
       assert.equal(blocked.status, 2, blocked.stderr);
