@@ -90,3 +90,21 @@ export class AesGcmPayloadCodec implements PayloadCodec {
     return { metadata: decoded.metadata, data: decoded.data };
   }
 }
+
+/** Every encrypted payload inside `value` (a history, an event, any proto message) decrypted in place by `codec`:
+ * for code that reads a fetched history's payloads itself (run facts of `ct report`). */
+export async function decodePayloadsIn<T>(value: T, codec: PayloadCodec): Promise<T> {
+  const found: Payload[] = [];
+  const walk = (v: unknown) => {
+    if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v)) return;
+    if (Array.isArray(v)) return v.forEach(walk);
+    const o = v as Payload;
+    if (o.data instanceof Uint8Array && typeof o.metadata === 'object' && o.metadata !== null && isEncrypted(o))
+      found.push(o);
+    else Object.values(v).forEach(walk);
+  };
+  walk(value);
+  const decoded = await codec.decode(found);
+  found.forEach((p, i) => Object.assign(p, { metadata: decoded[i]!.metadata, data: decoded[i]!.data }));
+  return value;
+}

@@ -6,8 +6,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { projectRoot } from '../../stack/paths';
-import { payloadValue } from '../helpers/codec';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { AesGcmPayloadCodec, decodePayloadsIn } from '../../adapters/payloadCodec';
+import { TEST_CODEC_KEYS } from '../helpers/codec';
 
 const dir = path.join(projectRoot, 'test', 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
@@ -43,22 +44,10 @@ function plaintextFindings(rawJson: string): string[] {
 }
 
 /** The history with every payload decrypted (the test key) and stored in plaintext, as without a codec. */
-function decrypted(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(decrypted);
-  if (typeof value !== 'object' || value === null) return value;
-  const o = value as Record<string, unknown>;
-  if (typeof o.data === 'string' && typeof o.metadata === 'object' && o.metadata !== null) {
-    const bytes = (v: unknown) => Buffer.from(v as string, 'base64');
-    const metadata = Object.fromEntries(Object.entries(o.metadata).map(([k, v]) => [k, bytes(v)]));
-    const plain = defaultPayloadConverter.toPayload(payloadValue({ metadata, data: bytes(o.data) }));
-    return {
-      metadata: Object.fromEntries(
-        Object.entries(plain.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
-      ),
-      data: Buffer.from(plain.data!).toString('base64'),
-    };
-  }
-  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, decrypted(v)]));
+async function decrypted(raw: string): Promise<string> {
+  return historyToJSON(
+    await decodePayloadsIn(historyFromJSON(JSON.parse(raw)), new AesGcmPayloadCodec(TEST_CODEC_KEYS)),
+  );
 }
 
 describe('no plaintext in the recorded histories', () => {
@@ -76,9 +65,9 @@ describe('no plaintext in the recorded histories', () => {
     ]);
   });
 
-  it('the scanner finds secrets in a recorded history once it is decrypted', () => {
+  it('the scanner finds secrets in a recorded history once it is decrypted', async () => {
     const raw = readFileSync(path.join(dir, 'pipeline-manual-approval.json'), 'utf8');
-    const findings = plaintextFindings(JSON.stringify(decrypted(JSON.parse(raw))));
+    const findings = plaintextFindings(await decrypted(raw));
     assert.ok(findings.includes('a dataset key: .parquet'), findings.join('; '));
     assert.ok(
       findings.some((f) => f.startsWith('a metric')),
