@@ -10,6 +10,7 @@ import { gpuTaskQueueOf } from '../core/taskQueues';
 import { recordedActivities } from '../test/helpers/cards';
 import { testModelConfig } from '../test/helpers/flights';
 import { startTestStack, workflowBundle } from '../test/helpers/stack';
+import { testDataConverter } from '../test/helpers/codec';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 500);
 const MODELS = 20;
@@ -27,12 +28,14 @@ try {
   const workers = await Promise.all([
     Worker.create({
       connection,
+      dataConverter: testDataConverter(),
       taskQueue: queue,
       workflowBundle: bundle,
       activities: control,
     }),
     Worker.create({
       connection,
+      dataConverter: testDataConverter(),
       taskQueue: gpuTaskQueueOf(queue),
       activities: gpu,
     }),

@@ -10,6 +10,7 @@ import { type Death, keepRunning, type RestartingProcess } from '../stack/restar
 import { refuseHeldPorts } from './heldPorts';
 import { metricsUrl } from '../workers/logging';
 import {
+  cliConfig,
   devMetrics,
   ensureLocalBucket,
   localEnv,
@@ -19,6 +20,10 @@ import {
   startLocalTemporal,
 } from './localStack';
 import { UsageError } from './usage';
+import pino from 'pino';
+import { localCodecKeyFile } from '../workers/dataConverter';
+import { createLogger } from '../workers/logging';
+import { startConfiguredCodecServer } from './codecCommand';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const logDir = () => path.join(stateDir, 'logs');
@@ -44,7 +49,6 @@ async function startWorker(kind: 'control' | 'gpu'): Promise<ManagedProcess> {
   return proc;
 }
 
-const startServers = [() => startLocalTemporal(), () => startLocalMinio()];
 const startWorkers = [() => startWorker('control'), () => startWorker('gpu')];
 
 /** Runs until Ctrl-C (0) or until a child died more often than the restart policy allows (1). */
@@ -58,11 +62,17 @@ export async function runDev(): Promise<number> {
   const keep = (first: ManagedProcess, start: () => Promise<ManagedProcess>) =>
     keepRunning(first, start, { policy, say: out, onGiveUp: (death) => finish(death) });
 
+  // The Web UI decodes payloads through this codec server (in this process); the local key is made here if missing.
+  const { config } = cliConfig();
+  const codecLog = createLogger(config.logLevel, pino.destination(path.join(logDir(), 'codec-server.log')));
+  const codec = await startConfiguredCodecServer(config, codecLog);
+  const startServers = [() => startLocalTemporal({ uiCodecEndpoint: codec.url }), () => startLocalMinio()];
   const servers: RestartingProcess[] = [];
   const workers: RestartingProcess[] = [];
   const stopAll = async () => {
     await Promise.all(workers.map((w) => w.stop(70_000)));
     for (const s of [...servers].reverse()) await s.stop();
+    await codec.close();
   };
   try {
     // One after the other: the dev server binds ports of its own that MinIO's console-port probe could pick.
@@ -80,7 +90,9 @@ export async function runDev(): Promise<number> {
   const [temporal, minio] = servers as [RestartingProcess, RestartingProcess];
   const [control, gpu] = workers as [RestartingProcess, RestartingProcess];
   out(`Temporal  127.0.0.1:${localPorts.temporal}  (namespace default; pid ${pid(temporal)})`);
-  out(`Web UI    http://127.0.0.1:${localPorts.ui}`);
+  out(`Web UI    http://127.0.0.1:${localPorts.ui}  (decrypts payloads through the codec server)`);
+  const keySource = config.codec.keys.length > 0 ? 'codec.keys' : path.relative(projectRoot, localCodecKeyFile());
+  out(`codec     ${codec.url}  (payloads AES-256-GCM encrypted, key ${codec.keyId} from ${keySource})`);
   out(`S3        http://127.0.0.1:${localPorts.s3}  bucket ct-local  (MinIO; pid ${pid(minio)})`);
   out(`workers   control (queue ct; pid ${pid(control)}), gpu (queue ct-gpu; pid ${pid(gpu)})`);
   const metrics = devMetrics();

@@ -1,7 +1,7 @@
 // Why `ct dev` cannot start: which process holds its ports, and how to free them or choose others.
 import { portHolder, type PortHolder } from '../stack/portHolder';
 import { tcpOpen } from '../stack/processes';
-import { devMetrics, localPorts } from './localStack';
+import { cliConfig, devMetrics, localPorts } from './localStack';
 import { UsageError } from './usage';
 
 const PORTS = [
@@ -10,9 +10,10 @@ const PORTS = [
   { what: 'MinIO', port: () => localPorts.s3 },
   { what: 'control worker metrics', port: () => devMetrics().control.port! },
   { what: 'GPU worker metrics', port: () => devMetrics().gpu.port! },
+  { what: 'codec server', port: () => cliConfig().config.codec.server.port },
 ];
 const CHOOSE_OTHERS =
-  'choose other ports with CT_DEV_TEMPORAL_PORT, CT_DEV_UI_PORT, CT_DEV_S3_PORT and CT_METRICS_PORT (GPU worker: +1)';
+  'choose other ports with CT_DEV_TEMPORAL_PORT, CT_DEV_UI_PORT, CT_DEV_S3_PORT, CT_METRICS_PORT (GPU worker: +1) and CT_CODEC_PORT';
 
 const isCtDev = (command: string) => /(?:\bct(?:\.js)?|cli\/main\.ts)\s+dev(?:\s|$)/.test(command);
 const looksOurs = (command: string) =>

@@ -83,11 +83,14 @@ export async function withObjectStore<T>(fn: (store: ObjectStore) => Promise<T>)
 }
 
 /** The local Temporal dev server on its fixed ports, state in .ct/state/temporal (restarting it loses nothing). */
-export async function startLocalTemporal(opts: { ui?: boolean } = {}): Promise<ManagedProcess> {
+export async function startLocalTemporal(
+  opts: { ui?: boolean; uiCodecEndpoint?: string } = {},
+): Promise<ManagedProcess> {
   const dataDir = path.join(stateDir, 'temporal');
   mkdirSync(dataDir, { recursive: true });
   const { temporal: port, ui: uiPort } = localPorts;
-  return (await startTemporalDevServer({ dataDir, port, uiPort, ui: opts.ui ?? true })).process;
+  const { uiCodecEndpoint } = opts;
+  return (await startTemporalDevServer({ dataDir, port, uiPort, ui: opts.ui ?? true, uiCodecEndpoint })).process;
 }
 
 /** The local MinIO on its fixed port, data in .ct/state/minio (restarting it loses nothing). */
@@ -112,8 +115,11 @@ export interface LocalStack {
  * Starts Temporal and MinIO on the local ports with state in .ct/state, or reuses them when a `ct dev`
  * is already serving both; creates the bucket (versioned).
  */
+/** The Web UI of the local stack: the origin `ct codec-server` admits unless codec.uiOrigin says otherwise. */
+export const localUiUrl = () => `http://127.0.0.1:${localPorts.ui}`;
+
 export async function ensureLocalStack(opts: { ui?: boolean } = {}): Promise<LocalStack> {
-  const uiUrl = `http://127.0.0.1:${localPorts.ui}`;
+  const uiUrl = localUiUrl();
   const [temporalUp, s3Up] = await Promise.all([tcpOpen(localPorts.temporal), tcpOpen(localPorts.s3)]);
   const procs: ManagedProcess[] = [];
   if (temporalUp !== s3Up) {

@@ -21,6 +21,7 @@ import { InvalidInputError, parseOrThrow, reasonOf } from '../core/parse';
 import type { RunInputJson } from '../core/runInput';
 import { createAuditLog } from '../workers/config';
 import { formatAuditRecord } from './auditFormat';
+import { type CodecServerFlags, codecServerCommand } from './codecCommand';
 import { runDemo } from './demo';
 import { driftCommand } from './drift';
 import { runDev } from './dev';
@@ -486,6 +487,12 @@ export function program(): Command {
   ct.command('webhook')
     .description('serve POST /v1/drift-alerts (HMAC-signed; needs CT_WEBHOOK_SECRET)')
     .action(run(webhookCommand));
+  ct.command('codec-server')
+    .description("the Web UI's remote codec: POST /encode and /decode with this configuration's keys")
+    .option('--host <host>', 'address to bind (default codec.server.host, CT_CODEC_HOST: 127.0.0.1)')
+    .option('--port <port>', 'port to bind (default codec.server.port, CT_CODEC_PORT: 8234)')
+    .option('--ui-origin <url>', 'the only origin CORS admits (default codec.uiOrigin, else the local Web UI)')
+    .action(run((o: CodecServerFlags) => codecServerCommand(o, print)));
   ct.command('drift')
     .description('compare two Parquet/CSV files offline; exit 0 no drift, 3 dataset drift, 2 bad input')
     .requiredOption('--reference <file>', 'reference data: a local file or s3://bucket/key')

@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import pLimit from 'p-limit';
 import { readRegisteredConfig } from '../adapters/registryStore';
+import { decodePayloadsIn } from '../adapters/payloadCodec';
 import type { ObjectStore } from '../adapters/objectStore';
 import type { AppConfig } from '../core/appConfig';
 import { durationMs } from '../core/approvals';
@@ -59,6 +60,9 @@ export async function collectRuns(
     ids.map((id) =>
       limit(async () => {
         const history = await client.workflow.getHandle(id.workflowId, id.runId).fetchHistory();
+        // Run facts read the input and result themselves: decrypt them with the client's codecs first.
+        for (const codec of [...client.options.loadedDataConverter.payloadCodecs].reverse())
+          await decodePayloadsIn(history, codec);
         const facts = runFactsFromHistory(JSON.parse(historyToJSON(history)) as HistoryJson, id, now);
         const attemptKeys = await store.list(keys.attempts(facts.modelId, id.runId));
         const attempts = await Promise.all(attemptKeys.map(async (k) => AttemptRecord.parse(await store.getJson(k))));

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { AppConfig } from '../core/appConfig';
+import { CodecPayloads } from '../core/codecProtocol';
 import {
   DriftAlert,
   DriftCheckInput,
@@ -36,6 +37,7 @@ export const EXPORTED_SCHEMAS = {
   'drift-check-input': { schema: DriftCheckInput, io: 'input' as const },
   'scheduled-retrain-input': { schema: ScheduledRetrainInput, io: 'input' as const },
   'supervisor-ack': { schema: SupervisorAck, io: 'output' as const },
+  'codec-payloads': { schema: CodecPayloads, io: 'input' as const },
   'reference-profile': { schema: ReferenceProfile, io: 'output' as const },
   'trainer-config': { schema: TrainerConfig, io: 'input' as const },
   'factory-report': { schema: FactoryReport, io: 'output' as const },

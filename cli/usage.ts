@@ -2,6 +2,7 @@
 import { ObjectStoreUnavailableError } from '../adapters/objectStore';
 import { InvalidInputError } from '../core/parse';
 import { TemporalUnreachableError } from '../workers/config';
+import { CodecKeysMissingError } from '../workers/dataConverter';
 
 export class UsageError extends Error {}
 
@@ -10,6 +11,12 @@ export class UsageError extends Error {}
  * a Temporal or object store that does not answer at the configured endpoint), else 1.
  */
 export function exitCodeOf(err: unknown): 1 | 2 {
-  const badInput = [UsageError, InvalidInputError, TemporalUnreachableError, ObjectStoreUnavailableError];
+  const badInput = [
+    UsageError,
+    InvalidInputError,
+    TemporalUnreachableError,
+    ObjectStoreUnavailableError,
+    CodecKeysMissingError,
+  ];
   return badInput.some((c) => err instanceof c) ? 2 : 1;
 }

@@ -43,10 +43,20 @@ export async function makeBuildCurrent(client: Client, opts: ReleaseOptions): Pr
     await sleep(250);
     seen = await deploymentBuilds(client, opts.deploymentName);
   }
-  await client.workflowService.setWorkerDeploymentCurrentVersion({
-    namespace: client.options.namespace,
-    deploymentName: opts.deploymentName,
-    buildId: opts.buildId,
-    identity: client.options.identity,
-  });
+  // The server refuses while one of the build's task queues (control or GPU) has not been polled yet: wait for it.
+  for (;;) {
+    try {
+      await client.workflowService.setWorkerDeploymentCurrentVersion({
+        namespace: client.options.namespace,
+        deploymentName: opts.deploymentName,
+        buildId: opts.buildId,
+        identity: client.options.identity,
+      });
+      return;
+    } catch (err) {
+      const missingQueues = (err as { code?: number }).code === 9 && /missing active task queues/.test(String(err));
+      if (!missingQueues || Date.now() > deadline) throw err;
+      await sleep(250);
+    }
+  }
 }

@@ -1,8 +1,8 @@
 // Runtime configuration of workers and the CLI (not of a model): where Temporal and S3 are, task queues.
 // Read from a ct.config.{json,yaml} file and the environment (environment wins); invalid values fail at start-up.
 import { z } from 'zod';
-import { DEFAULT_TOLERANCE_SECONDS } from './signatureHeader';
 import { InvalidInputError } from './parse';
+import { DEFAULT_TOLERANCE_SECONDS } from './signatureHeader';
 
 /** Where a worker serves Prometheus metrics (the SDK's temporal_* and our ct_*); no port, no endpoint. */
 export const MetricsConfig = z
@@ -42,6 +42,54 @@ export const IdentityConfig = z
   .strict()
   .default({});
 export type IdentityConfig = z.infer<typeof IdentityConfig>;
+/** One AES-256-GCM key of the payload codec: its id travels with every payload it encrypted. */
+export const CodecKey = z
+  .object({
+    id: z
+      .string()
+      .regex(/^[\w.-]{1,64}$/, 'letters, digits, ".", "-" and "_" only (at most 64)')
+      .describe('names the key in each encrypted payload (metadata encryption-key-id)'),
+    key: z
+      .string()
+      .regex(/^[A-Za-z0-9+/]{43}=$/, 'must be the base64 of exactly 32 bytes (make one: openssl rand -base64 32)')
+      .describe('base64 of 32 random bytes'),
+    retired: z
+      .boolean()
+      .default(false)
+      .describe('a retired key encrypts nothing, and a payload it encrypted is refused on decode'),
+  })
+  .strict();
+export type CodecKey = z.infer<typeof CodecKey>;
+
+/** The keys of the payload codec, oldest first: new payloads use the newest key that is not retired. */
+export const CodecKeys = z
+  .array(CodecKey)
+  .refine((keys) => new Set(keys.map((k) => k.id)).size === keys.length, 'key ids must be unique')
+  .refine((keys) => keys.length === 0 || keys.some((k) => !k.retired), 'at least one key must not be retired');
+
+export const CodecConfig = z
+  .object({
+    mode: z
+      .enum(['encrypt', 'none'])
+      .default('encrypt')
+      .describe(
+        'encrypt: every payload is AES-256-GCM encrypted (keys from codec.keys, or on the local stack a generated one); none: plaintext payloads',
+      ),
+    keys: CodecKeys.default([]).describe('oldest first; the newest key that is not retired encrypts'),
+    uiOrigin: z
+      .url()
+      .optional()
+      .describe('the Web UI origin allowed to call `ct codec-server` (CORS); default the local UI of `ct dev`'),
+    server: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1').describe('address `ct codec-server` binds to'),
+        port: z.number().int().min(0).max(65535).default(8234).describe('port of `ct codec-server`'),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8234 }),
+  })
+  .strict();
+export type CodecConfig = z.infer<typeof CodecConfig>;
 
 export const AppConfig = z
   .object({
@@ -174,6 +222,7 @@ export const AppConfig = z
       .strict()
       .default({}),
     metrics: MetricsConfig.default({ host: '127.0.0.1' }),
+    codec: CodecConfig.default({ mode: 'encrypt', keys: [], server: { host: '127.0.0.1', port: 8234 } }),
   })
   .strict();
 export type AppConfig = z.infer<typeof AppConfig>;
@@ -215,6 +264,11 @@ export const ENV_VARS: Record<string, string> = {
   CT_AUDIT_RETENTION_DAYS: 'audit.retentionDays',
   CT_METRICS_HOST: 'metrics.host',
   CT_METRICS_PORT: 'metrics.port',
+  CT_CODEC_MODE: 'codec.mode',
+  CT_CODEC_KEYS: 'codec.keys',
+  CT_CODEC_UI_ORIGIN: 'codec.uiOrigin',
+  CT_CODEC_HOST: 'codec.server.host',
+  CT_CODEC_PORT: 'codec.server.port',
 };
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown) {
@@ -230,10 +284,36 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown) 
 /** Environment values are strings; booleans and integers are converted when they spell one, else left for zod to reject. */
 function coerce(path: string, raw: string): unknown {
   if (path === 's3.forcePathStyle' && (raw === 'true' || raw === 'false')) return raw === 'true';
-  const integers = ['gpusPerJob', 'audit.retentionDays', 'webhook.port', 'webhook.toleranceSeconds', 'metrics.port'];
+  if (path === 'codec.keys') return parseCodecKeysEnv(raw);
+  const integers = [
+    'gpusPerJob',
+    'audit.retentionDays',
+    'webhook.port',
+    'webhook.toleranceSeconds',
+    'metrics.port',
+    'codec.server.port',
+  ];
   if (integers.includes(path) && /^\d+$/.test(raw)) return Number(raw);
   if (['prices.gpuHour', 'prices.cpuHour'].includes(path) && /^\d+(\.\d+)?$/.test(raw)) return Number(raw);
   return raw;
+}
+
+/**
+ * CT_CODEC_KEYS: `<id>=<base64 key>` entries separated by commas, oldest first; a retired key is written
+ * `!<id>=<base64 key>`. A malformed entry is named by its position, never echoed (it may hold a key); the ids and
+ * keys themselves are checked by {@link CodecKey}.
+ */
+export function parseCodecKeysEnv(raw: string): { id: string; key: string; retired: boolean }[] {
+  return raw.split(',').map((entry, i) => {
+    const trimmed = entry.trim();
+    const at = trimmed.indexOf('=');
+    if (at <= 0 || at === trimmed.length - 1)
+      throw new InvalidInputError('CT_CODEC_KEYS (codec.keys)', [
+        `entry ${i + 1}: expected <id>=<base64 of 32 bytes> (or !<id>=… for a retired key), entries separated by ","`,
+      ]);
+    const retired = trimmed.startsWith('!');
+    return { id: trimmed.slice(retired ? 1 : 0, at), key: trimmed.slice(at + 1), retired };
+  });
 }
 
 /** Overlays the environment on a config file's content (pure: both are passed in). */

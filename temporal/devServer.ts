@@ -18,6 +18,8 @@ export interface DevServerOptions {
   uiPort?: number;
   ui?: boolean;
   namespace?: string;
+  /** The Web UI decodes payloads through this remote codec (`ct codec-server`). */
+  uiCodecEndpoint?: string;
   /** history.maxInFlightUpdates (default MAX_IN_FLIGHT_UPDATES; the server's own default is 10). */
   maxInFlightUpdates?: number;
 }
@@ -58,6 +60,7 @@ async function startOnce(opts: DevServerOptions): Promise<DevServer> {
     '--dynamic-config-value',
     `history.maxInFlightUpdates=${opts.maxInFlightUpdates ?? MAX_IN_FLIGHT_UPDATES}`,
     ...(opts.ui === false ? ['--headless'] : ['--ui-port', String(uiPort)]),
+    ...(opts.ui !== false && opts.uiCodecEndpoint ? ['--ui-codec-endpoint', opts.uiCodecEndpoint] : []),
     ...ALL_SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${k.type}`]),
   ];
   const proc = startProcess('temporal', requireTool('temporal'), args, opts.dataDir);

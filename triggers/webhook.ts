@@ -1,7 +1,7 @@
 // The drift-alert webhook: POST a DriftAlert as JSON, signed with a timestamp (header
 // X-CT-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">, adapters/webhookSignature.ts);
 // the alert goes to the model's supervisor by update-with-start.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
@@ -12,6 +12,7 @@ import { DriftAlert } from '../core/supervisorMessages';
 import { keys } from '../core/keys';
 import { InvalidInputError, parseOrThrow } from '../core/parse';
 import { DEFAULT_TOLERANCE_SECONDS } from '../core/signatureHeader';
+import { HttpError, readBody, sendJson } from './http';
 
 export const ALERTS_PATH = '/v1/drift-alerts';
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -30,31 +31,6 @@ export interface WebhookOptions {
   now?: () => number;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
-
 export async function startWebhook(
   options: WebhookOptions,
 ): Promise<{ server: Server; url: string; close(): Promise<void> }> {
@@ -67,7 +43,7 @@ export async function startWebhook(
     if (req.url === '/healthz' && req.method === 'GET') return { status: 200, body: { ok: true } };
     if (req.url !== ALERTS_PATH) throw new HttpError(404, `no such endpoint: POST ${ALERTS_PATH}`);
     if (req.method !== 'POST') throw new HttpError(405, `use POST ${ALERTS_PATH}`);
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_BODY_BYTES);
     // Authenticate before looking at the content: an unsigned or stale body is never parsed, let alone acted on.
     const header = req.headers[SIGNATURE_HEADER] as string | undefined;
     const problem = signatureProblem(secret, body, header, now(), tolerance);
@@ -91,7 +67,7 @@ export async function startWebhook(
 
   const server = createServer((req, res) => {
     handle(req)
-      .then(({ status, body }) => send(res, status, body))
+      .then(({ status, body }) => sendJson(res, status, body))
       .catch((err: unknown) => {
         const status =
           err instanceof HttpError
@@ -104,7 +80,7 @@ export async function startWebhook(
         const message =
           status === 503 ? `could not reach the supervisor: ${(err as Error).message}` : (err as Error).message;
         log.warn({ status, path: req.url, error: message }, 'drift alert refused');
-        send(res, status, { error: message });
+        sendJson(res, status, { error: message });
       });
   });
   await new Promise<void>((resolve, reject) => {

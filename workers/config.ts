@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 import YAML from 'yaml';
@@ -16,6 +17,7 @@ import { AppConfig, identityMode, mergeEnv } from '../core/appConfig';
 import { OidcVerifier } from '../adapters/oidcVerifier';
 import { reportDrift, requestRetrain } from '../client/supervisor';
 import { InvalidInputError, parseOrThrow } from '../core/parse';
+import { dataConverterOf } from './dataConverter';
 
 const CONFIG_FILES = ['ct.config.json', 'ct.config.yaml', 'ct.config.yml'];
 
@@ -84,16 +86,22 @@ async function reachTemporal<T>(address: string, connect: () => Promise<T>): Pro
   }
 }
 
+/** A client whose payloads go through this configuration's codec (refused without keys, workers/dataConverter). */
 export async function connectClient(config: AppConfig): Promise<Client> {
+  const dataConverter = dataConverterOf(config);
   const { connectionOptions, namespace } = temporalConnectConfig(config);
   const connection = await reachTemporal(connectionOptions.address, () => Connection.connect(connectionOptions));
-  return new Client({ connection, namespace });
+  return new Client({ connection, namespace, dataConverter });
 }
 
-export async function connectWorker(config: AppConfig): Promise<{ connection: NativeConnection; namespace: string }> {
+/** A worker connection, with the data converter the workers built on it must use. */
+export async function connectWorker(
+  config: AppConfig,
+): Promise<{ connection: NativeConnection; namespace: string; dataConverter: DataConverter }> {
+  const dataConverter = dataConverterOf(config);
   const { connectionOptions, namespace } = temporalConnectConfig(config);
   const connect = () => NativeConnection.connect(connectionOptions);
-  return { connection: await reachTemporal(connectionOptions.address, connect), namespace };
+  return { connection: await reachTemporal(connectionOptions.address, connect), namespace, dataConverter };
 }
 
 export function createObjectStore(config: AppConfig): ObjectStore {

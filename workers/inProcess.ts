@@ -16,12 +16,13 @@ export async function startInProcessWorkers(
   workflowBundle?: WorkflowBundleOption,
   options: { gpu?: boolean } = {},
 ): Promise<RunningWorkers> {
-  const { connection, namespace } = await connectWorker(config);
+  const { connection, namespace, dataConverter } = await connectWorker(config);
   const client = await connectClient(config);
   const deps = activityDeps(config, logger, client);
   const wiring = {
     connection,
     namespace,
+    dataConverter,
     taskQueue: config.taskQueue,
     deps,
     workflowBundle,

@@ -2,6 +2,7 @@
 // (the SDK drains on SIGINT/SIGTERM: running activities are cancelled and given the grace time).
 import type { Logger } from 'pino';
 import { activityDeps, connectClient, connectWorker, loadAppConfig } from './config';
+import { encryptionOf } from './dataConverter';
 import { createLogger, installRuntimeLogger, metricsUrl } from './logging';
 import { createControlWorker, createGpuWorker } from './workers';
 
@@ -9,11 +10,18 @@ export async function runWorkerProcess(kind: 'control' | 'gpu'): Promise<void> {
   const config = loadAppConfig();
   const logger = createLogger(config.logLevel).child({ worker: kind });
   installRuntimeLogger(logger, config.metrics);
-  const { connection, namespace } = await connectWorker(config);
+  const { connection, namespace, dataConverter } = await connectWorker(config);
   // Both need a client: the GPU worker signals training progress, the control worker watches runs and sends Updates.
   const client = await connectClient(config);
   const deps = activityDeps(config, logger, client);
-  const wiring = { connection, namespace, taskQueue: config.taskQueue, deps, deployment: config.deployment };
+  const wiring = {
+    connection,
+    namespace,
+    dataConverter,
+    taskQueue: config.taskQueue,
+    deps,
+    deployment: config.deployment,
+  };
   const worker =
     kind === 'control'
       ? await createControlWorker(wiring)
@@ -30,6 +38,7 @@ export async function runWorkerProcess(kind: 'control' | 'gpu'): Promise<void> {
       taskQueue: worker.options.taskQueue,
       build: config.deployment.buildId ?? null,
       metrics: metricsUrl(config.metrics),
+      payloadEncryption: encryptionOf(dataConverter),
     },
     `${kind} worker started`,
   );

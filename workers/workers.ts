@@ -1,6 +1,7 @@
 // Building the two workers: control (workflows + CPU activities, queue ct) and GPU (training, queue ct-gpu).
 import { createRequire } from 'node:module';
 import type { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import os from 'node:os';
 import { NativeConnection, Worker, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Logger } from 'pino';
@@ -17,6 +18,8 @@ export const workflowsPath = require.resolve('../workflows/index.ts');
 export interface WorkerWiring {
   connection: NativeConnection;
   namespace: string;
+  /** Payload codec and failure converter (workers/dataConverter); a prebuilt bundle must use the same converter. */
+  dataConverter: DataConverter;
   taskQueue: string;
   deps: ActivityDeps;
   /** A prebuilt bundle (tests build one and reuse it); otherwise the workflows are bundled at start. */
@@ -45,6 +48,7 @@ export async function createControlWorker(w: WorkerWiring): Promise<Worker> {
   return Worker.create({
     connection: w.connection,
     namespace: w.namespace,
+    dataConverter: w.dataConverter,
     taskQueue: w.taskQueue,
     ...(w.workflowBundle ? { workflowBundle: w.workflowBundle } : { workflowsPath }),
     activities: createControlActivities(w.deps),
@@ -75,6 +79,7 @@ export async function createGpuWorker(w: GpuWorkerWiring): Promise<Worker> {
   return Worker.create({
     connection: w.connection,
     namespace: w.namespace,
+    dataConverter: w.dataConverter,
     taskQueue: gpuTaskQueueOf(w.taskQueue),
     activities: createGpuActivities({ ...w.deps, client: w.client, gpuPool, shutdownSignal: w.shutdownSignal }),
     maxConcurrentActivityTaskExecutions: gpuPool.slots,

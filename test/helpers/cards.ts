@@ -9,18 +9,15 @@ import type {
   TrainingResult,
   ValidationReport,
 } from '../../core/reports';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { payloadValue } from './codec';
 import pipelineHistory from '../histories/pipeline-promoted.json' with { type: 'json' };
 
 /** What each stage of the recorded pipeline run returned: real results for fake activities and registry tests. */
 export function recordedStageResults() {
-  const events = (
-    pipelineHistory as {
-      events: { activityTaskCompletedEventAttributes?: { result?: { payloads?: { data: string }[] } } }[];
-    }
-  ).events;
-  const results = events
-    .flatMap((e) => e.activityTaskCompletedEventAttributes?.result?.payloads ?? [])
-    .map((p) => JSON.parse(Buffer.from(p.data, 'base64').toString()) as Record<string, unknown>);
+  const results = historyFromJSON(pipelineHistory)
+    .events!.flatMap((e) => e.activityTaskCompletedEventAttributes?.result?.payloads ?? [])
+    .map((p) => payloadValue(p));
   return {
     validation: results.find((r) => 'violations' in r) as unknown as ValidationReport,
     prepared: results.find((r) => 'splits' in r) as unknown as PreparedData,

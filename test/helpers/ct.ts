@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import type { AppConfig } from '../../core/appConfig';
 import { projectRoot } from '../../stack/paths';
+import { codecKeysEnv } from './codec';
 
 export const CT = path.join(projectRoot, 'bin', 'ct.js');
 
@@ -49,5 +50,6 @@ export function ctEnv(config: AppConfig): NodeJS.ProcessEnv {
     CT_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
     CT_S3_FORCE_PATH_STYLE: 'true',
     CT_TASK_QUEUE: config.taskQueue,
+    CT_CODEC_KEYS: codecKeysEnv(config.codec.keys),
   };
 }

@@ -7,6 +7,7 @@ import type { TrainingProgress } from '../../core/progress';
 import { projectRoot } from '../../stack/paths';
 import { startProcess, waitUntilReady, type ManagedProcess } from '../../stack/processes';
 import { ctEnv } from './ct';
+import { payloadValue } from './codec';
 
 /** A worker as its own process (workers/<kind>.ts), configured through the environment like in production. */
 export async function startWorkerProcess(
@@ -73,7 +74,7 @@ export async function trainingHeartbeat(handle: WorkflowHandle): Promise<Trainin
   const desc = await handle.describe();
   const pending = desc.raw.pendingActivities?.find((a) => a.activityType?.name === 'trainModel');
   const payload = pending?.heartbeatDetails?.payloads?.[0];
-  return payload?.data ? (JSON.parse(Buffer.from(payload.data).toString()) as TrainingProgress) : null;
+  return payload?.data ? payloadValue<TrainingProgress>(payload) : null;
 }
 
 export async function waitFor<T>(

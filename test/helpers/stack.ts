@@ -18,8 +18,11 @@ import { startTemporalDevServer, type DevServer } from '../../temporal/devServer
 import { installRuntimeLogger } from '../../workers/logging';
 import { startInProcessWorkers, type RunningWorkers } from '../../workers/inProcess';
 import { workflowsPath } from '../../workers/workers';
+import { failureConverterPath } from '../../workers/dataConverter';
 import { projectRoot, tools } from '../../stack/paths';
 import { flightsParquet, readFlightsSlice } from './flights';
+import { startTestCodecServer, TEST_CODEC_KEYS, testDataConverter } from './codec';
+import { freePort } from '../../stack/processes';
 
 export interface TestStack {
   dir: string;
@@ -38,6 +41,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({
     workflowsPath,
+    failureConverterPath,
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
   });
   return bundle;
@@ -65,15 +69,24 @@ export function loggedLines(msg: RegExp): Record<string, unknown>[] {
 export async function startTestStack(options: { maxInFlightUpdates?: number; ui?: boolean } = {}): Promise<TestStack> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-test-'));
   installRuntimeLogger(testLogger);
+  // With the Web UI: it decrypts payloads through a codec server with the test key, which admits the UI's origin.
+  const uiPort = await freePort();
+  const codec = options.ui ? await startTestCodecServer(`http://127.0.0.1:${uiPort}`) : undefined;
   // One after the other: the dev server binds internal ports of its own that MinIO's probe could pick.
-  const temporal = await startTemporalDevServer({ dataDir: dir, ui: false, ...options });
+  const temporal = await startTemporalDevServer({
+    dataDir: dir,
+    ui: false,
+    ...options,
+    uiPort,
+    uiCodecEndpoint: codec?.url,
+  });
   const minioDir = path.join(dir, 'minio');
   let minio = await startMinio({ dataDir: minioDir }).catch(async (err: unknown) => {
-    await temporal.process.stop();
+    await Promise.all([temporal.process.stop(), codec?.close()]);
     throw err;
   });
   const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection, namespace: temporal.namespace });
+  const client = new Client({ connection, namespace: temporal.namespace, dataConverter: testDataConverter() });
   const workers: RunningWorkers[] = [];
   return {
     dir,
@@ -96,6 +109,7 @@ export async function startTestStack(options: { maxInFlightUpdates?: number; ui?
         },
         taskQueue: `ct-test-${id}`,
         workDir: path.join(dir, 'work', id),
+        codec: { keys: TEST_CODEC_KEYS },
       });
       return { config, store: new ObjectStore(createS3Client(config.s3), config.s3.bucket, config.s3.endpoint) };
     },
@@ -122,7 +136,7 @@ export async function startTestStack(options: { maxInFlightUpdates?: number; ui?
     async stop() {
       for (const w of workers) await w.stop();
       await connection.close();
-      await Promise.all([temporal.process.stop(), minio.process.stop()]);
+      await Promise.all([temporal.process.stop(), minio.process.stop(), codec?.close()]);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -148,6 +162,7 @@ export async function recordHistory(client: Client, name: string, workflowId: st
 /** The time-skipping test server (hours pass in seconds) with our search attributes registered. */
 export async function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment> {
   const env = await TestWorkflowEnvironment.createTimeSkipping({
+    client: { dataConverter: testDataConverter() },
     server: { executable: { type: 'existing-path', path: tools.temporalTestServer } },
   });
   await env.connection.operatorService.addSearchAttributes({

@@ -22,6 +22,7 @@ import { startInProcessWorkers, type RunningWorkers } from '../../workers/inProc
 import { installRuntimeLogger } from '../../workers/logging';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
 import { recordHistory, testLogger, timeSkippingEnvironment, workflowBundle } from '../helpers/stack';
+import { startTestCodecServer, TEST_CODEC_KEYS } from '../helpers/codec';
 
 const SECRET = 'test-approval-secret-0123';
 const execFileAsync = promisify(execFile);
@@ -72,6 +73,7 @@ describe('approvals (time-skipping server)', () => {
       taskQueue: 'ct-approvals',
       workDir: path.join(dir, 'work'),
       approvalSecret: SECRET,
+      codec: { keys: TEST_CODEC_KEYS },
     });
     const store = createObjectStore(config);
     await store.ensureBucket();
@@ -114,8 +116,11 @@ describe('approvals (time-skipping server)', () => {
       decideRun(env.client, handle.workflowId, 'approved', 'mallory'),
       /mallory is not in an approver role of this model \(ml-lead\)/,
     );
-    // The official Temporal CLI shows the refusal as final (asynchronously: the workers run in this process).
+    // The official Temporal CLI shows the refusal as final (asynchronously: the workers run in this process); the
+    // message is encrypted, so it reads it through the codec server.
+    const codec = await startTestCodecServer();
     const cli = await execFileAsync(tools.temporal, [
+      ...codec.cliFlags,
       'workflow',
       'update',
       'execute',
@@ -133,6 +138,7 @@ describe('approvals (time-skipping server)', () => {
       () => assert.fail('the CLI should report the refusal'),
       (err: { stderr: string }) => err,
     );
+    await codec.close();
     assert.match(
       cli.stderr,
       /mallory is not in an approver role of this model \(ml-lead\) \(type: ApprovalRefused, retryable: false\)/,

@@ -4,7 +4,7 @@
 // it is SIGKILLed itself.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -58,7 +58,7 @@ async function freePortPair(): Promise<number> {
 const bannerPid = async (dev: Dev, what: RegExp) => Number((await dev.waitFor(what))[1]);
 
 describe('ct dev', () => {
-  let ports: { temporal: number; ui: number; s3: number; controlMetrics: number; gpuMetrics: number };
+  let ports: { temporal: number; ui: number; s3: number; codec: number; controlMetrics: number; gpuMetrics: number };
   let devEnv: NodeJS.ProcessEnv;
   let cliEnv: NodeJS.ProcessEnv;
   let state: string;
@@ -70,6 +70,7 @@ describe('ct dev', () => {
       temporal: await freePort(),
       ui: await freePort(),
       s3: await freePort(),
+      codec: await freePort(),
       controlMetrics: metrics,
       gpuMetrics: metrics + 1,
     };
@@ -79,9 +80,11 @@ describe('ct dev', () => {
       CT_DEV_UI_PORT: String(ports.ui),
       CT_DEV_S3_PORT: String(ports.s3),
       CT_METRICS_PORT: String(ports.controlMetrics),
+      CT_CODEC_PORT: String(ports.codec),
     };
     devEnv = { ...process.env, ...portEnv, CT_STATE_DIR: state };
-    cliEnv = { ...process.env, ...localEnv(ports) };
+    // The same state dir: the CLI encrypts with the local key `ct dev` generated there.
+    cliEnv = { ...process.env, ...localEnv(ports), CT_STATE_DIR: state };
     dev = startDev(devEnv);
     await dev.waitFor(/Ctrl-C stops everything/);
   });
@@ -110,6 +113,17 @@ describe('ct dev', () => {
       const scraped = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       assert.match(scraped, /^temporal_\w+/m, `the worker on port ${port} serves the SDK's metrics`);
     }
+    // The Web UI decodes through the codec server, which answers the UI's origin only, with the local key (0600).
+    assert.match(dev.output(), new RegExp(`codec     http://127\\.0\\.0\\.1:${ports.codec}  \\(payloads AES-256-GCM`));
+    assert.equal(statSync(path.join(state, 'codec-keys.json')).mode & 0o777, 0o600);
+    const decode = (origin: string) =>
+      fetch(`http://127.0.0.1:${ports.codec}/decode`, {
+        method: 'POST',
+        headers: { origin, 'content-type': 'application/json', 'x-namespace': 'default' },
+        body: JSON.stringify({ payloads: [] }),
+      });
+    assert.equal((await decode(`http://127.0.0.1:${ports.ui}`)).status, 200);
+    assert.equal((await decode('http://evil.example')).status, 403);
     const children = childProcesses(dev.proc.pid!);
     for (const what of [
       /namespace default; pid (\d+)/,
@@ -149,6 +163,7 @@ describe('ct dev', () => {
         CT_DEV_TEMPORAL_PORT: String(await freePort()),
         CT_DEV_UI_PORT: String(await freePort()),
         CT_METRICS_PORT: String(await freePortPair()),
+        CT_CODEC_PORT: String(await freePort()),
       };
       const blocked = await runCt(['dev'], { ...devEnv, ...ownPorts, CT_DEV_S3_PORT: String(strangerPort) });
       assert.equal(blocked.status, 2, blocked.stderr);

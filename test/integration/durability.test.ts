@@ -10,6 +10,7 @@ import type { retrainingPipeline } from '../../workflows';
 import { startTemporalDevServer, type DevServer } from '../../temporal/devServer';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { testDataConverter } from '../helpers/codec';
 
 describe('durability', () => {
   let stack: TestStack;
@@ -30,7 +31,7 @@ describe('durability', () => {
     await tenant.store.put('data/jan.parquet', flightsParquet(await readFlightsSlice(0, 20_000)));
     const workers = await stack.startWorkers(config);
     let connection = await Connection.connect({ address: server.address });
-    let client = new Client({ connection });
+    let client = new Client({ connection, dataConverter: testDataConverter() });
     const handle = await startRetraining(
       client,
       {
@@ -47,7 +48,7 @@ describe('durability', () => {
     await connection.close();
     server = await startTemporalDevServer({ dataDir, port, ui: false });
     connection = await Connection.connect({ address: server.address });
-    client = new Client({ connection });
+    client = new Client({ connection, dataConverter: testDataConverter() });
 
     assert.equal((await runStatus(client, handle.workflowId)).stage, 'approval', 'state survived the restart');
     await decideRun(client, handle.workflowId, 'approved', 'after-restart');

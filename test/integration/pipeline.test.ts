@@ -10,6 +10,7 @@ import { readCard } from '../../adapters/registryStore';
 import { registerModelConfig, showRegistry } from '../../cli/models';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
 import { recordHistory, startTestStack, type TestStack } from '../helpers/stack';
+import { payloadValue } from '../helpers/codec';
 
 describe('retrainingPipeline end to end', () => {
   let stack: TestStack;
@@ -237,7 +238,7 @@ describe('retrainingPipeline end to end', () => {
     const history = await handle.fetchHistory();
     const trained = history
       .events!.flatMap((e) => e.activityTaskCompletedEventAttributes?.result?.payloads ?? [])
-      .map((p) => JSON.parse(Buffer.from(p.data!).toString()) as Record<string, unknown>)
+      .map((p) => payloadValue(p))
       .find((r) => 'modelSha256' in r) as { resumedFrom: string; attempt: number };
     // Crashed right after step 12; checkpoints every 5 steps: the retry resumes from step 10.
     assert.match(trained.resumedFrom, /checkpoints\/step-00000010\.pt$/);

@@ -10,6 +10,7 @@ import { startRetraining } from '../../client';
 import { recordedActivities, recordedStageResults } from '../helpers/cards';
 import { testModelConfig } from '../helpers/flights';
 import { timeSkippingEnvironment, workflowBundle } from '../helpers/stack';
+import { testDataConverter } from '../helpers/codec';
 
 const QUEUE = 'branches';
 
@@ -37,11 +38,17 @@ describe('retrainingPipeline branches (time-skipping server, fake activities)', 
     workers = await Promise.all([
       Worker.create({
         connection: env.nativeConnection,
+        dataConverter: testDataConverter(),
         taskQueue: QUEUE,
         workflowBundle: bundle,
         activities: control,
       }),
-      Worker.create({ connection: env.nativeConnection, taskQueue: gpuTaskQueueOf(QUEUE), activities: gpu }),
+      Worker.create({
+        connection: env.nativeConnection,
+        dataConverter: testDataConverter(),
+        taskQueue: gpuTaskQueueOf(QUEUE),
+        activities: gpu,
+      }),
     ]);
     running = workers.map((w) => w.run());
   });

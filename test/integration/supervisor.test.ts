@@ -23,6 +23,7 @@ import type { continuousTraining } from '../../workflows';
 import { reportDriftUpdate } from '../../workflows/definitions';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
 import { until } from '../helpers/until';
+import { startTestCodecServer } from '../helpers/codec';
 import { tools } from '../../stack/paths';
 import { recordHistory, startTestStack, type TestStack } from '../helpers/stack';
 
@@ -262,8 +263,11 @@ describe('continuousTraining supervisor', () => {
       final(/drift alert is for model "other-model"/),
     );
     // …and so it reads in the official Temporal CLI, which a user without our client reaches for.
-    // Asynchronously: the workers run in this process and must answer while the CLI waits.
+    // Asynchronously: the workers run in this process and must answer while the CLI waits. The message is
+    // encrypted: the CLI reads it through the codec server.
+    const codec = await startTestCodecServer();
     const cli = await execFileAsync(tools.temporal, [
+      ...codec.cliFlags,
       'workflow',
       'update',
       'execute',
@@ -283,6 +287,7 @@ describe('continuousTraining supervisor', () => {
       () => assert.fail('the CLI should report a refusal'),
       (err: { stdout: string; stderr: string }) => err,
     );
+    await codec.close();
     assert.match(
       cli.stderr,
       /drift alert is for model "other-model", this supervisor is storm's \(type: InvalidInput, retryable: false\)/,

@@ -21,6 +21,7 @@ import {
   waitFor,
 } from '../helpers/processes';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { payloadValue } from '../helpers/codec';
 
 const EVERY_STEPS = 5;
 /** ~70 steps (4 epochs) at ≥150 ms each: long enough to interrupt, short enough for CI. */
@@ -61,7 +62,7 @@ function trainedOf(
 ): TrainingResult {
   return history
     .events!.flatMap((e) => e.activityTaskCompletedEventAttributes?.result?.payloads ?? [])
-    .map((p) => JSON.parse(Buffer.from(p.data!).toString()) as Record<string, unknown>)
+    .map((p) => payloadValue(p))
     .find((r) => 'modelSha256' in r) as unknown as TrainingResult;
 }
 

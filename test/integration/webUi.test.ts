@@ -1,10 +1,13 @@
 // The Temporal Web UI as a person uses it, in a real Chromium: find a model's runs by CtModel, open one, and read
 // its stage, summary, details, activity summaries and current details (training progress, the gate verdict, the
-// approval wait) while it runs. Screenshots go to test/artifacts/web-ui/.
+// approval wait) while it runs, all decrypted through the codec server, while the stored history holds only
+// ciphertext. Screenshots go to test/artifacts/web-ui/.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { decideRun, runStatus, startRetraining } from '../../client';
 import type { RunStatus } from '../../core/runStatus';
 import { artifactDir, launchChromium } from '../helpers/browser';
@@ -131,5 +134,28 @@ describe('the Temporal Web UI (Chromium)', () => {
     assert.match(done, /stage done \(promoted\)/);
     assert.match(done, /decision: approved by bob/);
     assert.match(done, /registered v1 \(champion\)/);
+
+    // 6. Encrypted at rest, readable in the UI: the page shows the decrypted input (through the codec server)…
+    await page.goto(runPage);
+    await page.getByText('data/jan.parquet').first().waitFor();
+    await page.screenshot({ path: path.join(shots, '6-decrypted-input.png'), fullPage: true });
+    assert.match(await page.innerText('main'), /"modelId": "flight-delay"[\s\S]*data\/jan\.parquet/);
+    // …while the history as the server holds it (a client without the codec) has only ciphertext.
+    const raw = new Client({ connection: stack.client.connection, namespace: ns });
+    const history = await raw.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+    const started = history.events![0]!;
+    const encoding = (p?: { metadata?: Record<string, Uint8Array> | null } | null) =>
+      Buffer.from(p?.metadata?.encoding ?? []).toString();
+    assert.equal(encoding(started.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]), 'binary/encrypted');
+    assert.equal(encoding(started.userMetadata?.summary), 'binary/encrypted', 'the summary is encrypted too');
+    const json = historyToJSON(history);
+    const payloadTexts = [...json.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)].map((m) =>
+      Buffer.from(m[1]!, 'base64').toString('latin1'),
+    );
+    assert.ok(payloadTexts.length > 10, `found ${payloadTexts.length} payloads`);
+    for (const text of [json, ...payloadTexts]) {
+      assert.ok(!text.includes('jan.parquet'), 'no dataset key in the stored history');
+      assert.ok(!/\b(alice|bob|looks good)\b/.test(text), 'no person or comment in the stored history');
+    }
   });
 });

@@ -19,10 +19,18 @@ import { cycleTimeRows, reportCharts, throughputRows } from '../../core/reportCh
 import { assertWritable, escapeHtml, reportHtml, writeHtmlFile } from '../../cli/reportHtml';
 import { runFactsFromHistory, type HistoryJson, type RunFacts } from '../../core/runFacts';
 import { projectRoot } from '../../stack/paths';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { AesGcmPayloadCodec, decodePayloadsIn } from '../../adapters/payloadCodec';
+import { TEST_CODEC_KEYS } from '../helpers/codec';
 
-const history = (name: string) =>
-  JSON.parse(readFileSync(path.join(projectRoot, 'test', 'histories', `${name}.json`), 'utf8')) as HistoryJson;
-const facts = (name: string) => runFactsFromHistory(history(name), { workflowId: name, runId: name }, new Date());
+/** A recorded history, decrypted with the test key (as `ct report` decrypts what it fetches). */
+const history = async (name: string) => {
+  const text = readFileSync(path.join(projectRoot, 'test', 'histories', `${name}.json`), 'utf8');
+  const decoded = await decodePayloadsIn(historyFromJSON(JSON.parse(text)), new AesGcmPayloadCodec(TEST_CODEC_KEYS));
+  return JSON.parse(historyToJSON(decoded)) as HistoryJson;
+};
+const facts = async (name: string) =>
+  runFactsFromHistory(await history(name), { workflowId: name, runId: name }, new Date());
 
 const attempt = (a: Partial<AttemptRecord> & Pick<AttemptRecord, 'attempt' | 'outcome'>): AttemptRecord => ({
   startedAt: '2026-01-01T00:00:00.000Z',
@@ -60,8 +68,8 @@ const run = (end: RunFacts['end'], attempts: AttemptRecord[], over: Partial<RunF
 });
 
 describe('run facts from recorded histories', () => {
-  it('a promoted run: its model, its end, and stage seconds that add up to its wall time', () => {
-    const f = facts('pipeline-promoted');
+  it('a promoted run: its model, its end, and stage seconds that add up to its wall time', async () => {
+    const f = await facts('pipeline-promoted');
     assert.equal(f.modelId, 'flight-delay');
     assert.equal(f.end, 'promoted');
     const wall = (Date.parse(f.closedAt!) - Date.parse(f.startedAt)) / 1000;
@@ -71,20 +79,20 @@ describe('run facts from recorded histories', () => {
     assert.ok(f.trainScheduledAt && Date.parse(f.trainScheduledAt) > Date.parse(f.startedAt));
   });
 
-  it('a rejection by timeout, and approval waits measured in workflow time', () => {
-    const f = facts('pipeline-approval-deadlines');
+  it('a rejection by timeout, and approval waits measured in workflow time', async () => {
+    const f = await facts('pipeline-approval-deadlines');
     assert.equal(f.end, 'rejected-by-timeout');
     assert.ok(Math.abs(f.stageSeconds.approval! - 86_400) < 5, `approval ${f.stageSeconds.approval}`);
   });
 
-  it('a re-gated run counts both evaluations under its stages', () => {
-    const f = facts('pipeline-regate');
+  it('a re-gated run counts both evaluations under its stages', async () => {
+    const f = await facts('pipeline-regate');
     assert.equal(f.end, 'promoted');
     assert.ok(f.stageSeconds.approval! > 1);
   });
 
-  it('a run still open ends its current stage now', () => {
-    const h = history('pipeline-manual-approval');
+  it('a run still open ends its current stage now', async () => {
+    const h = await history('pipeline-manual-approval');
     const open = { events: h.events!.filter((e) => e.eventType !== 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED') };
     const f = runFactsFromHistory(open, { workflowId: 'w', runId: 'r' }, new Date(Date.now() + 1000));
     assert.equal(f.end, 'running');

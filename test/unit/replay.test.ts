@@ -5,30 +5,26 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
+import { AesGcmPayloadCodec } from '../../adapters/payloadCodec';
 import { workflowIds } from '../../core/keys';
 import { projectRoot } from '../../stack/paths';
+import { TEST_CODEC_KEYS, testDataConverter } from '../helpers/codec';
 import { workflowBundle } from '../helpers/stack';
 
 const dir = path.join(projectRoot, 'test', 'histories');
 
-type HistoryJson = {
-  events: {
-    workflowExecutionStartedEventAttributes?: {
-      workflowType: { name: string };
-      input?: { payloads: { data: string }[] };
-    };
-  }[];
-};
+type History = ReturnType<typeof historyFromJSON>;
 
-/** The supervisor insists on its own id (ct/<modelId>), which the CLI's history JSON leaves out: rebuild it from the input. */
-function workflowIdOf(json: HistoryJson): string | undefined {
-  const start = json.events[0]?.workflowExecutionStartedEventAttributes;
-  if (start?.workflowType.name !== 'continuousTraining' || !start.input) return undefined;
-  const input = JSON.parse(Buffer.from(start.input.payloads[0]!.data, 'base64').toString('utf8')) as {
-    modelId: string;
-  };
-  return workflowIds.supervisor(input.modelId);
+/** The supervisor insists on its own id (ct/<modelId>), which the CLI's history JSON leaves out: rebuild it from the
+ * (encrypted) input. */
+async function workflowIdOf(history: History): Promise<string | undefined> {
+  const start = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+  const payload = start?.input?.payloads?.[0];
+  if (start?.workflowType?.name !== 'continuousTraining' || !payload) return undefined;
+  const [decoded] = await new AesGcmPayloadCodec(TEST_CODEC_KEYS).decode([payload]);
+  return workflowIds.supervisor(defaultPayloadConverter.fromPayload<{ modelId: string }>(decoded!).modelId);
 }
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
@@ -36,12 +32,12 @@ describe('replay of recorded histories', () => {
   it('has recorded histories to replay', () => assert.ok(files.length >= 2, `found ${files.length}`));
   for (const file of files) {
     it(`replays ${file}`, async () => {
-      const json = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as HistoryJson;
+      const history = historyFromJSON(JSON.parse(readFileSync(path.join(dir, file), 'utf8')));
       // Throws DeterminismViolationError if the current code would take a different path.
       await Worker.runReplayHistory(
-        { workflowBundle: { code: (await workflowBundle()).code } },
-        historyFromJSON(json),
-        workflowIdOf(json) ?? file,
+        { workflowBundle: { code: (await workflowBundle()).code }, dataConverter: testDataConverter() },
+        history,
+        (await workflowIdOf(history)) ?? file,
       );
     });
   }
