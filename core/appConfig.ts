@@ -309,7 +309,7 @@ export function parseCodecKeysEnv(raw: string): { id: string; key: string; retir
     const at = trimmed.indexOf('=');
     if (at <= 0 || at === trimmed.length - 1)
       throw new InvalidInputError('CT_CODEC_KEYS (codec.keys)', [
-        `entry ${i + 1}: expected <id>=<base64 of 32 bytes> (or !<id>=… for a retired key), entries separated by ","`,
+        `codec.keys[${i}]: entry ${i + 1} of CT_CODEC_KEYS is not <id>=<base64 of 32 bytes> (or !<id>=… for a retired key), entries separated by ","`,
       ]);
     const retired = trimmed.startsWith('!');
     return { id: trimmed.slice(retired ? 1 : 0, at), key: trimmed.slice(at + 1), retired };

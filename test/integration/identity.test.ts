@@ -22,6 +22,7 @@ import { createAuditLog, createObjectStore } from '../../workers/config';
 import { startInProcessWorkers, type RunningWorkers } from '../../workers/inProcess';
 import { installRuntimeLogger } from '../../workers/logging';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
+import { TEST_CODEC_KEYS } from '../helpers/codec';
 import { ctEnv, runCt, spawnCt } from '../helpers/ct';
 import { idTokenFor, signInHeadless, startTestOidcProvider, USERS } from '../helpers/oidc';
 import { until } from '../helpers/until';
@@ -57,6 +58,7 @@ describe('verified identities (oidc)', () => {
       taskQueue: 'ct-identity',
       workDir: path.join(dir, 'work'),
       identity: { mode: 'oidc', oidc: { issuer: provider.issuer, clientId: provider.clientId } },
+      codec: { keys: TEST_CODEC_KEYS },
     });
     const store = createObjectStore(config);
     await store.ensureBucket();

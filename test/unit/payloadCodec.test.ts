@@ -108,8 +108,9 @@ describe('codec configuration', () => {
     assert.throws(
       () => mergeEnv(base, { CT_CODEC_KEYS: secret }),
       (err: Error) =>
-        /CT_CODEC_KEYS \(codec\.keys\)[\s\S]*entry 1: expected <id>=/.test(err.message) &&
-        !err.message.includes(secret),
+        /CT_CODEC_KEYS \(codec\.keys\)[\s\S]*codec\.keys\[0\]: entry 1 of CT_CODEC_KEYS is not <id>=/.test(
+          err.message,
+        ) && !err.message.includes(secret),
     );
     const short = randomBytes(16).toString('base64');
     const result = AppConfig.safeParse(mergeEnv(base, { CT_CODEC_KEYS: `k1=${short}` }));
