@@ -1,11 +1,13 @@
 // `ct codec-server` and the codec server `ct dev` runs: this configuration's keys, the Web UI's origin, the dev
-// authenticator (loopback callers, the UI's Origin).
+// authenticator (loopback callers, the UI's Origin) or, where identities are verified, an OIDC bearer token.
 import type { Logger } from 'pino';
 import type { AppConfig } from '../core/appConfig';
 import { AesGcmPayloadCodec } from '../adapters/payloadCodec';
 import { codecKeysOf } from '../workers/dataConverter';
 import { createLogger } from '../workers/logging';
-import { devAuthenticator, startCodecServer } from './codecServer';
+import { bearerAuthenticator, devAuthenticator, startCodecServer } from './codecServer';
+import { identityMode } from '../core/appConfig';
+import { OidcVerifier } from '../adapters/oidcVerifier';
 import { cliConfig, localUiUrl } from './localStack';
 import { UsageError } from './usage';
 
@@ -24,13 +26,18 @@ export async function startConfiguredCodecServer(config: AppConfig, logger: Logg
     throw new UsageError(`--port must be a port number (0-65535), not "${flags.port}"`);
   const uiOrigin = (flags.uiOrigin ?? config.codec.uiOrigin ?? localUiUrl()).replace(/\/+$/, '');
   const codec = new AesGcmPayloadCodec(keys);
+  const oidcVerifier = config.identity.oidc ? new OidcVerifier(config.identity.oidc) : undefined;
   return {
     uiOrigin,
     keyId: codec.encryptingKeyId,
     ...(await startCodecServer({
       codec,
       uiOrigin,
-      authenticate: devAuthenticator(uiOrigin),
+      // Verified identities: a caller proves who they are; the local stack: callers on this machine only.
+      authenticate:
+        identityMode(config) === 'oidc'
+          ? bearerAuthenticator(uiOrigin, (t) => oidcVerifier!.verify(t))
+          : devAuthenticator(uiOrigin),
       logger,
       host: flags.host ?? config.codec.server.host,
       port,

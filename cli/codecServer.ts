@@ -29,6 +29,21 @@ export function devAuthenticator(uiOrigin: string): Authenticator {
   };
 }
 
+/** Where identities are verified: the caller's OIDC bearer token (the Web UI passes its access token with the
+ * codec setting "pass access token"), verified like any other (issuer, audience, expiry), and the UI's Origin. */
+export function bearerAuthenticator(
+  uiOrigin: string,
+  verify: (token: string) => Promise<{ ok: true } | { ok: false; reason: string }>,
+): Authenticator {
+  return async (req) => {
+    if (req.headers.origin !== uiOrigin) throw new HttpError(403, `Origin must be the Web UI's (${uiOrigin})`);
+    const token = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (!token) throw new HttpError(401, 'an OpenID Connect bearer token is required (Authorization: Bearer …)');
+    const check = await verify(token);
+    if (!check.ok) throw new HttpError(401, check.reason);
+  };
+}
+
 export interface CodecServerOptions {
   codec: PayloadCodec;
   /** The Web UI's origin, e.g. http://127.0.0.1:8233: the only one CORS admits. */

@@ -1,12 +1,16 @@
 // Token verification against a real OpenID Connect provider (Ory Hydra): the verified subject and groups of a
-// valid token, and each kind of bad token refused with its reason.
+// valid token, each kind of bad token refused with its reason, and the codec server's bearer check.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
+import pino from 'pino';
+import { AesGcmPayloadCodec } from '../../adapters/payloadCodec';
 import { OidcVerifier } from '../../adapters/oidcVerifier';
+import { bearerAuthenticator, startCodecServer } from '../../cli/codecServer';
+import { TEST_CODEC_KEYS } from '../helpers/codec';
 import type { OidcProvider } from '../../stack/oidcProvider';
 import { idTokenFor, startTestOidcProvider } from '../helpers/oidc';
 
@@ -87,5 +91,50 @@ test('junk is refused as malformed', async () => {
   for (const junk of ['', 'abc', 'a.b.c', 'eyJ.eyJ.sig']) {
     const check = await verifier.verify(junk);
     assert.equal(check.ok, false);
+  }
+});
+
+test('the codec server, where identities are verified, decodes for a valid bearer token only', async () => {
+  const UI = 'http://127.0.0.1:8233';
+  const codec = new AesGcmPayloadCodec(TEST_CODEC_KEYS);
+  const server = await startCodecServer({
+    codec,
+    uiOrigin: UI,
+    authenticate: bearerAuthenticator(UI, (t) => verifier.verify(t)),
+    logger: pino({ level: 'silent' }),
+    port: 0,
+  });
+  try {
+    const [encrypted] = await codec.encode([
+      { metadata: { encoding: new TextEncoder().encode('json/plain') }, data: new TextEncoder().encode('"secret"') },
+    ]);
+    const body = JSON.stringify({
+      payloads: [
+        {
+          metadata: Object.fromEntries(
+            Object.entries(encrypted!.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+          ),
+          data: Buffer.from(encrypted!.data!).toString('base64'),
+        },
+      ],
+    });
+    const decode = (authorization?: string) =>
+      fetch(`${server.url}/decode`, {
+        method: 'POST',
+        headers: { origin: UI, 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+        body,
+      });
+    const none = await decode();
+    assert.equal(none.status, 401);
+    assert.match(await none.text(), /bearer token is required/);
+    const foreign = await decode(`Bearer ${await idTokenFor(other, 'alice')}`);
+    assert.equal(foreign.status, 401);
+    assert.match(await foreign.text(), /not by/);
+    const ok = await decode(`Bearer ${await idTokenFor(provider, 'alice')}`);
+    assert.equal(ok.status, 200);
+    const decoded = (await ok.json()) as { payloads: { data: string }[] };
+    assert.equal(Buffer.from(decoded.payloads[0]!.data, 'base64').toString(), '"secret"');
+  } finally {
+    await server.close();
   }
 });
