@@ -47,3 +47,13 @@ async function startMinioOnce(opts: {
   await waitUntilReady(proc, async () => (await fetch(`${endpoint}/minio/health/ready`)).ok, 60_000);
   return { endpoint, accessKeyId, secretAccessKey, process: proc };
 }
+
+/** An outage: kills `minio` (-9); the function returned starts it again on the same port, data and credentials. */
+export async function killMinio(minio: MinioServer, dataDir: string): Promise<() => Promise<MinioServer>> {
+  const { child } = minio.process;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+  const { endpoint, accessKeyId, secretAccessKey } = minio;
+  return () => startMinio({ dataDir, port: Number(new URL(endpoint).port), accessKeyId, secretAccessKey });
+}

@@ -12,7 +12,7 @@ import type { SupervisorStatus } from '../../core/continuousTraining';
 import { keys } from '../../core/keys';
 import { ModelConfig } from '../../core/modelConfig';
 import type { RunStatus } from '../../core/runStatus';
-import { startMinio, type MinioServer } from '../../stack/minio';
+import { killMinio, startMinio, type MinioServer } from '../../stack/minio';
 import { freePort, type ManagedProcess } from '../../stack/processes';
 import { startTemporalDevServer, type DevServer } from '../../temporal/devServer';
 import { createAuditLog } from '../../workers/config';
@@ -96,18 +96,9 @@ export async function startCellStack(dir: string, logger: Logger, options: { row
       };
     },
     async killObjectStore() {
-      const { child } = minio.process;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-      const { endpoint, accessKeyId, secretAccessKey } = minio;
+      const restart = await killMinio(minio, minioDir);
       return async () => {
-        minio = await startMinio({
-          dataDir: minioDir,
-          port: Number(new URL(endpoint).port),
-          accessKeyId,
-          secretAccessKey,
-        });
+        minio = await restart();
       };
     },
     async startWorkers(options = {}) {

@@ -13,7 +13,7 @@ import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporali
 import pino from 'pino';
 import { ObjectStore, createS3Client } from '../../adapters/objectStore';
 import { AppConfig } from '../../core/appConfig';
-import { startMinio, type MinioServer } from '../../stack/minio';
+import { killMinio, startMinio, type MinioServer } from '../../stack/minio';
 import { startTemporalDevServer, type DevServer } from '../../temporal/devServer';
 import { installRuntimeLogger } from '../../workers/logging';
 import { startInProcessWorkers, type RunningWorkers } from '../../workers/inProcess';
@@ -119,18 +119,9 @@ export async function startTestStack(options: { maxInFlightUpdates?: number; ui?
       return w;
     },
     async killObjectStore() {
-      const { child } = minio.process;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-      const { endpoint, accessKeyId, secretAccessKey } = minio;
+      const restart = await killMinio(minio, minioDir);
       return async () => {
-        minio = await startMinio({
-          dataDir: minioDir,
-          port: Number(new URL(endpoint).port),
-          accessKeyId,
-          secretAccessKey,
-        });
+        minio = await restart();
       };
     },
     async stop() {
