@@ -87,6 +87,10 @@ export function recordedActivities(
       recordRejection: fake('recordRejection', () => undefined),
       currentChampionVersion: fake('currentChampionVersion', () => null),
       notify: fake('notify', () => ({ delivered: true, duplicate: false })),
+      governanceVerifyingKey: () => {
+        calls.push('governanceVerifyingKey');
+        return Promise.resolve({ publicKey: null, identityMode: 'dev' as const });
+      },
     },
     gpu: { trainModel: fake('trainModel', () => recorded.trained) },
   };

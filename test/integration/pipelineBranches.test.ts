@@ -80,7 +80,14 @@ describe('retrainingPipeline branches (time-skipping server, fake activities)', 
     assert.match(result.verdict!.reasons.join('; '), /rocAuc/);
     assert.deepEqual(
       calls.filter((c) => c !== 'recordAudit'),
-      ['resolveRunConfig', 'validateDataset', 'prepareSplits', 'trainModel', 'evaluateModels'],
+      [
+        'resolveRunConfig',
+        'governanceVerifyingKey',
+        'validateDataset',
+        'prepareSplits',
+        'trainModel',
+        'evaluateModels',
+      ],
     );
   });
 
