@@ -21,6 +21,7 @@ import type { retrainingPipeline } from '../../workflows';
 import { flightsParquet, readFlightsSlice } from '../helpers/flights';
 import { startWorkerProcess, waitFor } from '../helpers/processes';
 import { workflowBundle } from '../helpers/stack';
+import { TEST_CODEC_KEYS, testDataConverter } from '../helpers/codec';
 
 export const MODEL_ID = 'chaos';
 /** Where the cell's data windows land (continuousTraining.data.prefix). */
@@ -60,7 +61,7 @@ export async function startCellStack(dir: string, logger: Logger, options: { row
   const minioDir = path.join(dir, 'minio');
   let minio = await startMinio({ dataDir: minioDir });
   const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection, namespace: temporal.namespace });
+  const client = new Client({ connection, namespace: temporal.namespace, dataConverter: testDataConverter() });
   const config = AppConfig.parse({
     temporal: { address: temporal.address, namespace: temporal.namespace },
     s3: {
@@ -72,6 +73,7 @@ export async function startCellStack(dir: string, logger: Logger, options: { row
     },
     taskQueue: 'ct-chaos',
     workDir: path.join(dir, 'work'),
+    codec: { keys: TEST_CODEC_KEYS },
   });
   const store = new ObjectStore(createS3Client(config.s3), config.s3.bucket, config.s3.endpoint);
   await store.ensureBucket();
