@@ -1,7 +1,9 @@
-// What the supervisor and its triggers need from the outside world: the newest data windows, the fate of a
-// run in flight, and update-with-start on a supervisor (workflows cannot send Updates themselves).
+// What the supervisor and its triggers need from the outside world: the newest data windows, whether a run in
+// flight has ended, and update-with-start on a supervisor (workflows cannot send Updates themselves).
 import { Context } from '@temporalio/activity';
+import { type WorkflowExecutionStatusName, type WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { type RunResult, runResultOf } from '../core/continuousTraining';
 import type { DriftAlertJson, RetrainRequestJson, SupervisorAck } from '../core/supervisorMessages';
 import { reasonOf } from '../core/parse';
 import type { RunStatus } from '../core/runStatus';
@@ -9,12 +11,13 @@ import { type ActivityDeps, activityLogger } from './context';
 import { newestWindows } from './dataWindows';
 import { classify } from './failures';
 
-export interface RunResult {
-  outcome: string;
-  version: number | null;
-  promoted: boolean;
-  error: string | null;
-}
+/** How a run that closed without returning its status ended, by its execution status. */
+const CLOSED_WITHOUT_STATUS: Partial<Record<WorkflowExecutionStatusName, string>> = {
+  FAILED: 'failed',
+  CANCELLED: 'cancelled',
+  TERMINATED: 'terminated',
+  TIMED_OUT: 'timed-out',
+};
 
 export function createSupervisorActivities(deps: ActivityDeps) {
   const client = () => {
@@ -40,30 +43,47 @@ export function createSupervisorActivities(deps: ActivityDeps) {
     return newestWindows(deps.store, input.prefix, input.count);
   }
 
-  /** Waits (heartbeating) until the run has closed, however it closed: completed, failed, cancelled, terminated. */
+  /** A closed run's result: its status when it returned one, else how it closed and why. */
+  async function closedRunResult(handle: WorkflowHandle, status: WorkflowExecutionStatusName): Promise<RunResult> {
+    try {
+      return runResultOf((await handle.result()) as RunStatus);
+    } catch (err) {
+      const outcome = CLOSED_WITHOUT_STATUS[status] ?? status.toLowerCase();
+      return { outcome, version: null, promoted: false, error: reasonOf(err) };
+    }
+  }
+
+  /**
+   * Whether the run has ended, and how: null while it runs. After an end notice (`settleSeconds` > 0) it waits that
+   * long for the close, as the run signals a moment before it closes. A run the server no longer knows (past the
+   * namespace's retention) ended unknown: no later check can learn more.
+   */
+  async function runOutcome(input: { workflowId: string; settleSeconds: number }): Promise<RunResult | null> {
+    const handle = client().workflow.getHandle(input.workflowId);
+    const until = Date.now() + input.settleSeconds * 1000;
+    for (;;) {
+      const description = await handle.describe().catch((err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) return null;
+        throw err;
+      });
+      if (!description)
+        return { outcome: 'unknown', version: null, promoted: false, error: `${input.workflowId} no longer exists` };
+      if (description.status.name !== 'RUNNING') return closedRunResult(handle, description.status.name);
+      if (Date.now() >= until) return null;
+      await Context.current().sleep(500);
+    }
+  }
+
+  /**
+   * Waits (heartbeating) until the run has closed, however it closed. Kept for the supervisors that started watching
+   * a run before patch run-completion-notice (and their recorded histories); newer ones use {@link runOutcome}.
+   */
   async function awaitRetrainingRun(input: { workflowId: string; pollSeconds: number }): Promise<RunResult> {
     const ctx = Context.current();
     const handle = client().workflow.getHandle(input.workflowId);
     for (;;) {
       const description = await handle.describe();
-      if (description.status.name !== 'RUNNING') {
-        try {
-          const status = (await handle.result()) as RunStatus;
-          return {
-            outcome: status.outcome,
-            version: status.registered?.version ?? null,
-            promoted: status.registered?.promoted ?? false,
-            error: status.error,
-          };
-        } catch (err) {
-          return {
-            outcome: description.status.name.toLowerCase(),
-            version: null,
-            promoted: false,
-            error: reasonOf(err),
-          };
-        }
-      }
+      if (description.status.name !== 'RUNNING') return closedRunResult(handle, description.status.name);
       ctx.heartbeat();
       await ctx.sleep(input.pollSeconds * 1000);
     }
@@ -87,5 +107,5 @@ export function createSupervisorActivities(deps: ActivityDeps) {
       .catch(classify);
   }
 
-  return { resolveDataWindow, awaitRetrainingRun, reportToSupervisor, requestRetrainFromSupervisor };
+  return { resolveDataWindow, runOutcome, awaitRetrainingRun, reportToSupervisor, requestRetrainFromSupervisor };
 }

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { DriftAlert, RetrainRequest, SupervisorAck } from './supervisorMessages';
 import { TriggerKind } from './runInput';
+import type { RunStatus } from './runStatus';
 
 export const Evidence = z.object({
   id: z.string(),
@@ -28,6 +29,24 @@ export interface RunRecord {
   outcome: string;
   version: number | null;
   error: string | null;
+}
+
+/** How a run ended, as the supervisor records it: its outcome (or how it closed without one: terminated, timed-out). */
+export interface RunResult {
+  outcome: string;
+  version: number | null;
+  promoted: boolean;
+  error: string | null;
+}
+
+/** The result of a run that returned its status (completed, whatever its outcome). */
+export function runResultOf(status: RunStatus): RunResult {
+  return {
+    outcome: status.outcome,
+    version: status.registered?.version ?? null,
+    promoted: status.registered?.promoted ?? false,
+    error: status.error,
+  };
 }
 
 export interface Incident {
@@ -64,10 +83,26 @@ export interface SupervisorRules {
   manualWhilePaused: boolean;
 }
 
-const MAX_EVIDENCE = 1000;
+// Everything below is carried across continue-as-new, so every list is capped (the input must stay far below the
+// server's 2 MB payload limit whatever the traffic; test/unit/continuousTraining.test.ts measures the worst case).
+const MAX_EVIDENCE = 200;
 const MAX_RECENT = 20;
 const MAX_SEEN = 2000;
 const MAX_CLOSED = 10;
+/** A closed incident keeps its first pieces of evidence only (the opener first); evidenceCount keeps the total. */
+const MAX_CLOSED_EVIDENCE = 20;
+/** A piece of evidence names this many drifted features (its drift report names them all) ... */
+const MAX_EVIDENCE_FEATURES = 10;
+/** ... and keeps this much of a request's reason (the incident it opens keeps the whole). */
+const MAX_EVIDENCE_REASON = 200;
+/** A run's or a failed start's error message keeps this much (the run's own history has the whole failure). */
+const MAX_ERROR = 2000;
+
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+/** The first drifted features, and how many more there are. */
+const featureList = (features: string[]) =>
+  features.slice(0, MAX_EVIDENCE_FEATURES).join(', ') +
+  (features.length > MAX_EVIDENCE_FEATURES ? ` and ${features.length - MAX_EVIDENCE_FEATURES} more` : '');
 
 export function initialState(modelId: string): SupervisorState {
   return {
@@ -146,6 +181,7 @@ function open(
 /** Moves the current incident (if any) to the closed list. */
 export function closeIncident(state: SupervisorState): void {
   if (!state.incident) return;
+  state.incident.evidence.splice(MAX_CLOSED_EVIDENCE);
   state.closedIncidents.push(state.incident);
   if (state.closedIncidents.length > MAX_CLOSED) state.closedIncidents.shift();
   state.incident = null;
@@ -178,7 +214,7 @@ export function receiveDrift(
     at,
     datasetDrift: alert.datasetDrift,
     ...(alert.driftedShare !== undefined ? { driftedShare: alert.driftedShare } : {}),
-    driftedFeatures: alert.driftedFeatures,
+    driftedFeatures: alert.driftedFeatures.slice(0, MAX_EVIDENCE_FEATURES),
     ...(alert.reportKey ? { reportKey: alert.reportKey } : {}),
   };
   state.recent.push(evidence);
@@ -205,7 +241,7 @@ export function receiveDrift(
       message: `drift in ${state.consecutiveDrift} of ${rules.persistence} consecutive windows needed`,
     };
   }
-  const reason = `dataset drift${alert.driftedFeatures.length ? ` in ${alert.driftedFeatures.join(', ')}` : ''} (${alert.source} ${alert.alertId})`;
+  const reason = `dataset drift${alert.driftedFeatures.length ? ` in ${featureList(alert.driftedFeatures)}` : ''} (${alert.source} ${alert.alertId})`;
   const inc = open(state, 'drift', at, alert.source, reason, evidence, null);
   return { action: 'started', incidentId: inc.id, message: `opened ${inc.id}: a retrain starts` };
 }
@@ -225,7 +261,7 @@ export function receiveRetrainRequest(
     source: req.kind,
     at,
     requestedBy: req.requestedBy,
-    reason: req.reason,
+    reason: clip(req.reason, MAX_EVIDENCE_REASON),
   };
   const current = state.incident;
   if (current && (pendingStart(state) === current || runInFlight(state))) {
@@ -263,31 +299,36 @@ export function recordRunStarted(state: SupervisorState, workflowId: string, now
   return inc.run;
 }
 
-/** The run ended: the incident cools down; a promoted version becomes the champion; drift counting starts afresh. */
+/**
+ * The run `workflowId` ended: the incident cools down; a promoted version becomes the champion; drift counting starts
+ * afresh. Returns false (and changes nothing) when that run is not the one in flight.
+ */
 export function recordRunFinished(
   state: SupervisorState,
-  result: { outcome: string; version: number | null; promoted: boolean; error: string | null },
+  workflowId: string,
+  result: RunResult,
   now: number,
   cooldownMs: number,
-): void {
+): boolean {
   const run = runInFlight(state);
-  if (!run) return;
+  if (run?.workflowId !== workflowId) return false;
   Object.assign(run, {
     finishedAt: new Date(now).toISOString(),
     outcome: result.outcome,
     version: result.version,
-    error: result.error,
+    error: result.error === null ? null : clip(result.error, MAX_ERROR),
   });
   if (result.promoted && result.version !== null) state.championVersion = result.version;
   state.incident!.cooldownUntil = new Date(now + cooldownMs).toISOString();
   state.consecutiveDrift = 0;
+  return true;
 }
 
 /** A run could not be started (no data, no config): the incident records why and cools down like a finished run,
  * so the reports that keep coming do not each try again; an explicit request does. */
 export function recordStartFailed(state: SupervisorState, error: string, now: number, cooldownMs: number): void {
   if (!state.incident) return;
-  state.incident.error = error;
+  state.incident.error = clip(error, MAX_ERROR);
   state.incident.cooldownUntil = new Date(now + cooldownMs).toISOString();
 }
 

@@ -89,7 +89,18 @@ export const SupervisorInput = z
       .min(50)
       .default(10_000)
       .describe('continue as new once the history has this many events (or the server suggests it)'),
-    runPollSeconds: z.number().min(0.1).default(5).describe('how often the run in flight is checked for completion'),
+    runCheckSeconds: z
+      .number()
+      .min(1)
+      .default(600)
+      .describe(
+        'how often a run inherited from an earlier generation is checked when its end notice does not come (terminated, timed out)',
+      ),
+    runPollSeconds: z
+      .number()
+      .min(0.1)
+      .default(5)
+      .describe('kept for the supervisors of earlier builds, whose watching activity polls the run at this interval'),
     carried: z
       .custom<SupervisorState>((v) => typeof v === 'object' && v !== null)
       .optional()
@@ -98,6 +109,12 @@ export const SupervisorInput = z
   .strict();
 export type SupervisorInput = z.infer<typeof SupervisorInput>;
 export type SupervisorInputJson = z.input<typeof SupervisorInput>;
+
+/** Signal runFinished: a run tells its supervisor that it ends (a nudge: the supervisor checks with the server). */
+export const RunFinishedNotice = z
+  .object({ workflowId: z.string().min(1).max(1000).describe('the workflow id of the run that ends') })
+  .strict();
+export type RunFinishedNoticeJson = z.input<typeof RunFinishedNotice>;
 
 /** The input of the driftCheck workflow (what a schedule or any client sends). */
 export const DriftCheckInput = z

@@ -66,6 +66,7 @@ import {
   supervisorStatusQuery,
 } from './definitions';
 import { retrainingPipeline } from './retrainingPipeline';
+import { openRunWatch } from './runWatch';
 import { onVersionedWorkers } from './versioning';
 
 const control = proxyActivities<ControlActivities>({
@@ -78,13 +79,6 @@ const identity = proxyLocalActivities<ControlActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1s', maximumAttempts: 5 },
 });
-/** Watching a run in flight: it may wait weeks for approval; the watcher heartbeats every few polls. */
-const runWatcher = (pollSeconds: number) =>
-  proxyActivities<ControlActivities>({
-    startToCloseTimeout: '30 days',
-    heartbeatTimeout: `${Math.max(30, pollSeconds * 3)} seconds`,
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
-  });
 
 export async function continuousTraining(rawInput: SupervisorInputJson): Promise<void> {
   const input = parseWorkflowInput(SupervisorInput, rawInput, 'continuousTraining input');
@@ -223,6 +217,15 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
     };
   setHandler(pauseSignal, signalled(true));
   setHandler(resumeSignal, signalled(false));
+  const runs = openRunWatch({
+    checkSeconds: input.runCheckSeconds,
+    legacyPollSeconds: input.runPollSeconds,
+    onFinished(runId, result) {
+      if (!recordRunFinished(state, runId, result, Date.now(), durationMs(config!.continuousTraining.cooldown))) return;
+      log.info('retrain finished', { workflowId: runId, outcome: result.outcome, version: result.version });
+      show();
+    },
+  });
 
   upsertSearchAttributes([{ key: CtModel, value: modelId }]);
   try {
@@ -236,22 +239,8 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
   show();
 
   // A run started by an earlier generation (before continue-as-new) is watched again by this one.
-  let watching: string | null = null;
-  const watch = (runId: string) => {
-    watching = runId;
-    void runWatcher(input.runPollSeconds)
-      .awaitRetrainingRun.executeWithOptions({ summary: `wait for ${runId}` }, [
-        { workflowId: runId, pollSeconds: input.runPollSeconds },
-      ])
-      .then((result) => {
-        recordRunFinished(state, result, Date.now(), durationMs(config!.continuousTraining.cooldown));
-        log.info('retrain finished', { workflowId: runId, outcome: result.outcome, version: result.version });
-        watching = null;
-        show();
-      });
-  };
   const inFlight = runInFlight(state);
-  if (inFlight) watch(inFlight.workflowId);
+  if (inFlight) runs.watch(inFlight.workflowId);
 
   const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= input.historyLimit;
   for (;;) {
@@ -260,7 +249,7 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
     const wake = () =>
       pendingStart(state) !== null ||
       historyFull() ||
-      (state.incident?.cooldownUntil != null && watching === null && cooldownEnds === null);
+      (state.incident?.cooldownUntil != null && runs.watching() === null && cooldownEnds === null);
     // condition() without a timeout resolves to void: only the timed form says whether it woke or timed out.
     if (cooldownEnds === null) await condition(wake);
     else if (!(await condition(wake, Math.max(1, cooldownEnds - Date.now())))) continue; // the cooldown ended
@@ -280,6 +269,7 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
       await continueAsNew<typeof continuousTraining>({
         modelId,
         historyLimit: input.historyLimit,
+        runCheckSeconds: input.runCheckSeconds,
         runPollSeconds: input.runPollSeconds,
         carried: state,
       });
@@ -320,7 +310,7 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
           incident: { id: inc.id, supervisor: workflowId, openedAt: inc.openedAt, evidence: inc.evidence },
         },
       };
-      await startChild(retrainingPipeline, {
+      const child = await startChild(retrainingPipeline, {
         workflowId: runId,
         args: [runInput],
         parentClosePolicy: ParentClosePolicy.ABANDON,
@@ -329,7 +319,7 @@ export async function continuousTraining(rawInput: SupervisorInputJson): Promise
       });
       recordRunStarted(state, runId, Date.now());
       log.info('retrain started', { incident: inc.id, workflowId: runId, datasetKeys });
-      watch(runId);
+      runs.watch(runId, child);
     } catch (err) {
       log.warn('retrain could not start', { incident: inc.id, error: reasonOf(err) });
       recordStartFailed(state, reasonOf(err), Date.now(), durationMs(config!.continuousTraining.cooldown));

@@ -2,7 +2,13 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { TRAINING_PROGRESS_SIGNAL, type TrainingProgress } from '../core/progress';
 import type { SupervisorStatus } from '../core/continuousTraining';
-import type { DriftAlertJson, PauseRequestJson, RetrainRequestJson, SupervisorAck } from '../core/supervisorMessages';
+import type {
+  DriftAlertJson,
+  PauseRequestJson,
+  RetrainRequestJson,
+  RunFinishedNoticeJson,
+  SupervisorAck,
+} from '../core/supervisorMessages';
 import type { ApprovalInput, ApprovalResult, RunStatus } from '../core/runStatus';
 
 export const statusQuery = defineQuery<RunStatus>('status');
@@ -20,3 +26,5 @@ export const resumeUpdate = defineUpdate<{ paused: boolean; by: string }, [Pause
 export const pauseSignal = defineSignal<[{ by: string; reason?: string }]>('pause');
 export const resumeSignal = defineSignal<[{ by: string; reason?: string }]>('resume');
 export const supervisorStatusQuery = defineQuery<SupervisorStatus>('status');
+/** A run tells its supervisor that it ends; only a nudge: the supervisor confirms with the server before acting. */
+export const runFinishedSignal = defineSignal<[RunFinishedNoticeJson]>('runFinished');

@@ -2,12 +2,23 @@
 // validate → prepare → train (GPU queue) → evaluate and gate → register the challenger → decide → promote.
 // Bookkeeping lives in pipeline/runBook.ts, people's decisions in pipeline/approvalDesk.ts, the promotion loop in
 // pipeline/promotion.ts, activity options in pipeline/proxies.ts; people hear of it through notifier.ts.
-import { allHandlersFinished, condition, isCancellation, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  isCancellation,
+  log,
+  patched,
+  setWorkflowOptions,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { actorRecord } from '../core/identity';
 import { notificationSettingsOf } from '../core/notifications';
 import { reasonOf } from '../core/parse';
 import { RunInput, type RunInputJson } from '../core/runInput';
 import type { Outcome, RunStatus } from '../core/runStatus';
+import { runFinishedSignal } from './definitions';
 import { parseWorkflowInput } from './inputs';
 import { type ApprovalDesk, openApprovalDesk } from './pipeline/approvalDesk';
 import { evaluateAndGate, promote } from './pipeline/promotion';
@@ -34,12 +45,31 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
         facts: { stage: book.status.stage, trigger: input.trigger.kind, requestedBy: input.trigger.requestedBy },
       });
     await notifier.settle();
+    await tellSupervisor(input.trigger, book.status.workflowId);
     throw err;
   }
   // A decision's Update handler may still be auditing when its decision ends the run: let it answer first.
   await condition(allHandlersFinished);
   await notifier.settle();
-  return book.finish(outcome);
+  const status = book.finish(outcome);
+  await tellSupervisor(input.trigger, status.workflowId);
+  return status;
+}
+
+/**
+ * Tells the supervisor that started this run that it ends (however it ends by its own code), so that a supervisor
+ * generation that did not start it (continue-as-new) learns it without polling. A supervisor that is gone must not
+ * fail the run: the failure to tell is logged.
+ */
+async function tellSupervisor(trigger: RunInput['trigger'], workflowId: string): Promise<void> {
+  const supervisor = trigger.incident?.supervisor;
+  if (supervisor === undefined || workflowInfo().parent?.workflowId !== supervisor) return;
+  if (!patched('notify-supervisor')) return;
+  await CancellationScope.nonCancellable(() =>
+    getExternalWorkflowHandle(supervisor).signal(runFinishedSignal, { workflowId }),
+  ).catch((err: unknown) =>
+    log.warn('could not tell the supervisor that the run ends', { supervisor, error: reasonOf(err) }),
+  );
 }
 // A run may wait a week for approval: it finishes on the build it started on (Worker Versioning, README).
 setWorkflowOptions(onVersionedWorkers('PINNED'), retrainingPipeline);

@@ -52,7 +52,28 @@ describe('supervisor rules', () => {
     receiveDrift(s, alert('1'), 0, rules);
     recordRunStarted(s, 'retrain/m/1', 10);
     assert.equal(receiveDrift(s, alert('2'), 20, rules).action, 'attached');
-    recordRunFinished(s, { outcome: 'promoted', version: 3, promoted: true, error: null }, HOUR, 6 * HOUR);
+    assert.equal(
+      recordRunFinished(
+        s,
+        'retrain/m/other',
+        { outcome: 'failed', version: null, promoted: false, error: 'x' },
+        30,
+        HOUR,
+      ),
+      false,
+      'the end of another run (a late or spoofed notice) changes nothing',
+    );
+    assert.equal(s.incident?.run?.finishedAt, null);
+    assert.equal(
+      recordRunFinished(
+        s,
+        'retrain/m/1',
+        { outcome: 'promoted', version: 3, promoted: true, error: null },
+        HOUR,
+        6 * HOUR,
+      ),
+      true,
+    );
     assert.equal(s.championVersion, 3);
     assert.equal(describeSupervisor(s, 2 * HOUR).phase, 'cooling-down');
     const during = receiveDrift(s, alert('3'), 2 * HOUR, rules);
@@ -116,7 +137,7 @@ describe('supervisor rules', () => {
     recordRunStarted(s, 'retrain/m/1', 1);
     const req = RetrainRequest.parse({ requestedBy: 'ana', reason: 'now' });
     assert.equal(receiveRetrainRequest(s, req, 2, rules).action, 'attached');
-    recordRunFinished(s, { outcome: 'rejected', version: null, promoted: false, error: null }, 10, HOUR);
+    recordRunFinished(s, 'retrain/m/1', { outcome: 'rejected', version: null, promoted: false, error: null }, 10, HOUR);
     const ack = receiveRetrainRequest(s, req, 20, rules);
     assert.equal(ack.action, 'started');
     assert.equal(s.incident?.kind, 'manual');
@@ -156,5 +177,57 @@ describe('supervisor rules', () => {
       unknownFeatures({ driftedFeatures: ['distance', 'altitude'] }, ['distance', 'hour']) ?? '',
       /unknown feature\(s\) "altitude"/,
     );
+  });
+
+  it('carries a bounded state across continue-as-new whatever the traffic: the worst case stays under 1.5 MB', (ctx) => {
+    // Every field at its longest: ids, sources, requesters and reasons at their schema maxima, a 1 KiB report key,
+    // 1,000 drifted features per report; thousands of reports and requests over 50 incidents.
+    const long = (c: string, n: number) => c.repeat(n);
+    const features = Array.from({ length: 1000 }, (_, i) => `feature_${i}_${long('x', 40)}`);
+    const longest = DriftAlert.parse({
+      alertId: long('a', 200),
+      modelId: 'm',
+      source: long('s', 100),
+      datasetDrift: true,
+      driftedShare: 1,
+      driftedFeatures: features,
+      reportKey: `drift/${long('k', 1018)}`,
+    });
+    const report = (i: number) => ({ ...longest, alertId: `${i}-${longest.alertId}`.slice(0, 200) });
+    const asked = RetrainRequest.parse({
+      requestId: long('r', 200),
+      requestedBy: long('p', 200),
+      reason: long('why ', 500),
+    });
+    const request = (i: number) => ({ ...asked, requestId: `${i}-${asked.requestId}`.slice(0, 200) });
+    const s = initialState('m');
+    let t = 0;
+    for (let incident = 0; incident < 12; incident++) {
+      receiveDrift(s, report(t), ++t, rules);
+      recordRunStarted(s, `retrain/m/${incident}`, ++t);
+      for (let i = 0; i < 300; i++) {
+        receiveDrift(s, report(t), ++t, rules);
+        receiveRetrainRequest(s, request(t), ++t, rules);
+      }
+      recordRunFinished(
+        s,
+        `retrain/m/${incident}`,
+        { outcome: 'failed', version: null, promoted: false, error: long('e', 100_000) },
+        ++t,
+        0,
+      );
+      expireCooldown(s, ++t);
+    }
+    receiveDrift(s, report(t), ++t, rules); // one incident open, its evidence full
+    for (let i = 0; i < 300; i++) receiveRetrainRequest(s, request(t), ++t, rules);
+    const bytes = new TextEncoder().encode(JSON.stringify(s)).length;
+    ctx.diagnostic(`worst-case carried state: ${bytes} bytes`);
+    assert.equal(s.closedIncidents.length, 10);
+    assert.ok(s.incident!.evidenceCount > 300, 'evidence still counted');
+    assert.ok(
+      bytes < 1.5 * 2 ** 20,
+      `carried state of ${(bytes / 2 ** 20).toFixed(2)} MiB (server limit: 2 MB a payload)`,
+    );
+    assert.match(s.incident!.reason, /and 990 more/);
   });
 });
