@@ -20,12 +20,14 @@ import { keys, workflowIds } from '../../core/keys';
 import { ModelConfig } from '../../core/modelConfig';
 import { InvalidInputError } from '../../core/parse';
 import type { continuousTraining } from '../../workflows';
-import { reportDriftUpdate } from '../../workflows/definitions';
+import { reportDriftUpdate, runFinishedSignal } from '../../workflows/definitions';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
 import { until } from '../helpers/until';
 import { startTestCodecServer } from '../helpers/codec';
 import { tools } from '../../stack/paths';
 import { recordHistory, startTestStack, type TestStack } from '../helpers/stack';
+import { causeChain } from '../helpers/failures';
+import { createSchedules, deleteSchedules } from '../../triggers/schedules';
 
 const execFileAsync = promisify(execFile);
 const driftAlert = (modelId: string, alertId: string, datasetDrift = true) => ({
@@ -52,6 +54,34 @@ describe('continuousTraining supervisor', () => {
     });
     await tenant.store.putJson(keys.registeredConfig(modelId), config);
     return config;
+  };
+  /** What a supervisor generation did: the activity types it scheduled, the Signals it received, its timers, the
+   * ends of children it heard of. */
+  const historyOf = async (workflowId: string, runId?: string) => {
+    const events = (await stack.client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
+    return {
+      activities: events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []),
+      signals: events.flatMap((e) => e.workflowExecutionSignaledEventAttributes?.signalName ?? []),
+      timers: events.filter((e) => e.timerStartedEventAttributes).length,
+      childEnds: events.filter(
+        (e) =>
+          e.childWorkflowExecutionCompletedEventAttributes ||
+          e.childWorkflowExecutionTerminatedEventAttributes ||
+          e.childWorkflowExecutionFailedEventAttributes,
+      ).length,
+      pending:
+        events.filter((e) => e.activityTaskScheduledEventAttributes).length -
+        events.filter((e) => e.activityTaskCompletedEventAttributes || e.activityTaskFailedEventAttributes).length,
+      length: events.length,
+      next: events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? null,
+    };
+  };
+  /** Every generation of a supervisor from its first run on, oldest first, followed through continue-as-new. */
+  const generationsOf = async (workflowId: string, firstRunId: string) => {
+    const all: (Awaited<ReturnType<typeof historyOf>> & { runId: string })[] = [];
+    for (let runId: string | null = firstRunId; runId; runId = all.at(-1)!.next)
+      all.push({ runId, ...(await historyOf(workflowId, runId)) });
+    return all;
   };
   const runsOf = async (modelId: string) => {
     const ids: string[] = [];
@@ -116,6 +146,14 @@ describe('continuousTraining supervisor', () => {
       return s.phase === 'cooling-down' ? s : null;
     });
     assert.equal(cooling.incident?.run?.outcome, 'rejected');
+    // Awaited as its child: no activity held a slot while the run waited for approval; its end notice was ignored.
+    const seen = await until("the run's end notice", async () => {
+      const h = await historyOf(workflowIds.supervisor('storm'));
+      return h.signals.includes('runFinished') ? h : null;
+    });
+    assert.ok(!seen.activities.includes('awaitRetrainingRun'), seen.activities.join(', '));
+    assert.ok(!seen.activities.includes('runOutcome'), 'nothing to confirm for its own child');
+    assert.equal(seen.childEnds, 1);
     const during = await reportDrift(stack.client, driftAlert('storm', 'storm-late'), queue());
     assert.equal(during.action, 'attached', 'a report during the cooldown joins the incident');
     await until(
@@ -198,6 +236,9 @@ describe('continuousTraining supervisor', () => {
       return st.incident?.run?.finishedAt ? st : null;
     });
     assert.equal(closed.incident?.run?.outcome, 'terminated');
+    const seen = await historyOf(workflowIds.supervisor('override'));
+    assert.equal(seen.childEnds, 1, 'learnt from the child itself');
+    assert.ok(!seen.activities.includes('awaitRetrainingRun') && !seen.activities.includes('runOutcome'));
   });
 
   it('continues as new with a low history limit without killing the run in flight', async () => {
@@ -231,6 +272,21 @@ describe('continuousTraining supervisor', () => {
       async () => (await runStatus(stack.client, runId)).stage === 'approval',
       240_000,
     );
+    // A notice is only a nudge: one that says the run ended while it still runs changes nothing.
+    const supervisor = stack.client.workflow.getHandle(workflowIds.supervisor('longlived'));
+    const checks = async () =>
+      (await generationsOf(supervisor.workflowId, firstRun))
+        .flatMap((g) => g.activities)
+        .filter((a) => a === 'runOutcome').length;
+    const before = await checks();
+    await supervisor.signal(runFinishedSignal, { workflowId: runId });
+    await until('the spoofed notice to be checked', async () => {
+      const gens = await generationsOf(supervisor.workflowId, firstRun);
+      return (await checks()) > before && gens.at(-1)!.pending === 0;
+    });
+    const unchanged = await supervisorStatus(stack.client, 'longlived');
+    assert.equal(unchanged.incident?.run?.finishedAt, null, 'the run is still in flight');
+    assert.equal(unchanged.phase, 'retraining');
     await decideRun(stack.client, runId, 'rejected', 'test', 'done');
     const finished = await until('the new generation to see the run finish', async () => {
       const s = await supervisorStatus(stack.client, 'longlived');
@@ -238,7 +294,93 @@ describe('continuousTraining supervisor', () => {
     });
     assert.equal(finished.incident?.run?.outcome, 'rejected');
     assert.equal(finished.phase, 'cooling-down');
-    await recordHistory(stack.client, 'supervisor-continue-as-new', workflowIds.supervisor('longlived'), firstRun);
+    // Told by the run (the sparse check is 10 minutes away) and confirmed by short activities; nothing polled.
+    const gens = await generationsOf(supervisor.workflowId, firstRun);
+    assert.ok(gens.length >= 2);
+    assert.ok(gens.every((g) => !g.activities.includes('awaitRetrainingRun')));
+    assert.ok(
+      gens.every((g) => g.childEnds === 0),
+      'no generation awaited the run as its child after the first',
+    );
+    const told = gens.filter((g) => g.signals.includes('runFinished'));
+    assert.equal(told.flatMap((g) => g.signals).filter((n) => n === 'runFinished').length, 2, 'spoofed, then real');
+    await recordHistory(stack.client, 'supervisor-completion-notice', supervisor.workflowId, firstRun);
+    await recordHistory(
+      stack.client,
+      'supervisor-completion-notice-inherited',
+      supervisor.workflowId,
+      told.at(-1)!.runId,
+    );
+  });
+
+  it('a run inherited across continue-as-new that never tells (terminated) is found by the sparse check', async () => {
+    await register('inherited', { cooldown: '1h' });
+    const handle = await stack.client.workflow.start<typeof continuousTraining>('continuousTraining', {
+      workflowId: workflowIds.supervisor('inherited'),
+      taskQueue: tenant.config.taskQueue,
+      args: [{ modelId: 'inherited', historyLimit: 60, runCheckSeconds: 2 }],
+    });
+    const ack = await requestRetrain(
+      stack.client,
+      'inherited',
+      { requestedBy: 'ana', reason: 'inherit me', datasetKeys: ['data/2001-01-01.parquet'] },
+      queue(),
+    );
+    assert.equal(ack.action, 'started');
+    const runId = await until(
+      'the run to start',
+      async () => (await supervisorStatus(stack.client, 'inherited')).incident?.run?.workflowId,
+    );
+    for (let i = 0; (await supervisorStatus(stack.client, 'inherited')).generation < 1; i++)
+      await reportDrift(stack.client, driftAlert('inherited', `i${i}`, false), queue());
+    assert.notEqual((await handle.describe()).runId, handle.firstExecutionRunId);
+    await stack.client.workflow.getHandle(runId).terminate('test: a run that cannot tell its supervisor');
+    const closed = await until('a later generation to find the terminated run', async () => {
+      const st = await supervisorStatus(stack.client, 'inherited');
+      return st.incident?.run?.finishedAt ? st : null;
+    });
+    assert.equal(closed.incident?.run?.outcome, 'terminated');
+    assert.ok(closed.generation >= 1);
+    const gens = await generationsOf(handle.workflowId, handle.firstExecutionRunId);
+    const seen = {
+      timers: gens.reduce((n, g) => n + g.timers, 0),
+      activities: gens.slice(1).flatMap((g) => g.activities),
+      signals: gens.flatMap((g) => g.signals),
+    };
+    assert.ok(!seen.signals.includes('runFinished') && !seen.activities.includes('awaitRetrainingRun'));
+  });
+
+  it("schedules that fire after their model's config was deleted fail each firing at once, naming the model", async () => {
+    await register('deleted', { data: { prefix: 'data/' }, cooldown: '1h' });
+    // Its supervisor runs, holding the config it loaded before the deletion.
+    assert.equal((await reportDrift(stack.client, driftAlert('deleted', 'd0', false), queue())).action, 'recorded');
+    await createSchedules(
+      stack.client,
+      { modelId: 'deleted', every: '1h', retrainEvery: '7d', paused: true },
+      tenant.config.taskQueue,
+    );
+    await tenant.store.delete(keys.registeredConfig('deleted'));
+    for (const scheduleId of [workflowIds.driftSchedule('deleted'), workflowIds.retrainSchedule('deleted')]) {
+      const schedule = stack.client.schedule.getHandle(scheduleId);
+      for (let firing = 1; firing <= 2; firing++) {
+        await schedule.trigger();
+        const action = await until(`firing ${firing} of ${scheduleId}`, async () => {
+          const actions = (await schedule.describe()).info.recentActions;
+          return actions.length >= firing ? actions[firing - 1]!.action : null;
+        });
+        const run = stack.client.workflow.getHandle(action.workflow.workflowId, action.workflow.firstExecutionRunId);
+        await assert.rejects(run.result(), (err: Error) =>
+          /model "deleted" has no registered configuration/.test(causeChain(err)),
+        );
+        const events = (await run.fetchHistory()).events ?? [];
+        const attempts = events.flatMap((e) => e.activityTaskStartedEventAttributes?.attempt ?? []);
+        assert.deepEqual(attempts, [1], 'loadModelConfig once: not retried');
+      }
+      assert.ok(await schedule.describe(), 'the schedule stays');
+    }
+    const supervisor = await supervisorStatus(stack.client, 'deleted');
+    assert.equal(supervisor.incident, null, 'no retrain acknowledged that could not start');
+    await deleteSchedules(stack.client, 'deleted');
   });
 
   it('refuses bad input: malformed reports, unknown model, wrong feature names', async () => {
