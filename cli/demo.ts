@@ -110,7 +110,7 @@ export async function runDemo(): Promise<void> {
       if (started.runId) {
         say(`\n▶ retrain started by the supervisor for ${check.ack.incidentId}: ${started.runId}`);
         say(formatRunSummary(await client.workflow.getHandle<typeof retrainingPipeline>(started.runId).result()));
-        // The supervisor notices the end of its run within runPollSeconds; then its incident cools down.
+        // The supervisor hears of the end of its run (its child) a moment later; then its incident cools down.
         await waitFor(async () =>
           (await supervisorStatus(client, 'flight-delay')).incident?.run?.finishedAt ? true : undefined,
         );

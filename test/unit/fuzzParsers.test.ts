@@ -19,6 +19,7 @@ import {
   DriftCheckInput,
   PauseRequest,
   RetrainRequest,
+  RunFinishedNotice,
   ScheduledRetrainInput,
   SupervisorInput,
 } from '../../core/supervisorMessages';
@@ -78,8 +79,9 @@ const BOUNDARIES: { name: string; schema: z.ZodType; valid: unknown }[] = [
   {
     name: 'supervisor input',
     schema: SupervisorInput,
-    valid: { modelId: 'flight-delay', historyLimit: 500, runPollSeconds: 1 },
+    valid: { modelId: 'flight-delay', historyLimit: 500, runCheckSeconds: 60, runPollSeconds: 1 },
   },
+  { name: 'run finished notice', schema: RunFinishedNotice, valid: { workflowId: 'retrain/flight-delay/2026-a' } },
   { name: 'drift check input', schema: DriftCheckInput, valid: { modelId: 'flight-delay', windowKeys: ['data/a'] } },
   {
     name: 'scheduled retrain input',
