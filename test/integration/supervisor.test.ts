@@ -19,7 +19,7 @@ import type { SupervisorStatus } from '../../core/continuousTraining';
 import { keys, workflowIds } from '../../core/keys';
 import { ModelConfig } from '../../core/modelConfig';
 import { InvalidInputError } from '../../core/parse';
-import type { continuousTraining } from '../../workflows';
+import type { continuousTraining, retrainingPipeline } from '../../workflows';
 import { reportDriftUpdate, runFinishedSignal } from '../../workflows/definitions';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
 import { until } from '../helpers/until';
@@ -82,6 +82,20 @@ describe('continuousTraining supervisor', () => {
     for (let runId: string | null = firstRunId; runId; runId = all.at(-1)!.next)
       all.push({ runId, ...(await historyOf(workflowId, runId)) });
     return all;
+  };
+  /** Asks `modelId`'s supervisor for a manual run on the test data; returns the run's workflow id once started. */
+  const manualRun = async (modelId: string, reason: string) => {
+    const ack = await requestRetrain(
+      stack.client,
+      modelId,
+      { requestedBy: 'ana', reason, datasetKeys: ['data/2001-01-01.parquet'] },
+      queue(),
+    );
+    assert.equal(ack.action, 'started');
+    return until(
+      `the run of ${modelId}`,
+      async () => (await supervisorStatus(stack.client, modelId)).incident?.run?.workflowId,
+    );
   };
   const runsOf = async (modelId: string) => {
     const ids: string[] = [];
@@ -214,17 +228,7 @@ describe('continuousTraining supervisor', () => {
       'starts the supervisor',
     );
     await pauseSupervisor(stack.client, 'override', 'ops');
-    const allowed = await requestRetrain(
-      stack.client,
-      'override',
-      { requestedBy: 'ana', reason: 'urgent fix', datasetKeys: ['data/2001-01-01.parquet'] },
-      queue(),
-    );
-    assert.equal(allowed.action, 'started');
-    const run = await until(
-      'the manual run',
-      async () => (await supervisorStatus(stack.client, 'override')).incident?.run?.workflowId,
-    );
+    const run = await manualRun('override', 'urgent fix');
     const r = await until('the run to reach validation', async () => {
       const st = await runStatus(stack.client, run);
       return st.trigger.kind === 'manual' && st.trigger.requestedBy === 'ana' ? st : null;
@@ -320,17 +324,7 @@ describe('continuousTraining supervisor', () => {
       taskQueue: tenant.config.taskQueue,
       args: [{ modelId: 'inherited', historyLimit: 60, runCheckSeconds: 2 }],
     });
-    const ack = await requestRetrain(
-      stack.client,
-      'inherited',
-      { requestedBy: 'ana', reason: 'inherit me', datasetKeys: ['data/2001-01-01.parquet'] },
-      queue(),
-    );
-    assert.equal(ack.action, 'started');
-    const runId = await until(
-      'the run to start',
-      async () => (await supervisorStatus(stack.client, 'inherited')).incident?.run?.workflowId,
-    );
+    const runId = await manualRun('inherited', 'inherit me');
     for (let i = 0; (await supervisorStatus(stack.client, 'inherited')).generation < 1; i++)
       await reportDrift(stack.client, driftAlert('inherited', `i${i}`, false), queue());
     assert.notEqual((await handle.describe()).runId, handle.firstExecutionRunId);
@@ -348,6 +342,22 @@ describe('continuousTraining supervisor', () => {
       signals: gens.flatMap((g) => g.signals),
     };
     assert.ok(!seen.signals.includes('runFinished') && !seen.activities.includes('awaitRetrainingRun'));
+  });
+
+  it('a run whose supervisor is gone still ends as it would: failing to tell it fails nothing', async () => {
+    await register('orphan', { cooldown: '1h' });
+    const runId = await manualRun('orphan', 'outlive your supervisor');
+    await until(
+      'the run to await approval',
+      async () => (await runStatus(stack.client, runId)).stage === 'approval',
+      240_000,
+    );
+    await stack.client.workflow.getHandle(workflowIds.supervisor('orphan')).terminate('test: the supervisor is gone');
+    await decideRun(stack.client, runId, 'rejected', 'test', 'done');
+    const run = stack.client.workflow.getHandle<typeof retrainingPipeline>(runId);
+    assert.equal((await run.result()).outcome, 'rejected');
+    const events = (await run.fetchHistory()).events ?? [];
+    assert.equal(events.filter((e) => e.signalExternalWorkflowExecutionFailedEventAttributes).length, 1);
   });
 
   it("schedules that fire after their model's config was deleted fail each firing at once, naming the model", async () => {
