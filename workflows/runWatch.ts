@@ -80,7 +80,11 @@ export function openRunWatch(options: RunWatchOptions): RunWatch {
     const notice = RunFinishedNotice.safeParse(raw);
     if (!notice.success || watched?.mode !== 'inherited' || notice.data.workflowId !== watched.workflowId) {
       // A child's own result is awaited anyway; any other notice is about no run of ours.
-      if (watched?.mode !== 'child') log.info('runFinished notice ignored', { notice: raw, watching: watched });
+      if (watched?.mode !== 'child')
+        log.info('runFinished notice ignored', {
+          about: notice.success ? notice.data.workflowId : 'a malformed notice',
+          watching: watched?.workflowId ?? null,
+        });
       return;
     }
     nudges++;
