@@ -6,6 +6,8 @@ import type { AppConfig } from '../../core/appConfig';
 export interface SentRequest {
   command: string;
   key: string | undefined;
+  /** The HTTP status S3 answered (e.g. 304 to a conditional GET: no body sent); undefined if none came. */
+  status?: number;
 }
 
 type Match = (request: SentRequest) => boolean;
@@ -35,10 +37,14 @@ export function countingStore(config: AppConfig, bucket = config.s3.bucket): Cou
   // The deserialize step runs once per HTTP attempt (inside the SDK's retry loop).
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      const request = { command: context.commandName ?? '?', key: (args.input as { Key?: string }).Key };
+      const request: SentRequest = { command: context.commandName ?? '?', key: (args.input as { Key?: string }).Key };
       crash('before', request);
       sent.push(request);
-      const out = await next(args);
+      const out = await next(args).catch((err: unknown) => {
+        request.status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        throw err;
+      });
+      request.status = (out.response as { statusCode?: number }).statusCode;
       crash('after', request);
       return out;
     },
