@@ -27,6 +27,7 @@ describe('audit log', () => {
     stack = await startTestStack();
     tenant = await flightsTenant(stack);
     env = ctEnv(tenant.config);
+    await createAuditLog(tenant.config).ensureBucket();
   });
   after(async () => stack?.stop());
 
