@@ -12,6 +12,7 @@ import { AuditRecord, chainRecord, verifyChain, type AuditEvent, type ChainCheck
 import type { AppConfig } from '../core/appConfig';
 import type { ObjectStore } from './objectStore';
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const pad = (n: number) => String(n).padStart(10, '0');
 const MAX_SEQ = 9_999_999_999;
@@ -66,7 +67,9 @@ export class AuditLog {
       mode: this.retention.mode,
     };
     const otherEvents = new Set<number>(); // claimed positions already read holding another event (write-once)
-    for (;;) {
+    for (let lost = 0; ; lost++) {
+      // Appenders that lost a position spread out before trying again, rather than all racing for the next one.
+      if (lost > 0) await sleep(Math.random() * 10 * 2 ** Math.min(lost, 6));
       const head = await this.head(modelId);
       const seq = (head.record?.seq ?? 0) + 1;
       if (eventId) {

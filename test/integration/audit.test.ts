@@ -85,11 +85,13 @@ describe('audit log', () => {
     assert.match(verify.stdout, /audit chain BROKEN at record 2 of 4: content does not match its hash/);
   });
 
-  it('appends 20 events concurrently, each also retried at once, into one chain of exactly those 20', async () => {
-    const log = createAuditLog(tenant.config);
+  it('appends 20 events concurrently, each also retried at once, into one chain of exactly those 20', async (t) => {
+    const counted = countingStore(tenant.config, AuditLog.bucketName(tenant.config));
+    const log = new AuditLog(counted.store, tenant.config.audit);
     const event = (i: number) => rollback('m2', `e${i}`, { i });
     const ids = Array.from({ length: 20 }, (_, i) => i);
     const written = await Promise.all([...ids, ...ids].map((i) => log.append(event(i))));
+    t.diagnostic(`40 concurrent appends: ${counted.sent.length} requests ${JSON.stringify(counted.byCommand())}`);
     const again = await Promise.all(ids.slice(0, 5).map((i) => log.append(event(i))));
     for (const [i, record] of [...written.slice(20), ...again].entries())
       assert.deepEqual(record, written[i % 20], `every append of e${i % 20} returns the one record of it`);
