@@ -5,6 +5,7 @@ import type { Client } from '@temporalio/client';
 import type { AuditLog } from '../adapters/auditLog';
 import type { DriftAlertJson, RetrainRequestJson, SupervisorAck } from '../core/supervisorMessages';
 import type { ObjectStore } from '../adapters/objectStore';
+import type { DatasetCache } from '../adapters/datasetCache';
 import type { ActorCheck } from '../core/identity';
 import type { IdentityMode } from '../core/appConfig';
 
@@ -33,6 +34,8 @@ export interface ActivityDeps {
   /** Used by the training activity to push progress to its workflow (shown in the UI). */
   client?: Client;
   progressSignalSeconds?: number;
+  /** Dataset files kept from validation to split preparation on this worker; unset: each stage reads them. */
+  datasetCache?: DatasetCache;
   /** The audit log (hash chain in an Object Lock bucket); runs record their decisions there. */
   audit?: AuditLog;
   /** Messages to a model's supervisor (update-with-start), from the client; injected so activities import no client. */

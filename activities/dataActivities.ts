@@ -22,7 +22,7 @@ export interface DataStageInput {
 }
 
 export function createDataActivities(deps: ActivityDeps) {
-  const { store } = deps;
+  const { store, datasetCache } = deps;
 
   async function loadModelConfig(modelId: string): Promise<ModelConfig> {
     const config = await readRegisteredConfig(store, modelId).catch(classify);
@@ -55,7 +55,13 @@ export function createDataActivities(deps: ActivityDeps) {
   async function validateDataset(input: DataStageInput): Promise<ValidationReport> {
     const log = activityLogger(deps.logger);
     try {
-      const { columns, rows } = await loadDataset(store, input.config, input.datasetKeys);
+      const { columns, rows } = await loadDataset(
+        store,
+        input.config,
+        input.datasetKeys,
+        undefined,
+        datasetCache && ((key) => datasetCache.readAndKeep(store, key)),
+      );
       const reportKey = keys.validationReport(input.modelId, input.runId);
       const report = validateColumns(input.config, columns, rows, input.datasetKeys, reportKey);
       await store.putJson(reportKey, report);
@@ -81,7 +87,13 @@ export function createDataActivities(deps: ActivityDeps) {
       const wanted = [
         ...new Set([config.dataset.timeColumn, config.label.source, ...config.features.map((f) => f.source)]),
       ];
-      const { columns, rows, digests } = await loadDataset(store, config, input.datasetKeys, wanted);
+      const { columns, rows, digests } = await loadDataset(
+        store,
+        config,
+        input.datasetKeys,
+        wanted,
+        datasetCache && ((key) => datasetCache.take(store, key)),
+      );
       const times = columns[config.dataset.timeColumn]!.map((t) => (typeof t === 'number' ? t : Number.NaN));
       const labelSource = columns[config.label.source]!;
       const split = timeAwareSplit(times, {

@@ -10,11 +10,12 @@ export async function loadDataset(
   config: ModelConfig,
   datasetKeys: string[],
   wantedColumns?: string[],
+  read: (key: string) => Promise<Uint8Array> = (key) => store.getBytes(key),
 ): Promise<{ columns: Columns; rows: number; digests: Record<string, string> }> {
   const digests: Record<string, string> = {};
   const parts = [];
   for (const key of datasetKeys) {
-    const bytes = await store.getBytes(key);
+    const bytes = await read(key);
     digests[key] = createHash('sha256').update(bytes).digest('hex');
     const source = store.uri(key);
     if (config.dataset.format === 'parquet') parts.push(await readParquet(bytes, source, wantedColumns));

@@ -112,12 +112,23 @@ export class ObjectStore {
   }
 
   async getBytes(key: string): Promise<Uint8Array> {
+    return (await this.getBytesWithEtag(key)).bytes;
+  }
+
+  /** An object's bytes and its ETag (which changes whenever its content does). */
+  async getBytesWithEtag(key: string): Promise<{ bytes: Uint8Array; etag: string }> {
+    return (await this.getBytesUnlessEtag(key, undefined))!;
+  }
+
+  /** An object's bytes and ETag, or null while it still has `etag`: S3 answers 304 Not Modified, with no body. */
+  async getBytesUnlessEtag(key: string, etag: string | undefined): Promise<{ bytes: Uint8Array; etag: string } | null> {
     try {
       const res = await this.send(`GetObject ${key}`, () =>
-        this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })),
+        this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, IfNoneMatch: etag })),
       );
-      return await res.Body!.transformToByteArray();
+      return { bytes: await res.Body!.transformToByteArray(), etag: res.ETag! };
     } catch (err) {
+      if (etag && err instanceof S3ServiceException && err.$metadata.httpStatusCode === 304) return null;
       if (isNotFound(err)) throw new ObjectNotFoundError(this.uri(key));
       throw err;
     }
@@ -248,17 +259,33 @@ export class ObjectStore {
     }
   }
 
-  async list(prefix: string): Promise<string[]> {
+  /** The keys under `prefix` in key order; with `startAfter`, only those after it (one request per 1,000 keys). */
+  async list(prefix: string, options: { startAfter?: string } = {}): Promise<string[]> {
     const out: string[] = [];
     let token: string | undefined;
     do {
       const res = await this.send(`ListObjectsV2 ${prefix}`, () =>
-        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })),
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            ContinuationToken: token,
+            StartAfter: token ? undefined : options.startAfter,
+          }),
+        ),
       );
       for (const o of res.Contents ?? []) if (o.Key) out.push(o.Key);
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token);
     return out;
+  }
+
+  /** The first key under `prefix` in key order, or null when there is none: one request, however many keys. */
+  async firstKey(prefix: string): Promise<string | null> {
+    const res = await this.send(`ListObjectsV2 ${prefix}`, () =>
+      this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, MaxKeys: 1 })),
+    );
+    return res.Contents?.[0]?.Key ?? null;
   }
 
   /**

@@ -162,6 +162,14 @@ export const AppConfig = z
       })
       .strict()
       .default({ gpuHour: 2, cpuHour: 0.05, currency: 'USD', byTaskQueue: {} }),
+    datasetCacheMiB: z
+      .number()
+      .int()
+      .min(0)
+      .default(128)
+      .describe(
+        'memory a worker keeps dataset files in from validation to split preparation, so a run reads its data once; 0: off',
+      ),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
     audit: z
       .object({
@@ -246,6 +254,7 @@ export const ENV_VARS: Record<string, string> = {
   CT_PYTHON: 'python',
   CT_LOG_LEVEL: 'logLevel',
   CT_GPUS_PER_JOB: 'gpusPerJob',
+  CT_DATASET_CACHE_MIB: 'datasetCacheMiB',
   CT_PRICE_GPU_HOUR: 'prices.gpuHour',
   CT_PRICE_CPU_HOUR: 'prices.cpuHour',
   CT_PRICE_CURRENCY: 'prices.currency',
@@ -287,6 +296,7 @@ function coerce(path: string, raw: string): unknown {
   if (path === 'codec.keys') return parseCodecKeysEnv(raw);
   const integers = [
     'gpusPerJob',
+    'datasetCacheMiB',
     'audit.retentionDays',
     'webhook.port',
     'webhook.toleranceSeconds',

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { ActivityDeps } from '../activities';
 import type { IdentityService } from '../activities/context';
 import { AuditLog } from '../adapters/auditLog';
+import { DatasetCache } from '../adapters/datasetCache';
 import { tools } from '../stack/paths';
 import { ObjectStore, createS3Client } from '../adapters/objectStore';
 import { AppConfig, identityMode, mergeEnv } from '../core/appConfig';
@@ -142,6 +143,7 @@ export function activityDeps(config: AppConfig, logger: Logger, client?: Client)
     pythonBinDir: path.dirname(config.python ?? tools.python),
     gitCommit: gitCommit(),
     audit: createAuditLog(config),
+    datasetCache: config.datasetCacheMiB > 0 ? new DatasetCache(config.datasetCacheMiB * 1024 * 1024) : undefined,
     approvalSecret: config.approvalSecret,
     identity: identityService(config),
     notifySecret: config.notifications.secret,
