@@ -10,16 +10,16 @@
 import path from 'node:path';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { startRetraining } from '../client';
-import { ModelConfig } from '../core/modelConfig';
 import { type RunningWorkers, startInProcessWorkers } from '../workers/inProcess';
 import { failureConverterPath } from '../workers/dataConverter';
 import { installRuntimeLogger } from '../workers/logging';
 import { freePort } from '../stack/processes';
 import { projectRoot } from '../stack/paths';
 import { testDataConverter } from '../test/helpers/codec';
-import { flightsParquet, readFlightsSlice, testModelConfig } from '../test/helpers/flights';
+import { flightsParquet, readFlightsSlice } from '../test/helpers/flights';
 import { scrape, total } from '../test/helpers/prometheus';
 import { startTestStack, testLogger, type TestStack } from '../test/helpers/stack';
+import { benchModelConfig } from './benchModel';
 import { percentile, workflowTimes, type WorkflowTimes } from './histories';
 import type { noopSteps } from './workflows/floor';
 
@@ -43,23 +43,6 @@ async function bundle(interceptors: string[] = []) {
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
   });
   return { code };
-}
-
-/** A model config for the benchmark: the test model with the tiny trainer and a gate any run passes. */
-function benchModelConfig(modelId: string): ModelConfig {
-  const base = testModelConfig();
-  return ModelConfig.parse({
-    ...base,
-    modelId,
-    trainer: {
-      ...base.trainer,
-      command: ['python3', 'bench/tiny_trainer.py'],
-      hyperparameterRules: undefined,
-      checkpoint: { everySteps: 0, everySeconds: 0 },
-    },
-    hyperparameters: {},
-    gate: {},
-  });
 }
 
 /** Σ of the local activities' execution time on `taskQueue` so far, in ms (the SDK's histogram sum). */
