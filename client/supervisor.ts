@@ -13,6 +13,7 @@ import {
   SupervisorRefusal,
 } from '../core/supervisorMessages';
 import { workflowIds } from '../core/keys';
+import { type PushbackRetry, retryPushback } from './pushback';
 import { ModelId } from '../core/modelConfig';
 import { parseOrThrow } from '../core/parse';
 import type { continuousTraining } from '../workflows';
@@ -28,6 +29,8 @@ import {
 export interface SupervisorOptions {
   /** The control task queue of the workers (default `ct`). */
   taskQueue?: string;
+  /** Hears of each retry after the server pushed back (rate limits, in-flight Update cap): log it. */
+  onPushback?: (retry: PushbackRetry) => void;
 }
 
 function startOperation(modelId: string, options: SupervisorOptions) {
@@ -43,26 +46,15 @@ function startOperation(modelId: string, options: SupervisorOptions) {
 /** The supervisor refused a report or request; retrying the same input cannot help. */
 export { SupervisorRefusal };
 
-// gRPC codes the server uses to push back on a burst of Updates (it caps in-flight Updates per workflow):
-// RESOURCE_EXHAUSTED, ABORTED, UNAVAILABLE. Retried with jittered backoff; a report is never dropped for them.
-const BACKPRESSURE = new Set([8, 10, 14]);
-const backpressure = (err: unknown): boolean => {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e)
-    if (typeof e.code === 'number' && BACKPRESSURE.has(e.code)) return true;
-  return false;
-};
-
-/** Sends (retrying backpressure); a refusal by the supervisor becomes a SupervisorRefusal naming the reason. */
-async function sendToSupervisor<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError && err.cause)
-        throw new SupervisorRefusal(`${what} refused: ${err.cause.message}`, { cause: err });
-      if (!backpressure(err) || attempt >= 40) throw err;
-      await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt) * (0.5 + Math.random())));
-    }
+/** Sends (retrying the server's pushback, client/pushback.ts); a refusal by the supervisor becomes a
+ * SupervisorRefusal naming the reason. */
+async function sendToSupervisor<T>(what: string, options: SupervisorOptions, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await retryPushback(what, fn, options.onPushback);
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError && err.cause)
+      throw new SupervisorRefusal(`${what} refused: ${err.cause.message}`, { cause: err });
+    throw err;
   }
 }
 
@@ -76,7 +68,7 @@ export async function reportDrift(
   // One Update id for all attempts: a retry of a delivered report returns its first answer. A WithStartWorkflowOperation
   // is single-use, so each attempt gets its own.
   const updateId = randomUUID();
-  return sendToSupervisor(`drift alert ${parsed.alertId}`, () =>
+  return sendToSupervisor(`drift alert ${parsed.alertId}`, options, () =>
     client.workflow.executeUpdateWithStart(reportDriftUpdate, {
       args: [parsed],
       updateId,
@@ -96,7 +88,7 @@ export async function requestRetrain(
   parseOrThrow(ModelId, modelId, 'model id');
   const parsed = parseOrThrow(RetrainRequest, request, 'retrain request');
   const updateId = randomUUID();
-  return sendToSupervisor(`retrain request for ${modelId}`, () =>
+  return sendToSupervisor(`retrain request for ${modelId}`, options, () =>
     client.workflow.executeUpdateWithStart(requestRetrainUpdate, {
       args: [parsed],
       updateId,
@@ -140,7 +132,7 @@ async function setPaused(
   request: PauseRequestJson,
 ): Promise<{ paused: boolean; by: string }> {
   const what = `${update === pauseUpdate ? 'pause' : 'resume'} of ${modelId}'s supervisor`;
-  return sendToSupervisor(what, () =>
+  return sendToSupervisor(what, {}, () =>
     client.workflow.getHandle(workflowIds.supervisor(modelId)).executeUpdate(update, { args: [request] }),
   );
 }

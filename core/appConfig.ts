@@ -19,6 +19,25 @@ export const MetricsConfig = z
   .strict();
 export type MetricsConfig = z.infer<typeof MetricsConfig>;
 
+/**
+ * The control worker's workflow cache. Each cached workflow costs ~2.2 MiB (its own instance of the workflow
+ * modules); one evicted is replayed from its history at its next task (bench/load.ts measures both), so the cache,
+ * not the number of models, bounds the worker's memory.
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
+export const WorkflowCacheConfig = z
+  .object({
+    maxCachedWorkflows: z
+      .number()
+      .int()
+      .min(2, 'at least 2: the SDK runs up to that many workflow tasks at once from the cache')
+      .default(DEFAULT_MAX_CACHED_WORKFLOWS)
+      .describe(
+        'workflow executions the control worker keeps in memory (~2.2 MiB each); the others are replayed from history at their next task',
+      ),
+  })
+  .strict();
+
 /** Who a person is: self-declared names (`dev`, the local stack only) or verified OpenID Connect tokens (`oidc`). */
 export const IdentityConfig = z
   .object({
@@ -198,6 +217,7 @@ export const AppConfig = z
       .min(1)
       .default(1)
       .describe('GPUs given to each training on a GPU worker; slots = GPUs / gpusPerJob'),
+    workflowCache: WorkflowCacheConfig.default({ maxCachedWorkflows: DEFAULT_MAX_CACHED_WORKFLOWS }),
     webhook: z
       .object({
         secret: z
@@ -271,6 +291,7 @@ export const ENV_VARS: Record<string, string> = {
   CT_WEBHOOK_TOLERANCE_SECONDS: 'webhook.toleranceSeconds',
   CT_NOTIFY_SECRET: 'notifications.secret',
   CT_AUDIT_RETENTION_DAYS: 'audit.retentionDays',
+  CT_MAX_CACHED_WORKFLOWS: 'workflowCache.maxCachedWorkflows',
   CT_METRICS_HOST: 'metrics.host',
   CT_METRICS_PORT: 'metrics.port',
   CT_CODEC_MODE: 'codec.mode',
@@ -302,6 +323,7 @@ function coerce(path: string, raw: string): unknown {
     'webhook.toleranceSeconds',
     'metrics.port',
     'codec.server.port',
+    'workflowCache.maxCachedWorkflows',
   ];
   if (integers.includes(path) && /^\d+$/.test(raw)) return Number(raw);
   if (['prices.gpuHour', 'prices.cpuHour'].includes(path) && /^\d+(\.\d+)?$/.test(raw)) return Number(raw);

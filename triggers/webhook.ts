@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { ObjectStore } from '../adapters/objectStore';
 import { SIGNATURE_HEADER, signatureProblem } from '../adapters/webhookSignature';
+import { logPushback } from '../client/pushback';
 import { reportDrift, SupervisorRefusal } from '../client/supervisor';
 import { DriftAlert } from '../core/supervisorMessages';
 import { keys } from '../core/keys';
@@ -57,7 +58,7 @@ export async function startWebhook(
     const alert = parseOrThrow(DriftAlert, json, 'drift alert');
     if (!(await store.exists(keys.registeredConfig(alert.modelId))))
       throw new HttpError(404, `unknown model "${alert.modelId}": register it with \`ct models register\``);
-    const ack = await reportDrift(client, alert, { taskQueue });
+    const ack = await reportDrift(client, alert, { taskQueue, onPushback: logPushback(log) });
     log.info(
       { alertId: alert.alertId, modelId: alert.modelId, action: ack.action, incident: ack.incidentId },
       'drift alert accepted',

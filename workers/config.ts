@@ -16,6 +16,7 @@ import { tools } from '../stack/paths';
 import { ObjectStore, createS3Client } from '../adapters/objectStore';
 import { AppConfig, identityMode, mergeEnv } from '../core/appConfig';
 import { OidcVerifier } from '../adapters/oidcVerifier';
+import { logPushback } from '../client/pushback';
 import { reportDrift, requestRetrain } from '../client/supervisor';
 import { InvalidInputError, parseOrThrow } from '../core/parse';
 import { dataConverterOf } from './dataConverter';
@@ -127,13 +128,15 @@ export function createAuditLog(config: AppConfig): AuditLog {
 
 /** The dependencies every activity factory receives, built from the runtime configuration and a client. */
 export function activityDeps(config: AppConfig, logger: Logger, client?: Client): ActivityDeps {
+  const onPushback = logPushback(logger.child({ component: 'supervisor-messenger' }));
   return {
     ...(client
       ? {
           client,
           supervisor: {
-            reportDrift: (alert, options) => reportDrift(client, alert, options),
-            requestRetrain: (modelId, request, options) => requestRetrain(client, modelId, request, options),
+            reportDrift: (alert, options) => reportDrift(client, alert, { ...options, onPushback }),
+            requestRetrain: (modelId, request, options) =>
+              requestRetrain(client, modelId, request, { ...options, onPushback }),
           },
         }
       : {}),

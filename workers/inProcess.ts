@@ -27,6 +27,7 @@ export async function startInProcessWorkers(
     deps,
     workflowBundle,
     deployment: config.deployment,
+    workflowCache: config.workflowCache,
   };
   const workers = [
     await createControlWorker(wiring),

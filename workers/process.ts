@@ -21,6 +21,7 @@ export async function runWorkerProcess(kind: 'control' | 'gpu'): Promise<void> {
     taskQueue: config.taskQueue,
     deps,
     deployment: config.deployment,
+    workflowCache: config.workflowCache,
   };
   const worker =
     kind === 'control'

@@ -25,6 +25,7 @@ export interface WorkerWiring {
   /** A prebuilt bundle (tests build one and reuse it); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkflowBundleOption;
   deployment: AppConfig['deployment'];
+  workflowCache: AppConfig['workflowCache'];
 }
 
 /**
@@ -53,6 +54,10 @@ export async function createControlWorker(w: WorkerWiring): Promise<Worker> {
     ...(w.workflowBundle ? { workflowBundle: w.workflowBundle } : { workflowsPath }),
     activities: createControlActivities(w.deps),
     interceptors: { activity: [heartbeatWhileRunning] },
+    // The cache bounds the worker's memory whatever the number of models (core/appConfig.ts, README "Scale"); the
+    // workflow tasks that may run at once stay within it, as the SDK requires.
+    maxCachedWorkflows: w.workflowCache.maxCachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions: Math.min(40, w.workflowCache.maxCachedWorkflows),
     shutdownGraceTime: '20s',
     ...versioning(w.deployment),
   });

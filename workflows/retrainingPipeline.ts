@@ -22,7 +22,7 @@ import { runFinishedSignal } from './definitions';
 import { parseWorkflowInput } from './inputs';
 import { type ApprovalDesk, openApprovalDesk } from './pipeline/approvalDesk';
 import { evaluateAndGate, promote } from './pipeline/promotion';
-import { bookkeeping, dataStages, registry, training } from './pipeline/proxies';
+import { controlSteps, dataStages, registry, training } from './pipeline/proxies';
 import { openRunBook, type RunBook } from './pipeline/runBook';
 import { type Notifier, openNotifier } from './notifier';
 import { onVersionedWorkers } from './versioning';
@@ -88,9 +88,10 @@ async function retrain(
   // Settled before anything is audited: a run of an unknown model writes no chain, and an inline configuration
   // may not change a registered model's governance.
   const { config, trigger } = await stage('starting', async () => {
-    const resolved = await dataStages.resolveRunConfig.executeWithOptions({ summary: `configuration of ${modelId}` }, [
-      { modelId, inline: input.modelConfig },
-    ]);
+    const resolved = await controlSteps().config.resolveRunConfig.executeWithOptions(
+      { summary: `configuration of ${modelId}` },
+      [{ modelId, inline: input.modelConfig }],
+    );
     const supervisor = declared.incident?.supervisor;
     const requester = await desk.open(resolved.approval, {
       requestedBy: declared.requestedBy,
@@ -138,9 +139,10 @@ async function retrain(
   const decision = await stage('approval', () => desk.decide(gated.verdict, gated.evaluation));
   await audit('decision', decision.by, { outcome: decision.outcome, mode: decision.mode, comment: decision.comment });
   if (decision.outcome === 'rejected') {
-    await bookkeeping.recordRejection.executeWithOptions({ summary: `record rejection on v${registered.version}` }, [
-      { modelId, version: registered.version, decision },
-    ]);
+    await controlSteps().bookkeeping.recordRejection.executeWithOptions(
+      { summary: `record rejection on v${registered.version}` },
+      [{ modelId, version: registered.version, decision }],
+    );
     return 'rejected';
   }
   const outcome = await promote(book, candidate, registered, decision, gated);

@@ -12,7 +12,7 @@ import type {
   TrainingResult,
 } from '../../core/reports';
 import type { Outcome } from '../../core/runStatus';
-import { bookkeeping, evaluation as scoring, registry } from './proxies';
+import { controlSteps, evaluation as scoring } from './proxies';
 import type { RunBook } from './runBook';
 
 export interface TrainedCandidate {
@@ -62,9 +62,10 @@ export async function promote(
 ): Promise<Outcome> {
   let { evaluation, verdict } = gated;
   const { modelId, runId } = candidate;
-  const championNow = await bookkeeping.currentChampionVersion.executeWithOptions({ summary: 'read the champion' }, [
-    modelId,
-  ]);
+  const championNow = await controlSteps().bookkeeping.currentChampionVersion.executeWithOptions(
+    { summary: 'read the champion' },
+    [modelId],
+  );
   for (let moved = championNow !== verdict.championVersion; ; moved = true) {
     if (moved) {
       log.info('champion changed: evaluating again', { gatedAgainst: verdict.championVersion });
@@ -72,7 +73,7 @@ export async function promote(
       if (!verdict.passed) return 'rejected-by-gate';
     }
     book.status.registered = await book.stage('register', () =>
-      registry.promoteChampion.executeWithOptions(
+      controlSteps().registry.promoteChampion.executeWithOptions(
         { summary: `promote v${registered.version} over v${verdict.championVersion ?? 'none'}` },
         [{ modelId, runId, registered, decision, evaluation, verdict }],
       ),

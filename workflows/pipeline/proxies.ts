@@ -1,5 +1,11 @@
 // The pipeline's activities with their options, set once here: a call passes only its summary.
-import { ActivityCancellationType, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { ControlActivities, GpuActivities } from '../../activities';
 import type { ModelConfig } from '../../core/modelConfig';
 import { gpuTaskQueueOf } from '../../core/taskQueues';
@@ -17,18 +23,38 @@ export const evaluation = proxyActivities<ControlActivities>({
   heartbeatTimeout: controlHeartbeatTimeout,
   retry: controlRetry,
 });
-/** Registry writes: registering the challenger, promoting it by compare-and-swap. */
+/** Registry writes: registering the challenger (it profiles the training split), promoting it by compare-and-swap. */
 export const registry = proxyActivities<ControlActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: controlHeartbeatTimeout,
   retry: outageRetry,
 });
 /** Small calls: audit records, alias reads, a rejection on a card. (Notifications: workflows/notifier.ts.) */
-export const bookkeeping = proxyActivities<ControlActivities>({
+const bookkeeping = proxyActivities<ControlActivities>({
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: controlHeartbeatTimeout,
   retry: controlRetry,
 });
+
+/**
+ * The short control steps: resolving the configuration, audit records, reading the champion, the promotion's
+ * compare-and-swap and a rejection's record. Each is a few small object-store requests, so since this patch they run
+ * as local activities: on the worker that runs the workflow task, without a round trip through the server each
+ * (bench/overhead.ts measures both). A worker lost in the middle of one is noticed at the workflow task's timeout and
+ * the step runs again on another worker (each step is idempotent). Runs recorded before the patch replay with the
+ * regular activities they used.
+ */
+export const LOCAL_CONTROL_STEPS = 'local-control-steps';
+const localSteps = {
+  bookkeeping: proxyLocalActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry: controlRetry }),
+  registry: proxyLocalActivities<ControlActivities>({ startToCloseTimeout: '10 minutes', retry: outageRetry }),
+};
+/** The proxies of the short control steps: `config` and `bookkeeping` (control retry), `registry` (outage retry). */
+export function controlSteps() {
+  return patched(LOCAL_CONTROL_STEPS)
+    ? { config: localSteps.bookkeeping, bookkeeping: localSteps.bookkeeping, registry: localSteps.registry }
+    : { config: dataStages, bookkeeping, registry };
+}
 /** The governance public key: local, it is derived from the worker's own secret. */
 export const governanceKey = proxyLocalActivities<ControlActivities>({ startToCloseTimeout: '10 seconds' });
 

@@ -18,7 +18,7 @@ import type { RunInput } from '../../core/runInput';
 import { describeStatus, type Outcome, type RunStatus, type Stage } from '../../core/runStatus';
 import { CtModel, CtStage, CtTrigger } from '../../core/searchAttributes';
 import { statusQuery, trainingProgressSignal } from '../definitions';
-import { bookkeeping } from './proxies';
+import { controlSteps } from './proxies';
 
 export interface RunBook {
   status: RunStatus;
@@ -72,7 +72,7 @@ export function openRunBook(input: RunInput): RunBook {
   let auditCount = 0;
   async function audit(kind: AuditKind, actor: string, details: Record<string, unknown>): Promise<void> {
     const eventId = `${runId}/${auditCount++}/${kind}`;
-    await bookkeeping.recordAudit.executeWithOptions({ summary: `audit: ${kind}` }, [
+    await controlSteps().bookkeeping.recordAudit.executeWithOptions({ summary: `audit: ${kind}` }, [
       { modelId: input.modelId, kind, actor, workflowId, runId, details, eventId },
     ]);
   }
