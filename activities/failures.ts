@@ -20,6 +20,8 @@ export const FailureType = {
   trainerCrashed: 'TrainerCrashed',
   trainerStalled: 'TrainerStalled',
   objectStoreUnavailable: 'ObjectStoreUnavailable',
+  /** a data window file was rewritten or grew while a drift check read it */
+  windowChanged: 'WindowChanged',
 } as const;
 
 /** Re-throws `err` as a non-retryable failure when retrying cannot help; anything else propagates (and is retried). */

@@ -2,7 +2,8 @@
 import { parquetMetadata, parquetRead, type SchemaElement } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { parseCsv, typeCell } from '../core/csv';
+import { typeCell } from '../core/csv';
+import { csvProblem, parseCsvText } from './csvFiles';
 import type { Cell, Columns } from '../core/features';
 import type { ColumnType } from '../core/modelConfig';
 
@@ -10,7 +11,8 @@ export class UnreadableDatasetError extends Error {
   override readonly name = 'UnreadableDatasetError';
 }
 
-function toCell(v: unknown): Cell {
+/** A decoded Parquet value as a plain cell (bigints and dates as numbers, nested values as JSON). */
+export function toCell(v: unknown): Cell {
   if (v === undefined || v === null) return null;
   if (typeof v === 'bigint') return Number(v);
   if (v instanceof Date) return v.getTime();
@@ -80,15 +82,15 @@ export function readCsv(
   source: string,
   types: Record<string, ColumnType>,
 ): { columns: Columns; rows: number } {
-  let parsed: ReturnType<typeof parseCsv>;
+  let parsed: ReturnType<typeof parseCsvText>;
   try {
-    parsed = parseCsv(Buffer.from(bytes).toString('utf8'));
+    parsed = parseCsvText(Buffer.from(bytes).toString('utf8'));
   } catch (err) {
-    throw new UnreadableDatasetError(`${source} is not readable CSV (${(err as Error).message})`);
+    throw new UnreadableDatasetError(`${source} is not readable CSV: ${csvProblem(err)}`);
   }
   const columns: Columns = {};
   parsed.header.forEach((name, c) => {
-    columns[name] = parsed.rows.map((r) => typeCell(r[c] ?? '', types[name]));
+    columns[name] = parsed.rows.map((r) => typeCell(r[c]!, types[name]));
   });
   return { columns, rows: parsed.rows.length };
 }

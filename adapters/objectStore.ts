@@ -50,6 +50,17 @@ export class ObjectNotFoundError extends Error {
   }
 }
 
+/** The object is no longer the version a read was pinned to (rewritten or grown while being read). */
+export class ObjectChangedError extends Error {
+  override readonly name = 'ObjectChangedError';
+  constructor(
+    readonly uri: string,
+    readonly etag: string,
+  ) {
+    super(`${uri} changed while being read (it was at ETag ${etag} when the read began)`);
+  }
+}
+
 /** Wraps transport failures so the message names the endpoint and the cause, never credentials. */
 export class ObjectStoreUnavailableError extends Error {
   override readonly name = 'ObjectStoreUnavailableError';
@@ -130,6 +141,53 @@ export class ObjectStore {
     } catch (err) {
       if (etag && err instanceof S3ServiceException && err.$metadata.httpStatusCode === 304) return null;
       if (isNotFound(err)) throw new ObjectNotFoundError(this.uri(key));
+      throw err;
+    }
+  }
+
+  /** An object's size and ETag (the version a pinned read asks for), without its body. */
+  async head(key: string): Promise<{ size: number; etag: string }> {
+    try {
+      const res = await this.send(`HeadObject ${key}`, () =>
+        this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })),
+      );
+      return { size: res.ContentLength ?? 0, etag: res.ETag! };
+    } catch (err) {
+      if (isNotFound(err)) throw new ObjectNotFoundError(this.uri(key));
+      throw err;
+    }
+  }
+
+  /**
+   * Bytes [start, end) of the object as it was at `etag`: a ranged GET with If-Match, so a file replaced or
+   * grown since it was planned fails with ObjectChangedError instead of mixing two versions.
+   */
+  async getRange(key: string, start: number, end: number, etag: string): Promise<Uint8Array> {
+    if (end <= start) return new Uint8Array(0);
+    const res = await this.pinned(key, etag, `bytes=${start}-${end - 1}`);
+    return await res.Body!.transformToByteArray();
+  }
+
+  /** The object's body as a stream, pinned to `etag` like getRange. */
+  async getStream(key: string, etag: string): Promise<Readable> {
+    const res = await this.pinned(key, etag);
+    return res.Body as Readable;
+  }
+
+  private async pinned(key: string, etag: string, range?: string) {
+    try {
+      return await this.send(`GetObject ${key}`, () =>
+        this.client.send(
+          new GetObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: etag, ...(range ? { Range: range } : {}) }),
+        ),
+      );
+    } catch (err) {
+      if (isNotFound(err)) throw new ObjectNotFoundError(this.uri(key));
+      if (
+        err instanceof S3ServiceException &&
+        (err.$metadata.httpStatusCode === 412 || err.name === 'PreconditionFailed')
+      )
+        throw new ObjectChangedError(this.uri(key), etag);
       throw err;
     }
   }

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ObjectNotFoundError, ObjectStore } from '../adapters/objectStore';
 import { readCsv, readParquet, UnreadableDatasetError } from '../adapters/datasetFiles';
-import { parseCsv, parseNumber } from '../core/csv';
+import { parseNumber } from '../core/csv';
+import { csvProblem, parseCsvText } from '../adapters/csvFiles';
 import {
   columnsFrame,
   detectDrift,
@@ -52,11 +53,17 @@ async function readBytes(location: string, flag: string): Promise<Uint8Array> {
 }
 
 /** Column types of a CSV without a model: numbers where every non-empty cell is one, booleans likewise, else strings. */
-function inferCsvTypes(bytes: Uint8Array): Record<string, ColumnType> {
-  const { header, rows } = parseCsv(Buffer.from(bytes).toString('utf8'));
+function inferCsvTypes(bytes: Uint8Array, location: string): Record<string, ColumnType> {
+  let parsed: ReturnType<typeof parseCsvText>;
+  try {
+    parsed = parseCsvText(Buffer.from(bytes).toString('utf8'));
+  } catch (err) {
+    throw new UnreadableDatasetError(`${location} is not readable CSV: ${csvProblem(err)}`);
+  }
+  const { header, rows } = parsed;
   return Object.fromEntries(
     header.map((name, c) => {
-      const cells = rows.map((r) => r[c] ?? '').filter((v) => v !== '');
+      const cells = rows.map((r) => r[c]!).filter((v) => v !== '');
       const type: ColumnType =
         cells.length > 0 && cells.every((v) => parseNumber(v) !== undefined)
           ? 'number'
@@ -91,7 +98,7 @@ async function readTable(
       const parquet = await readParquet(bytes, location);
       table = { ...parquet, types: types ?? parquet.types };
     } else if (ext === '.csv') {
-      const csvTypes = types ?? inferCsvTypes(bytes);
+      const csvTypes = types ?? inferCsvTypes(bytes, location);
       table = { ...readCsv(bytes, location, csvTypes), types: csvTypes };
     } else throw new InvalidInputError(flag, [`${location}: expected a .parquet or .csv file`]);
   } catch (err) {

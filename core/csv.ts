@@ -1,41 +1,6 @@
-// A small RFC 4180 CSV parser (quoted fields, doubled quotes, CRLF) and typing of cells by the declared schema.
+// Typing of CSV cells by the declared schema (parsing itself is csv-parse's, in adapters/csvFiles.ts).
 import type { Cell } from './features';
 import type { ColumnType } from './modelConfig';
-
-export function parseCsv(text: string): { header: string[]; rows: string[][] } {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let inQuotes = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (inQuotes) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') inQuotes = false;
-      else field += c;
-    } else if (c === '"' && field === '') inQuotes = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      field = '';
-      if (row.length > 1 || row[0] !== '') rows.push(row);
-      row = [];
-    } else field += c;
-  }
-  if (inQuotes) throw new Error('unterminated quoted field at end of CSV');
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  const header = rows.shift();
-  if (!header) throw new Error('CSV is empty (no header row)');
-  return { header, rows };
-}
 
 /** NumPy/pandas spellings of the non-finite floats (lower-cased), which JavaScript's Number() does not read. */
 const NON_FINITE: Record<string, number> = {

@@ -20,6 +20,9 @@ export const keys = {
   referenceProfile: (modelId: string, version: number) =>
     `registry/${modelId}/versions/${pad(version)}/reference-profile.json`,
   driftReport: (modelId: string, stamp: string) => `drift/${modelId}/reports/${stamp}.json`,
+  /** One part's window profile of a fanned-out drift check, merged into its report (then deleted). */
+  driftPartial: (modelId: string, stamp: string, part: number) =>
+    `drift/${modelId}/partials/${stamp}/${String(part).padStart(5, '0')}.json`,
   /** A governance token's nonce, written once when an act consumes it: a token works once. */
   spentToken: (modelId: string, nonce: string) => `registry/${modelId}/spent-tokens/${nonce}.json`,
   /** Written once a notification was delivered: an event id is posted once, whatever retries or replays. */

@@ -42,7 +42,7 @@ export function calibrateFeature(
     const present =
       piece.kind === 'numeric' ? piece.values.some((v) => Number.isFinite(v)) : piece.values.some((v) => v !== '');
     if (!present) continue;
-    const value = methodValue(method, featureMetrics(profile, piece));
+    const value = methodValue(method, featureMetrics(profile, piece, settings));
     if (value) distances.push(value.statistic);
   }
   if (distances.length === 0) return undefined;

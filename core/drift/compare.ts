@@ -1,13 +1,19 @@
-// Every metric of one feature's window against its reference profile: one pass over the window builds its
-// counts, the rest works on distinct values and bins.
-import { absentCounts, type FeatureColumn } from './frame';
-import { binCounts, categoryCounts, OTHER_CATEGORY } from './histogram';
+// Every metric of one feature's window against its reference profile, from the window's counts (windowProfile.ts):
+// the work is on distinct values and bins, not rows.
+import type { FeatureColumn } from './frame';
+import { OTHER_CATEGORY } from './histogram';
 import type { CategoricalProfile, FeatureProfile, NumericProfile } from './profile';
-import type { DriftMethod } from './settings';
+import type { DriftMethod, DriftSettings } from './settings';
+import {
+  type CategoricalWindowFeature,
+  type NumericWindowFeature,
+  numericSummary,
+  type WindowFeature,
+  WindowProfile,
+} from './windowProfile';
 import {
   chi2Contingency,
   type Distribution,
-  distributionOf,
   jensenShannon,
   ks2samp,
   psi,
@@ -38,7 +44,19 @@ export interface FeatureMetrics {
   jensenshannon: number;
   psi: number;
   unseen?: { count: number; share: number; examples: string[] };
+  /** categorical: rows of categories met past the window's category cap, counted together */
+  overflowRows?: number;
   outOfRangeShare?: number;
+  /** numeric past the exact-count limit: KS and Wasserstein come from a sketch, off by at most these */
+  approximation?: Approximation;
+}
+
+export interface Approximation {
+  sketch: 'ddsketch';
+  relativeAccuracy: number;
+  ksStatisticError: number;
+  wassersteinError: number;
+  wassersteinNormedError: number;
 }
 
 const profileDistribution = (p: NumericProfile): Distribution => ({
@@ -76,17 +94,16 @@ function alignedValueCounts(ref: Distribution, cur: Distribution): [number[], nu
   return [r, c];
 }
 
-function numericMetrics(p: NumericProfile, values: Float64Array): FeatureMetrics {
-  const cur = distributionOf(values);
+function numericMetrics(p: NumericProfile, f: NumericWindowFeature): FeatureMetrics {
+  const { distribution: cur, bins: binsCur, outside, sketch } = numericSummary(p, f);
   const ref = profileDistribution(p);
-  const base = { rows: values.length, ...absentCounts(values), uniqueValues: unionSize(ref.values, cur.values) };
-  const binsCur = binCounts(p.bins.edges, cur);
-  let outside = 0;
-  for (let i = 0; i < cur.values.length; i++)
-    if (cur.values[i]! < p.min || cur.values[i]! > p.max) outside += cur.counts[i]!;
+  const uniqueValues = Math.max(unionSize(ref.values, cur.values), f.distinctAtSwitch);
   const w = wasserstein(ref, cur);
   const metrics: FeatureMetrics = {
-    ...base,
+    rows: f.rows,
+    missing: f.missing,
+    nonFinite: f.nonFinite,
+    uniqueValues,
     ks: (({ statistic, pValue }) => ({ statistic, pValue }))(ks2samp(ref, cur)),
     wasserstein: w,
     wassersteinNormed: w / Math.max(p.std, 0.001),
@@ -94,19 +111,26 @@ function numericMetrics(p: NumericProfile, values: Float64Array): FeatureMetrics
     psi: psi(p.bins.counts, binsCur),
     outOfRangeShare: outside / cur.total,
   };
-  if (base.uniqueValues <= MAX_CHI2_NUMERIC_VALUES)
+  if (sketch)
+    metrics.approximation = {
+      sketch: 'ddsketch',
+      relativeAccuracy: sketch.relativeAccuracy,
+      ksStatisticError: sketch.ksStatistic,
+      wassersteinError: sketch.wasserstein,
+      wassersteinNormedError: sketch.wasserstein / Math.max(p.std, 0.001),
+    };
+  else if (uniqueValues <= MAX_CHI2_NUMERIC_VALUES)
     metrics.chisquare = chi2Contingency(...alignedValueCounts(ref, cur));
   return metrics;
 }
 
-function categoricalMetrics(p: CategoricalProfile, values: readonly string[]): FeatureMetrics {
-  const { counts, missing } = categoryCounts(values);
+function categoricalMetrics(p: CategoricalProfile, f: CategoricalWindowFeature): FeatureMetrics {
   const known = new Map(p.categories.map((c, i) => [c, i]));
   const otherIndex = known.get(OTHER_CATEGORY);
   const cur = new Array<number>(p.categories.length).fill(0);
   const ref = [...p.counts];
   const unseen: [string, number][] = [];
-  for (const [category, count] of counts) {
+  for (const [category, count] of f.counts) {
     const i = known.get(category) ?? otherIndex;
     if (i !== undefined) cur[i]! += count;
     else unseen.push([category, count]);
@@ -115,11 +139,17 @@ function categoricalMetrics(p: CategoricalProfile, values: readonly string[]): F
     ref.push(0);
     cur.push(count);
   }
-  const present = values.length - missing;
-  const unseenRows = unseen.reduce((s, [, c]) => s + c, 0);
+  // Categories past the window's cap: one column of their own (their split among themselves is not kept).
+  if (f.overflowRows > 0 && otherIndex !== undefined) cur[otherIndex]! += f.overflowRows;
+  else if (f.overflowRows > 0) {
+    ref.push(0);
+    cur.push(f.overflowRows);
+  }
+  const present = f.rows - f.missing;
+  const unseenRows = unseen.reduce((s, [, c]) => s + c, 0) + (otherIndex === undefined ? f.overflowRows : 0);
   const metrics: FeatureMetrics = {
-    rows: values.length,
-    missing,
+    rows: f.rows,
+    missing: f.missing,
     uniqueValues: ref.length,
     chisquare: chi2Contingency(ref, cur),
     jensenshannon: jensenShannon(ref, cur),
@@ -133,16 +163,30 @@ function categoricalMetrics(p: CategoricalProfile, values: readonly string[]): F
         .map(([k]) => k),
     },
   };
+  if (f.overflowRows > 0) metrics.overflowRows = f.overflowRows;
   if (ref.length === 2) metrics.ztest = twoProportionZTest(ref[0]!, ref[0]! + ref[1]!, cur[0]!, cur[0]! + cur[1]!);
   return metrics;
 }
 
-/** All metrics of a window column against the feature's profile (the column must be of the profile's kind). */
-export function featureMetrics(profile: FeatureProfile, column: FeatureColumn): FeatureMetrics {
-  if (profile.kind === 'numeric' && column.kind === 'numeric') return numericMetrics(profile, column.values);
-  if (profile.kind === 'categorical' && column.kind === 'categorical')
-    return categoricalMetrics(profile, column.values);
-  throw new Error(`feature "${profile.name}" is ${profile.kind} in the reference but ${column.kind} in the window`);
+/** All metrics of a window feature against the feature's profile (the feature must be of the profile's kind). */
+export function windowFeatureMetrics(profile: FeatureProfile, feature: WindowFeature): FeatureMetrics {
+  if (profile.kind === 'numeric' && feature.kind === 'numeric') return numericMetrics(profile, feature);
+  if (profile.kind === 'categorical' && feature.kind === 'categorical') return categoricalMetrics(profile, feature);
+  throw new Error(`feature "${profile.name}" is ${profile.kind} in the reference but ${feature.kind} in the window`);
+}
+
+/** All metrics of a window column against the feature's profile, counted in one batch. */
+export function featureMetrics(
+  profile: FeatureProfile,
+  column: FeatureColumn,
+  settings: DriftSettings,
+): FeatureMetrics {
+  const window = new WindowProfile({ schemaVersion: 1, rows: 0, features: [profile] }, settings);
+  window.addColumn(column);
+  const feature = window.features.get(profile.name);
+  if (!feature)
+    throw new Error(`feature "${profile.name}" is ${profile.kind} in the reference but ${column.kind} in the window`);
+  return windowFeatureMetrics(profile, feature);
 }
 
 /** The value a method decides on: a p-value (ks, chisquare, ztest) or a distance; undefined when not computed. */

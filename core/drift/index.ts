@@ -16,7 +16,8 @@ export {
   isPValueMethod,
 } from './settings';
 export { CategoricalProfile, FeatureProfile, NumericProfile, profileReference, ReferenceProfile } from './profile';
-export { DriftReport, detectDrift, FeatureDriftResult } from './report';
+export { DriftReport, detectDrift, detectWindowDrift, FeatureDriftResult } from './report';
+export { WindowProfile, WindowProfileJson } from './windowProfile';
 export { adjustPValues, datasetVerdict } from './decision';
 export { chooseMethod, DEFAULT_THRESHOLDS, defaultMethod } from './methods';
 export {

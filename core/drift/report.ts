@@ -1,12 +1,13 @@
 // detectDrift: a window's features against the reference profile, one verdict per feature and for the dataset.
 import { z } from 'zod';
 import { InvalidInputError } from '../parse';
-import { featureMetrics, type FeatureMetrics, methodValue } from './compare';
+import { type FeatureMetrics, methodValue, windowFeatureMetrics } from './compare';
 import { adjustPValues, datasetVerdict } from './decision';
-import { absentCounts, type FeatureFrame, frameRows, noFiniteValues } from './frame';
+import { type FeatureFrame, noFiniteValues } from './frame';
 import { chooseMethod, methodMisfit } from './methods';
 import type { ReferenceProfile } from './profile';
 import { DriftCorrection, DriftMethod, type DriftSettings, isPValueMethod } from './settings';
+import { WindowProfile } from './windowProfile';
 
 const Test = z.object({ statistic: z.number(), pValue: z.number() }).strict();
 
@@ -45,6 +46,24 @@ export const FeatureDriftResult = z
       .number()
       .optional()
       .describe('share of current values outside the reference [min, max] (numeric)'),
+    categoryOverflowRows: z
+      .number()
+      .int()
+      .optional()
+      .describe("categorical: rows of categories met past the window's category cap, counted as one category"),
+    approximation: z
+      .object({
+        sketch: z.literal('ddsketch'),
+        relativeAccuracy: z.number().describe('drift.window.sketchRelativeAccuracy'),
+        ksStatisticError: z.number().describe('the KS statistic is within ± this of the exact one'),
+        wassersteinError: z.number().describe('the Wasserstein distance is within ± this of the exact one'),
+        wassersteinNormedError: z.number().describe('the same bound divided by the reference std'),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'numeric features past the exact-count limit: KS and Wasserstein come from a quantile sketch of the window, with these bounds; the other metrics stay exact',
+      ),
     metrics: z
       .object({
         ks: Test.optional(),
@@ -81,7 +100,7 @@ export const DriftReport = z
   .strict();
 export type DriftReport = z.infer<typeof DriftReport>;
 
-function checkInputs(reference: ReferenceProfile, current: FeatureFrame, settings: DriftSettings): void {
+function checkInputs(reference: ReferenceProfile, window: WindowProfile, settings: DriftSettings): void {
   const problems: string[] = [];
   const known = new Set(reference.features.map((f) => f.name));
   for (const name of Object.keys(settings.features)) {
@@ -92,17 +111,18 @@ function checkInputs(reference: ReferenceProfile, current: FeatureFrame, setting
   }
   // A window with columns but no rows has one problem: "100% missing" or "feature missing" would hide it.
   // (A window without any column is told by its file's row count, which the frame does not keep.)
-  if (current.length > 0 && frameRows(current) === 0) problems.push('current window has no rows');
+  const hasColumns = window.features.size > 0 || window.mismatched.size > 0;
+  if (hasColumns && window.rows === 0) problems.push('current window has no rows');
   else {
     for (const f of reference.features) {
-      const col = current.find((c) => c.name === f.name);
-      if (!col) problems.push(`feature "${f.name}" is missing from the current window`);
-      else if (col.kind !== f.kind)
-        problems.push(`feature "${f.name}" is ${f.kind} in the reference but ${col.kind} in the current window`);
-      else if (col.kind === 'numeric' && !col.values.some((v) => Number.isFinite(v))) {
-        const { missing, nonFinite } = absentCounts(col.values);
-        problems.push(noFiniteValues(f.name, 'the current window', col.values.length, missing, nonFinite));
-      } else if (col.kind === 'categorical' && col.values.every((v) => v === ''))
+      const col = window.features.get(f.name);
+      const mismatched = window.mismatched.get(f.name);
+      if (mismatched)
+        problems.push(`feature "${f.name}" is ${f.kind} in the reference but ${mismatched} in the current window`);
+      else if (!col) problems.push(`feature "${f.name}" is missing from the current window`);
+      else if (col.kind === 'numeric' && col.missing + col.nonFinite === col.rows)
+        problems.push(noFiniteValues(f.name, 'the current window', col.rows, col.missing, col.nonFinite));
+      else if (col.kind === 'categorical' && col.missing === col.rows)
         problems.push(`feature "${f.name}" is 100% missing in the current window`);
     }
   }
@@ -111,13 +131,19 @@ function checkInputs(reference: ReferenceProfile, current: FeatureFrame, setting
 
 /** Compares a window with the reference profile; throws InvalidInputError naming every bad input. */
 export function detectDrift(reference: ReferenceProfile, current: FeatureFrame, settings: DriftSettings): DriftReport {
-  checkInputs(reference, current, settings);
+  return detectWindowDrift(reference, new WindowProfile(reference, settings).add(current), settings);
+}
+
+/** Compares a window profile (read in batches, perhaps merged from parts) with the reference profile. */
+export function detectWindowDrift(
+  reference: ReferenceProfile,
+  window: WindowProfile,
+  settings: DriftSettings,
+): DriftReport {
+  checkInputs(reference, window, settings);
   const misfits: string[] = [];
   const partial = reference.features.map((profile) => {
-    const metrics: FeatureMetrics = featureMetrics(
-      profile,
-      current.find((c) => c.name === profile.name)!,
-    );
+    const metrics: FeatureMetrics = windowFeatureMetrics(profile, window.features.get(profile.name)!);
     const override = settings.features[profile.name];
     const choice = chooseMethod(
       profile.kind,
@@ -177,6 +203,8 @@ export function detectDrift(reference: ReferenceProfile, current: FeatureFrame, 
       uniqueValues: metrics.uniqueValues,
       ...(metrics.unseen ? { unseenCategories: metrics.unseen } : {}),
       ...(metrics.outOfRangeShare !== undefined ? { outOfRangeShare: metrics.outOfRangeShare } : {}),
+      ...(metrics.overflowRows !== undefined ? { categoryOverflowRows: metrics.overflowRows } : {}),
+      ...(metrics.approximation ? { approximation: metrics.approximation } : {}),
       metrics: {
         ...(metrics.ks ? { ks: metrics.ks } : {}),
         ...(metrics.wasserstein !== undefined
@@ -197,7 +225,7 @@ export function detectDrift(reference: ReferenceProfile, current: FeatureFrame, 
     fraction: settings.fraction,
     correction: settings.correction,
     referenceRows: reference.rows,
-    currentRows: frameRows(current),
+    currentRows: window.rows,
     missingRateDrifted: features.filter((f) => f.missingRateDrifted).map((f) => f.name),
     nonFiniteRateDrifted: features.filter((f) => f.nonFiniteRateDrifted).map((f) => f.name),
     features,

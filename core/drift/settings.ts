@@ -70,6 +70,27 @@ export const DriftSettings = z
       })
       .strict()
       .prefault({}),
+    window: z
+      .object({
+        memoryMiB: z
+          .number()
+          .int()
+          .min(16)
+          .default(256)
+          .describe(
+            'memory the drift check may hold for one window part (decoded batch + exact counts), whatever its size',
+          ),
+        sketchRelativeAccuracy: z
+          .number()
+          .gt(0)
+          .max(0.1)
+          .default(0.001)
+          .describe(
+            'relative accuracy α of the DDSketch a numeric feature switches to past its exact-count limit (KS and Wasserstein then approximate, bound in the report)',
+          ),
+      })
+      .strict()
+      .prefault({}),
     adaptive: z
       .object({
         enabled: z.boolean().default(false).describe('calibrate distance thresholds on chunks of the reference'),

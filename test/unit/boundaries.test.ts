@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { parseCsv, typeCell } from '../../core/csv';
+import { typeCell } from '../../core/csv';
+import { csvProblem, parseCsvText } from '../../adapters/csvFiles';
 import { RunInput } from '../../core/runInput';
 import { parseTrainerLine } from '../../core/trainerProtocol';
 import { loadAppConfig } from '../../workers/config';
@@ -55,7 +56,7 @@ describe('runtime configuration', () => {
 
 describe('CSV', () => {
   it('parses quotes, doubled quotes and CRLF, and types cells by the schema', () => {
-    const { header, rows } = parseCsv('a,b\r\n"x, y","say ""hi"""\r\n1,\n');
+    const { header, rows } = parseCsvText('a,b\r\n"x, y","say ""hi"""\r\n1,\n');
     assert.deepEqual(header, ['a', 'b']);
     assert.deepEqual(rows, [
       ['x, y', 'say "hi"'],
@@ -70,7 +71,16 @@ describe('CSV', () => {
     );
     assert.equal(typeCell('  ', 'number'), '  ', 'a blank cell is not 0');
     assert.equal(typeCell('2001-01-01 10:00:00', 'timestamp'), Date.UTC(2001, 0, 1, 10));
-    assert.throws(() => parseCsv('a\n"open'), /unterminated/);
+    const problem = (text: string) => {
+      try {
+        parseCsvText(text);
+      } catch (err) {
+        return csvProblem(err);
+      }
+      return 'parsed';
+    };
+    assert.match(problem('a\n"open'), /unterminated quoted field \(opened on line 2\)/);
+    assert.equal(problem('a,b,c\n1,2,3\n\n4,5\n7,8,9\n'), 'row 2 (line 4) has 2 fields, the header has 3');
   });
 });
 
