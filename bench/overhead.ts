@@ -90,7 +90,17 @@ function summary(name: string, samples: PipelineSample[]): void {
   const mean = (f: (s: PipelineSample) => number) => samples.reduce((a, s) => a + f(s), 0) / samples.length;
   const overheads = samples.map((s) => s.overheadMs);
   out(
-    `${name.padEnd(44)} ${String(samples.length).padStart(4)} ${ms(percentile(overheads, 50))} ${ms(percentile(overheads, 99))} ${ms(mean((s) => s.wallMs))} ${ms(mean((s) => s.activityMs + s.localMs))} ${mean((s) => s.activities).toFixed(0).padStart(4)} ${mean((s) => s.localActivities).toFixed(0).padStart(4)} ${mean((s) => s.workflowTasks).toFixed(0).padStart(4)} ${ms(mean((s) => s.taskQueueMs))} ${ms(mean((s) => s.taskRunMs - s.localMs))} ${ms(mean((s) => s.activityQueueMs))}`,
+    `${name.padEnd(44)} ${String(samples.length).padStart(4)} ${ms(percentile(overheads, 50))} ${ms(percentile(overheads, 99))} ${ms(mean((s) => s.wallMs))} ${ms(mean((s) => s.activityMs + s.localMs))} ${mean(
+      (s) => s.activities,
+    )
+      .toFixed(0)
+      .padStart(4)} ${mean((s) => s.localActivities)
+      .toFixed(0)
+      .padStart(4)} ${mean((s) => s.workflowTasks)
+      .toFixed(0)
+      .padStart(
+        4,
+      )} ${ms(mean((s) => s.taskQueueMs))} ${ms(mean((s) => s.taskRunMs - s.localMs))} ${ms(mean((s) => s.activityQueueMs))}`,
   );
 }
 
@@ -134,7 +144,8 @@ try {
   const baselineSamples: PipelineSample[] = [];
   for (let i = 0; i < RUNS; i++) {
     oursSamples.push(await runPipeline(stack, ours.config.taskQueue, 'bench-ours', i));
-    if (i < BASELINE_RUNS) baselineSamples.push(await runPipeline(stack, baseline.config.taskQueue, 'bench-baseline', i));
+    if (i < BASELINE_RUNS)
+      baselineSamples.push(await runPipeline(stack, baseline.config.taskQueue, 'bench-baseline', i));
   }
 
   out(
