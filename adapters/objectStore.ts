@@ -66,6 +66,10 @@ export class ObjectStoreUnavailableError extends Error {
   override readonly name = 'ObjectStoreUnavailableError';
 }
 
+/** A failure of the store itself (a pinned object that changed, the store unreachable), not of what it holds. */
+export const isStoreFailure = (err: unknown): boolean =>
+  err instanceof ObjectChangedError || err instanceof ObjectStoreUnavailableError;
+
 export class ObjectStore {
   constructor(
     readonly client: S3Client,

@@ -9,7 +9,7 @@ import type { Cell, Columns } from '../core/features';
 import type { ColumnType } from '../core/modelConfig';
 import { csvBatches, csvProblem } from './csvFiles';
 import { toCell, UnreadableDatasetError } from './datasetFiles';
-import type { ObjectStore } from './objectStore';
+import { isStoreFailure, type ObjectStore } from './objectStore';
 
 /** Decoded bytes a cell costs while a batch is held (the decoded column, our cells, the derived feature). */
 const BYTES_PER_CELL = 40;
@@ -52,8 +52,7 @@ async function parquetMeta(store: ObjectStore, part: Pick<WindowPart, 'key' | 'e
   try {
     return await parquetMetadataAsync(asyncFile(store, part));
   } catch (err) {
-    if (!(err instanceof Error) || err.name === 'ObjectChangedError' || err.name === 'ObjectStoreUnavailableError')
-      throw err;
+    if (!(err instanceof Error) || isStoreFailure(err)) throw err;
     const head = await store.getRange(part.key, 0, Math.min(part.size, 24), part.etag);
     const begins = JSON.stringify(Buffer.from(head).toString('latin1'));
     throw new UnreadableDatasetError(
@@ -144,8 +143,7 @@ async function* parquetBatches(
           },
         });
       } catch (err) {
-        if ((err as Error).name === 'ObjectChangedError' || (err as Error).name === 'ObjectStoreUnavailableError')
-          throw err;
+        if (isStoreFailure(err)) throw err;
         throw new UnreadableDatasetError(`${where} is truncated or corrupt Parquet (${(err as Error).message})`);
       }
       yield { columns, rows: c === 0 ? rows : 0, where, absent };
@@ -178,8 +176,7 @@ async function* csvPartBatches(
       seen += rows.length;
     }
   } catch (err) {
-    if ((err as Error).name === 'ObjectChangedError' || (err as Error).name === 'ObjectStoreUnavailableError')
-      throw err;
+    if (isStoreFailure(err)) throw err;
     if (err instanceof UnreadableDatasetError || (err as Error).name === 'InvalidInputError') throw err;
     throw new UnreadableDatasetError(`${uri} is not readable CSV: ${csvProblem(err)}`);
   }
