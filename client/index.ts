@@ -1,5 +1,5 @@
 // The typed TypeScript client: start, watch and decide retraining runs from any Node program.
-import { type Client, WorkflowUpdateFailedError } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { workflowIds } from '../core/keys';
 import { parseOrThrow } from '../core/parse';
 import type { Decision } from '../core/reports';
@@ -59,8 +59,21 @@ export async function decideRun(
         args: [{ by, comment, ...(token ? { token } : {}), ...(idToken ? { idToken } : {}) }],
       });
   } catch (err) {
+    const verb = outcome === 'approved' ? 'approve' : 'reject';
     if (err instanceof WorkflowUpdateFailedError && err.cause)
-      throw new Error(`${outcome === 'approved' ? 'approve' : 'reject'} refused: ${err.cause.message}`, { cause: err });
+      throw new Error(`${verb} refused: ${err.cause.message}`, { cause: err });
+    // A run that finished while the decision was on its way (or before it) no longer takes updates: say so.
+    if (err instanceof WorkflowNotFoundError) {
+      const closed = await client.workflow
+        .getHandle(workflowId)
+        .describe()
+        .then((d) => (d.status.name === 'RUNNING' ? null : d.status.name))
+        .catch(() => null);
+      if (closed)
+        throw new Error(`${verb} refused: run ${workflowId} is not awaiting approval: it has finished (${closed})`, {
+          cause: err,
+        });
+    }
     throw err;
   }
 }
