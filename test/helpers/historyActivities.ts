@@ -27,7 +27,11 @@ export function activityRuns(history: History): ActivityRun[] {
     if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
     const started = e.activityTaskStartedEventAttributes;
     if (started)
-      runs.push({ type: scheduled.get(String(started.scheduledEventId)) ?? '', attempt: started.attempt ?? 1, local: false });
+      runs.push({
+        type: scheduled.get(String(started.scheduledEventId)) ?? '',
+        attempt: started.attempt ?? 1,
+        local: false,
+      });
     const local = markerData(e);
     if (local) runs.push({ type: local.activity_type ?? '', attempt: local.attempt ?? 1, local: true });
   }

@@ -101,7 +101,11 @@ describe('bad input', () => {
     const failure = await failureOf(handle);
     assert.equal(failure.type, 'DatasetNotFound');
     assert.match(failure.message, /stage validate failed: no object at s3:\/\/.*\/data\/missing\.parquet/);
-    assert.deepEqual(await activitiesRun(handle), ['resolveRunConfig', 'validateDataset'], 'no training');
+    assert.deepEqual(
+      await activitiesRun(handle),
+      ['resolveRunConfig', 'governanceVerifyingKey', 'validateDataset'],
+      'no training',
+    );
   });
 
   it('fails on truncated Parquet', async () => {
@@ -137,7 +141,11 @@ describe('bad input', () => {
     );
     assert.match(failure.message, /delay \[min\] .*row 8: -5000/);
     assert.match(failure.message, /origin \[nullable\] .*row 3: null/);
-    assert.deepEqual(await activitiesRun(handle), ['resolveRunConfig', 'validateDataset'], 'no training');
+    assert.deepEqual(
+      await activitiesRun(handle),
+      ['resolveRunConfig', 'governanceVerifyingKey', 'validateDataset'],
+      'no training',
+    );
     const report = (await tenant.store.getJson(
       keys.validationReport('flight-delay', (await handle.describe()).runId),
     )) as { ok: boolean; violations: unknown[] };

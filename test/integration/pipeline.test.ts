@@ -149,7 +149,10 @@ describe('retrainingPipeline end to end', () => {
     assert.equal(waitingView.versions.find((v) => v.version === challenger)?.decidedBy, 'pending');
     const decision = await decideRun(stack.client, handle.workflowId, 'approved', 'bob', 'looks good');
     assert.equal(decision.decision?.by, 'bob');
-    await assert.rejects(decideRun(stack.client, handle.workflowId, 'rejected', 'carol'), /already approved by bob|not awaiting approval: it has finished/);
+    await assert.rejects(
+      decideRun(stack.client, handle.workflowId, 'rejected', 'carol'),
+      /already approved by bob|not awaiting approval: it has finished/,
+    );
     const result = await handle.result();
     await recordHistory(stack.client, 'pipeline-manual-approval', handle.workflowId);
     assert.equal(result.outcome, 'promoted');
