@@ -25,8 +25,8 @@ function flightsInGroups(rows: FlightRows, groupRows: number): Uint8Array {
   const writer = new ByteWriter();
   const columnData = flightColumns(rows);
   const pq = new ParquetWriter({ writer, schema: schemaFromColumnData({ columnData }) });
-  pq.write({ columnData, rowGroupSize: groupRows });
-  pq.finish();
+  void pq.write({ columnData, rowGroupSize: groupRows });
+  void pq.finish();
   return new Uint8Array(writer.getBuffer());
 }
 
@@ -48,14 +48,14 @@ function parquetWithForeignRowGroup(first: FlightRows, second: FlightRows): Uint
   const writer = new ByteWriter();
   const declared = schemaFromColumnData({ columnData: flightColumns(first) });
   const pq = new ParquetWriter({ writer, schema: declared });
-  pq.write({ columnData: flightColumns(first), rowGroupSize: first.delay.length });
+  void pq.write({ columnData: flightColumns(first), rowGroupSize: first.delay.length });
   const other = flightColumns(second).map((c) =>
     c.name === 'distance' ? { name: 'distance', type: 'DOUBLE' as const, data: c.data as number[] } : c,
   );
   pq.schema = schemaFromColumnData({ columnData: other });
-  pq.write({ columnData: other, rowGroupSize: second.delay.length });
+  void pq.write({ columnData: other, rowGroupSize: second.delay.length });
   pq.schema = declared;
-  pq.finish();
+  void pq.finish();
   return new Uint8Array(writer.getBuffer());
 }
 
