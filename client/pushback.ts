@@ -1,9 +1,16 @@
 // The server pushes back on bursts — its rate limits (RESOURCE_EXHAUSTED), the cap on in-flight Updates per workflow
 // (RESOURCE_EXHAUSTED, ABORTED), a busy frontend (UNAVAILABLE) — for instance when 1,000 supervisors start at once.
-// Such a call is retried with jittered exponential backoff, each retry reported, and never dropped for it.
+// Such a call is retried with jittered exponential backoff, each retry reported, and never dropped for it. So is a
+// busy worker's: an Update that timed out waiting for the workflow (DEADLINE_EXCEEDED) or that found its workflow
+// task failing for the moment (FAILED_PRECONDITION, "Workflow Task in failed state", which update-with-start reports
+// as "could not be executed"). Every call retried here carries one Update id over its attempts, so a retry of a
+// delivered message returns its first answer.
 
-/** gRPC codes of pushback: RESOURCE_EXHAUSTED, ABORTED, UNAVAILABLE. */
-const PUSHBACK = new Set([8, 10, 14]);
+/** gRPC codes of pushback: DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, UNAVAILABLE. */
+const PUSHBACK = new Set([4, 8, 10, 14]);
+/** FAILED_PRECONDITION is pushback only when it says the workflow task is failing (it retries by itself). */
+const FAILED_PRECONDITION = 9;
+const TASK_FAILING = /Workflow Task in failed state|Update-with-Start could not be executed/i;
 const MAX_ATTEMPTS = 60;
 const MAX_DELAY_MS = 2_000;
 
@@ -22,8 +29,10 @@ export interface PushbackRetry {
 
 /** The pushback code of `err` or of one of its causes, else null. */
 export function pushbackCode(err: unknown): number | null {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e)
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
     if (typeof e.code === 'number' && PUSHBACK.has(e.code)) return e.code;
+    if (e.code === FAILED_PRECONDITION && TASK_FAILING.test(String(e.message))) return FAILED_PRECONDITION;
+  }
   return null;
 }
 

@@ -53,11 +53,13 @@ export function cardFromHistory(): Omit<ModelCard, 'version' | 'artifactKey'> {
 
 /**
  * Fake pipeline activities that return what the real ones returned in the recorded run, noting each call in
- * `calls`; `evaluation` says what the evaluation returns (default: the recorded one, with no champion).
+ * `calls`; `evaluation` says what the evaluation returns (default: the recorded one, with no champion), `championNow`
+ * what reading the champion returns (default: none).
  */
 export function recordedActivities(
   calls: string[] = [],
   evaluation?: () => EvaluationReport,
+  championNow: () => number | null = () => null,
 ): { control: Partial<ControlActivities>; gpu: Partial<GpuActivities> } {
   const recorded = recordedStageResults();
   const fake =
@@ -85,7 +87,7 @@ export function recordedActivities(
       registerChallenger: fake('registerChallenger', () => registered(false)),
       promoteChampion: fake('promoteChampion', () => registered(true)),
       recordRejection: fake('recordRejection', () => undefined),
-      currentChampionVersion: fake('currentChampionVersion', () => null),
+      currentChampionVersion: fake('currentChampionVersion', championNow),
       notify: fake('notify', () => ({ delivered: true, duplicate: false })),
       governanceVerifyingKey: () => {
         calls.push('governanceVerifyingKey');

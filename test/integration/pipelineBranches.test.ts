@@ -21,16 +21,21 @@ describe('retrainingPipeline branches (time-skipping server, fake activities)', 
   const calls: string[] = [];
   const recorded = recordedStageResults();
   let candidateRocAuc = recorded.evaluation.candidate.overall.rocAuc;
+  let championNow: number | null = null;
 
   // Each fake returns what the real activity returned in a recorded run, and notes that it was called.
-  const { control, gpu } = recordedActivities(calls, () => ({
-    ...recorded.evaluation,
-    champion: null,
-    candidate: {
-      ...recorded.evaluation.candidate,
-      overall: { ...recorded.evaluation.candidate.overall, rocAuc: candidateRocAuc },
-    },
-  }));
+  const { control, gpu } = recordedActivities(
+    calls,
+    () => ({
+      ...recorded.evaluation,
+      champion: null,
+      candidate: {
+        ...recorded.evaluation.candidate,
+        overall: { ...recorded.evaluation.candidate.overall, rocAuc: candidateRocAuc },
+      },
+    }),
+    () => championNow,
+  );
 
   before(async () => {
     env = await timeSkippingEnvironment();
@@ -106,5 +111,21 @@ describe('retrainingPipeline branches (time-skipping server, fake activities)', 
       calls.filter((c) => ['registerChallenger', 'promoteChampion', 'recordRejection'].includes(c)),
       ['registerChallenger', 'recordRejection'],
     );
+  });
+
+  it("a champion that is already this run's version (its promotion ran, the task recording it was lost) is not gated against itself", async () => {
+    candidateRocAuc = recorded.evaluation.candidate.overall.rocAuc;
+    championNow = 1; // the fake registers version 1: the champion read sees this run's own promotion
+    try {
+      const result = await run(testModelConfig());
+      assert.equal(result.outcome, 'promoted');
+      assert.deepEqual(
+        calls.filter((c) => ['evaluateModels', 'currentChampionVersion', 'promoteChampion'].includes(c)),
+        ['evaluateModels', 'currentChampionVersion', 'promoteChampion'],
+        'one evaluation, then the idempotent swap again with the verdict it was made on',
+      );
+    } finally {
+      championNow = null;
+    }
   });
 });

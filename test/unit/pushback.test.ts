@@ -29,6 +29,42 @@ describe('retryPushback', () => {
     );
   });
 
+  it('retries an Update that timed out waiting for a busy worker, and a workflow task failing for the moment', async () => {
+    const codes: number[] = [];
+    let calls = 0;
+    const result = await retryPushback(
+      'drift alert a-2',
+      async () => {
+        calls++;
+        if (calls === 1) throw grpcError(4, 'context deadline exceeded');
+        if (calls === 2) throw grpcError(9, 'Update-with-Start could not be executed.');
+        if (calls === 3) throw grpcError(9, 'Workflow Task in failed state.');
+        return 'ack';
+      },
+      (r) => codes.push(r.code),
+      noSleep,
+    );
+    assert.equal(result, 'ack');
+    assert.deepEqual(codes, [4, 9, 9]);
+  });
+
+  it('fails at once on another FAILED_PRECONDITION', async () => {
+    let calls = 0;
+    await assert.rejects(
+      retryPushback(
+        'x',
+        async () => {
+          calls++;
+          throw grpcError(9, 'namespace is not active');
+        },
+        () => assert.fail('no retry expected'),
+        noSleep,
+      ),
+      /wrapped/,
+    );
+    assert.equal(calls, 1);
+  });
+
   it('fails at once on an error that is not pushback', async () => {
     let calls = 0;
     await assert.rejects(

@@ -1,6 +1,6 @@
 // Evaluate and gate, and promotion. A verdict holds only against the champion it was computed with: when another
 // run promoted a new champion meanwhile, the candidate is evaluated and gated again before it may be promoted.
-import { log } from '@temporalio/workflow';
+import { log, patched } from '@temporalio/workflow';
 import { evaluateGate } from '../../core/gate';
 import type { ModelConfig } from '../../core/modelConfig';
 import type {
@@ -49,6 +49,8 @@ export async function evaluateAndGate(book: RunBook, candidate: TrainedCandidate
   return { evaluation, verdict };
 }
 
+export const OWN_PROMOTION_REPEATED = 'own-promotion-repeated';
+
 /**
  * Promotes the approved challenger: a compare-and-swap from the champion its verdict was computed against. A
  * champion that moved (while people decided, or in a race at the swap) means evaluating and gating again.
@@ -66,7 +68,11 @@ export async function promote(
     { summary: 'read the champion' },
     [modelId],
   );
-  for (let moved = championNow !== verdict.championVersion; ; moved = true) {
+  // The champion already being this run's version means this run promoted it and the workflow task that recorded it
+  // was lost (the short steps are local activities: a task that times out runs them again). The swap is idempotent,
+  // so it runs again with the verdict it was made on, instead of gating the candidate against itself.
+  const ownPromotion = championNow === registered.version && patched(OWN_PROMOTION_REPEATED);
+  for (let moved = championNow !== verdict.championVersion && !ownPromotion; ; moved = true) {
     if (moved) {
       log.info('champion changed: evaluating again', { gatedAgainst: verdict.championVersion });
       ({ evaluation, verdict } = await evaluateAndGate(book, candidate));
