@@ -80,7 +80,9 @@ export async function seedChampions(
     throw new Error(`the seed run of ${seed} ended ${status.outcome}: ${status.error}`);
   const champion = await readChampion(store, seed);
   if (!champion) throw new Error(`the seed run of ${seed} was promoted but ${seed} has no champion`);
-  const { version: _v, artifactKey, ...card } = champion.card;
+  const { artifactKey, ...seedCard } = champion.card;
+  const card: Omit<typeof seedCard, 'version'> & { version?: number } = { ...seedCard };
+  delete card.version;
   const profile = await store.getBytes(keys.referenceProfile(seed, champion.version));
   const limit = pLimit(16);
   await Promise.all(

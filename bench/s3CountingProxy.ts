@@ -41,7 +41,8 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   const server = http.createServer((req, res) => {
     requests.push({ at: Date.now(), ...classifyRequest(req.method ?? 'GET', req.url ?? '/') });
     // Expect: 100-continue is answered by this server already; it is not a signed header.
-    const { expect: _expect, ...headers } = req.headers;
+    const headers = { ...req.headers };
+    delete headers.expect;
     const forwarded = http.request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
       (answer) => {
