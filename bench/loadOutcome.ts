@@ -1,6 +1,6 @@
 // How bench/load.ts's fleet ended: the storm's runs (from visibility and their histories), the supervisors'
 // history lengths, and the integrity checks — one run per incident, registry versions = promoted runs, nothing failed.
-import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import type { Client, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import pLimit from 'p-limit';
 import type { ObjectStore } from '../adapters/objectStore';
@@ -128,18 +128,18 @@ export async function sampledTaskLatencies(
   sinceMs: number,
   checks: number,
   supervisors: string[],
-): Promise<{ latencies: number[]; histories: number }> {
-  const handles = supervisors.map((m) => client.workflow.getHandle(workflowIds.supervisor(m)));
+): Promise<{ checks: number[][]; supervisors: number[][] }> {
+  const supervisorHandles = supervisors.map((m) => client.workflow.getHandle(workflowIds.supervisor(m)));
+  const checkHandles: WorkflowHandle[] = [];
   const query = `WorkflowType = 'driftCheck' AND StartTime >= '${new Date(sinceMs).toISOString()}'`;
   for await (const info of client.workflow.list({ query })) {
-    if (handles.length >= supervisors.length + checks) break;
-    handles.push(client.workflow.getHandle(info.workflowId, info.runId));
+    if (checkHandles.length >= checks) break;
+    checkHandles.push(client.workflow.getHandle(info.workflowId, info.runId));
   }
   const limit = pLimit(8);
-  const latencies = await Promise.all(
-    handles.map((h) => limit(async () => taskLatenciesSince(await h.fetchHistory(), sinceMs))),
-  );
-  return { latencies: latencies.flat(), histories: handles.length };
+  const latencies = (handles: WorkflowHandle[]) =>
+    Promise.all(handles.map((h) => limit(async () => taskLatenciesSince(await h.fetchHistory(), sinceMs))));
+  return { checks: await latencies(checkHandles), supervisors: await latencies(supervisorHandles) };
 }
 
 /** What went wrong with the fleet's work, as sentences; empty when nothing did. */
