@@ -277,6 +277,10 @@ try {
   out(
     `RESULT models=${opts.models} rss_mib=${fmt(peakRss)} task_latency_p99_ms=${fmt(p99)} runs_per_min=${fmt(runsPerMin, 1)}`,
   );
+} catch (err) {
+  // Said before cleanup: calls still in flight may fail loudly once the stack is gone.
+  process.stderr.write(`bench:load failed: ${(err as Error).stack ?? String(err)}\n`);
+  exitCode = 1;
 } finally {
   for (const w of workers) await w.stop(30_000);
   await stack.stop();
