@@ -6,7 +6,7 @@ type History = temporal.api.history.v1.IHistory;
 type Event = temporal.api.history.v1.IHistoryEvent;
 
 /** An event's time in ms since the epoch, to the microsecond (tsToMs rounds to whole ms). */
-function eventMs(e: Event): number {
+export function eventMs(e: Event): number {
   const t = e.eventTime!;
   return Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6;
 }
