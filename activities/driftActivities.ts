@@ -136,7 +136,10 @@ export function createDriftActivities(deps: ActivityDeps) {
     }
     const card = await readCard(store, modelId, champion.version);
     await storeReferenceProfile(store, config, modelId, champion.version, card.data.splits.train.key);
-    const parts = await planWindowParts(store, window, config.dataset.format, MAX_PARTS);
+    const parts = await planWindowParts(store, window, config.dataset.format, {
+      maxParts: MAX_PARTS,
+      partRows: config.drift.window.partRows,
+    });
     return { championVersion: champion.version, window, parts };
   }
 

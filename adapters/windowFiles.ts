@@ -62,28 +62,38 @@ async function parquetMeta(store: ObjectStore, part: Pick<WindowPart, 'key' | 'e
 }
 
 /**
- * The window's parts: each file pinned to its current ETag; Parquet files split by row groups so that the window
- * has about `maxParts` parts (never more row groups than a file has, never fewer than one part per file).
+ * The window's parts: each file pinned to its current ETag; a Parquet file cut into runs of whole row groups of at
+ * least `partRows` rows (more when the window would otherwise have over `maxParts` parts). A CSV file, and a Parquet
+ * file without row groups, is one part.
  */
 export async function planWindowParts(
   store: ObjectStore,
   keys: string[],
   format: 'parquet' | 'csv',
-  maxParts: number,
+  limits: { maxParts: number; partRows: number },
 ): Promise<WindowPart[]> {
   const files = await Promise.all(keys.map(async (key) => ({ key, ...(await store.head(key)) })));
   if (format === 'csv') return files.map((f) => ({ ...f, format }));
-  const groups = await Promise.all(files.map(async (f) => (await parquetMeta(store, f)).row_groups.length));
-  const total = groups.reduce((s, g) => s + g, 0);
-  const perPart = Math.max(1, Math.ceil(total / maxParts));
+  const groupRows = await Promise.all(
+    files.map(async (f) => (await parquetMeta(store, f)).row_groups.map((g) => Number(g.num_rows))),
+  );
+  const total = groupRows.flat().reduce((s, r) => s + r, 0);
+  const perPart = Math.max(limits.partRows, Math.ceil(total / limits.maxParts));
   return files.flatMap((f, i): WindowPart[] => {
-    const g = groups[i]!;
-    if (g === 0) return [{ ...f, format, rowGroups: [0, 1] }];
-    return Array.from({ length: Math.ceil(g / perPart) }, (_, p) => ({
-      ...f,
-      format,
-      rowGroups: [p * perPart, Math.min(g, (p + 1) * perPart)] as [number, number],
-    }));
+    const rows = groupRows[i]!;
+    if (rows.length === 0) return [{ ...f, format, rowGroups: [0, 1] }];
+    const parts: WindowPart[] = [];
+    let first = 0;
+    let held = 0;
+    rows.forEach((r, g) => {
+      held += r;
+      if (held >= perPart || g === rows.length - 1) {
+        parts.push({ ...f, format, rowGroups: [first, g + 1] });
+        first = g + 1;
+        held = 0;
+      }
+    });
+    return parts;
   });
 }
 

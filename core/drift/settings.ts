@@ -88,6 +88,14 @@ export const DriftSettings = z
           .describe(
             'relative accuracy α of the DDSketch a numeric feature switches to past its exact-count limit (KS and Wasserstein then approximate, bound in the report)',
           ),
+        partRows: z
+          .number()
+          .int()
+          .min(1)
+          .default(250_000)
+          .describe(
+            'rows a part of a fanned-out check holds at least (whole row groups; a smaller file is one part): below it, the extra activity costs more than the parallelism gains',
+          ),
       })
       .strict()
       .prefault({}),

@@ -93,7 +93,14 @@ describe('drift windows read in parts', () => {
     await tenant.store.put('train/2001-01.parquet', flightsParquet(await readFlightsSlice(0, 30_000)));
     const base = testModelConfig({ approval: 'auto', hyperparameters: { epochs: 1, batchSize: 4096 } });
     // No gate: this file is about reading windows, any trained champion will do as the reference.
-    config = ModelConfig.parse({ ...base, modelId, dataset: { ...base.dataset, sampleRows: undefined }, gate: {} });
+    // Parts of 3,000 rows at least, so that small test files fan out (the default, 250,000, keeps them whole).
+    config = ModelConfig.parse({
+      ...base,
+      modelId,
+      dataset: { ...base.dataset, sampleRows: undefined },
+      gate: {},
+      drift: { ...base.drift, window: { ...base.drift.window, partRows: 3_000 } },
+    });
     await tenant.store.putJson(keys.registeredConfig(modelId), config);
     await stack.startWorkers(tenant.config);
     const first = await startRetraining(
@@ -121,6 +128,18 @@ describe('drift windows read in parts', () => {
     const history = await stack.client.workflow.getHandle(workflowIds.driftCheck(modelId, 'parts')).fetchHistory();
     const parts = activityRuns(history).filter((r) => r.type === 'profileWindowPart');
     assert.equal(parts.length, 12, 'one activity per row group (6 + 6, under the 16-part limit)');
+    const byDefault = await planWindowParts(tenant.store, ['check/a.parquet', 'check/b.parquet'], 'parquet', {
+      maxParts: 16,
+      partRows: ModelConfig.parse(testModelConfig()).drift.window.partRows,
+    });
+    assert.deepEqual(
+      byDefault.map((p) => [p.key, p.rowGroups]),
+      [
+        ['check/a.parquet', [0, 6]],
+        ['check/b.parquet', [0, 6]],
+      ],
+      'by default a small file is one part: an activity per 5,000 rows would cost more than it gains',
+    );
 
     const stored = (await tenant.store.getJson(result.reportKey!)) as { report: DriftReport };
     const reference = ReferenceProfile.parse(await tenant.store.getJson(keys.referenceProfile(modelId, 1)));
@@ -157,7 +176,7 @@ describe('drift windows read in parts', () => {
     const csv =
       'date,delay,distance,origin,destination\n2001-01-01T00:00:00Z,3,400,SFO,LAX\n2001-01-01T01:00:00Z,5,400\n';
     await tenant.store.put('check/ragged.csv', new TextEncoder().encode(csv));
-    const [part] = await planWindowParts(tenant.store, ['check/ragged.csv'], 'csv', 16);
+    const [part] = await planWindowParts(tenant.store, ['check/ragged.csv'], 'csv', { maxParts: 16, partRows: 1 });
     const types = Object.fromEntries(Object.entries(config.dataset.columns).map(([k, v]) => [k, v.type]));
     const read = async () => {
       for await (const batch of readWindowPart(tenant.store, part!, ['delay', 'origin'], types, 1 << 20)) void batch;
@@ -170,7 +189,10 @@ describe('drift windows read in parts', () => {
 
   it('a window file rewritten after it was planned is not read half old, half new: the read fails as changed', async () => {
     await tenant.store.put('check/growing.parquet', flightsInGroups(await readFlightsSlice(400_000, 410_000), 2_000));
-    const parts = await planWindowParts(tenant.store, ['check/growing.parquet'], 'parquet', 16);
+    const parts = await planWindowParts(tenant.store, ['check/growing.parquet'], 'parquet', {
+      maxParts: 16,
+      partRows: 1,
+    });
     assert.equal(parts.length, 5);
     await tenant.store.put('check/growing.parquet', flightsInGroups(await readFlightsSlice(400_000, 420_000), 2_000));
     const types = Object.fromEntries(Object.entries(config.dataset.columns).map(([k, v]) => [k, v.type]));
