@@ -15,7 +15,6 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
   detectWindowDrift,
-  DriftSettings,
   type FeatureProfile,
   type ReferenceProfile,
   WindowProfile,
@@ -23,7 +22,7 @@ import {
 } from '../core/drift';
 import { frameParquet, runBaselines } from './driftBaselines';
 import type { WideTask } from './driftWideWorker';
-import { BLOCK_ROWS, wholeColumns, wideColumns, WIDE_COLUMNS } from './wideData';
+import { BLOCK_ROWS, wholeColumns, wideColumns, WIDE_COLUMNS, wideSettings } from './wideData';
 
 const REFERENCE_ROWS = 100_000;
 const CURRENT_ROWS = 3_000_000;
@@ -32,7 +31,11 @@ const seconds = (since: number) => (performance.now() - since) / 1000;
 
 function runWorker<T>(task: WideTask): Promise<T> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./driftWideWorker.ts', import.meta.url), { workerData: task });
+    // Node 20 does not run a worker's entry through the parent's --import hooks: the worker registers tsx itself.
+    const entry = new URL('./driftWideWorker.ts', import.meta.url).href;
+    const tsx = import.meta.resolve('tsx/esm/api');
+    const boot = `import(${JSON.stringify(tsx)}).then((t) => (t.register(), import(${JSON.stringify(entry)})))`;
+    const worker = new Worker(boot, { eval: true, workerData: task });
     worker.once('message', resolve);
     worker.once('error', reject);
     worker.once('exit', (code) => code !== 0 && reject(new Error(`wide-case worker exited ${code}`)));
@@ -40,7 +43,7 @@ function runWorker<T>(task: WideTask): Promise<T> {
 }
 
 async function ours(threads: number) {
-  const settings = DriftSettings.parse({});
+  const settings = wideSettings();
   const columns = wideColumns();
   const t0 = performance.now();
   // Reference: columns dealt round-robin, so each worker gets numeric and categorical ones alike.

@@ -3,14 +3,14 @@
 // the parts a fanned-out drift check hands to its merge.
 import { parentPort, workerData } from 'node:worker_threads';
 import {
-  DriftSettings,
+  type DriftSettings,
   type FeatureFrame,
   type FeatureProfile,
   profileReference,
   type ReferenceProfile,
   WindowProfile,
 } from '../core/drift';
-import { blockRows, wholeColumns, wideBlock, WIDE_COLUMNS } from './wideData';
+import { blockRows, wholeColumns, wideBlock, WIDE_COLUMNS, wideSettings } from './wideData';
 
 export type WideTask =
   | { task: 'reference'; rows: number; columns: number[] }
@@ -40,6 +40,6 @@ function windowPart(task: Extract<WideTask, { task: 'window' }>, settings: Drift
 }
 
 const task = workerData as WideTask;
-const settings = DriftSettings.parse({});
+const settings = wideSettings();
 if (task.task === 'reference') parentPort!.postMessage(referenceFeatures(task.rows, task.columns, settings));
 else parentPort!.postMessage(windowPart(task, settings).toJSON());

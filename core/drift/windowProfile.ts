@@ -128,9 +128,9 @@ function addSketchedValues(p: NumericProfile, f: NumericWindowFeature, values: F
     else {
       bins[binOf(edges, v)]!++;
       if (v < min || v > max) outside++;
-      sketch.add(v);
     }
   }
+  sketch.addValues(values, from);
   f.missing += missing;
   f.nonFinite += nonFinite;
   f.outside += outside;
