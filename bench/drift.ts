@@ -23,7 +23,6 @@ import {
   detectDrift,
   type DriftReport,
   DriftSettings,
-  type FeatureFrame,
   featureFrame,
   profileReference,
   type ReferenceProfile,

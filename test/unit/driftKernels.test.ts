@@ -13,6 +13,7 @@ import {
 import { categoryStrings, countCodes, encodeCategories } from '../../core/drift/categories';
 import { deriveCategorical, deriveNumeric, utcHour, utcWeekday } from '../../core/drift/deriveColumns';
 import { distributionOf } from '../../core/drift/statistics';
+import { CenteredSketch } from '../../core/drift/sketch';
 import { ValueCounts } from '../../core/drift/valueCounts';
 import { type Cell, deriveFeature, isMissing } from '../../core/features';
 import type { FeatureTransform } from '../../core/modelConfig';
@@ -174,5 +175,28 @@ describe('exact value counts', () => {
         expected.total,
       ],
     );
+  });
+});
+
+describe('sketch batches', () => {
+  it('addValues fills the same buckets as add one value at a time, skipping NaN and ±Infinity', () => {
+    const rand = seededRandom(11);
+    const values = Float64Array.from({ length: 50_000 }, (_, i) =>
+      i % 101 === 0
+        ? Number.NaN
+        : i % 103 === 0
+          ? -Infinity
+          : i % 7 === 0
+            ? 5
+            : 5 + (rand() - 0.5) * 10 ** (6 * rand() - 3),
+    );
+    const one = new CenteredSketch(5, 0.001);
+    for (const v of values.subarray(17)) if (Number.isFinite(v)) one.add(v);
+    const batch = new CenteredSketch(5, 0.001);
+    batch.addValues(values.subarray(0, 30_000), 17);
+    batch.addValues(values.subarray(30_000));
+    assert.deepEqual(batch.toJSON(), { ...one.toJSON(), absDeviation: batch.toJSON().absDeviation });
+    assert.ok(Math.abs(batch.toJSON().absDeviation - one.toJSON().absDeviation) < 1e-9 * one.toJSON().absDeviation);
+    assert.equal(batch.count, one.count);
   });
 });
