@@ -46,6 +46,7 @@ async function ours(threads: number) {
   const settings = wideSettings();
   const columns = wideColumns();
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   // Reference: columns dealt round-robin, so each worker gets numeric and categorical ones alike.
   const parts = await Promise.all(
     Array.from({ length: threads }, (_, k) =>
@@ -87,6 +88,8 @@ async function ours(threads: number) {
   const compareS = seconds(t2);
   const totalS = seconds(t0);
   const rssMiB = process.resourceUsage().maxRSS / 1024;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuS = (cpu.user + cpu.system) / 1e6; // the process's threads together
 
   const expected = new Set(columns.filter((c) => c.drifted).map((c) => c.name));
   const flagged = new Set(report.driftedFeatures);
@@ -98,7 +101,8 @@ async function ours(threads: number) {
       `current window ${windowS.toFixed(1)} s (${CURRENT_ROWS.toLocaleString('en-US')} rows, generated in ${BLOCK_ROWS}-row blocks), compare ${compareS.toFixed(2)} s`,
   );
   out(
-    `  total ${totalS.toFixed(1)} s (${Math.round((CURRENT_ROWS * WIDE_COLUMNS) / totalS).toLocaleString('en-US')} window values/s, data generation included); peak RSS ${Math.round(rssMiB)} MiB`,
+    `  total ${totalS.toFixed(1)} s (${Math.round((CURRENT_ROWS * WIDE_COLUMNS) / totalS).toLocaleString('en-US')} window values/s, data generation included); peak RSS ${Math.round(rssMiB)} MiB; ` +
+      `CPU ${cpuS.toFixed(0)} s over all threads (${(cpuS / totalS).toFixed(2)} cores busy on average: below ${threads} means the cores were shared)`,
   );
   out(
     `  ${sketched} numeric columns went to the sketch (max KS error ${Math.max(0, ...report.features.map((f) => f.approximation?.ksStatisticError ?? 0)).toExponential(1)}); ` +

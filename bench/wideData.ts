@@ -1,6 +1,6 @@
 // The synthetic wide data of bench:drift's wide case, generated block by block from a seed so that no window is ever
 // held whole and any worker can produce any block: 1000 columns, the first half numeric (continuous ones, which
-// pass the window's exact-count limit and go to the sketch, and integer ones with a few dozen values, counted
+// pass the window's exact-count limit and go to the sketch, and integer ones with about twenty values, counted
 // exactly), the second half categorical as codes + dictionary (how Parquet dictionary pages deliver them).
 // A known subset drifts in the current window: numeric columns by a mean shift, categorical ones by a mix of their
 // category weights with the weights reversed. About 1 value in 128 is missing everywhere.
