@@ -1,33 +1,39 @@
-// npm run bench:drift — the drift battery on 1,000,000 rows of the real flights data, three tools, one run:
-//  our TypeScript engine (core/drift), Evidently's DataDriftPreset and the same battery in SciPy/NumPy.
-// The feature frames are derived once here (the demo model's features) and written to Parquet, so every tool sees
-// identical data. Timings exclude file loading everywhere; each tool runs once as a warm-up, then REPS timed runs,
-// and the median counts. The last line is machine-readable:
+// npm run bench:drift [-- --no-wide] — two cases, one run.
+// 1. The drift battery on 1,000,000 rows of the real flights data, three tools: our TypeScript engine (core/drift),
+//    Evidently's DataDriftPreset and the same battery in SciPy/NumPy. The feature frames are derived once here (the
+//    demo model's features) and written to Parquet, so every tool sees identical data. Timings exclude file loading
+//    everywhere; each tool runs once as a warm-up, then REPS timed runs, and the median counts. Printed: the timings,
+//    each feature's verdict by all three tools, and how far our metrics are from SciPy's (relative).
+// 2. The wide case (bench/driftWide.ts, a process of its own; skipped with --no-wide): 3,000,000 synthetic rows ×
+//    1000 columns streamed through the window profile on worker threads; printed: its wall time, peak RSS, the
+//    drifted columns missed and false alarms (the run fails on any), and Evidently on samples of the same data with
+//    its time extrapolated to the full size (labelled "extrapolated").
+// The last line is machine-readable:
 //   RESULT rows_per_s=<our current-window rows/s> vs_evidently=<ours ÷ Evidently's rows/s> vs_scipy=<ours ÷ SciPy's>
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+//          wide_s=<wide case wall seconds> wide_rss_mib=<its peak RSS>   (the wide fields are "skipped" with --no-wide)
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type ParquetColumn, readParquet, writeParquet } from '../adapters/datasetFiles';
+import { createInterface } from 'node:readline';
+import { readParquet } from '../adapters/datasetFiles';
 import { loadModelConfigFile } from '../cli/models';
 import { FLIGHTS_FILE } from '../cli/ingestFlights';
 import {
   detectDrift,
   type DriftReport,
   DriftSettings,
-  type FeatureFrame,
   featureFrame,
   profileReference,
   type ReferenceProfile,
 } from '../core/drift';
 import type { Columns } from '../core/features';
 import { projectRoot } from '../stack/paths';
+import { frameParquet, runBaselines, type ScipyFeature, type Stat } from './driftBaselines';
 
 const REPS = 3;
 const CURRENT_ROWS = 1_000_000;
 const CURRENT_FROM_MONTH = 3; // 0-based UTC month: April 2001
-const python = path.join(projectRoot, '.ct', 'tools', 'bench-venv', 'bin', 'python');
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (x: number, digits = 4) =>
@@ -52,28 +58,6 @@ function timed<T>(fn: () => T, reps: number): { seconds: number[]; result: T } {
 
 function sliceColumns(columns: Columns, start: number, end: number): Columns {
   return Object.fromEntries(Object.entries(columns).map(([k, v]) => [k, v.slice(start, end)]));
-}
-
-function frameParquet(frame: FeatureFrame): Uint8Array {
-  return writeParquet(
-    frame.map((c): ParquetColumn =>
-      c.kind === 'numeric'
-        ? { name: c.name, type: 'DOUBLE', data: Array.from(c.values, (v) => (Number.isNaN(v) ? null : v)) }
-        : { name: c.name, type: 'STRING', data: c.values.map((v) => (v === '' ? null : v)) },
-    ),
-  );
-}
-
-type Stat = { statistic: number; pValue?: number };
-type ScipyFeature = Record<string, Stat>;
-type EvidentlyFeature = { method: string; statistic: number; threshold: number; drifted: boolean };
-type ToolResult<F> =
-  | { seconds: number[]; features: Record<string, F>; dataset?: { count: number; share: number; driftShare: number } }
-  | { error: string };
-interface Baselines {
-  rows: { reference: number; current: number };
-  tools: { evidently?: ToolResult<EvidentlyFeature>; scipy?: ToolResult<ScipyFeature> };
-  versions: Record<string, string>;
 }
 
 /** Every metric our engine reports per feature against SciPy's value of it: the largest relative differences. */
@@ -117,32 +101,23 @@ const EVIDENTLY_METHODS: Record<string, string> = {
   PSI: 'psi',
 };
 
-async function runBaselines(refFile: string, curFile: string, frame: FeatureFrame): Promise<Baselines> {
-  if (!existsSync(python)) throw new Error(`${python} is missing: run bash bench/install.sh`);
-  const numeric = frame.filter((c) => c.kind === 'numeric').map((c) => c.name);
-  const categorical = frame.filter((c) => c.kind === 'categorical').map((c) => c.name);
-  const args = [
-    path.join(projectRoot, 'bench', 'drift_baselines.py'),
-    refFile,
-    curFile,
-    '--numeric',
-    numeric.join(','),
-    '--categorical',
-    categorical.join(','),
-    '--reps',
-    String(REPS),
-  ];
-  const child = execFile(python, args, { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, DO_NOT_TRACK: '1' } });
-  child.stderr?.pipe(process.stderr);
-  let stdout = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+/** Runs bench/driftWide.ts in a process of its own (its peak RSS is then its own), passing its output through. */
+async function wideCase(): Promise<{ seconds: number; rssMiB: number }> {
+  out('');
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench', 'driftWide.ts')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let last = '';
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    if (line.startsWith('WIDE ')) last = line;
+    else out(line);
+  });
   const code = await new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', resolve);
   });
-  if (code !== 0) throw new Error(`drift_baselines.py exited ${code}`);
-  const last = stdout.trim().split('\n').pop() ?? '';
-  return JSON.parse(last) as Baselines;
+  if (code !== 0 || !last) throw new Error(`the wide case (bench/driftWide.ts) exited ${code}`);
+  return JSON.parse(last.slice('WIDE '.length)) as { seconds: number; rssMiB: number };
 }
 
 async function main() {
@@ -191,7 +166,7 @@ async function main() {
     const checked = timed(() => detectDrift(profile, featureFrame(config, curColumns), settings), REPS);
     const report = checked.result;
 
-    const baselines = await runBaselines(refFile, curFile, curFrame);
+    const baselines = await runBaselines(refFile, curFile, curFrame, { reps: REPS });
     if (baselines.rows.current !== curRows || baselines.rows.reference !== refEnd)
       throw new Error(`the baselines read ${JSON.stringify(baselines.rows)}, expected ${refEnd}/${curRows} rows`);
 
@@ -302,8 +277,10 @@ async function main() {
     out(
       `(${os.cpus().length}-core ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, Python ${baselines.versions.python}, numpy ${baselines.versions.numpy}, pandas ${baselines.versions.pandas})`,
     );
+    const wide = process.argv.includes('--no-wide') ? null : await wideCase();
     out(
-      `RESULT rows_per_s=${Math.round(ourRate)} vs_evidently=${(ourRate / evRate).toFixed(2)} vs_scipy=${(ourRate / spRate).toFixed(2)}`,
+      `RESULT rows_per_s=${Math.round(ourRate)} vs_evidently=${(ourRate / evRate).toFixed(2)} vs_scipy=${(ourRate / spRate).toFixed(2)} ` +
+        `wide_s=${wide ? wide.seconds.toFixed(1) : 'skipped'} wide_rss_mib=${wide ? Math.round(wide.rssMiB) : 'skipped'}`,
     );
   } finally {
     await rm(dir, { recursive: true, force: true });

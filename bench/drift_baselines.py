@@ -2,10 +2,11 @@
 reference and current feature frames that bench/drift.ts wrote (identical data for every tool).
 
     drift_baselines.py REFERENCE.parquet CURRENT.parquet --numeric hour,distance \
-        --categorical weekday,origin,destination [--tools evidently,scipy] [--reps 3] [--bins 10] [--psi-epsilon 1e-4]
+        --categorical weekday,origin,destination [--tools evidently,scipy] [--reps 3] [--warmup 1] [--bins 10] \
+        [--psi-epsilon 1e-4]
 
 Timings cover the computation on in-memory pandas/NumPy data only: reading the Parquet files is excluded. Each tool
-runs once as a warm-up, then `reps` timed repetitions. The last line of stdout is one JSON object:
+runs `warmup` times untimed (imports, caches), then `reps` timed repetitions. The last line of stdout is one JSON object:
     {"rows": {...}, "tools": {"evidently": {"seconds": [...], "features": {...}}, "scipy": {...}}, "versions": {...}}
 """
 
@@ -143,8 +144,9 @@ def finite(x):
     return x
 
 
-def timed(fn, reps):
-    fn()  # warm-up (imports, caches)
+def timed(fn, reps, warmup):
+    for _ in range(warmup):
+        fn()
     seconds = []
     result = None
     for _ in range(reps):
@@ -162,6 +164,7 @@ def main():
     p.add_argument("--categorical", required=True)
     p.add_argument("--tools", default="evidently,scipy")
     p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--bins", type=int, default=10)
     p.add_argument("--psi-epsilon", type=float, default=1e-4)
     a = p.parse_args()
@@ -172,14 +175,14 @@ def main():
 
     tools = {}
     for tool in [t for t in a.tools.split(",") if t]:
-        print(f"[baselines] {tool}: warm-up + {a.reps} timed runs", file=sys.stderr, flush=True)
+        print(f"[baselines] {tool}: {a.warmup} warm-up + {a.reps} timed runs", file=sys.stderr, flush=True)
         try:
             if tool == "evidently":
-                seconds, result = timed(lambda: run_evidently(ref, cur, numeric, categorical), a.reps)
+                seconds, result = timed(lambda: run_evidently(ref, cur, numeric, categorical), a.reps, a.warmup)
                 features, dataset = evidently_features(result)
                 tools[tool] = {"seconds": seconds, "features": features, "dataset": dataset}
             elif tool == "scipy":
-                seconds, result = timed(lambda: run_scipy(ref, cur, numeric, categorical, a.bins, a.psi_epsilon), a.reps)
+                seconds, result = timed(lambda: run_scipy(ref, cur, numeric, categorical, a.bins, a.psi_epsilon), a.reps, a.warmup)
                 tools[tool] = {"seconds": seconds, "features": result}
             else:
                 raise ValueError(f"unknown tool {tool}")

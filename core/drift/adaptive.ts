@@ -3,8 +3,9 @@
 // the chunks carry its natural week-to-week variation); each piece is compared with the whole reference by the
 // feature's distance method, and the threshold is mean + k·std (population std) of those distances.
 // p-value methods keep their fixed threshold: their scale already accounts for sample size.
+import { categoryCounts, sliceCategorical } from './categories';
 import { featureMetrics, methodValue } from './compare';
-import type { FeatureColumn } from './frame';
+import { columnRows, type FeatureColumn } from './frame';
 import { defaultMethod } from './methods';
 import type { FeatureProfile } from './profile';
 import { type DriftMethod, type DriftSettings, isPValueMethod } from './settings';
@@ -20,7 +21,7 @@ export interface AdaptiveThreshold {
 function sliceColumn(col: FeatureColumn, start: number, end: number): FeatureColumn {
   return col.kind === 'numeric'
     ? { ...col, values: col.values.subarray(start, end) }
-    : { ...col, values: col.values.slice(start, end) };
+    : sliceCategorical(col, start, end);
 }
 
 /** The calibrated threshold of one feature, or undefined for p-value methods (and references too small to cut). */
@@ -33,14 +34,15 @@ export function calibrateFeature(
   const unique = profile.kind === 'numeric' ? profile.distinct : profile.categories.length;
   const method = settings.features[profile.name]?.method ?? defaultMethod(profile.kind, rows, unique);
   const chunks = settings.adaptive.chunks;
-  if (isPValueMethod(method) || col.values.length < chunks) return undefined;
+  const length = columnRows(col);
+  if (isPValueMethod(method) || length < chunks) return undefined;
   const distances: number[] = [];
   for (let c = 0; c < chunks; c++) {
-    const start = Math.floor((c * col.values.length) / chunks);
-    const end = Math.floor(((c + 1) * col.values.length) / chunks);
+    const start = Math.floor((c * length) / chunks);
+    const end = Math.floor(((c + 1) * length) / chunks);
     const piece = sliceColumn(col, start, end);
     const present =
-      piece.kind === 'numeric' ? piece.values.some((v) => Number.isFinite(v)) : piece.values.some((v) => v !== '');
+      piece.kind === 'numeric' ? piece.values.some((v) => Number.isFinite(v)) : categoryCounts(piece).counts.size > 0;
     if (!present) continue;
     const value = methodValue(method, featureMetrics(profile, piece, settings));
     if (value) distances.push(value.statistic);

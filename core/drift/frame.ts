@@ -1,18 +1,23 @@
 // Feature frames: the columns drift is measured on, derived from dataset columns.
-import { type Cell, type Columns, deriveFeature, isMissing } from '../features';
+import { type Cell, type Columns, isMissing } from '../features';
 import type { ModelConfig } from '../modelConfig';
 import { InvalidInputError } from '../parse';
+import { type CategoricalColumn, categoricalRows, encodeCategories } from './categories';
+import { deriveCategorical, deriveNumeric } from './deriveColumns';
 
-export type FeatureColumn =
-  | { name: string; kind: 'numeric'; values: Float64Array } // NaN = missing; ±Infinity kept (non-finite)
-  | { name: string; kind: 'categorical'; values: string[] }; // '' = missing
+export type NumericColumn = { name: string; kind: 'numeric'; values: Float64Array }; // NaN = missing; ±Infinity kept
+export type FeatureColumn = NumericColumn | CategoricalColumn;
 export type FeatureFrame = FeatureColumn[];
 export type FeatureKind = FeatureColumn['kind'];
 
 const MAX_EXAMPLES = 3;
 
+/** The rows of a column. */
+export const columnRows = (col: FeatureColumn): number =>
+  col.kind === 'numeric' ? col.values.length : categoricalRows(col);
+
 /** The rows of a frame (its longest column). */
-export const frameRows = (frame: FeatureFrame): number => frame.reduce((n, c) => Math.max(n, c.values.length), 0);
+export const frameRows = (frame: FeatureFrame): number => frame.reduce((n, c) => Math.max(n, columnRows(c)), 0);
 
 /** Missing (NaN) and non-finite (±Infinity) values of a numeric column: neither enters a statistic. */
 export function absentCounts(values: Float64Array): { missing: number; nonFinite: number } {
@@ -64,9 +69,8 @@ export function featureFrame(config: ModelConfig, columns: Columns, what = 'drif
   if (problems.length > 0) throw new InvalidInputError(what, problems);
   return config.features.map((f): FeatureColumn => {
     const cells = columns[f.source]!;
-    if (f.type === 'numeric')
-      return { name: f.name, kind: 'numeric', values: Float64Array.from(cells, (c) => deriveFeature(f, c) as number) };
-    return { name: f.name, kind: 'categorical', values: cells.map((c) => deriveFeature(f, c) as string) };
+    if (f.type === 'numeric') return { name: f.name, kind: 'numeric', values: deriveNumeric(f.transform, cells) };
+    return { name: f.name, kind: 'categorical', ...deriveCategorical(f.transform, cells) };
   });
 }
 
@@ -87,11 +91,9 @@ export function columnsFrame(columns: Columns, kinds?: Record<string, FeatureKin
       return {
         name,
         kind,
-        values: Float64Array.from(cells, (c) =>
-          typeof c === 'number' ? c : typeof c === 'boolean' ? Number(c) : Number.NaN,
-        ),
+        values: deriveNumeric('identity', cells),
       };
-    return { name, kind, values: cells.map((c) => (isMissing(c) ? '' : String(c))) };
+    return { name, kind, ...encodeCategories(cells, isMissing) };
   });
   const problems = frame.flatMap((col) => {
     const bad = col.kind === 'numeric' ? nonNumeric(columns[col.name]!) : null;

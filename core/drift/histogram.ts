@@ -1,4 +1,4 @@
-// Histogram helpers shared by the reference profile and the comparison: quantiles, bins, category counts.
+// Histogram helpers shared by the reference profile and the comparison: quantiles and bins.
 // Their own module, so profiling and comparing do not import each other.
 import type { Distribution } from './statistics';
 
@@ -38,15 +38,4 @@ export function binCounts(edges: readonly number[], d: Distribution): number[] {
   const counts = new Array<number>(edges.length + 1).fill(0);
   for (let i = 0; i < d.values.length; i++) counts[binOf(edges, d.values[i]!)]! += d.counts[i]!;
   return counts;
-}
-
-/** Category counts of a column ('' = missing), in first-seen order. */
-export function categoryCounts(values: readonly string[]): { counts: Map<string, number>; missing: number } {
-  const counts = new Map<string, number>();
-  let missing = 0;
-  for (const v of values) {
-    if (v === '') missing++;
-    else counts.set(v, (counts.get(v) ?? 0) + 1);
-  }
-  return { counts, missing };
 }

@@ -3,10 +3,11 @@ import { z } from 'zod';
 import { InvalidInputError } from '../parse';
 import { sampleIndices } from '../split';
 import { calibrateFeature } from './adaptive';
-import { absentCounts, type FeatureColumn, type FeatureFrame, frameRows, noFiniteValues } from './frame';
+import { type CategoricalColumn, categoricalRows, categoryCounts } from './categories';
+import { absentCounts, columnRows, type FeatureFrame, frameRows, type NumericColumn, noFiniteValues } from './frame';
 import type { DriftSettings } from './settings';
 import { DriftMethod } from './settings';
-import { binCounts, OTHER_CATEGORY, quantileOf, categoryCounts } from './histogram';
+import { binCounts, OTHER_CATEGORY, quantileOf } from './histogram';
 import { distributionOf } from './statistics';
 
 export const QUANTILES = { p1: 0.01, p5: 0.05, p25: 0.25, p50: 0.5, p75: 0.75, p95: 0.95, p99: 0.99 } as const;
@@ -85,7 +86,7 @@ export const ReferenceProfile = z
   .strict();
 export type ReferenceProfile = z.infer<typeof ReferenceProfile>;
 
-function numericProfile(col: Extract<FeatureColumn, { kind: 'numeric' }>, settings: DriftSettings): NumericProfile {
+function numericProfile(col: NumericColumn, settings: DriftSettings): NumericProfile {
   const full = distributionOf(col.values);
   const { missing, nonFinite } = absentCounts(col.values);
   if (full.total === 0)
@@ -128,11 +129,9 @@ function numericProfile(col: Extract<FeatureColumn, { kind: 'numeric' }>, settin
   };
 }
 
-function categoricalProfile(
-  col: Extract<FeatureColumn, { kind: 'categorical' }>,
-  settings: DriftSettings,
-): CategoricalProfile {
-  const { counts, missing } = categoryCounts(col.values);
+function categoricalProfile(col: CategoricalColumn, settings: DriftSettings): CategoricalProfile {
+  const { counts, missing } = categoryCounts(col);
+  const rows = categoricalRows(col);
   if (counts.size === 0)
     throw new InvalidInputError('reference', [`feature "${col.name}" is 100% missing in the reference`]);
   const sorted = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
@@ -143,9 +142,9 @@ function categoricalProfile(
   return {
     name: col.name,
     kind: 'categorical',
-    rows: col.values.length,
+    rows,
     missing,
-    missingRate: missing / col.values.length,
+    missingRate: missing / rows,
     categories: kept.map(([k]) => k),
     counts: kept.map(([, c]) => c),
     capped: other > 0,
@@ -157,7 +156,7 @@ export function profileReference(frame: FeatureFrame, settings: DriftSettings): 
   const rows = frameRows(frame);
   if (rows === 0) throw new InvalidInputError('reference', ['reference has no rows']);
   const features = frame.map((col): FeatureProfile => {
-    if (col.values.length === 0)
+    if (columnRows(col) === 0)
       throw new InvalidInputError('reference', [`feature "${col.name}" has no rows in the reference`]);
     const profile = col.kind === 'numeric' ? numericProfile(col, settings) : categoricalProfile(col, settings);
     return settings.adaptive.enabled

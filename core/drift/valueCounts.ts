@@ -6,9 +6,14 @@ const EMPTY = 0; // counts[i] === 0 marks a free slot (every stored value has a 
 const bits = new Float64Array(1);
 const words = new Uint32Array(bits.buffer);
 
+/** Both 32-bit halves mixed, then murmur3's finaliser: small integers (whose low word and low exponent bits are all
+ *  zero) must still spread over the low bits the table indexes by, or every one of them lands in one probe chain. */
 function hashOf(v: number): number {
   bits[0] = v;
-  return Math.imul(words[0]! ^ Math.imul(words[1]!, 0x9e3779b1), 0x85ebca6b) ^ words[1]!;
+  let h = words[0]! ^ Math.imul(words[1]!, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }
 
 export class ValueCounts {

@@ -6,7 +6,8 @@
 // pass over the rows gives, exactly where counts are exact.
 import { z } from 'zod';
 import { InvalidInputError } from '../parse';
-import type { FeatureColumn, FeatureFrame, FeatureKind } from './frame';
+import { type CategoricalColumn, forEachCodedCategory } from './categories';
+import { type FeatureColumn, type FeatureFrame, type FeatureKind, frameRows } from './frame';
 import { binCounts, binOf } from './histogram';
 import type { CategoricalProfile, NumericProfile, ReferenceProfile } from './profile';
 import type { DriftSettings } from './settings';
@@ -88,19 +89,51 @@ function addSketched(p: NumericProfile, f: NumericWindowFeature, sketch: Centere
 
 function addNumeric(p: NumericProfile, f: NumericWindowFeature, values: Float64Array, accuracy: number): void {
   f.rows += values.length;
-  let exact = f.exact;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (v !== v) f.missing++;
-    else if (v === Infinity || v === -Infinity) f.nonFinite++;
-    else if (exact) {
-      exact.add(v);
-      if (exact.size > f.limit) {
-        toSketch(p, f, accuracy);
-        exact = null;
+  let i = 0;
+  const exact = f.exact;
+  if (exact) {
+    let missing = 0;
+    let nonFinite = 0;
+    const limit = f.limit;
+    while (i < values.length) {
+      const v = values[i++]!;
+      if (v !== v) missing++;
+      else if (v === Infinity || v === -Infinity) nonFinite++;
+      else {
+        exact.add(v);
+        if (exact.size > limit) break;
       }
-    } else addSketched(p, f, f.sketch!, v, 1);
+    }
+    f.missing += missing;
+    f.nonFinite += nonFinite;
+    if (exact.size <= limit) return;
+    toSketch(p, f, accuracy);
   }
+  addSketchedValues(p, f, values, i);
+}
+
+/** Values [from, end) of a batch into a sketched feature: exact bins and range counts, the value into the sketch. */
+function addSketchedValues(p: NumericProfile, f: NumericWindowFeature, values: Float64Array, from: number): void {
+  const { edges } = p.bins;
+  const { min, max } = p;
+  const bins = f.bins;
+  const sketch = f.sketch!;
+  let missing = 0;
+  let nonFinite = 0;
+  let outside = 0;
+  for (let i = from; i < values.length; i++) {
+    const v = values[i]!;
+    if (v !== v) missing++;
+    else if (v === Infinity || v === -Infinity) nonFinite++;
+    else {
+      bins[binOf(edges, v)]!++;
+      if (v < min || v > max) outside++;
+    }
+  }
+  sketch.addValues(values, from);
+  f.missing += missing;
+  f.nonFinite += nonFinite;
+  f.outside += outside;
 }
 
 function addCategory(f: CategoricalWindowFeature, reference: Set<string>, v: string, c: number): void {
@@ -110,7 +143,13 @@ function addCategory(f: CategoricalWindowFeature, reference: Set<string>, v: str
   else f.overflowRows += c;
 }
 
-function addCategorical(f: CategoricalWindowFeature, reference: Set<string>, values: readonly string[]): void {
+function addCategorical(f: CategoricalWindowFeature, reference: Set<string>, col: CategoricalColumn): void {
+  if ('codes' in col) {
+    f.rows += col.codes.length;
+    f.missing += forEachCodedCategory(col, (v, c) => addCategory(f, reference, v, c));
+    return;
+  }
+  const values = col.values;
   f.rows += values.length;
   const counts = f.counts;
   for (let i = 0; i < values.length; i++) {
@@ -229,7 +268,7 @@ export class WindowProfile {
 
   /** Adds one batch of rows (columns of equal length; features outside the reference are ignored). */
   add(frame: FeatureFrame): this {
-    this.rows += frame.reduce((n, c) => Math.max(n, c.values.length), 0);
+    this.rows += frameRows(frame);
     for (const col of frame) this.addColumn(col);
     return this;
   }
@@ -246,7 +285,7 @@ export class WindowProfile {
         this.settings.window.sketchRelativeAccuracy,
       );
     else if (f.kind === 'categorical' && col.kind === 'categorical')
-      addCategorical(f, this.categories.get(f.name)!, col.values);
+      addCategorical(f, this.categories.get(f.name)!, col);
   }
 
   /** Counts rows read column by column (addColumn), once per batch. */

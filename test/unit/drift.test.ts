@@ -15,6 +15,8 @@ import {
   profileReference,
   ReferenceProfile,
 } from '../../core/drift';
+import { categoryStrings } from '../../core/drift/categories';
+import type { NumericColumn } from '../../core/drift/frame';
 import { ModelConfig } from '../../core/modelConfig';
 import { InvalidInputError } from '../../core/parse';
 import { seededRandom } from '../../core/split';
@@ -252,8 +254,10 @@ describe('bad inputs', () => {
       trainer: { command: ['true'] },
     });
     const f = featureFrame(cfg, { t: [Date.UTC(2001, 0, 1, 7), null], o: ['ATL', null], y: [1, 0] });
-    assert.deepEqual(Array.from(f[0]!.values as Float64Array), [7, Number.NaN]);
-    assert.deepEqual(f[1]!.values, ['ATL', '']);
+    const [hour, origin] = f;
+    assert.ok(hour?.kind === 'numeric' && origin?.kind === 'categorical');
+    assert.deepEqual(Array.from(hour.values), [7, Number.NaN]);
+    assert.deepEqual(categoryStrings(origin), ['ATL', '']);
     assert.throws(
       () => featureFrame(cfg, { t: [1] }),
       errorMatching(/column "o" \(source of feature "origin"\) is missing/),
@@ -373,7 +377,7 @@ describe('non-finite, non-numeric and empty inputs', () => {
     );
     const ok = featureFrame(cfg, { ...columns, t: [0, null, 0, 0], d: [1, null, Number.NaN, Infinity] });
     assert.deepEqual(
-      Array.from(ok[1]!.values as Float64Array),
+      Array.from((ok[1] as NumericColumn).values),
       [1, Number.NaN, Number.NaN, Infinity],
       'null and NaN are missing, Infinity stays',
     );

@@ -11,6 +11,8 @@ import {
   WindowProfile,
   WindowProfileJson,
 } from '../../core/drift';
+import { sliceCategorical } from '../../core/drift/categories';
+import type { NumericColumn } from '../../core/drift/frame';
 import { ks2samp, distributionOf, wasserstein } from '../../core/drift/statistics';
 import { seededRandom } from '../../core/split';
 
@@ -40,9 +42,7 @@ function frame(n: number, seed: number, shift = 0, distinctX = 0): FeatureFrame 
 
 function slice(f: FeatureFrame, start: number, end: number): FeatureFrame {
   return f.map((c) =>
-    c.kind === 'numeric'
-      ? { ...c, values: c.values.subarray(start, end) }
-      : { ...c, values: c.values.slice(start, end) },
+    c.kind === 'numeric' ? { ...c, values: c.values.subarray(start, end) } : sliceCategorical(c, start, end),
   );
 }
 
@@ -91,7 +91,7 @@ describe('window profile', () => {
         counts: Float64Array.from(refProfile.kind === 'numeric' ? refProfile.counts : []),
         total: refProfile.kind === 'numeric' ? refProfile.counts.reduce((s, c) => s + c, 0) : 0,
       };
-      const curDist = distributionOf(current[0]!.values as Float64Array);
+      const curDist = distributionOf((current[0] as NumericColumn).values);
       const exactKs = ks2samp(refDist, curDist).statistic;
       const exactW = wasserstein(refDist, curDist);
       assert.ok(Math.abs(x.metrics.ks!.statistic - exactKs) <= x.approximation.ksStatisticError + 1e-12);
@@ -115,7 +115,8 @@ describe('window profile', () => {
     const reference = profileReference(frame(2000, 5), settings);
     const current = frame(3000, 6);
     const city = current[2]!;
-    if (city.kind === 'categorical') city.values = city.values.map((v, i) => (i % 3 === 0 ? `rare${i}` : v));
+    assert.ok(city.kind === 'categorical' && 'values' in city);
+    city.values = city.values.map((v, i) => (i % 3 === 0 ? `rare${i}` : v));
     const report = detectDrift(reference, current, settings);
     const f = report.features.find((r) => r.name === 'city')!;
     assert.ok(f.categoryOverflowRows! > 0);
