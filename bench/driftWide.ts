@@ -1,5 +1,5 @@
 // bench:drift's wide case (run by bench/drift.ts in a process of its own, so its peak RSS is its own; runs alone too:
-// node --import tsx bench/driftWide.ts [--evidently-rows 4000,16000 | --no-evidently]).
+// node --import tsx bench/driftWide.ts [--evidently-rows 1000,4000 | --no-evidently]).
 // 3,000,000 current rows × 1000 columns (bench/wideData.ts: 500 numeric, 500 categorical as codes + dictionary,
 // 20 of each drifted by a known shift) against a reference of 100,000 rows, generated block by block and never
 // held whole. Worker threads (one per core, at most 2) profile the reference's columns, then stream half the current
@@ -151,7 +151,7 @@ async function evidently(sizes: number[], expected: Set<string>): Promise<number
 async function main() {
   const args = process.argv.slice(2);
   const at = args.indexOf('--evidently-rows');
-  const sizes = at >= 0 ? args[at + 1]!.split(',').map(Number) : [4000, 16000];
+  const sizes = at >= 0 ? args[at + 1]!.split(',').map(Number) : [1000, 4000];
   const threads = Math.min(2, os.availableParallelism());
   out(
     `wide case: ${CURRENT_ROWS.toLocaleString('en-US')} current rows × ${WIDE_COLUMNS} columns (500 numeric, 500 categorical, 20 + 20 drifted), ` +
