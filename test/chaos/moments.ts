@@ -1,5 +1,6 @@
 // Hitting a moment precisely: a workflow's pending activity as the server holds it (no worker needed to answer),
 // an object appearing in MinIO's data folder while MinIO writes it, a run's stage.
+import { activityRuns } from '../helpers/historyActivities';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -36,14 +37,7 @@ export async function objectAppears(bucketDir: string, key: string, timeoutMs = 
 
 /** The attempts the server started for each activity of `type` in a closed run's history. */
 export async function activityAttempts(client: Client, workflowId: string, type: string): Promise<number[]> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  const scheduled = new Map<string, string>();
-  const attempts: number[] = [];
-  for (const e of history.events ?? []) {
-    const s = e.activityTaskScheduledEventAttributes;
-    if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
-    const st = e.activityTaskStartedEventAttributes;
-    if (st && scheduled.get(String(st.scheduledEventId)) === type) attempts.push(st.attempt ?? 1);
-  }
-  return attempts;
+  return activityRuns(await client.workflow.getHandle(workflowId).fetchHistory())
+    .filter((run) => run.type === type && !run.local)
+    .map((run) => run.attempt);
 }
