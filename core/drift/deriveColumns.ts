@@ -9,23 +9,24 @@ const MS_PER_DAY = 86_400_000;
 /** The largest |time value| a Date holds (ECMAScript TimeClip). */
 const MAX_TIME = 8.64e15;
 
-/** Milliseconds into the UTC day of a time value, or NaN where a Date is invalid (as new Date(ms) truncates). */
-function msOfDay(ms: number): number {
+/** Whole UTC days since the epoch of a time value, or NaN where a Date is invalid (as new Date(ms) truncates). */
+function utcDay(ms: number): number {
   if (!(Math.abs(ms) <= MAX_TIME)) return Number.NaN;
-  const r = Math.trunc(ms) % MS_PER_DAY; // exact: integers below 2^53
-  return r < 0 ? r + MS_PER_DAY : r + 0;
+  const t = Math.trunc(ms);
+  // A division rounds up to the next day within 1/MS_PER_DAY of it; the exact remainder corrects that (no fmod).
+  const day = Math.floor(t / MS_PER_DAY);
+  const rest = t - day * MS_PER_DAY; // exact: integers below 2^53
+  return rest < 0 ? day - 1 : rest >= MS_PER_DAY ? day + 1 : day;
 }
 
 /** new Date(ms).getUTCHours(): NaN for what a Date cannot hold. */
 export function utcHour(ms: number): number {
-  return Math.floor(msOfDay(ms) / MS_PER_HOUR);
+  return Math.floor((Math.trunc(ms) - utcDay(ms) * MS_PER_DAY) / MS_PER_HOUR);
 }
 
 /** new Date(ms).getUTCDay() (0 = Sunday; 1970-01-01 was a Thursday): NaN for what a Date cannot hold. */
 export function utcWeekday(ms: number): number {
-  const r = msOfDay(ms);
-  const day = (Math.trunc(ms) - r) / MS_PER_DAY; // exact: a whole number of days
-  const w = (day + 4) % 7;
+  const w = (utcDay(ms) + 4) % 7;
   return w < 0 ? w + 7 : w + 0;
 }
 
