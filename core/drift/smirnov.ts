@@ -1,6 +1,7 @@
 // The one-sided Smirnov survival function Pr(D+_n ≥ x) (scipy.special.smirnov), following xsf's cephes
 // kolmogorov.h (Birnbaum–Tingey sum with its early termination), with each term computed in the log domain
 // in double precision instead of xsf's double-double: ~1e-12 relative for the n and x drift detection meets.
+// Past 5,000 terms the sum is taken on a sampled grid of them instead (sampledTermSum): ~1e-13, in microseconds.
 const MINLOG = -708.3964185322641;
 const EPS = 2.220446049250313e-16;
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -27,10 +28,11 @@ function log1pmx(a: number): number {
   const t2 = t * t;
   let power = t * t2;
   let series = 0;
-  for (let k = 3; Math.abs(power) > 1e-18 * Math.abs(series) || series === 0; k += 2) {
-    series += power / k;
+  for (let k = 3; ; k += 2) {
+    const term = power / k;
+    series += term;
+    if (Math.abs(term) <= 1e-18 * Math.abs(series)) break;
     power *= t2;
-    if (power === 0) break;
   }
   return -(a * a) / (2 + a) + 2 * series;
 }
