@@ -2,12 +2,15 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { parseTrainerLine, type TrainerEvent } from '../core/trainerProtocol';
+import { cpuSeconds } from './processStats';
 
 export interface TrainerRun {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   lastError: Extract<TrainerEvent, { event: 'error' }> | null;
   stderrTail: string;
+  /** CPU-seconds the trainer process used, as last sampled while it lived. */
+  cpuSeconds: number;
 }
 
 export interface RunTrainerOptions {
@@ -23,10 +26,12 @@ export interface RunTrainerOptions {
   graceMs?: number;
   /** Aborting kills the whole group at once (a stalled trainer cannot checkpoint). */
   killSignal?: AbortSignal;
-  onSpawn?: (pid: number) => void;
 }
 
 const STDERR_TAIL_LINES = 20;
+// /proc forgets a process once it is reaped, and a crash can come right after its last line: sample its CPU time
+// on every line it writes and on a timer, never only when its (possibly backlogged) events are handled.
+const CPU_SAMPLE_MS = 500;
 
 export async function runTrainer(opts: RunTrainerOptions): Promise<TrainerRun> {
   const [program, ...args] = opts.command;
@@ -53,7 +58,15 @@ export async function runTrainer(opts: RunTrainerOptions): Promise<TrainerRun> {
   const onKill = () => killGroup('SIGKILL');
   if (opts.killSignal?.aborted) onKill();
   else opts.killSignal?.addEventListener('abort', onKill, { once: true });
-  if (child.pid) opts.onSpawn?.(child.pid);
+  let cpu = 0;
+  const samples = new Set<Promise<void>>();
+  const sampleCpu = () => {
+    if (!child.pid || child.exitCode !== null || child.signalCode !== null) return;
+    const sample = cpuSeconds(child.pid).then((c) => void (cpu = Math.max(cpu, c ?? 0)));
+    samples.add(sample);
+    void sample.finally(() => samples.delete(sample));
+  };
+  const cpuTimer = setInterval(sampleCpu, CPU_SAMPLE_MS);
 
   let lastError: TrainerRun['lastError'] = null;
   const stderr: string[] = [];
@@ -61,6 +74,7 @@ export async function runTrainer(opts: RunTrainerOptions): Promise<TrainerRun> {
   let chain = Promise.resolve();
   let handlerError: Error | undefined;
   createInterface({ input: child.stdout }).on('line', (line) => {
+    sampleCpu();
     const event = parseTrainerLine(line);
     if (!event) return;
     if (event.event === 'error') lastError = event;
@@ -71,6 +85,7 @@ export async function runTrainer(opts: RunTrainerOptions): Promise<TrainerRun> {
       });
   });
   createInterface({ input: child.stderr }).on('line', (line) => {
+    sampleCpu();
     stderr.push(line);
     if (stderr.length > STDERR_TAIL_LINES) stderr.shift();
     opts.onStderr?.(line);
@@ -84,7 +99,8 @@ export async function runTrainer(opts: RunTrainerOptions): Promise<TrainerRun> {
   // The trainer is gone; make sure nothing it started outlives it.
   killGroup('SIGKILL');
   if (killTimer) clearTimeout(killTimer);
-  await chain;
+  clearInterval(cpuTimer);
+  await Promise.all([chain, ...samples]);
   if (handlerError) throw handlerError;
-  return { exitCode, signal, lastError, stderrTail: stderr.join('\n') };
+  return { exitCode, signal, lastError, stderrTail: stderr.join('\n'), cpuSeconds: cpu };
 }

@@ -19,6 +19,7 @@ export interface AttemptState {
   validation: Record<string, number>;
   resumeKey: string | null;
   skipped: { key: string; reason: string }[];
+  /** CPU-seconds of every trainer process the attempt ran. */
   cpu: number;
 }
 

@@ -46,7 +46,7 @@ export async function trainFromNewestCheckpoint(s: AttemptState, c: TrainContext
     const { log, uploads, pushProgress, metrics } = c;
     const { outDir } = staged;
     const handler = { state: s, log, uploads, watchdog, pushProgress, metrics, outDir, attemptDir: staged.dir };
-    const { onEvent, onSpawn } = trainerEventHandler(handler);
+    const onEvent = trainerEventHandler(handler);
     const stored = await c.checkpoints.listNewestFirst();
     for (const candidate of [...resumeCandidates(c.previous?.checkpointKey, stored), null]) {
       const resumeFrom = candidate ? await fetchResumePoint(candidate, staged, s, c) : null;
@@ -63,11 +63,11 @@ export async function trainFromNewestCheckpoint(s: AttemptState, c: TrainContext
         env: trainerEnv(c.pythonBinDir, { CUDA_VISIBLE_DEVICES: gpus.join(',') }),
         onEvent,
         onStderr: (line) => c.log.debug({ trainer: line }),
-        onSpawn,
         signal: c.graceful,
         graceMs: trainer.stopGraceSeconds * 1000,
         killSignal: watchdog.killSignal,
       });
+      s.cpu += s.run.cpuSeconds; // a fallback to an older checkpoint runs the trainer again: both count
       if (candidate && s.run.exitCode === EXIT.checkpointUnusable) {
         skipUnloadable(candidate, s.run, s, c.log);
         continue;

@@ -4,7 +4,6 @@ import type { Logger } from 'pino';
 import type { TrainerEvent } from '../../core/trainerProtocol';
 import type { CheckpointUploads } from '../../adapters/checkpointUploads';
 import { isInside } from '../../adapters/files';
-import { cpuSeconds } from '../../adapters/processStats';
 import type { AttemptState } from './attemptState';
 import type { TrainingMetrics } from './trainingMetrics';
 import type { StallWatchdog } from './watchdog';
@@ -22,15 +21,12 @@ export interface TrainerEventsContext {
   attemptDir: string;
 }
 
-/** The trainer's event handler, and `onSpawn` to tell it the process whose CPU time the attempt accounts. */
+/** The trainer's event handler. */
 export function trainerEventHandler(c: TrainerEventsContext) {
-  let pid = 0;
-  const onEvent = async (event: TrainerEvent) => {
+  return async (event: TrainerEvent) => {
     c.watchdog.heard();
-    if (pid) c.state.cpu = (await cpuSeconds(pid)) ?? c.state.cpu;
     await applyEvent(event, c);
   };
-  return { onEvent, onSpawn: (p: number) => (pid = p) };
 }
 
 async function applyEvent(event: TrainerEvent, c: TrainerEventsContext): Promise<void> {

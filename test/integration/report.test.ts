@@ -95,7 +95,7 @@ describe('ct report', () => {
     const afterCheckpoint = (Date.parse(crashed.endedAt) - Date.parse(crashed.lastCheckpoint.writtenAt)) / 1000;
     const expected = crashed.deviceSeconds * (afterCheckpoint / crashed.wallSeconds);
     assert.ok(near(lost, expected), `crashed scrap ${lost}, expected ${expected}`);
-    assert.ok(lost > 0, 'the crash lost the work after its checkpoint');
+    assert.ok(lost > 0, `the crash lost the work after its checkpoint: ${JSON.stringify(crashed)}`);
     assert.ok(lost < crashed.deviceSeconds, 'the checkpointed part is kept');
     const all = [gateCompute, cancelCompute, crashCompute, await deviceSeconds('rep-ok')].reduce(
       (s, c) => s + c.total,

@@ -171,7 +171,7 @@ describe('files a trainer names', () => {
       outDir: path.join(attemptDir, 'out'),
       attemptDir,
     } as unknown as TrainerEventsContext;
-    const { onEvent } = trainerEventHandler(context);
+    const onEvent = trainerEventHandler(context);
     for (const p of ['/etc/passwd', `${attemptDir}/../../other/step-1.pt`, `${attemptDir}-x/step-1.pt`]) {
       await onEvent({ event: 'checkpoint', step: 1, epoch: 0, path: p });
     }
