@@ -58,13 +58,14 @@ export async function runTrainer(opts: RunTrainerOptions): Promise<TrainerRun> {
   const onKill = () => killGroup('SIGKILL');
   if (opts.killSignal?.aborted) onKill();
   else opts.killSignal?.addEventListener('abort', onKill, { once: true });
-  let cpu = 0;
-  const samples = new Set<Promise<void>>();
+  // One read in flight at a time: a chatty trainer's lines do not each cost a /proc read.
+  const cpu = { seconds: 0, reading: null as Promise<void> | null };
   const sampleCpu = () => {
-    if (!child.pid || child.exitCode !== null || child.signalCode !== null) return;
-    const sample = cpuSeconds(child.pid).then((c) => void (cpu = Math.max(cpu, c ?? 0)));
-    samples.add(sample);
-    void sample.finally(() => samples.delete(sample));
+    if (cpu.reading || !child.pid || child.exitCode !== null || child.signalCode !== null) return;
+    cpu.reading = cpuSeconds(child.pid).then((c) => {
+      cpu.seconds = Math.max(cpu.seconds, c ?? 0);
+      cpu.reading = null;
+    });
   };
   const cpuTimer = setInterval(sampleCpu, CPU_SAMPLE_MS);
 
@@ -100,7 +101,7 @@ export async function runTrainer(opts: RunTrainerOptions): Promise<TrainerRun> {
   killGroup('SIGKILL');
   if (killTimer) clearTimeout(killTimer);
   clearInterval(cpuTimer);
-  await Promise.all([chain, ...samples]);
+  await Promise.all([chain, cpu.reading]);
   if (handlerError) throw handlerError;
-  return { exitCode, signal, lastError, stderrTail: stderr.join('\n'), cpuSeconds: cpu };
+  return { exitCode, signal, lastError, stderrTail: stderr.join('\n'), cpuSeconds: cpu.seconds };
 }
