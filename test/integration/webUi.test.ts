@@ -37,8 +37,9 @@ describe('the Temporal Web UI (Chromium)', () => {
     const ui = stack.temporal.uiUrl!;
     const ns = stack.temporal.namespace;
     const config = testModelConfig({
-      // Slow steps, so training is still going on when the page is read.
-      command: ['env', 'CT_TRAINER_STEP_DELAY_MS=400', 'python3', 'trainers/flight_delay/train.py'],
+      // Slow steps (34 steps ≈ 34 s), so training is still going on when the page is read: at 400 ms a step, a
+      // page load under CI load outlasted the remaining ~12 s of training and found the run evaluating.
+      command: ['env', 'CT_TRAINER_STEP_DELAY_MS=1000', 'python3', 'trainers/flight_delay/train.py'],
     });
     const handle = await startRetraining(
       stack.client,
