@@ -11,6 +11,7 @@ import {
   detectWindowDrift,
   type DriftReport,
   type FeatureFrame,
+  codedSources,
   featureFrame,
   profileReference,
   ReferenceProfile,
@@ -153,12 +154,14 @@ export function createDriftActivities(deps: ActivityDeps) {
     const wanted = [...new Set(config.features.map((f) => f.source))];
     const types = Object.fromEntries(Object.entries(config.dataset.columns).map(([k, v]) => [k, v.type]));
     const budget = (config.drift.window.memoryMiB * 2 ** 20) / 2;
-    for await (const batch of readWindowPart(store, part, wanted, types, budget)) {
+    for await (const batch of readWindowPart(store, part, wanted, types, budget, codedSources(config))) {
       // The batch's columns (and, with its first columns, those its file lacks, which featureFrame names).
       const here = config.features.filter(
-        (f) => f.source in batch.columns || (batch.rows > 0 && batch.absent.includes(f.source)),
+        (f) =>
+          f.source in batch.columns || f.source in batch.coded || (batch.rows > 0 && batch.absent.includes(f.source)),
       );
-      const frame = featureFrame({ ...config, features: here }, batch.columns, `data window ${batch.where}`);
+      const what = `data window ${batch.where}`;
+      const frame = featureFrame({ ...config, features: here }, batch.columns, what, batch.coded);
       for (const col of frame) window.addColumn(col);
       window.addRows(batch.rows);
     }

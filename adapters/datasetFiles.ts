@@ -1,23 +1,15 @@
 // Reading and writing tabular files (Parquet, CSV) as columns of plain cells.
-import { parquetMetadata, parquetRead, type SchemaElement } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
+import { parquetMetadata, type FileMetaData, type SchemaElement } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import type { CodedCategories } from '../core/drift/categories';
 import { typeCell } from '../core/csv';
 import { csvProblem, parseCsvText } from './csvFiles';
 import type { Cell, Columns } from '../core/features';
 import type { ColumnType } from '../core/modelConfig';
+import { readParquetRows } from './parquetColumns';
 
 export class UnreadableDatasetError extends Error {
   override readonly name = 'UnreadableDatasetError';
-}
-
-/** A decoded Parquet value as a plain cell (bigints and dates as numbers, nested values as JSON). */
-export function toCell(v: unknown): Cell {
-  if (v === undefined || v === null) return null;
-  if (typeof v === 'bigint') return Number(v);
-  if (v instanceof Date) return v.getTime();
-  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
-  return JSON.stringify(v);
 }
 
 /** The column type a Parquet schema element stands for, as a model config would declare it. */
@@ -37,44 +29,38 @@ function columnTypeOf(e: SchemaElement): ColumnType {
   return 'number';
 }
 
-/** Reads a Parquet file's columns (all, or the `wanted` ones it has), with each column's type from its schema. */
+/**
+ * Reads a Parquet file's columns (all, or the `wanted` ones it has), with each column's type from its schema; the
+ * string columns named in `coded` come as dictionary codes (in `coded`), not as cells.
+ */
 export async function readParquet(
   bytes: Uint8Array,
   source: string,
   wanted?: string[],
-): Promise<{ columns: Columns; rows: number; types: Record<string, ColumnType> }> {
+  coded?: ReadonlySet<string>,
+): Promise<{
+  columns: Columns;
+  coded: Record<string, CodedCategories>;
+  rows: number;
+  types: Record<string, ColumnType>;
+}> {
   const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  let rows: number;
-  let available: string[];
-  let types: Record<string, ColumnType>;
+  let metadata: FileMetaData;
   try {
-    const meta = parquetMetadata(file);
-    rows = Number(meta.num_rows);
-    available = meta.schema.slice(1).map((s) => s.name);
-    types = Object.fromEntries(meta.schema.slice(1).map((s) => [s.name, columnTypeOf(s)]));
+    metadata = parquetMetadata(file);
   } catch (err) {
     throw new UnreadableDatasetError(`${source} is not a readable Parquet file (${(err as Error).message})`);
   }
+  const rows = Number(metadata.num_rows);
+  const available = metadata.schema.slice(1).map((s) => s.name);
+  const types = Object.fromEntries(metadata.schema.slice(1).map((s) => [s.name, columnTypeOf(s)]));
   const names = wanted ? wanted.filter((c) => available.includes(c)) : available;
-  const columns: Columns = Object.fromEntries(names.map((n) => [n, new Array<Cell>(rows).fill(null)]));
+  const asyncFile = { byteLength: file.byteLength, slice: (start: number, end?: number) => file.slice(start, end) };
   try {
-    await parquetRead({
-      file,
-      compressors,
-      columns: names,
-      onChunk: ({ columnName, columnData, rowStart }) => {
-        const target = columns[columnName];
-        if (!target) return;
-        for (let i = 0; i < columnData.length; i++) {
-          const row = rowStart + i;
-          if (row < rows) target[row] = toCell(columnData[i]);
-        }
-      },
-    });
+    return { ...(await readParquetRows(asyncFile, metadata, names, 0, rows, coded)), rows, types };
   } catch (err) {
     throw new UnreadableDatasetError(`${source} is truncated or corrupt Parquet (${(err as Error).message})`);
   }
-  return { columns, rows, types };
 }
 
 export function readCsv(

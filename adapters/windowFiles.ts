@@ -1,15 +1,16 @@
 // Reading a data window in bounded memory: the window is planned into parts (a file, or a run of a Parquet file's
 // row groups), each pinned to the ETag its file had when planned, and a part is read in batches: Parquet one row
 // group (and as many columns as the budget holds) at a time by ranged GETs, CSV streamed through csv-parse.
-import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
+import { parquetMetadataAsync, type AsyncBuffer, type FileMetaData } from 'hyparquet';
 import { z } from 'zod';
 import { typeCell } from '../core/csv';
-import type { Cell, Columns } from '../core/features';
+import type { CodedCategories } from '../core/drift/categories';
+import type { Columns } from '../core/features';
 import type { ColumnType } from '../core/modelConfig';
 import { csvBatches, csvProblem } from './csvFiles';
-import { toCell, UnreadableDatasetError } from './datasetFiles';
+import { UnreadableDatasetError } from './datasetFiles';
 import { isStoreFailure, type ObjectStore } from './objectStore';
+import { type ParquetRows, readParquetRows } from './parquetColumns';
 
 /** Decoded bytes a cell costs while a batch is held (the decoded column, our cells, the derived feature). */
 const BYTES_PER_CELL = 40;
@@ -31,6 +32,8 @@ export type WindowPart = z.infer<typeof WindowPart>;
 /** One batch of a part: some of its columns for some of its rows; `rows` counts new rows (0 for more columns of them). */
 export interface WindowBatch {
   columns: Columns;
+  /** string columns read as dictionary codes (those asked for as `coded`, Parquet only), not in `columns` */
+  coded: Record<string, CodedCategories>;
   rows: number;
   /** names the batch in errors: "s3://b/w.parquet row group 3" */
   where: string;
@@ -116,6 +119,7 @@ async function* parquetBatches(
   part: WindowPart,
   wanted: string[],
   budgetBytes: number,
+  coded: ReadonlySet<string>,
 ): AsyncGenerator<WindowBatch> {
   const uri = store.uri(part.key);
   const file = asyncFile(store, part);
@@ -134,29 +138,14 @@ async function* parquetBatches(
     const perRead = Math.max(1, Math.floor(budgetBytes / Math.max(1, rows * BYTES_PER_CELL)));
     for (let c = 0; c < Math.max(1, names.length); c += perRead) {
       const subset = names.slice(c, c + perRead);
-      const columns: Columns = Object.fromEntries(subset.map((n) => [n, new Array<Cell>(rows).fill(null)]));
+      let read: ParquetRows;
       try {
-        await parquetRead({
-          file,
-          metadata,
-          compressors,
-          columns: subset,
-          rowStart: groupStart,
-          rowEnd: groupStart + rows,
-          onChunk: ({ columnName, columnData, rowStart }) => {
-            const target = columns[columnName];
-            if (!target) return;
-            for (let i = 0; i < columnData.length; i++) {
-              const row = rowStart + i - groupStart;
-              if (row >= 0 && row < rows) target[row] = toCell(columnData[i]);
-            }
-          },
-        });
+        read = await readParquetRows(file, metadata, subset, groupStart, groupStart + rows, coded);
       } catch (err) {
         if (isStoreFailure(err)) throw err;
         throw new UnreadableDatasetError(`${where} is truncated or corrupt Parquet (${(err as Error).message})`);
       }
-      yield { columns, rows: c === 0 ? rows : 0, where, absent };
+      yield { ...read, rows: c === 0 ? rows : 0, where, absent };
     }
     groupStart += rows;
   }
@@ -182,7 +171,7 @@ async function* csvPartBatches(
         if (c >= 0) columns[name] = rows.map((r) => typeCell(r[c]!, types[name]));
         else absent.push(name);
       }
-      yield { columns, rows: rows.length, where: `${uri} rows ${seen + 1}–${seen + rows.length}`, absent };
+      yield { columns, coded: {}, rows: rows.length, where: `${uri} rows ${seen + 1}–${seen + rows.length}`, absent };
       seen += rows.length;
     }
   } catch (err) {
@@ -192,15 +181,19 @@ async function* csvPartBatches(
   }
 }
 
-/** The batches of one part of a window, `wanted` columns only, each holding about `budgetBytes` at most. */
+/**
+ * The batches of one part of a window, `wanted` columns only, each holding about `budgetBytes` at most; the string
+ * columns named in `coded` come as dictionary codes where the file is Parquet.
+ */
 export function readWindowPart(
   store: ObjectStore,
   part: WindowPart,
   wanted: string[],
   types: Record<string, ColumnType>,
   budgetBytes: number,
+  coded: ReadonlySet<string> = new Set(),
 ): AsyncGenerator<WindowBatch> {
   return part.format === 'parquet'
-    ? parquetBatches(store, part, wanted, budgetBytes)
+    ? parquetBatches(store, part, wanted, budgetBytes, coded)
     : csvPartBatches(store, part, wanted, types, budgetBytes);
 }

@@ -1,9 +1,10 @@
 // npm run bench:drift [-- --no-wide] — two cases, one run.
 // 1. The drift battery on 1,000,000 rows of the real flights data, three tools: our TypeScript engine (core/drift),
 //    Evidently's DataDriftPreset and the same battery in SciPy/NumPy. The feature frames are derived once here (the
-//    demo model's features) and written to Parquet, so every tool sees identical data. Timings exclude file loading
-//    everywhere; each tool runs once as a warm-up, then REPS timed runs, and the median counts. Printed: the timings,
-//    each feature's verdict by all three tools, and how far our metrics are from SciPy's (relative).
+//    demo model's features; the file read as a drift check reads a window, its categorical sources as dictionary
+//    codes) and written to Parquet, so every tool sees identical data. Timings exclude file loading everywhere; each
+//    tool runs once as a warm-up, then REPS timed runs, and the median counts. Printed: the timings, each feature's
+//    verdict by all three tools, and how far our metrics are from SciPy's (relative).
 // 2. The wide case (bench/driftWide.ts, a process of its own; skipped with --no-wide): 3,000,000 synthetic rows ×
 //    1000 columns streamed through the window profile on worker threads; printed: its wall time, peak RSS, the
 //    drifted columns missed and false alarms (the run fails on any), and Evidently on samples of the same data with
@@ -20,6 +21,7 @@ import { readParquet } from '../adapters/datasetFiles';
 import { loadModelConfigFile } from '../cli/models';
 import { FLIGHTS_FILE } from '../cli/ingestFlights';
 import {
+  codedSources,
   detectDrift,
   type DriftReport,
   DriftSettings,
@@ -27,6 +29,7 @@ import {
   profileReference,
   type ReferenceProfile,
 } from '../core/drift';
+import type { CodedCategories } from '../core/drift/categories';
 import type { Columns } from '../core/features';
 import { projectRoot } from '../stack/paths';
 import { frameParquet, runBaselines, type ScipyFeature, type Stat } from './driftBaselines';
@@ -56,8 +59,14 @@ function timed<T>(fn: () => T, reps: number): { seconds: number[]; result: T } {
   return { seconds, result };
 }
 
-function sliceColumns(columns: Columns, start: number, end: number): Columns {
-  return Object.fromEntries(Object.entries(columns).map(([k, v]) => [k, v.slice(start, end)]));
+/** Rows [start, end) of the columns read, cells and codes. */
+function sliceRows(read: { columns: Columns; coded: Record<string, CodedCategories> }, start: number, end: number) {
+  return {
+    columns: Object.fromEntries(Object.entries(read.columns).map(([k, v]) => [k, v.slice(start, end)])),
+    coded: Object.fromEntries(
+      Object.entries(read.coded).map(([k, v]) => [k, { ...v, codes: v.codes.subarray(start, end) }]),
+    ),
+  };
 }
 
 /** Every metric our engine reports per feature against SciPy's value of it: the largest relative differences. */
@@ -129,7 +138,9 @@ async function main() {
   const sources = [...new Set(config.features.map((f) => f.source))];
 
   let t = performance.now();
-  const { columns, rows } = await readParquet(await readFile(FLIGHTS_FILE), FLIGHTS_FILE, sources);
+  // As a drift check reads a window: the categorical sources as their dictionary codes.
+  const read = await readParquet(await readFile(FLIGHTS_FILE), FLIGHTS_FILE, sources, codedSources(config));
+  const { columns, rows } = read;
   const dates = columns[config.dataset.timeColumn ?? 'date']!;
   const month = (i: number) => new Date(dates[i] as number).getUTCMonth();
   let refEnd = 0;
@@ -137,8 +148,8 @@ async function main() {
   let curStart = refEnd;
   while (curStart < rows && month(curStart) < CURRENT_FROM_MONTH) curStart++;
   const curEnd = Math.min(rows, curStart + CURRENT_ROWS);
-  const refColumns = sliceColumns(columns, 0, refEnd);
-  const curColumns = sliceColumns(columns, curStart, curEnd);
+  const ref = sliceRows(read, 0, refEnd);
+  const cur = sliceRows(read, curStart, curEnd);
   const curRows = curEnd - curStart;
   const day = (i: number) => new Date(dates[i] as number).toISOString().slice(0, 10);
   out(`read ${int(rows)} rows in ${((performance.now() - t) / 1000).toFixed(1)} s (not timed below)`);
@@ -147,8 +158,8 @@ async function main() {
   out(`features:  ${config.features.map((f) => `${f.name} (${f.type})`).join(', ')}; drift settings: defaults`);
 
   // The frames every tool sees: derived once by the engine, written to Parquet for the Python side.
-  const refFrame = featureFrame(config, refColumns);
-  const curFrame = featureFrame(config, curColumns);
+  const refFrame = featureFrame(config, ref.columns, 'the reference', ref.coded);
+  const curFrame = featureFrame(config, cur.columns, 'the current window', cur.coded);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ct-bench-drift-'));
   try {
     t = performance.now();
@@ -161,9 +172,15 @@ async function main() {
     );
 
     out(`\nours: warm-up + ${REPS} timed runs`);
-    const profiled = timed(() => profileReference(featureFrame(config, refColumns), settings), REPS);
+    const profiled = timed(
+      () => profileReference(featureFrame(config, ref.columns, 'the reference', ref.coded), settings),
+      REPS,
+    );
     const profile: ReferenceProfile = profiled.result;
-    const checked = timed(() => detectDrift(profile, featureFrame(config, curColumns), settings), REPS);
+    const checked = timed(
+      () => detectDrift(profile, featureFrame(config, cur.columns, 'the current window', cur.coded), settings),
+      REPS,
+    );
     const report = checked.result;
 
     const baselines = await runBaselines(refFile, curFile, curFrame, { reps: REPS });

@@ -2,7 +2,7 @@
 import { type Cell, type Columns, isMissing } from '../features';
 import type { ModelConfig } from '../modelConfig';
 import { InvalidInputError } from '../parse';
-import { type CategoricalColumn, categoricalRows, encodeCategories } from './categories';
+import { type CategoricalColumn, categoricalRows, type CodedCategories, encodeCategories } from './categories';
 import { deriveCategorical, deriveNumeric } from './deriveColumns';
 
 export type NumericColumn = { name: string; kind: 'numeric'; values: Float64Array }; // NaN = missing; ±Infinity kept
@@ -54,12 +54,33 @@ function nonNumeric(cells: readonly Cell[], wanted = 'numbers'): string | null {
 }
 
 /**
- * The model's features, derived from the dataset's columns as prepare derives them; `what` names the data in
- * errors (e.g. "--current jun.csv"). Throws when a source column is missing or a numeric source holds strings.
+ * The source columns a reader may deliver as dictionary codes: those only categorical features take as they are
+ * (a numeric or timestamp feature needs the cells).
  */
-export function featureFrame(config: ModelConfig, columns: Columns, what = 'drift data'): FeatureFrame {
+export function codedSources(config: Pick<ModelConfig, 'features'>): Set<string> {
+  const asIs = (f: ModelConfig['features'][number]) => f.type === 'categorical' && f.transform === 'identity';
+  const sources = config.features.filter(asIs).map((f) => f.source);
+  return new Set(sources.filter((s) => config.features.every((f) => f.source !== s || asIs(f))));
+}
+
+/**
+ * The model's features, derived from the dataset's columns as prepare derives them; `what` names the data in
+ * errors (e.g. "--current jun.csv"); a source in `coded` (dictionary codes, see codedSources) is taken as it is.
+ * Throws when a source column is missing or a numeric source holds strings.
+ */
+export function featureFrame(
+  config: ModelConfig,
+  columns: Columns,
+  what = 'drift data',
+  coded: Record<string, CodedCategories> = {},
+): FeatureFrame {
+  const cellsOf = (source: string): Cell[] | undefined => {
+    const codes = coded[source];
+    return columns[source] ?? (codes && Array.from(codes.codes, (c) => (c < 0 ? null : codes.dictionary[c]!)));
+  };
   const problems = config.features.flatMap((f) => {
-    const cells = columns[f.source];
+    if (f.type === 'categorical' && f.transform === 'identity' && coded[f.source]) return [];
+    const cells = cellsOf(f.source);
     if (!cells) return [`column "${f.source}" (source of feature "${f.name}") is missing`];
     const timestamp = f.transform !== 'identity';
     const bad = f.type === 'numeric' || timestamp ? nonNumeric(cells, timestamp ? 'timestamps' : 'numbers') : null;
@@ -68,7 +89,10 @@ export function featureFrame(config: ModelConfig, columns: Columns, what = 'drif
   });
   if (problems.length > 0) throw new InvalidInputError(what, problems);
   return config.features.map((f): FeatureColumn => {
-    const cells = columns[f.source]!;
+    const codes = coded[f.source];
+    if (f.type === 'categorical' && f.transform === 'identity' && codes)
+      return { name: f.name, kind: f.type, ...codes };
+    const cells = cellsOf(f.source)!;
     if (f.type === 'numeric') return { name: f.name, kind: 'numeric', values: deriveNumeric(f.transform, cells) };
     return { name: f.name, kind: 'categorical', ...deriveCategorical(f.transform, cells) };
   });

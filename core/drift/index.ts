@@ -1,5 +1,6 @@
 // The drift detection engine: pure, deterministic, no I/O.
 export {
+  codedSources,
   columnsFrame,
   type FeatureColumn,
   type FeatureFrame,

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   adjustPValues,
+  codedSources,
   columnsFrame,
   datasetVerdict,
   defaultMethod,
@@ -261,6 +262,47 @@ describe('bad inputs', () => {
     assert.throws(
       () => featureFrame(cfg, { t: [1] }),
       errorMatching(/column "o" \(source of feature "origin"\) is missing/),
+    );
+  });
+
+  it('featureFrame takes a categorical source as dictionary codes, and only codedSources may come as codes', () => {
+    const cfg = ModelConfig.parse({
+      modelId: 'm',
+      dataset: {
+        format: 'parquet',
+        timeColumn: 't',
+        columns: {
+          t: { type: 'timestamp' },
+          o: { type: 'string' },
+          d: { type: 'string' },
+          n: { type: 'number' },
+          y: { type: 'number' },
+        },
+      },
+      features: [
+        { name: 'origin', type: 'categorical', source: 'o' },
+        { name: 'dest', type: 'categorical', source: 'd' },
+        { name: 'dest_again', type: 'numeric', source: 'd' },
+        { name: 'n', type: 'numeric', source: 'n' },
+      ],
+      label: { source: 'y', positiveWhen: { op: '>', value: 0 } },
+      trainer: { command: ['true'] },
+    });
+    // d also feeds a numeric feature, which needs its cells; n is numeric.
+    assert.deepEqual([...codedSources(cfg)], ['o']);
+    const o = { codes: Int32Array.from([1, -1, 0, 1]), dictionary: ['ATL', 'SFO'] };
+    const cells = { d: ['1', '2', null, '3'], n: [1, 2, 3, 4] };
+    const frame = featureFrame({ ...cfg, features: cfg.features.filter((f) => f.name !== 'dest_again') }, cells, 'w', {
+      o,
+    });
+    const origin = frame[0]!;
+    assert.ok(origin.kind === 'categorical' && 'codes' in origin);
+    assert.equal(origin.codes, o.codes, 'the codes are taken as they are, not copied');
+    assert.deepEqual(categoryStrings(origin), ['SFO', '', 'ATL', 'SFO']);
+    // Codes for a source a numeric feature needs: read as its strings, and named as not numbers.
+    assert.throws(
+      () => featureFrame(cfg, { o: ['x', 'y', 'z', 'w'], n: [1, 2, 3, 4] }, 'w', { d: o }),
+      errorMatching(/column "d" \(source of feature "dest_again"\) is numeric, but 3 of 4 values are not numbers/),
     );
   });
 });
