@@ -239,8 +239,10 @@ describe('ct command', () => {
   };
 
   it('ct status --watch, piped, prints a line per change up to the outcome; ct status <modelId> follows the supervisor', async () => {
+    // Slow steps (34 × 800 ms): the watcher is a fresh `ct` process, and under CI load its start took up all of
+    // training at 300 ms a step, so it saw one training line.
     const slow = testModelConfig({
-      command: ['env', 'CT_TRAINER_STEP_DELAY_MS=300', 'python3', 'trainers/flight_delay/train.py'],
+      command: ['env', 'CT_TRAINER_STEP_DELAY_MS=800', 'python3', 'trainers/flight_delay/train.py'],
     });
     await registerAs('status-watch', { trainer: slow.trainer });
     const ask = await ct(
