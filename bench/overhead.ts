@@ -12,7 +12,7 @@ import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker
 import { startRetraining } from '../client';
 import { type RunningWorkers, startInProcessWorkers } from '../workers/inProcess';
 import { failureConverterPath } from '../workers/dataConverter';
-import { installRuntimeLogger } from '../workers/logging';
+import { installRuntimeLogger } from '../workers/runtime';
 import { freePort } from '../stack/processes';
 import { projectRoot } from '../stack/paths';
 import { testDataConverter } from '../test/helpers/codec';

@@ -22,7 +22,6 @@ import type { RunInputJson } from '../core/runInput';
 import { createAuditLog } from '../workers/config';
 import { formatAuditRecord } from './auditFormat';
 import { type CodecServerFlags, codecServerCommand } from './codecCommand';
-import { runDemo } from './demo';
 import { driftCommand } from './drift';
 import { runDev } from './dev';
 import { cliConfig, withObjectStore } from './localStack';
@@ -289,7 +288,8 @@ export function program(): Command {
   ct.command('dev').description('Temporal + Web UI, MinIO and both workers in the foreground').action(run(runDev));
   ct.command('demo')
     .description("the flights demo: a champion, a drift check that finds drift, the supervisor's retrain")
-    .action(run(runDemo));
+    // Loaded when run: the demo's in-process workers bring the worker SDK, which no other command needs.
+    .action(run(async () => (await import('./demo')).runDemo()));
   ct.command('retrain <modelId>')
     .description('start a retrainingPipeline run')
     .requiredOption('--data <key...>', 'object keys of the Parquet/CSV files to train on, in time order')

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { NativeConnection } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import YAML from 'yaml';
 import type { Logger } from 'pino';
 import type { ActivityDeps } from '../activities';
@@ -102,6 +102,9 @@ export async function connectWorker(
 ): Promise<{ connection: NativeConnection; namespace: string; dataConverter: DataConverter }> {
   const dataConverter = dataConverterOf(config);
   const { connectionOptions, namespace } = temporalConnectConfig(config);
+  // Loaded here, not at the top: the CLI imports this module, and the worker SDK (its native core) costs every
+  // `ct` command about half a second to load.
+  const { NativeConnection } = await import('@temporalio/worker');
   const connect = () => NativeConnection.connect(connectionOptions);
   return { connection: await reachTemporal(connectionOptions.address, connect), namespace, dataConverter };
 }

@@ -1,9 +1,8 @@
-// pino for everything, including the Temporal Runtime (core, workflow and activity logs), with secrets redacted.
-import { Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
-import type { Logger as TemporalLogger } from '@temporalio/common';
+// pino for everything, including the Temporal Runtime (core, workflow and activity logs: workers/runtime.ts), with
+// secrets redacted. No worker SDK here: the CLI logs through this module.
+import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 import pino, { type Logger } from 'pino';
 import type { MetricsConfig } from '../core/appConfig';
-import { ctHistogramBuckets } from '../core/ctMetrics';
 
 const REDACT = [
   'secretAccessKey',
@@ -66,41 +65,9 @@ export class PinoTemporalLogger implements TemporalLogger {
   }
 }
 
-let installed = false;
-/**
- * Installs the Temporal Runtime with our logger once per process (the SDK allows one install). With a metrics
- * port, core serves Prometheus metrics at http://<host>:<port>/metrics: the SDK's temporal_* and our ct_*
- * (core/ctMetrics.ts). A port already in use fails here, naming it.
- */
-export function installRuntimeLogger(logger: Logger, metrics?: MetricsConfig): void {
-  if (installed) return;
-  const bindAddress = metrics?.port ? hostPort(metrics.host, metrics.port) : null;
-  try {
-    Runtime.install({
-      logger: new PinoTemporalLogger(logger.child({ component: 'temporal' })),
-      ...(bindAddress
-        ? {
-            telemetryOptions: {
-              metrics: { prometheus: { bindAddress, histogramBucketOverrides: ctHistogramBuckets() } },
-            },
-          }
-        : {}),
-    });
-  } catch (err) {
-    if (!bindAddress) throw err;
-    const message = (err as Error).message;
-    if (/address already in use|os error 98/i.test(message))
-      throw new Error(`metrics port ${metrics!.port} on ${metrics!.host} is already in use (CT_METRICS_PORT)`, {
-        cause: err,
-      });
-    throw new Error(`cannot serve metrics on ${bindAddress}: ${message}`, { cause: err });
-  }
-  installed = true;
-}
-
 /** Where the metrics of this process are served, or null. */
 export function metricsUrl(metrics: MetricsConfig): string | null {
   return metrics.port ? `http://${hostPort(metrics.host, metrics.port)}/metrics` : null;
 }
 
-const hostPort = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+export const hostPort = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);

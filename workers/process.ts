@@ -3,7 +3,8 @@
 import type { Logger } from 'pino';
 import { activityDeps, connectClient, connectWorker, loadAppConfig } from './config';
 import { encryptionOf } from './dataConverter';
-import { createLogger, installRuntimeLogger, metricsUrl } from './logging';
+import { createLogger, metricsUrl } from './logging';
+import { installRuntimeLogger } from './runtime';
 import { createControlWorker, createGpuWorker } from './workers';
 
 export async function runWorkerProcess(kind: 'control' | 'gpu'): Promise<void> {

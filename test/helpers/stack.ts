@@ -15,7 +15,7 @@ import { ObjectStore, createS3Client } from '../../adapters/objectStore';
 import { AppConfig } from '../../core/appConfig';
 import { killMinio, startMinio, type MinioServer } from '../../stack/minio';
 import { startTemporalDevServer, type DevServer } from '../../temporal/devServer';
-import { installRuntimeLogger } from '../../workers/logging';
+import { installRuntimeLogger } from '../../workers/runtime';
 import { startInProcessWorkers, type RunningWorkers } from '../../workers/inProcess';
 import { workflowsPath } from '../../workers/workers';
 import { failureConverterPath } from '../../workers/dataConverter';

@@ -19,7 +19,7 @@ import { startMinio, type MinioServer as Minio } from '../../stack/minio';
 import { tools } from '../../stack/paths';
 import { createAuditLog, createObjectStore } from '../../workers/config';
 import { startInProcessWorkers, type RunningWorkers } from '../../workers/inProcess';
-import { installRuntimeLogger } from '../../workers/logging';
+import { installRuntimeLogger } from '../../workers/runtime';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
 import { recordHistory, testLogger, timeSkippingEnvironment, workflowBundle } from '../helpers/stack';
 import { startTestCodecServer, TEST_CODEC_KEYS } from '../helpers/codec';

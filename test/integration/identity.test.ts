@@ -20,7 +20,7 @@ import { startMinio, type MinioServer as Minio } from '../../stack/minio';
 import type { OidcProvider } from '../../stack/oidcProvider';
 import { createAuditLog, createObjectStore } from '../../workers/config';
 import { startInProcessWorkers, type RunningWorkers } from '../../workers/inProcess';
-import { installRuntimeLogger } from '../../workers/logging';
+import { installRuntimeLogger } from '../../workers/runtime';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
 import { TEST_CODEC_KEYS } from '../helpers/codec';
 import { ctEnv, runCt, spawnCt } from '../helpers/ct';
