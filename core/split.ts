@@ -16,14 +16,18 @@ export function seededRandom(seed: number): () => number {
 
 /** A seeded uniform sample of `k` of the indices 0..n-1 (all of them when k >= n), in ascending order. */
 export function sampleIndices(n: number, k: number | undefined, seed: number): number[] {
-  const all = Array.from({ length: n }, (_, i) => i);
-  if (k === undefined || k >= n) return all;
+  if (k === undefined || k >= n) return Array.from({ length: n }, (_, i) => i);
+  // A partial Fisher–Yates shuffle over a typed array (no array allocated per swap), sorted as numbers.
+  const all = new Uint32Array(n);
+  for (let i = 0; i < n; i++) all[i] = i;
   const rand = seededRandom(seed);
   for (let i = 0; i < k; i++) {
     const j = i + Math.floor(rand() * (n - i));
-    [all[i], all[j]] = [all[j]!, all[i]!];
+    const t = all[i]!;
+    all[i] = all[j]!;
+    all[j] = t;
   }
-  return all.slice(0, k).sort((a, b) => a - b);
+  return Array.from(all.subarray(0, k).sort());
 }
 
 export function timeAwareSplit(

@@ -20,16 +20,17 @@ export function distributionOf(column: ArrayLike<number>): Distribution {
     if (Number.isFinite(v)) sorted[n++] = v;
   }
   const data = sorted.subarray(0, n).sort();
-  const values: number[] = [];
-  const counts: number[] = [];
+  // Distinct values are written over the sorted ones in place (never ahead of the read position).
+  const counts = new Float64Array(n);
+  let distinct = 0;
   for (let i = 0; i < n;) {
     let j = i + 1;
     while (j < n && data[j] === data[i]) j++;
-    values.push(data[i]!);
-    counts.push(j - i);
+    data[distinct] = data[i]!;
+    counts[distinct++] = j - i;
     i = j;
   }
-  return { values: Float64Array.from(values), counts: Float64Array.from(counts), total: n };
+  return { values: data.slice(0, distinct), counts: counts.slice(0, distinct), total: n };
 }
 
 /** Visits the union of both distributions' distinct values in order with both cumulative counts (≤ value). */

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { InvalidInputError } from '../parse';
 import { type CategoricalColumn, forEachCodedCategory } from './categories';
 import { type FeatureColumn, type FeatureFrame, type FeatureKind, frameRows } from './frame';
-import { binCounts, binOf } from './histogram';
+import { BinLookup, binCounts, binOf } from './histogram';
 import type { CategoricalProfile, NumericProfile, ReferenceProfile } from './profile';
 import type { DriftSettings } from './settings';
 import { CenteredSketch, SketchJson } from './sketch';
@@ -112,9 +112,13 @@ function addNumeric(p: NumericProfile, f: NumericWindowFeature, values: Float64A
   addSketchedValues(p, f, values, i);
 }
 
+/** Each reference feature's bin lookup, built at its first sketched batch. */
+const binLookups = new WeakMap<NumericProfile, BinLookup>();
+
 /** Values [from, end) of a batch into a sketched feature: exact bins and range counts, the value into the sketch. */
 function addSketchedValues(p: NumericProfile, f: NumericWindowFeature, values: Float64Array, from: number): void {
-  const { edges } = p.bins;
+  let lookup = binLookups.get(p);
+  if (!lookup) binLookups.set(p, (lookup = new BinLookup(p.bins.edges)));
   const { min, max } = p;
   const bins = f.bins;
   const sketch = f.sketch!;
@@ -126,7 +130,7 @@ function addSketchedValues(p: NumericProfile, f: NumericWindowFeature, values: F
     if (v !== v) missing++;
     else if (v === Infinity || v === -Infinity) nonFinite++;
     else {
-      bins[binOf(edges, v)]!++;
+      bins[lookup.of(v)]!++;
       if (v < min || v > max) outside++;
     }
   }

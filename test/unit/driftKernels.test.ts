@@ -1,5 +1,6 @@
 // The drift engine's fast paths give what the plain paths give: categorical codes + dictionary count like strings,
-// the typed derivation of a feature column is deriveFeature cell by cell, exact value counts are exact.
+// the typed derivation of a feature column is deriveFeature cell by cell, exact value counts are exact, the bin
+// lookup is the binary search.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
@@ -12,6 +13,7 @@ import {
 } from '../../core/drift';
 import { categoryStrings, countCodes, encodeCategories } from '../../core/drift/categories';
 import { deriveCategorical, deriveNumeric, utcHour, utcWeekday } from '../../core/drift/deriveColumns';
+import { BinLookup, binOf } from '../../core/drift/histogram';
 import { distributionOf } from '../../core/drift/statistics';
 import { CenteredSketch } from '../../core/drift/sketch';
 import { ValueCounts } from '../../core/drift/valueCounts';
@@ -175,6 +177,32 @@ describe('exact value counts', () => {
         expected.total,
       ],
     );
+  });
+});
+
+describe('bin lookup', () => {
+  it('BinLookup.of is binOf: on the edges, beside them, outside them, at large magnitudes and tiny spans', () => {
+    const rand = seededRandom(5);
+    const cases: number[][] = [
+      [0.5],
+      [-3, -1, 0, 2, 7.25, 100],
+      Array.from({ length: 9 }, (_, i) => 1e15 + i * 0.25), // cells narrower than the values' spacing
+      Array.from({ length: 9 }, (_, i) => (i - 4) * 1e-300),
+      [1, 1 + 2 ** -52, 1 + 2 ** -51],
+      [-1e308, 0, 1e308], // a span past the largest double
+    ];
+    for (const edges of cases) {
+      const lookup = new BinLookup(edges);
+      const lo = edges[0]!;
+      const hi = edges.at(-1)!;
+      const values = [
+        ...edges.flatMap((e) => [e, e - Math.abs(e) * 1e-16 - 1e-320, e + Math.abs(e) * 1e-16 + 1e-320]),
+        -Infinity,
+        Infinity,
+        ...Array.from({ length: 20_000 }, () => lo + (hi - lo) * (rand() * 1.2 - 0.1)),
+      ];
+      for (const v of values) assert.equal(lookup.of(v), binOf(edges, v), `edges ${edges.join(',')}, value ${v}`);
+    }
   });
 });
 
