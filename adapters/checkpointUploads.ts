@@ -121,7 +121,6 @@ export class CheckpointUploads {
     const started = performance.now();
     const stored = await this.checkpoints.upload(next.file);
     const seconds = (performance.now() - started) / 1000;
-    this.inFlight = null;
     if (this.unavailableSince) {
       const { unavailableSince, waiting } = this;
       this.opts.log.info(
@@ -132,6 +131,9 @@ export class CheckpointUploads {
     }
     await rm(next.file, { force: true });
     const protect = await this.opts.onStored({ ...stored, step: next.step, seconds, writtenAt: next.writtenAt });
+    // Pending until recorded, not just until in S3: flush() returning before onStored let a crashed attempt's record
+    // name the checkpoint before its newest one.
+    this.inFlight = null;
     // Pruning is housekeeping: an outage now only leaves an extra checkpoint until the next one is stored.
     const pruned = await this.checkpoints.prune(this.opts.keep, protect).catch((err: unknown) => {
       if (err instanceof ObjectStoreUnavailableError) return [];
