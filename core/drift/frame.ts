@@ -58,10 +58,13 @@ function nonNumeric(cells: readonly Cell[], wanted = 'numbers'): string | null {
  * (a numeric or timestamp feature needs the cells).
  */
 export function codedSources(config: Pick<ModelConfig, 'features'>): Set<string> {
-  const asIs = (f: ModelConfig['features'][number]) => f.type === 'categorical' && f.transform === 'identity';
-  const sources = config.features.filter(asIs).map((f) => f.source);
-  return new Set(sources.filter((s) => config.features.every((f) => f.source !== s || asIs(f))));
+  const sources = config.features.filter(takesAsIs).map((f) => f.source);
+  return new Set(sources.filter((s) => config.features.every((f) => f.source !== s || takesAsIs(f))));
 }
+
+/** A categorical feature that takes its source as it is: the one kind of feature dictionary codes can feed. */
+const takesAsIs = (f: ModelConfig['features'][number]): boolean =>
+  f.type === 'categorical' && f.transform === 'identity';
 
 /**
  * The model's features, derived from the dataset's columns as prepare derives them; `what` names the data in
@@ -79,7 +82,7 @@ export function featureFrame(
     return columns[source] ?? (codes && Array.from(codes.codes, (c) => (c < 0 ? null : codes.dictionary[c]!)));
   };
   const problems = config.features.flatMap((f) => {
-    if (f.type === 'categorical' && f.transform === 'identity' && coded[f.source]) return [];
+    if (takesAsIs(f) && coded[f.source]) return [];
     const cells = cellsOf(f.source);
     if (!cells) return [`column "${f.source}" (source of feature "${f.name}") is missing`];
     const timestamp = f.transform !== 'identity';
@@ -90,8 +93,7 @@ export function featureFrame(
   if (problems.length > 0) throw new InvalidInputError(what, problems);
   return config.features.map((f): FeatureColumn => {
     const codes = coded[f.source];
-    if (f.type === 'categorical' && f.transform === 'identity' && codes)
-      return { name: f.name, kind: f.type, ...codes };
+    if (takesAsIs(f) && codes) return { name: f.name, kind: 'categorical', ...codes };
     const cells = cellsOf(f.source)!;
     if (f.type === 'numeric') return { name: f.name, kind: 'numeric', values: deriveNumeric(f.transform, cells) };
     return { name: f.name, kind: 'categorical', ...deriveCategorical(f.transform, cells) };
