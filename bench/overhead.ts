@@ -20,11 +20,12 @@ import { flightsParquet, readFlightsSlice } from '../test/helpers/flights';
 import { scrape, total } from '../test/helpers/prometheus';
 import { startTestStack, testLogger, type TestStack } from '../test/helpers/stack';
 import { benchModelConfig } from './benchModel';
+import { envCount } from './envCount';
 import { percentile, workflowTimes, type WorkflowTimes } from './histories';
 import type { noopSteps } from './workflows/floor';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 50);
-const BASELINE_RUNS = Number(process.env.BENCH_BASELINE_RUNS ?? 20);
+const RUNS = envCount('BENCH_RUNS', 50);
+const BASELINE_RUNS = envCount('BENCH_BASELINE_RUNS', 20);
 const FLOOR_STEPS = 12;
 const FLOOR_RUNS = 10;
 const out = (s: string) => process.stdout.write(`${s}\n`);

@@ -11,8 +11,9 @@ import { recordedActivities } from '../test/helpers/cards';
 import { testModelConfig } from '../test/helpers/flights';
 import { startTestStack, workflowBundle } from '../test/helpers/stack';
 import { testDataConverter } from '../test/helpers/codec';
+import { envCount } from './envCount';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 500);
+const RUNS = envCount('BENCH_RUNS', 500);
 const MODELS = 20;
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
