@@ -28,7 +28,7 @@ import { readParquet } from '../adapters/datasetFiles';
 import { classify, FailureType } from './failures';
 import { ObjectChangedError, type ObjectStore } from '../adapters/objectStore';
 import { planWindowParts, readWindowPart, WindowPart } from '../adapters/windowFiles';
-import { readCard, readChampion } from '../adapters/registryStore';
+import { readChampion } from '../adapters/registryStore';
 
 /** A prepared split holds the derived features as columns already (numeric ones as numbers, categorical as strings). */
 function splitFrame(config: ModelConfig, columns: Columns, what: string): FeatureFrame {
@@ -116,12 +116,15 @@ export function createDriftActivities(deps: ActivityDeps) {
     return parseOrThrow(ReferenceProfile, await store.getJson(key), `reference profile ${store.uri(key)}`);
   }
 
-  /** The champion and the window's parts, or why the check is skipped; stores the champion's reference profile. */
+  /**
+   * The champion and the window's parts with the champion's reference profile (stored if it was not yet), or why the
+   * check is skipped. The card and the profile are read once here: a check costs few requests per model.
+   */
   async function plan(input: {
     modelId: string;
     config: ModelConfig;
     windowKeys?: string[];
-  }): Promise<DriftCheckPlan | string> {
+  }): Promise<{ plan: DriftCheckPlan; reference: ReferenceProfile } | string> {
     const { modelId, config } = input;
     const champion = await readChampion(store, modelId);
     if (!champion) return `model "${modelId}" has no champion yet: no reference to compare with`;
@@ -135,13 +138,18 @@ export function createDriftActivities(deps: ActivityDeps) {
         );
       window = await newestWindows(store, data.prefix, data.checkWindows);
     }
-    const card = await readCard(store, modelId, champion.version);
-    await storeReferenceProfile(store, config, modelId, champion.version, card.data.splits.train.key);
+    const reference = await storeReferenceProfile(
+      store,
+      config,
+      modelId,
+      champion.version,
+      champion.card.data.splits.train.key,
+    );
     const parts = await planWindowParts(store, window, config.dataset.format, {
       maxParts: MAX_PARTS,
       partRows: config.drift.window.partRows,
     });
-    return { championVersion: champion.version, window, parts };
+    return { plan: { championVersion: champion.version, window, parts }, reference };
   }
 
   /** Reads one part of the window in batches into a window profile (memory bounded by drift.window.memoryMiB). */
@@ -233,10 +241,10 @@ export function createDriftActivities(deps: ActivityDeps) {
     try {
       const planned = await plan(input);
       if (typeof planned === 'string') return skipped(planned);
-      const reference = await referenceOf(input.modelId, planned.championVersion);
+      const { reference } = planned;
       const window = new WindowProfile(reference, input.config.drift);
-      for (const part of planned.parts) window.merge(await profilePart(input.config, reference, part));
-      return await report(input, planned, reference, window);
+      for (const part of planned.plan.parts) window.merge(await profilePart(input.config, reference, part));
+      return await report(input, planned.plan, reference, window);
     } catch (err) {
       return classify(windowChanged(err, true));
     }
@@ -250,7 +258,7 @@ export function createDriftActivities(deps: ActivityDeps) {
   }): Promise<{ plan: DriftCheckPlan } | { skipped: DriftCheckResult }> {
     try {
       const planned = await plan(input);
-      return typeof planned === 'string' ? { skipped: skipped(planned) } : { plan: planned };
+      return typeof planned === 'string' ? { skipped: skipped(planned) } : { plan: planned.plan };
     } catch (err) {
       return classify(windowChanged(err, true));
     }
