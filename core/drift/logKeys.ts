@@ -16,7 +16,7 @@ interface Octave {
 
 export class LogKeys {
   private readonly cellBits: number;
-  private readonly octaves: (Octave | undefined)[] = new Array(2048);
+  private readonly octaves = new Array<Octave | undefined>(2048);
   private readonly float = new Float64Array(1);
   private readonly words = new Uint32Array(this.float.buffer);
   private readonly high: number;

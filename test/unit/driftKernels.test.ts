@@ -215,7 +215,7 @@ describe('sketch keys by table', () => {
     const at = (delta: bigint) => {
       bits[0] = BigInt.asIntN(64, bits[0]! + delta);
       const v = f[0]!;
-      bits[0] = BigInt.asIntN(64, bits[0]! - delta);
+      bits[0] = BigInt.asIntN(64, bits[0] - delta);
       return v;
     };
     return [at(-1n), at(1n)];
