@@ -9,7 +9,6 @@
 //                |D(ref, sketch) − D(ref, window)| ≤ (largest bucket count) / (window count).
 import { DDSketch } from '@datadog/sketches-js';
 import { z } from 'zod';
-import { LogKeys } from './logKeys';
 import type { Distribution } from './statistics';
 
 type Store = DDSketch['store'];
@@ -74,7 +73,6 @@ export class CenteredSketch {
   private absDeviation = 0;
   /** scratch for addValues */
   private keys = new Int32Array(0);
-  private logKeys: LogKeys | undefined;
 
   constructor(
     readonly center: number,
@@ -96,13 +94,14 @@ export class CenteredSketch {
   /**
    * Adds the finite values of `values` from index `from` on (NaN and ±Infinity skipped): the same buckets as add()
    * one by one, at a fraction of its cost — keys are computed in one pass (the library's LogarithmicMapping formula,
-   * by table: LogKeys), each store's range is extended once, then its bins counted directly.
+   * inlined), each store's range is extended once, then its bins counted directly.
    */
   addValues(values: Float64Array, from = 0): void {
     const { store, negativeStore } = this.sketch;
     const mapping = this.sketch.mapping as unknown as LogMapping;
     const tiny = mapping.minPossible;
-    const logKeys = (this.logKeys ??= new LogKeys(mapping._multiplier, mapping._offset));
+    const multiplier = mapping._multiplier;
+    const offset = mapping._offset;
     if (this.keys.length < values.length - from) this.keys = new Int32Array(values.length - from);
     const keys = this.keys;
     let positive = 0; // positive keys fill keys from the start, negative ones from the end
@@ -114,10 +113,10 @@ export class CenteredSketch {
       if (v !== v || v === Infinity || v === -Infinity) continue;
       const d = v - this.center;
       if (d > tiny) {
-        keys[positive++] = logKeys.key(d);
+        keys[positive++] = Math.ceil(Math.log2(d) * multiplier) + offset;
         absDeviation += d;
       } else if (d < -tiny) {
-        keys[--negative] = logKeys.key(-d);
+        keys[--negative] = Math.ceil(Math.log2(-d) * multiplier) + offset;
         absDeviation -= d;
       } else zero++;
     }

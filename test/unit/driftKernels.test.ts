@@ -14,7 +14,6 @@ import {
 import { categoryStrings, countCodes, encodeCategories } from '../../core/drift/categories';
 import { deriveCategorical, deriveNumeric, utcHour, utcWeekday } from '../../core/drift/deriveColumns';
 import { BinLookup, binOf } from '../../core/drift/histogram';
-import { LogKeys } from '../../core/drift/logKeys';
 import { distributionOf } from '../../core/drift/statistics';
 import { CenteredSketch } from '../../core/drift/sketch';
 import { ValueCounts } from '../../core/drift/valueCounts';
@@ -205,43 +204,6 @@ describe('bin lookup', () => {
       for (const v of values) assert.equal(lookup.of(v), binOf(edges, v), `edges ${edges.join(',')}, value ${v}`);
     }
   });
-});
-
-describe('sketch keys by table', () => {
-  /** The neighbours of a positive double: the doubles just below and above it. */
-  function neighbours(x: number): [number, number] {
-    const f = new Float64Array([x]);
-    const bits = new BigInt64Array(f.buffer);
-    const at = (delta: bigint) => {
-      bits[0] = BigInt.asIntN(64, bits[0]! + delta);
-      const v = f[0]!;
-      bits[0] = BigInt.asIntN(64, bits[0] - delta);
-      return v;
-    };
-    return [at(-1n), at(1n)];
-  }
-
-  for (const relativeAccuracy of [0.1, 0.01, 0.001, 1e-5, 1e-7]) {
-    it(`gives the formula's key for every double tried, at relative accuracy ${relativeAccuracy}`, () => {
-      const sketch = new CenteredSketch(0, relativeAccuracy);
-      const mapping = (sketch as unknown as { sketch: { mapping: { _multiplier: number; _offset: number } } }).sketch
-        .mapping;
-      const keys = new LogKeys(mapping._multiplier, mapping._offset);
-      const rand = seededRandom(relativeAccuracy * 1e9);
-      const tried: number[] = [Number.MIN_VALUE, 2.2250738585072014e-308, 1e-310, Number.MAX_VALUE, 1, 2, 0.5, 3];
-      // Across the whole range of magnitudes, and densely in the few octaves data usually spans.
-      for (let i = 0; i < 20_000; i++) tried.push(2 ** (2000 * rand() - 1000) * (1 + rand()));
-      for (let i = 0; i < 50_000; i++) tried.push(10 ** (4 * rand() - 2));
-      // Every key boundary of two octaves, and the doubles either side of each: where a table could be off by one.
-      for (let k = keys.formula(1); k <= keys.formula(4); k++) {
-        const boundary = 2 ** ((k - mapping._offset - 1) / mapping._multiplier);
-        for (const x of [boundary, ...neighbours(boundary)]) tried.push(x, ...neighbours(x));
-      }
-      let wrong = 0;
-      for (const x of tried) if (keys.key(x) !== keys.formula(x)) wrong++;
-      assert.equal(wrong, 0, `${wrong} of ${tried.length} keys differ from the formula`);
-    });
-  }
 });
 
 describe('sketch batches', () => {
