@@ -135,7 +135,7 @@ try {
   const count = async (q: string) => (await stack.client.workflow.count(q)).count;
   while (Date.now() < tLoad + loadMs && (await count(`WorkflowType = 'driftCheck'`)) === 0) await sleep(1_000);
   const tChecks = Date.now();
-  out(`checks: the first started ${secondsSince(tLoad)} s after the schedules`);
+  out(`checks: the first started ${secondsSince(tLoad)} s after the schedules began to be made`);
   await sleep(Math.max(0, tChecks + (tLoad + loadMs - tChecks) / 2 - Date.now()));
   const tStorm = Date.now();
   const stormAcks = await reportToAll(
