@@ -252,9 +252,11 @@ try {
   );
   row(
     'S3 requests per run',
-    checksBeforeStorm >= 20
-      ? `${fmt(perRun, 1)} (storm window less its ${checksDuringRuns} checks × per check)`
-      : `n/a: ${checksBeforeStorm} checks before the storm are too few to take the checks' share out`,
+    checksBeforeStorm < 20
+      ? `n/a: ${checksBeforeStorm} checks before the storm are too few to take the checks' share out`
+      : perRun > 0
+        ? `${fmt(perRun, 1)} (storm window less its ${checksDuringRuns} checks × per check)`
+        : `n/a: the storm window's ${checksDuringRuns} checks × per check exceed its requests: checks then cost fewer than before it`,
   );
   row(
     'runs',
