@@ -57,3 +57,14 @@ export async function killMinio(minio: MinioServer, dataDir: string): Promise<()
   const { endpoint, accessKeyId, secretAccessKey } = minio;
   return () => startMinio({ dataDir, port: Number(new URL(endpoint).port), accessKeyId, secretAccessKey });
 }
+
+/** The S3 settings (AppConfig's `s3`) that reach `minio`'s bucket `bucket`. */
+export function minioS3(minio: MinioServer, bucket: string) {
+  return {
+    endpoint: minio.endpoint,
+    bucket,
+    accessKeyId: minio.accessKeyId,
+    secretAccessKey: minio.secretAccessKey,
+    forcePathStyle: true,
+  };
+}

@@ -12,7 +12,7 @@ import type { SupervisorStatus } from '../../core/continuousTraining';
 import { keys } from '../../core/keys';
 import { ModelConfig } from '../../core/modelConfig';
 import type { RunStatus } from '../../core/runStatus';
-import { killMinio, startMinio, type MinioServer } from '../../stack/minio';
+import { killMinio, minioS3, startMinio, type MinioServer } from '../../stack/minio';
 import { freePort, type ManagedProcess } from '../../stack/processes';
 import { startTemporalDevServer, type DevServer } from '../../temporal/devServer';
 import { createAuditLog } from '../../workers/config';
@@ -64,13 +64,7 @@ export async function startCellStack(dir: string, logger: Logger, options: { row
   const client = new Client({ connection, namespace: temporal.namespace, dataConverter: testDataConverter() });
   const config = AppConfig.parse({
     temporal: { address: temporal.address, namespace: temporal.namespace },
-    s3: {
-      endpoint: minio.endpoint,
-      bucket: 'ct-chaos',
-      accessKeyId: minio.accessKeyId,
-      secretAccessKey: minio.secretAccessKey,
-      forcePathStyle: true,
-    },
+    s3: minioS3(minio, 'ct-chaos'),
     taskQueue: 'ct-chaos',
     workDir: path.join(dir, 'work'),
     codec: { keys: TEST_CODEC_KEYS },

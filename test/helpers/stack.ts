@@ -13,7 +13,7 @@ import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporali
 import pino from 'pino';
 import { ObjectStore, createS3Client } from '../../adapters/objectStore';
 import { AppConfig } from '../../core/appConfig';
-import { killMinio, startMinio, type MinioServer } from '../../stack/minio';
+import { killMinio, minioS3, startMinio, type MinioServer } from '../../stack/minio';
 import { startTemporalDevServer, type DevServer } from '../../temporal/devServer';
 import { installRuntimeLogger } from '../../workers/runtime';
 import { startInProcessWorkers, type RunningWorkers } from '../../workers/inProcess';
@@ -99,14 +99,7 @@ export async function startTestStack(options: { maxInFlightUpdates?: number; ui?
       const id = randomUUID().slice(0, 8);
       const config = AppConfig.parse({
         temporal: { address: temporal.address, namespace: temporal.namespace },
-        s3: {
-          endpoint: minio.endpoint,
-          bucket: `ct-test-${id}`,
-          accessKeyId: minio.accessKeyId,
-          secretAccessKey: minio.secretAccessKey,
-          forcePathStyle: true,
-          ...overrides,
-        },
+        s3: { ...minioS3(minio, `ct-test-${id}`), ...overrides },
         taskQueue: `ct-test-${id}`,
         workDir: path.join(dir, 'work', id),
         codec: { keys: TEST_CODEC_KEYS },

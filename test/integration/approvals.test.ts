@@ -15,7 +15,7 @@ import { decideRun, runStatus, startRetraining } from '../../client';
 import { issueGovernanceToken } from '../../adapters/governanceKeys';
 import { AppConfig } from '../../core/appConfig';
 import { NotificationBody } from '../../core/notifications';
-import { startMinio, type MinioServer as Minio } from '../../stack/minio';
+import { minioS3, startMinio, type MinioServer as Minio } from '../../stack/minio';
 import { tools } from '../../stack/paths';
 import { createAuditLog, createObjectStore } from '../../workers/config';
 import { startInProcessWorkers, type RunningWorkers } from '../../workers/inProcess';
@@ -63,13 +63,7 @@ describe('approvals (time-skipping server)', () => {
     await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
     config = AppConfig.parse({
       temporal: { address: env.address, namespace: 'default' },
-      s3: {
-        endpoint: minio.endpoint,
-        bucket: 'ct-approvals',
-        accessKeyId: minio.accessKeyId,
-        secretAccessKey: minio.secretAccessKey,
-        forcePathStyle: true,
-      },
+      s3: minioS3(minio, 'ct-approvals'),
       taskQueue: 'ct-approvals',
       workDir: path.join(dir, 'work'),
       approvalSecret: SECRET,

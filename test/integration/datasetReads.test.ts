@@ -11,7 +11,7 @@ import { createDataActivities, type DataStageInput } from '../../activities/data
 import { DatasetCache } from '../../adapters/datasetCache';
 import { AppConfig } from '../../core/appConfig';
 import type { PreparedData } from '../../core/reports';
-import { startMinio, type MinioServer } from '../../stack/minio';
+import { minioS3, startMinio, type MinioServer } from '../../stack/minio';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
 import { countingStore, type CountingStore } from '../helpers/s3Requests';
 import { testLogger } from '../helpers/stack';
@@ -30,13 +30,7 @@ describe('dataset reads of validate and prepare', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'ct-dataset-reads-'));
     minio = await startMinio({ dataDir: path.join(dir, 'minio') });
     config = AppConfig.parse({
-      s3: {
-        endpoint: minio.endpoint,
-        bucket: 'ct-dataset-reads',
-        forcePathStyle: true,
-        accessKeyId: minio.accessKeyId,
-        secretAccessKey: minio.secretAccessKey,
-      },
+      s3: minioS3(minio, 'ct-dataset-reads'),
     });
     const { store } = countingStore(config);
     await store.ensureBucket();

@@ -13,7 +13,7 @@ import { AppConfig } from '../../core/appConfig';
 import { featureFrame, profileReference } from '../../core/drift';
 import { keys } from '../../core/keys';
 import type { ModelCard } from '../../core/modelCard';
-import { startMinio, type MinioServer } from '../../stack/minio';
+import { minioS3, startMinio, type MinioServer } from '../../stack/minio';
 import { cardFromHistory } from '../helpers/cards';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
 import { countingStore, type CountingStore } from '../helpers/s3Requests';
@@ -32,13 +32,7 @@ describe('S3 requests of a drift check', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'ct-drift-requests-'));
     minio = await startMinio({ dataDir: path.join(dir, 'minio') });
     config = AppConfig.parse({
-      s3: {
-        endpoint: minio.endpoint,
-        bucket: 'ct-drift-requests',
-        forcePathStyle: true,
-        accessKeyId: minio.accessKeyId,
-        secretAccessKey: minio.secretAccessKey,
-      },
+      s3: minioS3(minio, 'ct-drift-requests'),
     });
     const { store } = countingStore(config);
     await store.ensureBucket();

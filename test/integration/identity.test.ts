@@ -16,7 +16,7 @@ import { resumeSignal } from '../../workflows/definitions';
 import { rollbackModel } from '../../client/rollback';
 import { keys, workflowIds } from '../../core/keys';
 import { AppConfig } from '../../core/appConfig';
-import { startMinio, type MinioServer as Minio } from '../../stack/minio';
+import { minioS3, startMinio, type MinioServer as Minio } from '../../stack/minio';
 import type { OidcProvider } from '../../stack/oidcProvider';
 import { createAuditLog, createObjectStore } from '../../workers/config';
 import { startInProcessWorkers, type RunningWorkers } from '../../workers/inProcess';
@@ -48,13 +48,7 @@ describe('verified identities (oidc)', () => {
     ]);
     config = AppConfig.parse({
       temporal: { address: env.address, namespace: 'default' },
-      s3: {
-        endpoint: minio.endpoint,
-        bucket: 'ct-identity',
-        accessKeyId: minio.accessKeyId,
-        secretAccessKey: minio.secretAccessKey,
-        forcePathStyle: true,
-      },
+      s3: minioS3(minio, 'ct-identity'),
       taskQueue: 'ct-identity',
       workDir: path.join(dir, 'work'),
       identity: { mode: 'oidc', oidc: { issuer: provider.issuer, clientId: provider.clientId } },
