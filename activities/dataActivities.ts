@@ -103,7 +103,7 @@ export function createDataActivities(deps: ActivityDeps) {
       });
       const splits = {} as PreparedData['splits'];
       for (const [name, allRows] of Object.entries(split) as [SplitName, number[]][]) {
-        const rowsOut = allRows.filter((r) => labelOf(config.label, labelSource[r]!) !== null);
+        const rowsOut = allRows.filter((r) => labelOf(config, labelSource[r]!) !== null);
         if (rowsOut.length === 0)
           throw ApplicationFailure.nonRetryable(
             `the ${name} split is empty: the dataset has too few labelled rows`,
@@ -119,8 +119,8 @@ export function createDataActivities(deps: ActivityDeps) {
         });
         out.push({
           name: config.label.name,
-          type: 'INT32',
-          data: rowsOut.map((r) => labelOf(config.label, labelSource[r]!)),
+          type: config.task === 'regression' ? 'DOUBLE' : 'INT32',
+          data: rowsOut.map((r) => labelOf(config, labelSource[r]!)),
         });
         const bytes = writeParquet(out);
         const key = keys.split(input.modelId, input.runId, name);

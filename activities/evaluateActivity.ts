@@ -1,12 +1,19 @@
-// The evaluation stage: score the holdout with the candidate and with the current champion (same rows, same
-// trainer code path), then compute overall and per-slice metrics.
+// The evaluation stage: predict the holdout with the candidate and with the current champion (same rows, same
+// trainer code path), then compute the task's overall and per-slice metrics and the configured comparison.
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { keys } from '../core/keys';
 import { mcNemar, pairedBootstrap } from '../core/comparison';
-import { classificationMetrics, sliceMetrics } from '../core/metrics';
-import type { ModelConfig } from '../core/modelConfig';
+import { type ModelConfig, comparisonMetric } from '../core/modelConfig';
+import {
+  type Predictions,
+  correctness,
+  evaluatePredictions,
+  parsePredictions,
+  predictionRows,
+  weightedMeasure,
+} from '../core/predictions';
 import type { EvaluationReport, ModelEvaluation, PreparedData, TrainingResult } from '../core/reports';
 import type { PredictConfig } from '../core/trainerConfig';
 import { EXIT, PROTOCOL_VERSION } from '../core/trainerProtocol';
@@ -28,18 +35,18 @@ export interface EvaluateInput {
 export function createEvaluationActivities(deps: ActivityDeps) {
   const { store } = deps;
 
-  async function score(
+  async function predict(
     config: ModelConfig,
     dir: string,
     name: string,
     modelKey: string,
     holdoutFile: string,
-  ): Promise<number[]> {
+  ): Promise<Predictions> {
     const modelPath = path.join(dir, `${name}.pt`);
-    const outputPath = path.join(dir, `${name}-scores.txt`);
+    const outputPath = path.join(dir, `${name}-predictions.txt`);
     const configFile = path.join(dir, `${name}-predict.json`);
     await store.downloadFile(modelKey, modelPath);
-    const predict: PredictConfig = {
+    const predictConfig: PredictConfig = {
       protocolVersion: PROTOCOL_VERSION,
       mode: 'predict',
       modelPath,
@@ -47,7 +54,7 @@ export function createEvaluationActivities(deps: ActivityDeps) {
       outputPath,
       device: config.trainer.device,
     };
-    await writeFile(configFile, JSON.stringify(predict));
+    await writeFile(configFile, JSON.stringify(predictConfig));
     const run = await runTrainer({
       command: config.trainer.command,
       mode: 'predict',
@@ -62,10 +69,14 @@ export function createEvaluationActivities(deps: ActivityDeps) {
         throw ApplicationFailure.nonRetryable(message, FailureType.trainerData);
       throw ApplicationFailure.retryable(message, FailureType.trainerCrashed);
     }
-    return (await readFile(outputPath, 'utf8'))
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map(Number);
+    try {
+      return parsePredictions(config.task, await readFile(outputPath, 'utf8'), config.label.classes);
+    } catch (err) {
+      throw ApplicationFailure.nonRetryable(
+        `the ${name}'s predictions (${outputPath}) do not fit task ${config.task}: ${(err as Error).message}`,
+        FailureType.trainerData,
+      );
+    }
   }
 
   async function evaluateModels(input: EvaluateInput): Promise<EvaluationReport> {
@@ -74,54 +85,62 @@ export function createEvaluationActivities(deps: ActivityDeps) {
     const dir = await freshDir(path.join(deps.workDir, input.runId, 'evaluate'));
     const holdoutFile = path.join(dir, 'holdout.parquet');
     await store.downloadFile(input.prepared.splits.holdout.key, holdoutFile);
-    const sliceBy = config.evaluation.sliceBy ?? null;
+    const sliceFeature = config.evaluation.sliceBy ?? null;
     const holdout = await readParquet(await readFile(holdoutFile), store.uri(input.prepared.splits.holdout.key), [
       config.label.name,
-      ...(sliceBy ? [sliceBy] : []),
+      ...(sliceFeature ? [sliceFeature] : []),
     ]);
     const labels = holdout.columns[config.label.name]!.map(Number);
-    const sliceValues = sliceBy ? holdout.columns[sliceBy]!.map(String) : null;
-    const { threshold, minSliceRows, maxSlices } = config.evaluation;
-
-    const evaluate = (scores: number[], version: number | null): ModelEvaluation => {
-      if (scores.length !== labels.length) {
+    const options = {
+      threshold: config.evaluation.threshold,
+      sliceValues: sliceFeature ? holdout.columns[sliceFeature]!.map(String) : null,
+      minSliceRows: config.evaluation.minSliceRows,
+      maxSlices: config.evaluation.maxSlices,
+    };
+    const evaluate = (preds: Predictions, version: number | null): ModelEvaluation => {
+      if (predictionRows(preds) !== labels.length) {
         throw ApplicationFailure.nonRetryable(
-          `trainer returned ${scores.length} scores for ${labels.length} holdout rows`,
+          `trainer returned ${predictionRows(preds)} predictions for ${labels.length} holdout rows`,
           FailureType.trainerData,
         );
       }
-      return {
-        version,
-        overall: classificationMetrics(scores, labels, threshold),
-        slices: sliceValues ? sliceMetrics(scores, labels, sliceValues, threshold, minSliceRows, maxSlices) : [],
-      };
+      return evaluatePredictions(preds, labels, options, version);
     };
 
-    const candidateScores = await score(config, dir, 'candidate', input.trained.modelKey, holdoutFile);
-    const candidate = evaluate(candidateScores, null);
+    const candidatePreds = await predict(config, dir, 'candidate', input.trained.modelKey, holdoutFile);
+    const candidate = evaluate(candidatePreds, null);
     const champion = await readChampion(store, input.modelId);
-    const championScores = champion
-      ? await score(config, dir, 'champion', champion.card.artifactKey, holdoutFile)
+    const championPreds = champion
+      ? await predict(config, dir, 'champion', champion.card.artifactKey, holdoutFile)
       : null;
-    const championEval = champion && championScores ? evaluate(championScores, champion.version) : null;
-    const { method, metric, confidence, resamples } = config.gate.comparison;
+    const championEval = champion && championPreds ? evaluate(championPreds, champion.version) : null;
+    const { method, confidence, resamples } = config.gate.comparison;
+    const metric = comparisonMetric(config);
+    const { threshold } = options;
     const comparison =
-      championScores === null || method === 'point'
+      championPreds === null || method === 'point'
         ? null
         : method === 'bootstrap'
-          ? pairedBootstrap(metric, candidateScores, championScores, labels, {
-              threshold,
-              resamples,
+          ? pairedBootstrap(
+              metric,
+              weightedMeasure(candidatePreds, metric, labels, threshold),
+              weightedMeasure(championPreds, metric, labels, threshold),
+              labels.length,
+              { resamples, confidence, seed: config.seed },
+            )
+          : mcNemar(
+              correctness(candidatePreds, labels, threshold),
+              correctness(championPreds, labels, threshold),
               confidence,
-              seed: config.seed,
-            })
-          : mcNemar(candidateScores, championScores, labels, threshold, confidence);
+            );
     const reportKey = keys.evaluationReport(input.modelId, input.runId);
     const report: EvaluationReport = {
+      task: config.task,
       holdoutSha256: input.prepared.splits.holdout.sha256,
       holdoutRows: labels.length,
       threshold,
-      sliceBy,
+      // A multiclass model without a slice feature is sliced by its true class.
+      sliceBy: sliceFeature ?? (config.task === 'multiclass' ? config.label.name : null),
       candidate,
       champion: championEval,
       comparison,

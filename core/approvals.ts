@@ -4,6 +4,7 @@ import { regression } from './gate';
 import type { MetricName, ModelConfig } from './modelConfig';
 import { InvalidInputError } from './parse';
 import type { EvaluationReport, GateVerdict } from './reports';
+import { DEFAULT_SLICE_METRIC } from './taskKind';
 
 export type ApprovalPolicy = ModelConfig['approval'];
 
@@ -91,20 +92,27 @@ export function autoApproval(
       evidence.push(`no champion: ${metric} margin not applicable`);
       continue;
     }
-    const gain = -regression(metric, report.candidate.overall[metric], champion.overall[metric]);
+    const gain = -regression(
+      metric,
+      report.candidate.overall[metric] ?? Number.NaN,
+      champion.overall[metric] ?? Number.NaN,
+    );
     const ok = gain >= margin;
     approve &&= ok;
     evidence.push(`${metric} improves by ${gain.toFixed(4)} (needs ${margin})`);
   }
   if (rule.noSliceRegression && champion) {
     const theirs = new Map(champion.slices.map((s) => [s.value, s]));
+    const metric = DEFAULT_SLICE_METRIC[report.task ?? 'binary'];
     const worse = report.candidate.slices.filter((s) => {
       const t = theirs.get(s.value);
-      return t && regression('rocAuc', s.metrics.rocAuc, t.metrics.rocAuc) > 0;
+      return t && regression(metric, s.metrics[metric] ?? Number.NaN, t.metrics[metric] ?? Number.NaN) > 0;
     });
     approve &&= worse.length === 0;
     evidence.push(
-      worse.length ? `slices worse on rocAuc: ${worse.map((s) => s.value).join(', ')}` : 'no slice regresses on rocAuc',
+      worse.length
+        ? `slices worse on ${metric}: ${worse.map((s) => s.value).join(', ')}`
+        : `no slice regresses on ${metric}`,
     );
   }
   return { approve, evidence };

@@ -1,8 +1,7 @@
 // Champion/challenger comparison on the same holdout as statistics, not point estimates:
 // a seeded paired bootstrap confidence interval of the metric difference, or McNemar's test for accuracy.
-import { isLowerBetter } from './gate';
-import type { MetricName } from './modelConfig';
 import { seededRandom } from './split';
+import { type MetricName, isLowerBetter } from './taskKind';
 
 export interface Comparison {
   method: 'bootstrap' | 'mcnemar';
@@ -80,7 +79,23 @@ export function weightedMetric(
       return tp + fp === 0 ? 0 : tp / (tp + fp);
     case 'recall':
       return tp + fn === 0 ? 0 : tp / (tp + fn);
+    default:
+      throw new Error(`${metric} is not a binary-classification metric`);
   }
+}
+
+/** A metric of one model's predictions under integer row weights (bootstrap counts). */
+export type WeightedMeasure = (weights: Uint32Array) => number;
+
+/** The binary `metric` of `scores` as a WeightedMeasure (rows sorted once, for ROC AUC). */
+export function binaryMeasure(
+  metric: MetricName,
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  threshold: number,
+): WeightedMeasure {
+  const order = sortOrder(scores);
+  return (weights) => weightedMetric(metric, scores, labels, weights, order, threshold);
 }
 
 export function sortOrder(scores: ArrayLike<number>): Uint32Array {
@@ -99,33 +114,23 @@ function quantile(sorted: number[], q: number): number {
 /** Paired bootstrap: both models are scored on the same resampled rows; percentile interval of the improvement. */
 export function pairedBootstrap(
   metric: MetricName,
-  candidate: ArrayLike<number>,
-  champion: ArrayLike<number>,
-  labels: ArrayLike<number>,
-  options: { threshold: number; resamples: number; confidence: number; seed: number },
+  candidate: WeightedMeasure,
+  champion: WeightedMeasure,
+  rows: number,
+  options: { resamples: number; confidence: number; seed: number },
 ): Comparison {
-  const n = labels.length;
+  const n = rows;
   const sign = isLowerBetter(metric) ? -1 : 1;
-  const orderA = sortOrder(candidate);
-  const orderB = sortOrder(champion);
   const ones = new Uint32Array(n).fill(1);
   // `+ 0` turns -0 (a lower-is-better metric with no difference) into 0.
-  const estimate =
-    sign *
-      (weightedMetric(metric, candidate, labels, ones, orderA, options.threshold) -
-        weightedMetric(metric, champion, labels, ones, orderB, options.threshold)) +
-    0;
+  const estimate = sign * (candidate(ones) - champion(ones)) + 0;
   const rand = seededRandom(options.seed);
   const weights = new Uint32Array(n);
   const diffs: number[] = [];
   for (let b = 0; b < options.resamples; b++) {
     weights.fill(0);
     for (let i = 0; i < n; i++) weights[Math.floor(rand() * n)]!++;
-    const d =
-      sign *
-        (weightedMetric(metric, candidate, labels, weights, orderA, options.threshold) -
-          weightedMetric(metric, champion, labels, weights, orderB, options.threshold)) +
-      0;
+    const d = sign * (candidate(weights) - champion(weights)) + 0;
     if (Number.isFinite(d)) diffs.push(d);
   }
   diffs.sort((a, b) => a - b);
@@ -168,27 +173,24 @@ export function exactMcNemarPValue(b: number, c: number): number {
   return Math.min(1, 2 * tail);
 }
 
-/** McNemar's test on accuracy at `threshold`: do the models err on different rows more than chance allows? */
+/** McNemar's test on per-example correctness: do the models err on different rows more than chance allows? */
 export function mcNemar(
-  candidate: ArrayLike<number>,
-  champion: ArrayLike<number>,
-  labels: ArrayLike<number>,
-  threshold: number,
+  candidateCorrect: ArrayLike<boolean>,
+  championCorrect: ArrayLike<boolean>,
   confidence: number,
 ): Comparison {
   let candidateOnly = 0;
   let championOnly = 0;
-  for (let i = 0; i < labels.length; i++) {
-    const y = labels[i] === 1;
-    const a = candidate[i]! >= threshold === y;
-    const b = champion[i]! >= threshold === y;
+  for (let i = 0; i < candidateCorrect.length; i++) {
+    const a = candidateCorrect[i]!;
+    const b = championCorrect[i]!;
     if (a && !b) candidateOnly++;
     else if (b && !a) championOnly++;
   }
   return {
     method: 'mcnemar',
     metric: 'accuracy',
-    estimate: (candidateOnly - championOnly) / labels.length,
+    estimate: (candidateOnly - championOnly) / candidateCorrect.length,
     lower: null,
     upper: null,
     confidence,

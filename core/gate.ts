@@ -1,13 +1,8 @@
 // The promotion gate: absolute bounds, direction-aware regression limits vs the champion (absolute, relative,
 // per slice), and a statistical comparison (paired bootstrap non-inferiority or McNemar) when configured.
-import type { MetricName, ModelConfig } from './modelConfig';
+import { type ModelConfig, comparisonMetric } from './modelConfig';
 import type { EvaluationReport, GateCheck, GateVerdict, Metrics } from './reports';
-
-const LOWER_IS_BETTER: ReadonlySet<MetricName> = new Set(['logLoss']);
-
-export function isLowerBetter(metric: MetricName): boolean {
-  return LOWER_IS_BETTER.has(metric);
-}
+import { type MetricName, isLowerBetter } from './taskKind';
 
 /** How much worse `candidate` is than `champion` (positive = worse), whichever direction the metric improves in. */
 export function regression(metric: MetricName, candidate: number, champion: number): number {
@@ -92,7 +87,7 @@ export function evaluateGate(gate: ModelConfig['gate'], report: EvaluationReport
   const checks: GateCheck[] = [];
   if (!champion && gate.noChampion === 'reject') {
     checks.push({
-      metric: gate.comparison.metric,
+      metric: comparisonMetric({ task: report.task ?? 'binary', gate }),
       rule: 'noChampion',
       threshold: 0,
       value: 0,

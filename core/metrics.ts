@@ -1,4 +1,4 @@
-// Binary-classification metrics on one holdout: pure functions of (scores, labels).
+// Binary-classification metrics on one holdout: pure functions of (scores, labels); slices for every task.
 import type { Metrics } from './reports';
 
 /** ROC AUC by the rank-sum (Mann-Whitney U) formula, with tied scores given their average rank. */
@@ -64,12 +64,10 @@ export function classificationMetrics(
 
 /** Metrics per value of a slice column, for the `maxSlices` most frequent values with at least `minRows` rows. */
 export function sliceMetrics(
-  scores: ArrayLike<number>,
-  labels: ArrayLike<number>,
   sliceValues: ArrayLike<string>,
-  threshold: number,
   minRows: number,
   maxSlices: number,
+  metricsOf: (rows: number[]) => Metrics,
 ): { value: string; rows: number; metrics: Metrics }[] {
   const rowsBySlice = new Map<string, number[]>();
   for (let i = 0; i < sliceValues.length; i++) {
@@ -82,13 +80,5 @@ export function sliceMetrics(
     .filter(([, rows]) => rows.length >= minRows)
     .sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1))
     .slice(0, maxSlices)
-    .map(([value, rows]) => ({
-      value,
-      rows: rows.length,
-      metrics: classificationMetrics(
-        rows.map((r) => scores[r]!),
-        rows.map((r) => labels[r]!),
-        threshold,
-      ),
-    }));
+    .map(([value, rows]) => ({ value, rows: rows.length, metrics: metricsOf(rows) }));
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { DriftSettings } from './drift/settings';
 import { ALL_NOTIFICATION_KINDS, NotificationKind } from './notifications';
 import { ObjectKeyPrefix } from './objectKey';
+import { DEFAULT_COMPARISON_METRIC, MetricName, TaskKind, metricProblem } from './taskKind';
 import { TRAINER_HYPERPARAMETERS, TrainerName } from './trainerHyperparameters';
 
 export const MODEL_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -52,13 +53,22 @@ export const LabelSpec = z
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
       .default('label'),
     source: z.string().min(1),
-    positiveWhen: z.object({ op: ComparisonOp, value: z.number() }).strict(),
+    positiveWhen: z
+      .object({ op: ComparisonOp, value: z.number() })
+      .strict()
+      .optional()
+      .describe('binary: the rule that makes a source value positive; without it the source must hold 0/1'),
+    classes: z
+      .int()
+      .min(3)
+      .max(1000)
+      .optional()
+      .describe('multiclass: the number of classes; the source holds integer classes 0..classes-1'),
   })
   .strict();
 export type LabelSpec = z.infer<typeof LabelSpec>;
 
-export const MetricName = z.enum(['rocAuc', 'logLoss', 'accuracy', 'precision', 'recall']);
-export type MetricName = z.infer<typeof MetricName>;
+export { MetricName };
 const MetricBounds = z.partialRecord(MetricName, z.number());
 const Duration = z.string().regex(/^\d+(\.\d+)?[smhd]$/, 'a duration like 90s, 30m, 4h or 2d');
 
@@ -66,6 +76,9 @@ export const ModelConfig = z
   .object({
     modelId: ModelId,
     description: z.string().optional(),
+    task: TaskKind.default('binary').describe(
+      'binary (label 0/1), multiclass (label.classes integer classes) or regression (numeric label): decides the metrics, the gate and what the trainer predicts',
+    ),
     dataset: z
       .object({
         format: z.enum(['parquet', 'csv']),
@@ -171,14 +184,14 @@ export const ModelConfig = z
               .describe(
                 'point: compare point estimates; bootstrap: the lower bound of a paired bootstrap CI of the improvement must stay above -maxRegression (non-inferiority); mcnemar: fail when the candidate is significantly less accurate',
               ),
-            metric: MetricName.default('rocAuc').describe(
-              'metric the bootstrap compares (mcnemar always uses accuracy)',
+            metric: MetricName.optional().describe(
+              'metric the bootstrap compares (mcnemar always uses accuracy); default rocAuc (binary), accuracy (multiclass), rmse (regression)',
             ),
             confidence: z.number().gt(0.5).lt(1).default(0.95),
             resamples: z.number().int().min(100).max(100_000).default(1000),
           })
           .strict()
-          .default({ method: 'point', metric: 'rocAuc', confidence: 0.95, resamples: 1000 }),
+          .default({ method: 'point', confidence: 0.95, resamples: 1000 }),
         slices: z
           .object({
             metric: MetricName,
@@ -201,7 +214,7 @@ export const ModelConfig = z
         maximum: {},
         maxRegression: {},
         maxRelativeRegression: {},
-        comparison: { method: 'point', metric: 'rocAuc', confidence: 0.95, resamples: 1000 },
+        comparison: { method: 'point', confidence: 0.95, resamples: 1000 },
         noChampion: 'absolute-only',
       }),
     approval: z
@@ -373,6 +386,7 @@ export const ModelConfig = z
         message: `"${cfg.label.source}" is not a declared column`,
       });
     }
+    for (const issue of taskIssues(cfg)) ctx.addIssue({ code: 'custom', ...issue });
     const roleLists = [
       [['approverRoles'], cfg.approval.approverRoles],
       [['escalationRoles'], cfg.approval.escalationRoles],
@@ -446,4 +460,78 @@ export const ModelConfig = z
     }
   });
 export type ModelConfig = z.infer<typeof ModelConfig>;
+
+type Issue = { path: (string | number)[]; message: string };
+
+/** The label, metrics and comparison a config names must fit its task (a binary label with 10 classes does not). */
+function taskIssues(cfg: ModelConfig): Issue[] {
+  const { task, label, gate } = cfg;
+  const issues: Issue[] = [];
+  const rule = cfg.dataset.columns[label.source];
+  if (task !== 'binary' && label.positiveWhen)
+    issues.push({ path: ['label', 'positiveWhen'], message: `positiveWhen makes a binary label; task is ${task}` });
+  if (task !== 'multiclass' && label.classes !== undefined)
+    issues.push({ path: ['label', 'classes'], message: `classes is for task multiclass; task is ${task}` });
+  if (task !== 'binary' && cfg.dataset.labelBalance)
+    issues.push({ path: ['dataset', 'labelBalance'], message: `labelBalance is for task binary; task is ${task}` });
+  if (
+    task === 'binary' &&
+    !label.positiveWhen &&
+    rule &&
+    (rule.min ?? 0) >= 0 &&
+    rule.max !== undefined &&
+    rule.max > 1
+  )
+    issues.push({
+      path: ['label'],
+      message: `task binary without label.positiveWhen needs a 0/1 label, but column "${label.source}" allows values up to ${rule.max}: use task multiclass with label.classes ${rule.max + 1}, or add positiveWhen`,
+    });
+  if (task === 'multiclass') {
+    if (label.classes === undefined)
+      issues.push({
+        path: ['label', 'classes'],
+        message: 'task multiclass needs label.classes (the number of classes)',
+      });
+    else if (rule?.max !== undefined && rule.max > label.classes - 1)
+      issues.push({
+        path: ['label', 'classes'],
+        message: `label.classes is ${label.classes} (classes 0..${label.classes - 1}) but column "${label.source}" allows values up to ${rule.max}`,
+      });
+    if (rule && rule.type !== 'integer')
+      issues.push({
+        path: ['label', 'source'],
+        message: `a multiclass label needs an integer column; "${label.source}" is ${rule.type}`,
+      });
+  }
+  if (task === 'regression' && rule && rule.type !== 'integer' && rule.type !== 'number')
+    issues.push({
+      path: ['label', 'source'],
+      message: `a regression label needs a numeric column; "${label.source}" is ${rule.type}`,
+    });
+  if (task === 'regression' && gate.comparison.method === 'mcnemar')
+    issues.push({
+      path: ['gate', 'comparison', 'method'],
+      message: 'mcnemar compares per-example correctness, which regression has not: use bootstrap',
+    });
+  const named: [(string | number)[], MetricName][] = [
+    ...(['minimum', 'maximum', 'maxRegression', 'maxRelativeRegression'] as const).flatMap((rule) =>
+      (Object.keys(gate[rule]) as MetricName[]).map((m): [(string | number)[], MetricName] => [['gate', rule, m], m]),
+    ),
+    ...(Object.keys(cfg.approval.autoApprove?.minMargin ?? {}) as MetricName[]).map(
+      (m): [(string | number)[], MetricName] => [['approval', 'autoApprove', 'minMargin', m], m],
+    ),
+  ];
+  if (gate.comparison.metric) named.push([['gate', 'comparison', 'metric'], gate.comparison.metric]);
+  if (gate.slices) named.push([['gate', 'slices', 'metric'], gate.slices.metric]);
+  for (const [path, metric] of named) {
+    const problem = metricProblem(task, metric);
+    if (problem) issues.push({ path, message: problem });
+  }
+  return issues;
+}
+
+/** The metric a bootstrap comparison uses: the configured one, else the task's default. */
+export function comparisonMetric(cfg: Pick<ModelConfig, 'task' | 'gate'>): MetricName {
+  return cfg.gate.comparison.metric ?? DEFAULT_COMPARISON_METRIC[cfg.task];
+}
 export type ModelConfigInput = z.input<typeof ModelConfig>;

@@ -1,7 +1,7 @@
 // What each pipeline stage produces. These shapes are stored in S3, returned by the workflow and its
 // `status` query, and exported as JSON Schema, so they are zod schemas rather than bare types.
 import { z } from 'zod';
-import { MetricName } from './modelConfig';
+import { MetricName, TaskKind } from './taskKind';
 
 export const Violation = z.object({
   column: z.string(),
@@ -60,7 +60,7 @@ export const TrainingResult = z.object({
 });
 export type TrainingResult = z.infer<typeof TrainingResult>;
 
-export const Metrics = z.record(MetricName, z.number());
+export const Metrics = z.partialRecord(MetricName, z.number()).describe("the metrics of the model config's task");
 export type Metrics = z.infer<typeof Metrics>;
 
 export const ModelEvaluation = z.object({
@@ -83,6 +83,7 @@ export const ComparisonResult = z.object({
 });
 
 export const EvaluationReport = z.object({
+  task: TaskKind.optional().describe('absent on reports of older runs, which were binary'),
   holdoutSha256: z.string(),
   holdoutRows: z.number().int(),
   threshold: z.number(),

@@ -2,6 +2,7 @@
 // exports it to schemas/ and into the Python SDK (trainers/ct_trainer), which validates every config against it.
 // Defaults cover the fields a hand-written config may leave out; the activity always writes every field.
 import { z } from 'zod';
+import { TaskKind } from './taskKind';
 import { PROTOCOL_VERSION } from './trainerProtocol';
 
 /** Where the Python SDK reads the generated schema (relative to the project root). */
@@ -19,7 +20,11 @@ export const TrainConfig = z.object({
   mode: z.literal('train'),
   data: z.object({ format: Parquet, train: FilePath, validation: FilePath }),
   features: z.array(z.object({ name: z.string().min(1), type: z.enum(['numeric', 'categorical']) }).strict()).min(1),
-  label: z.string().min(1).describe('label column, values 0 or 1'),
+  task: TaskKind.default('binary').describe(
+    'binary: labels 0/1, predict writes P(1); multiclass: labels 0..classes-1, predict writes one probability per class; regression: numeric labels, predict writes the predicted value',
+  ),
+  classes: z.int().min(2).nullable().default(null).describe('number of classes (multiclass only; null otherwise)'),
+  label: z.string().min(1).describe('label column (values as `task` says)'),
   hyperparameters: z
     .record(z.string(), z.unknown())
     .default({})
@@ -44,7 +49,9 @@ export const PredictConfig = z.object({
   mode: z.literal('predict'),
   modelPath: FilePath.describe('an artifact written by train'),
   data: z.object({ format: Parquet, input: FilePath }),
-  outputPath: FilePath.describe('one probability per input row, one per line'),
+  outputPath: FilePath.describe(
+    'one line per input row: P(1) (binary), `classes` comma-separated class probabilities (multiclass) or the predicted value (regression)',
+  ),
   device: Device,
 });
 export type PredictConfig = z.infer<typeof PredictConfig>;

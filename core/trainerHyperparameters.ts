@@ -15,11 +15,32 @@ export const FlightDelayHyperparameters = z
   })
   .strict();
 
-export const TRAINER_HYPERPARAMETERS = { 'flight-delay': FlightDelayHyperparameters } as const;
+/** trainers/digits: the small CNN on scikit-learn's 8×8 digits (the multiclass example). */
+export const DigitsHyperparameters = z
+  .object({
+    epochs: z.int().positive().default(15),
+    batchSize: z.int().positive().default(64),
+    learningRate: z.number().positive().default(0.003),
+    channels: z
+      .array(z.int().positive())
+      .min(1)
+      .max(3)
+      .default([16, 32])
+      .describe('output channels of each 3×3 convolution (each followed by ReLU and 2×2 max-pooling)'),
+    dropout: z.number().min(0).lt(1).default(0.1),
+    weightDecay: z.number().min(0).default(0),
+  })
+  .strict();
+
+export const TRAINER_HYPERPARAMETERS = {
+  'flight-delay': FlightDelayHyperparameters,
+  digits: DigitsHyperparameters,
+} as const;
 export const TrainerName = z.enum(Object.keys(TRAINER_HYPERPARAMETERS) as [keyof typeof TRAINER_HYPERPARAMETERS]);
 export type TrainerName = z.infer<typeof TrainerName>;
 
 /** Where each trainer finds its generated schema (relative to the project root). */
 export const TRAINER_SCHEMA_FILES: Record<TrainerName, string> = {
   'flight-delay': 'trainers/flight_delay/hyperparameters.schema.json',
+  digits: 'trainers/digits/hyperparameters.schema.json',
 };

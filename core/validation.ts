@@ -1,5 +1,5 @@
 // Dataset validation against a model's declared schema: a pure function of the columns read.
-import { type Cell, type Columns, isMissing, labelOf } from './features';
+import { type Cell, type Columns, isMissing, labelOf, labelRule } from './features';
 import type { ColumnRule, ModelConfig } from './modelConfig';
 import type { ValidationReport, Violation } from './reports';
 
@@ -112,13 +112,30 @@ export function validateColumns(
   if (labelSource && rows > 0) {
     let positives = 0;
     let labelled = 0;
-    for (const v of labelSource) {
-      const y = labelOf(config.label, v);
-      if (y === null) continue;
+    const distinct = new Set<number>();
+    for (let i = 0; i < labelSource.length; i++) {
+      const v = labelSource[i]!;
+      if (isMissing(v)) continue;
+      const y = labelOf(config, v);
+      if (y === null) {
+        if (typeof v === 'number' && distinct.size < MAX_DISTINCT_TRACKED) distinct.add(v);
+        found.add(
+          config.label.source,
+          'label',
+          `values of "${config.label.source}" are not labels of the task: ${labelRule(config)}`,
+          i,
+          v,
+        );
+        continue;
+      }
       labelled++;
       positives += y;
+      if (config.task !== 'regression' && distinct.size < MAX_DISTINCT_TRACKED) distinct.add(y);
     }
-    positiveFraction = labelled > 0 ? positives / labelled : null;
+    const invalid = found.list().find((f) => f.rule === 'label');
+    if (invalid && config.task === 'binary' && !config.label.positiveWhen)
+      invalid.message += `: the column holds ${distinct.size} distinct values`;
+    if (config.task === 'binary') positiveFraction = labelled > 0 ? positives / labelled : null;
     const balance = config.dataset.labelBalance;
     if (
       balance &&

@@ -45,6 +45,14 @@ if [ "$(cat "$venv/.test-installed" 2>/dev/null)" != "$test_hash" ]; then
   echo "$test_hash" > "$venv/.test-installed"
 fi
 
+# 2b'. The digits example's packages (scikit-learn, whose bundled digits are its data), layered the same way
+digits_hash=$(sha256sum < "$root/trainers/digits/requirements.txt" | cut -c1-12)
+if [ "$(cat "$venv/.digits-installed" 2>/dev/null)" != "$digits_hash" ]; then
+  say "installing the digits example's packages into $venv"
+  "$venv/bin/pip" install --quiet --progress-bar off -r "$root/trainers/digits/requirements.txt"
+  echo "$digits_hash" > "$venv/.digits-installed"
+fi
+
 # 2c. Chromium for the Web UI browser test (Debian's package; playwright-core drives it, no browser download)
 if [ ! -x /usr/bin/chromium ]; then
   say "installing Debian's chromium for the browser test"

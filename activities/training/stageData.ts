@@ -46,6 +46,8 @@ export async function writeTrainerConfig(
     mode: 'train',
     data: { format: 'parquet', train: staged.trainFile, validation: staged.validationFile },
     features: config.features.map((f) => ({ name: f.name, type: f.type })),
+    task: config.task,
+    classes: config.label.classes ?? null,
     label: config.label.name,
     hyperparameters: config.hyperparameters,
     seed: config.seed,

@@ -45,7 +45,7 @@ describe('retrainingPipeline end to end', () => {
     assert.equal(r1.outcome, 'promoted');
     assert.equal(r1.registered?.version, 1);
     assert.equal(r1.evaluation?.champion, null, 'no champion for the first run');
-    assert.ok(r1.evaluation.candidate.overall.rocAuc > 0.5, `rocAuc ${r1.evaluation.candidate.overall.rocAuc}`);
+    assert.ok(r1.evaluation.candidate.overall.rocAuc! > 0.5, `rocAuc ${r1.evaluation.candidate.overall.rocAuc}`);
     assert.ok(r1.evaluation.candidate.slices.length > 0, 'per-origin slices computed');
     // register twice: as the challenger once the gate passed, then promoted after approval
     assert.deepEqual(

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { exactMcNemarPValue, mcNemar, pairedBootstrap, sortOrder, weightedMetric } from '../../core/comparison';
+import {
+  binaryMeasure,
+  exactMcNemarPValue,
+  mcNemar,
+  pairedBootstrap,
+  sortOrder,
+  weightedMetric,
+} from '../../core/comparison';
 import { evaluateGate } from '../../core/gate';
 import { classificationMetrics } from '../../core/metrics';
 import { ModelConfig, type MetricName } from '../../core/modelConfig';
@@ -28,20 +35,19 @@ describe('statistical comparison', () => {
     );
     for (const metric of ['rocAuc', 'logLoss', 'accuracy', 'precision', 'recall'] as MetricName[]) {
       const w = weightedMetric(metric, strong, labels, counts, sortOrder(strong), 0.5);
-      assert.ok(Math.abs(w - plain[metric]) < 1e-12, `${metric}: ${w} vs ${plain[metric]}`);
+      assert.ok(Math.abs(w - plain[metric]!) < 1e-12, `${metric}: ${w} vs ${plain[metric]}`);
     }
   });
 
   it('paired bootstrap: a clearly better model has a CI above zero, the same model one around zero', () => {
-    const better = pairedBootstrap('rocAuc', strong, weak, labels, {
-      threshold: 0.5,
+    const measure = (metric: MetricName, scores: number[]) => binaryMeasure(metric, scores, labels, 0.5);
+    const better = pairedBootstrap('rocAuc', measure('rocAuc', strong), measure('rocAuc', weak), n, {
       resamples: 300,
       confidence: 0.95,
       seed: 1,
     });
     assert.ok(better.estimate > 0.1 && better.lower! > 0, JSON.stringify(better));
-    const same = pairedBootstrap('logLoss', weak, weak, labels, {
-      threshold: 0.5,
+    const same = pairedBootstrap('logLoss', measure('logLoss', weak), measure('logLoss', weak), n, {
       resamples: 200,
       confidence: 0.95,
       seed: 1,
@@ -49,8 +55,16 @@ describe('statistical comparison', () => {
     assert.equal(same.estimate, 0);
     assert.equal(same.lower, 0);
     assert.deepEqual(
-      pairedBootstrap('rocAuc', strong, weak, labels, { threshold: 0.5, resamples: 100, confidence: 0.9, seed: 5 }),
-      pairedBootstrap('rocAuc', strong, weak, labels, { threshold: 0.5, resamples: 100, confidence: 0.9, seed: 5 }),
+      pairedBootstrap('rocAuc', measure('rocAuc', strong), measure('rocAuc', weak), n, {
+        resamples: 100,
+        confidence: 0.9,
+        seed: 5,
+      }),
+      pairedBootstrap('rocAuc', measure('rocAuc', strong), measure('rocAuc', weak), n, {
+        resamples: 100,
+        confidence: 0.9,
+        seed: 5,
+      }),
       'seeded',
     );
   });
@@ -60,7 +74,8 @@ describe('statistical comparison', () => {
     assert.ok(Math.abs(exactMcNemarPValue(1, 6) - 0.125) < 1e-12); // scipy.stats.binomtest(1, 7).pvalue
     assert.equal(exactMcNemarPValue(5, 5), 1);
     assert.equal(exactMcNemarPValue(0, 0), 1);
-    const m = mcNemar(weak, strong, labels, 0.5, 0.95);
+    const right = (scores: number[]) => scores.map((s, i) => s >= 0.5 === (labels[i] === 1));
+    const m = mcNemar(right(weak), right(strong), 0.95);
     assert.ok(m.discordant!.championOnly > m.discordant!.candidateOnly && m.pValue! < 0.05);
   });
 });

@@ -23,7 +23,15 @@ describe('metrics', () => {
   });
 
   it('keeps the largest slices above the minimum size', () => {
-    const slices = sliceMetrics([0.9, 0.1, 0.8, 0.2, 0.7], [1, 0, 1, 0, 1], ['A', 'A', 'A', 'B', 'C'], 0.5, 2, 5);
+    const scores = [0.9, 0.1, 0.8, 0.2, 0.7];
+    const labels = [1, 0, 1, 0, 1];
+    const slices = sliceMetrics(['A', 'A', 'A', 'B', 'C'], 2, 5, (rows) =>
+      classificationMetrics(
+        rows.map((r) => scores[r]!),
+        rows.map((r) => labels[r]!),
+        0.5,
+      ),
+    );
     assert.deepEqual(
       slices.map((s) => [s.value, s.rows]),
       [['A', 3]],

@@ -54,8 +54,8 @@ describe('dataset validation', () => {
     assert.equal(deriveFeature({ name: 'h', type: 'numeric', source: 't', transform: 'hourOfDay' }, t), 14);
     assert.equal(deriveFeature({ name: 'd', type: 'categorical', source: 't', transform: 'dayOfWeek' }, t), '1');
     assert.equal(deriveFeature({ name: 'o', type: 'categorical', source: 'o', transform: 'identity' }, null), '');
-    assert.equal(labelOf(config.label, 16), 1);
-    assert.equal(labelOf(config.label, 0), 0);
-    assert.equal(labelOf(config.label, null), null);
+    assert.equal(labelOf(config, 16), 1);
+    assert.equal(labelOf(config, 0), 0);
+    assert.equal(labelOf(config, null), null);
   });
 });

@@ -30,6 +30,8 @@ class TrainConfig:
     validation_path: str
     features: List[Dict[str, str]]  # [{"name", "type": "numeric" | "categorical"}], as in the file
     label: str
+    task: str  # binary | multiclass | regression
+    classes: Optional[int]  # multiclass: labels are 0..classes-1
     hyperparameters: Dict[str, Any]  # unchecked: see hyperparameters()
     seed: int
     output_dir: str
@@ -88,12 +90,17 @@ def _check_features(features: List[Dict[str, str]], label: str) -> None:
 def train_config(raw: Dict[str, Any]) -> TrainConfig:
     cfg = checked(raw, "train")
     _check_features(cfg["features"], cfg["label"])
+    if (cfg["task"] == "multiclass") != (cfg["classes"] is not None):
+        raise config_error(f"'classes' must be set for task multiclass and only then (task {cfg['task']!r}, "
+                           f"classes {cfg['classes']!r})")
     every = cfg["checkpoint"]
     return TrainConfig(
         train_path=os.path.abspath(cfg["data"]["train"]),
         validation_path=os.path.abspath(cfg["data"]["validation"]),
         features=[{"name": f["name"], "type": f["type"]} for f in cfg["features"]],
         label=cfg["label"],
+        task=cfg["task"],
+        classes=cfg["classes"],
         hyperparameters=cfg["hyperparameters"],
         seed=cfg["seed"],
         output_dir=os.path.abspath(cfg["outputDir"]),

@@ -24,6 +24,8 @@ from flight_delay.config import parse_hyperparameters  # noqa: E402
 
 
 def train(config: ct_trainer.TrainConfig, run: ct_trainer.TrainRun) -> int:
+    if config.task != "binary":
+        raise ct_trainer.config_error(f"'task' is {config.task!r}: the flight-delay trainer is a binary classifier")
     hp = parse_hyperparameters(config.hyperparameters)
     from flight_delay.data import load_training_splits
 
