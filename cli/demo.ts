@@ -1,5 +1,6 @@
-// `npm run demo`: the real flights data. January trains the first champion; a drift check finds June drifted
-// against it; the model's supervisor retrains on June, evaluated against the January champion.
+// `npm run demo` (the real flights data) and `npm run example:digits` (the multiclass example): January trains the
+// first champion; a drift check finds the newest window drifted against it; the model's supervisor retrains on
+// that window, evaluated against the January champion.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
@@ -19,6 +20,8 @@ import { installRuntimeLogger } from '../workers/runtime';
 import { startInProcessWorkers } from '../workers/inProcess';
 import { connectClient } from '../workers/config';
 import { ingestFlights, flightsMonthKey } from './ingestFlights';
+import { ingestDigits, digitsMonthKey } from './ingestDigits';
+import type { ObjectStore } from '../adapters/objectStore';
 import { cliConfig, ensureLocalStack } from './localStack';
 import { formatRegistry, registerModelConfig, showRegistry } from './models';
 import { formatRunSummary } from './runSummary';
@@ -35,9 +38,35 @@ async function waitFor<T>(fn: () => Promise<T | undefined>, timeoutMs = 120_000)
   }
 }
 
-export async function runDemo(): Promise<void> {
+interface Example {
+  about: string;
+  /** Puts the example's monthly windows into S3 (those not there yet). */
+  ingest: (store: ObjectStore, onProgress: (msg: string) => void) => Promise<string[]>;
+  dataPrefix: string;
+  /** The window the first champion trains on. */
+  firstWindow: string;
+}
+
+export const EXAMPLES: Record<string, Example> = {
+  'flight-delay': {
+    about: 'the vega-datasets flights (3M US flights, Jan–Jun 2001)',
+    ingest: ingestFlights,
+    dataPrefix: 'datasets/flights/',
+    firstWindow: flightsMonthKey('2001-01'),
+  },
+  digits: {
+    about: "scikit-learn's bundled 8×8 digits (1,797 images; February's from a worn sensor)",
+    ingest: ingestDigits,
+    dataPrefix: 'datasets/digits/',
+    firstWindow: digitsMonthKey('2026-01'),
+  },
+};
+
+export async function runDemo(modelId = 'flight-delay'): Promise<void> {
+  const example = EXAMPLES[modelId];
+  if (!example) throw new Error(`no example model "${modelId}": pick one of ${Object.keys(EXAMPLES).join(', ')}`);
   const started = Date.now();
-  say('continuous-training demo: model flight-delay on the vega-datasets flights (3M US flights, Jan–Jun 2001)');
+  say(`continuous-training demo: model ${modelId} on ${example.about}`);
   const stack = await ensureLocalStack();
   say(
     stack.reused
@@ -58,18 +87,18 @@ export async function runDemo(): Promise<void> {
   const client = await connectClient(config);
   try {
     const store = createObjectStore(config);
-    await ingestFlights(store, (m) => say(`• ${m}`));
-    say(`• monthly partitions in ${store.uri('datasets/flights/')}`);
-    const modelConfig = await registerModelConfig(store, path.join(projectRoot, 'models', 'flight-delay.yaml'));
+    await example.ingest(store, (m) => say(`• ${m}`));
+    say(`• monthly partitions in ${store.uri(example.dataPrefix)}`);
+    const modelConfig = await registerModelConfig(store, path.join(projectRoot, 'models', `${modelId}.yaml`));
     say(`• registered model config ${modelConfig.modelId} (approval: ${modelConfig.approval.mode})`);
 
     // 1. A first champion, trained on January.
-    say(`\n▶ January: the first champion (retrainingPipeline on ${flightsMonthKey('2001-01')})`);
+    say(`\n▶ January: the first champion (retrainingPipeline on ${example.firstWindow})`);
     const first = await startRetraining(
       client,
       {
-        modelId: 'flight-delay',
-        dataset: { keys: [flightsMonthKey('2001-01')] },
+        modelId,
+        dataset: { keys: [example.firstWindow] },
         trigger: { kind: 'manual', requestedBy: 'demo', reason: 'demo: first champion on January' },
       },
       { taskQueue: config.taskQueue },
@@ -81,12 +110,12 @@ export async function runDemo(): Promise<void> {
 
     // 2. The newest month is checked against the champion's reference profile, as a drift-check schedule would.
     say(
-      `\n▶ drift check of the newest window against the champion's reference profile (the driftCheck a \`ct schedule create flight-delay --every 1d\` runs)`,
+      `\n▶ drift check of the newest window against the champion's reference profile (the driftCheck a \`ct schedule create ${modelId} --every 1d\` runs)`,
     );
     const check = await client.workflow.execute<typeof driftCheck>('driftCheck', {
       taskQueue: config.taskQueue,
-      workflowId: workflowIds.driftCheck('flight-delay', new Date().toISOString().replace(/[:.]/g, '-')),
-      args: [{ modelId: 'flight-delay' }],
+      workflowId: workflowIds.driftCheck(modelId, new Date().toISOString().replace(/[:.]/g, '-')),
+      args: [{ modelId }],
     });
     if (check.reportKey) {
       const stored = (await store.getJson(check.reportKey)) as { report: DriftReport };
@@ -95,12 +124,12 @@ export async function runDemo(): Promise<void> {
       );
       say(formatDriftReport(stored.report).replace(/^/gm, '  '));
     } else say(`  ${check.reason}`);
-    if (check.ack) say(`  supervisor ${workflowIds.supervisor('flight-delay')}: ${formatAck(check.ack)}`);
+    if (check.ack) say(`  supervisor ${workflowIds.supervisor(modelId)}: ${formatAck(check.ack)}`);
 
     // 3. The supervisor's retrain for the incident (one run, however many reports arrive).
     if (check.ack?.action === 'started') {
       const started = await waitFor(async () => {
-        const s = await supervisorStatus(client, 'flight-delay');
+        const s = await supervisorStatus(client, modelId);
         const inc =
           s.incident?.id === check.ack!.incidentId
             ? s.incident
@@ -113,27 +142,27 @@ export async function runDemo(): Promise<void> {
         say(formatRunSummary(await client.workflow.getHandle<typeof retrainingPipeline>(started.runId).result()));
         // The supervisor hears of the end of its run (its child) a moment later; then its incident cools down.
         await waitFor(async () =>
-          (await supervisorStatus(client, 'flight-delay')).incident?.run?.finishedAt ? true : undefined,
+          (await supervisorStatus(client, modelId)).incident?.run?.finishedAt ? true : undefined,
         );
       } else say(`  the supervisor could not start a retrain: ${started.error}`);
     }
     say(`\nsupervisor:`);
     say(
-      supervisorBlock(await supervisorStatus(client, 'flight-delay'))
+      supervisorBlock(await supervisorStatus(client, modelId))
         .join('\n')
         .replace(/^/gm, '  '),
     );
 
     say('\nregistry:');
-    say(formatRegistry(await showRegistry(store, 'flight-delay')));
+    say(formatRegistry(await showRegistry(store, modelId)));
     // The factory's own numbers over the runs of the last hour (this demo, and any other run of the hour).
     say('\nfactory report (the last hour; `npx ct report --since 30d` for longer):');
-    const report = await buildReport(client, store, config, { model: 'flight-delay', since: '1h' });
+    const report = await buildReport(client, store, config, { model: modelId, since: '1h' });
     say(formatReport(report).replace(/^/gm, '  '));
     say(
       `\nWeb UI: ${stack.uiUrl} — ${stack.reused ? 'open it now' : 'run `npx ct dev` to browse these runs (history is kept in .ct/state)'}`,
     );
-    say(`registry as JSON: npx ct models show flight-delay --json`);
+    say(`registry as JSON: npx ct models show ${modelId} --json`);
     say(`demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   } finally {
     await client.connection.close();

@@ -286,10 +286,12 @@ export function program(): Command {
     .description('who ct acts for')
     .action(run(() => Promise.resolve(whoamiCommand(print))));
   ct.command('dev').description('Temporal + Web UI, MinIO and both workers in the foreground').action(run(runDev));
-  ct.command('demo')
-    .description("the flights demo: a champion, a drift check that finds drift, the supervisor's retrain")
+  ct.command('demo [model]')
+    .description(
+      "an example model (flight-delay, the default, or digits): a champion, a drift check that finds drift, the supervisor's retrain",
+    )
     // Loaded when run: the demo's in-process workers bring the worker SDK, which no other command needs.
-    .action(run(async () => (await import('./demo')).runDemo()));
+    .action(run(async (model?: string) => (await import('./demo')).runDemo(model)));
   ct.command('retrain <modelId>')
     .description('start a retrainingPipeline run')
     .requiredOption('--data <key...>', 'object keys of the Parquet/CSV files to train on, in time order')

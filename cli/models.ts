@@ -69,14 +69,18 @@ export async function assertKnownModel(store: ObjectStore, modelId: string): Pro
   );
 }
 
+const REGISTRY_METRICS = ['rocAuc', 'logLoss', 'accuracy', 'macroF1', 'rmse', 'mae', 'r2'];
+
 export function formatRegistry(view: RegistryView): string {
   const lines = [
     `${view.modelId}: ${view.versions.length} version(s); champion ${view.aliases.champion ? `v${view.aliases.champion}` : 'none'}${view.aliases.challenger ? `; challenger v${view.aliases.challenger}` : ''}`,
   ];
   for (const v of view.versions) {
     const m = v.metrics;
+    // The headline metrics the version's task reports (rocAuc/logLoss/accuracy for flights, rmse/mae/r2 …).
+    const shown = REGISTRY_METRICS.filter((k) => m[k] !== undefined);
     lines.push(
-      `  v${v.version}${view.aliases.champion === v.version ? ' (champion)' : ''}${view.aliases.challenger === v.version ? ' (challenger)' : ''}  ${v.createdAt}  data ${v.datasetKeys.join(',')}  rocAuc ${m.rocAuc?.toFixed(4)}  logLoss ${m.logLoss?.toFixed(4)}  accuracy ${m.accuracy?.toFixed(4)}  ${v.decidedBy}`,
+      `  v${v.version}${view.aliases.champion === v.version ? ' (champion)' : ''}${view.aliases.challenger === v.version ? ' (challenger)' : ''}  ${v.createdAt}  data ${v.datasetKeys.join(',')}  ${shown.map((k) => `${k} ${m[k]!.toFixed(4)}`).join('  ')}  ${v.decidedBy}`,
     );
   }
   return lines.join('\n');

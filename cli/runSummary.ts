@@ -18,7 +18,7 @@ export function formatRunSummary(s: RunStatus): string {
   if (e) {
     const champ = e.champion;
     lines.push(
-      `  holdout ${e.holdoutRows} rows (threshold ${e.threshold})   candidate   ${champ ? `champion v${champ.version}` : '(no champion)'}`,
+      `${`  holdout ${e.holdoutRows} rows${(e.task ?? 'binary') === 'binary' ? ` (threshold ${e.threshold})` : ''}`.padEnd(34)}   candidate   ${champ ? `champion v${champ.version}` : '(no champion)'}`,
     );
     for (const m of Object.keys(e.candidate.overall) as (keyof typeof e.candidate.overall)[]) {
       lines.push(

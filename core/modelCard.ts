@@ -44,6 +44,11 @@ const f4 = (x: number | undefined) => (x === undefined ? '—' : Number.isFinite
 export function renderModelCardMarkdown(card: ModelCard): string {
   const { candidate, champion } = card.evaluation;
   const metrics = Object.keys(candidate.overall) as (keyof typeof candidate.overall)[];
+  const task = card.evaluation.task ?? 'binary';
+  // The metrics the slices carry: rocAuc and accuracy for a binary model, recall for per-class slices …
+  const sliceMetrics = [...new Set(candidate.slices.flatMap((s) => Object.keys(s.metrics)))].filter(
+    (m) => m !== 'rows' && (task !== 'binary' || m === 'rocAuc' || m === 'accuracy'),
+  ) as (keyof typeof candidate.overall)[];
   const lines = [
     `# ${card.modelId} v${card.version}`,
     '',
@@ -55,16 +60,16 @@ export function renderModelCardMarkdown(card: ModelCard): string {
     '|---|---|---|',
     ...metrics.map((m) => `| ${m} | ${f4(candidate.overall[m])} | ${f4(champion?.overall[m])} |`),
     '',
-    `Holdout: ${card.evaluation.holdoutRows} rows, sha256 \`${card.evaluation.holdoutSha256}\`, threshold ${card.evaluation.threshold}.`,
+    `Task ${task}. Holdout: ${card.evaluation.holdoutRows} rows, sha256 \`${card.evaluation.holdoutSha256}\`${task === 'binary' ? `, threshold ${card.evaluation.threshold}` : ''}.`,
     '',
     ...(candidate.slices.length
       ? [
           `## Slices by ${card.evaluation.sliceBy}`,
           '',
-          '| slice | rows | rocAuc | accuracy |',
-          '|---|---|---|---|',
+          `| slice | rows | ${sliceMetrics.join(' | ')} |`,
+          `|---|---|${sliceMetrics.map(() => '---|').join('')}`,
           ...candidate.slices.map(
-            (s) => `| ${s.value} | ${s.rows} | ${f4(s.metrics.rocAuc)} | ${f4(s.metrics.accuracy)} |`,
+            (s) => `| ${s.value} | ${s.rows} | ${sliceMetrics.map((m) => f4(s.metrics[m])).join(' | ')} |`,
           ),
           '',
         ]
