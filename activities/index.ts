@@ -7,6 +7,7 @@ import { createDataActivities } from './dataActivities';
 import { createDriftActivities } from './driftActivities';
 import { createSupervisorActivities } from './supervisorActivities';
 import { createEvaluationActivities } from './evaluateActivity';
+import { createExperimentActivities } from './experimentActivities';
 import { createRegistryActivities } from './registryActivities';
 import { createRollbackActivities } from './rollbackActivities';
 import { createTrainingActivities, type TrainingDeps } from './trainActivity';
@@ -18,6 +19,7 @@ export function createControlActivities(deps: ActivityDeps) {
   return {
     ...createDataActivities(deps),
     ...createEvaluationActivities(deps),
+    ...createExperimentActivities(deps),
     ...createRegistryActivities(deps),
     ...createRollbackActivities(deps),
     ...createAuditActivities(deps),

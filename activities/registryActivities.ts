@@ -1,5 +1,6 @@
 // The registry's three acts in a run: register the gated candidate as the challenger, record a rejection, and
 // promote the approved challenger by compare-and-swap on the champion alias.
+import type { ReusedTraining } from '../core/experiments';
 import type { ModelConfig } from '../core/modelConfig';
 import { keys } from '../core/keys';
 import type {
@@ -33,6 +34,8 @@ export interface ChallengerInput {
   trained: TrainingResult;
   evaluation: EvaluationReport;
   verdict: GateVerdict;
+  fingerprint?: string;
+  reused?: ReusedTraining | null;
 }
 
 export interface PromotionInput {
@@ -75,6 +78,8 @@ export function createRegistryActivities(deps: ActivityDeps) {
         gate: input.verdict,
         decision: null,
         training: input.trained,
+        ...(input.fingerprint ? { fingerprint: input.fingerprint } : {}),
+        ...(input.reused ? { reusedFrom: { workflowId: input.reused.workflowId, runId: input.reused.runId } } : {}),
       },
       input.trained.modelKey,
     );

@@ -27,6 +27,8 @@ export interface TrainInput {
   runId: string;
   config: ModelConfig;
   prepared: PreparedData;
+  /** The run's fingerprint, kept on its attempt records (absent from runs started before experiment memory). */
+  fingerprint?: string;
 }
 
 export interface TrainingDeps extends ActivityDeps {
@@ -113,7 +115,7 @@ async function trainAttempt(deps: TrainingDeps, input: TrainInput, gpus: string[
       resumedFrom: s.resumeKey,
       skippedCheckpoints: s.skipped,
     });
-    ledger.add(record);
+    ledger.add(input.fingerprint ? { ...record, fingerprint: input.fingerprint } : record);
     metrics.attemptEnded(record);
     await ledger.flush(storeWaitUntil);
     reporter.beat(); // hands on whatever the store did not take

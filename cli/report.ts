@@ -120,7 +120,7 @@ function formatSection(name: string, s: FactorySection, currency: string): strin
     `  stage p50: ${stages || '—'}`,
     `  waits p50: GPU queue ${secs(s.cycleTime.gpuQueueSeconds.p50)} · approval ${secs(s.cycleTime.approvalWaitSeconds.p50)} · retry backoff ${secs(s.cycleTime.retryBackoffSeconds.p50)}`,
     `  compute ${secs(s.compute.deviceSeconds)} (GPU ${secs(s.compute.gpuSeconds)}, CPU ${secs(s.compute.cpuSeconds)}) · scrap ${secs(s.scrap.deviceSeconds)}${s.scrap.share === null ? '' : ` (${(100 * s.scrap.share).toFixed(1)}%)`}${causes ? `: ${causes}` : ''}${s.scrap.stepsRedone ? ` · ${s.scrap.stepsRedone} steps redone` : ''}`,
-    `  scrap avoided: ${s.scrapAvoided.stoppedBeforeTraining} run(s) stopped before training · cost ${s.cost.total.toFixed(4)} ${currency}, scrap ${s.cost.scrap.toFixed(4)}, per promoted model ${money(s.cost.perPromotedModel)}, per model-month ${money(s.cost.perModelPerMonth)}`,
+    `  scrap avoided: ${s.scrapAvoided.stoppedBeforeTraining} run(s) stopped before training · ${s.scrapAvoided.reusedRuns} reused an identical training (${s.scrapAvoided.reusedGpuSeconds.toFixed(1)} GPU-s, ${s.scrapAvoided.reusedCpuSeconds.toFixed(1)} CPU-s not spent) · cost ${s.cost.total.toFixed(4)} ${currency}, scrap ${s.cost.scrap.toFixed(4)}, per promoted model ${money(s.cost.perPromotedModel)}, per model-month ${money(s.cost.perModelPerMonth)}`,
     `  promoted per ISO week: ${
       Object.entries(s.throughput.promotedPerWeek)
         .map(([w, n]) => `${w} ${n}`)

@@ -41,6 +41,7 @@ export const AttemptRecord = z.object({
     .default(null)
     .describe('the newest checkpoint this attempt stored: the work after it is lost unless the attempt succeeds'),
   message: z.string(),
+  fingerprint: z.string().optional().describe("the run's fingerprint (absent in records of older runs)"),
   /** Written by a later attempt from this one's last heartbeat (its worker vanished): an estimate, never over a record. */
   reconstructed: z.boolean().default(false),
 });

@@ -5,6 +5,7 @@ import { z } from 'zod';
 export const AuditKind = z.enum([
   'run-started',
   'gate-verdict',
+  'training-reused',
   'approval',
   'rejection',
   'escalation',

@@ -65,6 +65,9 @@ export const FactorySection = z.object({
       .number()
       .int()
       .describe('runs that failed in validate or prepare: refused before any GPU time'),
+    reusedRuns: z.number().int().default(0).describe('runs that reused an identical finished training'),
+    reusedGpuSeconds: z.number().default(0).describe('GPU-seconds those trainings took, not spent again'),
+    reusedCpuSeconds: z.number().default(0).describe('CPU-seconds of trainings on CPU workers, not spent again'),
   }),
   cost: z.object({
     currency: z.string(),
@@ -204,6 +207,7 @@ function section(runs: ReportRun[], prices: FactoryReport['prices'], windowDays:
   let gpuSeconds = 0;
   let cpuSeconds = 0;
   let stoppedBeforeTraining = 0;
+  const reused = { runs: 0, gpu: 0, cpu: 0 };
   let total = 0;
   let scrapCost = 0;
 
@@ -226,6 +230,10 @@ function section(runs: ReportRun[], prices: FactoryReport['prices'], windowDays:
       if (s !== undefined) stageSeconds[stage]!.push(s);
     }
     if (facts.stoppedIn === 'validate' || facts.stoppedIn === 'prepare') stoppedBeforeTraining++;
+    if (facts.reused) {
+      reused.runs++;
+      reused[facts.reused.deviceSecondsKind] += facts.reused.deviceSeconds;
+    }
     const attempts = [...run.attempts].sort((a, b) => a.attempt - b.attempt);
     if (facts.trainScheduledAt && attempts[0])
       queue.push(Math.max(0, (Date.parse(attempts[0].startedAt) - Date.parse(facts.trainScheduledAt)) / 1000));
@@ -269,7 +277,12 @@ function section(runs: ReportRun[], prices: FactoryReport['prices'], windowDays:
       byCause,
       stepsRedone,
     },
-    scrapAvoided: { stoppedBeforeTraining },
+    scrapAvoided: {
+      stoppedBeforeTraining,
+      reusedRuns: reused.runs,
+      reusedGpuSeconds: reused.gpu,
+      reusedCpuSeconds: reused.cpu,
+    },
     cost: {
       currency: prices.currency,
       total,

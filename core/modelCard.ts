@@ -33,6 +33,9 @@ export const ModelCard = z.object({
   /** Null while the version is the challenger awaiting approval. */
   decision: Decision.nullable(),
   training: TrainingResult,
+  /** The run's fingerprint (absent on cards of older versions) and the run whose training it reused, if any. */
+  fingerprint: z.string().optional(),
+  reusedFrom: z.object({ workflowId: z.string(), runId: z.string() }).optional(),
 });
 export type ModelCard = z.infer<typeof ModelCard>;
 

@@ -154,9 +154,24 @@ export const ModelConfig = z
           .object({ everySteps: z.number().int().min(0).default(200), everySeconds: z.number().min(0).default(60) })
           .strict()
           .default({ everySteps: 200, everySeconds: 60 }),
+        codeVersion: z
+          .string()
+          .trim()
+          .min(1)
+          .max(200)
+          .optional()
+          .describe(
+            "the trainer code's version (an image digest, a release) for the run fingerprint; default: the SHA-256 of the trainer's files (the folder of each file in command, and the trainer SDK trainers/ct_trainer beside it)",
+          ),
       })
       .strict(),
     hyperparameters: z.record(z.string(), z.unknown()).default({}),
+    reuse: z
+      .enum(['identical', 'never'])
+      .default('identical')
+      .describe(
+        'identical: a run whose fingerprint (data splits, features, label, trainer, hyperparameters, code, seed) matches a finished training reuses that trained model instead of training again; never: always train',
+      ),
     evaluation: z
       .object({
         threshold: z.number().gt(0).lt(1).default(0.5),

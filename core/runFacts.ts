@@ -1,6 +1,7 @@
 // What the factory report needs to know of one retrainingPipeline run, read from its history (proto JSON, as
 // historyToJSON and the Temporal CLI write it): how it ended, when, and how long each stage took. Pure.
 import { z } from 'zod';
+import type { ReusedTraining } from './experiments';
 import { RunStatus, type Stage } from './runStatus';
 
 /** How a run ended, as the report counts it. */
@@ -33,6 +34,8 @@ export interface RunFacts {
   trainScheduledAt: string | null;
   /** The task queue (worker pool) training was scheduled on: it selects the prices of its compute. */
   trainTaskQueue: string | null;
+  /** The earlier training a finished run reused instead of training (experiment memory). */
+  reused?: ReusedTraining | null;
 }
 
 interface Payload {
@@ -98,7 +101,8 @@ export function runFactsFromHistory(
   const completed = last?.workflowExecutionCompletedEventAttributes;
   const closedEnd = last?.eventType ? CLOSED[last.eventType] : undefined;
   const closed = completed !== undefined || closedEnd !== undefined;
-  const end = completed ? endOf(RunStatus.parse(decode(completed.result?.payloads?.[0]))) : (closedEnd ?? 'running');
+  const result = completed ? RunStatus.parse(decode(completed.result?.payloads?.[0])) : null;
+  const end = result ? endOf(result) : (closedEnd ?? 'running');
 
   // Stages from the CtStage upserts: each lasts until the next one (or the close, or now).
   const stages: { stage: Stage; at: number }[] = [];
@@ -136,5 +140,6 @@ export function runFactsFromHistory(
     stageSeconds,
     trainScheduledAt,
     trainTaskQueue,
+    reused: result?.reused ?? null,
   };
 }

@@ -1,6 +1,7 @@
 // What a running or finished retrainingPipeline reports: the `status` query result and the workflow result.
 import { z } from 'zod';
 import { TrainingProgress } from './progress';
+import { ReusedTraining } from './experiments';
 import { Decision, EvaluationReport, GateVerdict, RegisteredVersion } from './reports';
 import { RunInput } from './runInput';
 
@@ -41,6 +42,14 @@ export const RunStatus = z.object({
   timings: z.array(StageTiming),
   validation: z.object({ rows: z.number(), reportKey: z.string() }).nullable(),
   training: TrainingProgress.nullable(),
+  fingerprint: z
+    .string()
+    .nullable()
+    .default(null)
+    .describe('SHA-256 of what decides the trained model (README "Experiment memory"); null before it is known'),
+  reused: ReusedTraining.nullable()
+    .default(null)
+    .describe('the earlier training with the same fingerprint that this run reused instead of training'),
   evaluation: EvaluationReport.nullable(),
   verdict: GateVerdict.nullable(),
   decision: Decision.nullable(),

@@ -18,6 +18,8 @@ import { notificationSettingsOf } from '../core/notifications';
 import { reasonOf } from '../core/parse';
 import { RunInput, type RunInputJson } from '../core/runInput';
 import type { Outcome, RunStatus } from '../core/runStatus';
+import { reusedTraining } from '../core/experiments';
+import type { TrainingResult } from '../core/reports';
 import { runFinishedSignal } from './definitions';
 import { parseWorkflowInput } from './inputs';
 import { type ApprovalDesk, openApprovalDesk } from './pipeline/approvalDesk';
@@ -26,6 +28,9 @@ import { controlSteps, dataStages, registry, training } from './pipeline/proxies
 import { openRunBook, type RunBook } from './pipeline/runBook';
 import { type Notifier, openNotifier } from './notifier';
 import { onVersionedWorkers } from './versioning';
+
+/** Since this patch a run is fingerprinted and may reuse an identical finished training (README "Experiment memory"). */
+export const EXPERIMENT_MEMORY = 'experiment-memory';
 
 export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunStatus> {
   const parsed = parseWorkflowInput(RunInput, rawInput, 'retrainingPipeline input');
@@ -113,16 +118,42 @@ async function retrain(
   );
   status.validation = { rows: report.rows, reportKey: report.reportKey };
 
-  const prepared = await stage('prepare', () =>
-    dataStages.prepareSplits.executeWithOptions({ summary: 'time-aware train/validation/holdout split' }, [data]),
-  );
+  const { prepared, memory } = await stage('prepare', async () => {
+    const splits = await dataStages.prepareSplits.executeWithOptions(
+      { summary: 'time-aware train/validation/holdout split' },
+      [data],
+    );
+    // Experiment memory (README): the run's fingerprint, and a finished training with the same one, if any.
+    const found = patched(EXPERIMENT_MEMORY)
+      ? await controlSteps().bookkeeping.fingerprintRun.executeWithOptions(
+          { summary: 'fingerprint the run; look up an identical training' },
+          [{ modelId, config, prepared: splits }],
+        )
+      : null;
+    return { prepared: splits, memory: found };
+  });
+  const fingerprint = memory?.fingerprint;
+  status.fingerprint = fingerprint ?? null;
 
-  const trained = await stage('train', () =>
-    training(config).trainModel.executeWithOptions(
-      { summary: `train on ${prepared.splits.train.rows} rows: ${config.trainer.command.join(' ')}` },
-      [{ modelId, runId, config, prepared }],
-    ),
-  );
+  let trained: TrainingResult;
+  if (memory?.reusable) {
+    const from = memory.reusable;
+    trained = from.trained;
+    status.reused = reusedTraining(from);
+    await audit('training-reused', 'system', { fingerprint, ...status.reused, modelKey: trained.modelKey });
+  } else {
+    trained = await stage('train', () =>
+      training(config).trainModel.executeWithOptions(
+        { summary: `train on ${prepared.splits.train.rows} rows: ${config.trainer.command.join(' ')}` },
+        [{ modelId, runId, config, prepared, ...(fingerprint ? { fingerprint } : {}) }],
+      ),
+    );
+    if (memory)
+      await controlSteps().bookkeeping.recordExperiment.executeWithOptions(
+        { summary: `remember the training of ${memory.fingerprint.slice(0, 12)}` },
+        [{ modelId, workflowId, runId, fingerprint: memory.fingerprint, codeDigest: memory.codeDigest, trained }],
+      );
+  }
 
   const candidate = { modelId, runId, config, prepared, trained };
   const gated = await evaluateAndGate(book, candidate);
@@ -131,7 +162,7 @@ async function retrain(
   // Registered as the challenger now, so it can be inspected (and shadowed) while people decide.
   const registered = await stage('register', () =>
     registry.registerChallenger.executeWithOptions({ summary: `register ${modelId} as challenger` }, [
-      { ...candidate, workflowId, datasetKeys, trigger, ...gated },
+      { ...candidate, workflowId, datasetKeys, trigger, ...gated, fingerprint, reused: status.reused },
     ]),
   );
   status.registered = registered;

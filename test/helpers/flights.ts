@@ -44,7 +44,12 @@ export function flightsParquet(f: FlightRows): Uint8Array {
 
 /** The demo's model config, shrunk for tests: fewer rows, one short epoch, a trainer command that can be wrapped. */
 export function testModelConfig(
-  overrides: { hyperparameters?: Record<string, unknown>; command?: string[]; approval?: 'auto' | 'manual' } = {},
+  overrides: {
+    hyperparameters?: Record<string, unknown>;
+    command?: string[];
+    approval?: 'auto' | 'manual';
+    reuse?: 'identical' | 'never';
+  } = {},
 ): ModelConfig {
   const base = loadModelConfigFile(path.join(projectRoot, 'models', 'flight-delay.yaml'));
   return ModelConfig.parse({
@@ -60,5 +65,7 @@ export function testModelConfig(
     evaluation: { ...base.evaluation, minSliceRows: 50 },
     gate: { minimum: { rocAuc: 0.5 }, maximum: {}, maxRegression: { rocAuc: 0.2 } },
     approval: { mode: overrides.approval ?? 'auto' },
+    // Tests that train the same data twice mean to train twice; experiment memory has its own test.
+    reuse: overrides.reuse ?? 'never',
   });
 }

@@ -45,6 +45,8 @@ export function openRunBook(input: RunInput): RunBook {
     timings: [],
     validation: null,
     training: null,
+    fingerprint: null,
+    reused: null,
     evaluation: null,
     verdict: null,
     decision: null,
