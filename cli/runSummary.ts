@@ -10,6 +10,11 @@ export function formatRunSummary(s: RunStatus): string {
   );
   lines.push(`  stages: ${s.timings.map((t) => `${t.stage} ${t.seconds?.toFixed(1) ?? '…'}s`).join(' · ')}`);
   if (s.validation) lines.push(`  data: ${s.validation.rows} rows validated`);
+  if (s.reused)
+    lines.push(
+      `  training: reused ${s.reused.workflowId} (identical fingerprint), ${s.reused.deviceSeconds.toFixed(1)} ${s.reused.deviceSecondsKind.toUpperCase()}-s not spent again`,
+    );
+  if (s.fingerprint) lines.push(`  fingerprint: ${s.fingerprint}`);
   if (s.training)
     lines.push(
       `  training: ${s.training.step} steps on ${s.training.device}, final loss ${s.training.loss?.toFixed(4) ?? '—'}`,
