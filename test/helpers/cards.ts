@@ -83,6 +83,13 @@ export function recordedActivities(
       recordAudit: fake('recordAudit', () => ({ seq: 1, hash: 'h' })),
       validateDataset: fake('validateDataset', () => recorded.validation),
       prepareSplits: fake('prepareSplits', () => recorded.prepared),
+      fingerprintRun: fake('fingerprintRun', () => ({
+        fingerprint: 'f'.repeat(64),
+        codeDigest: 'd'.repeat(64),
+        reusable: null,
+        notReused: null,
+      })),
+      recordExperiment: fake('recordExperiment', () => ({ recorded: true })),
       evaluateModels: fake('evaluateModels', evaluation ?? (() => ({ ...recorded.evaluation, champion: null }))),
       registerChallenger: fake('registerChallenger', () => registered(false)),
       promoteChampion: fake('promoteChampion', () => registered(true)),
