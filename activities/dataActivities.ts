@@ -9,7 +9,7 @@ import type { PreparedData, SplitName, ValidationReport } from '../core/reports'
 import { timeAwareSplit } from '../core/split';
 import { describeViolations, validateColumns } from '../core/validation';
 import { type ActivityDeps, activityLogger } from './context';
-import { type ParquetColumn, writeParquet } from '../adapters/datasetFiles';
+import { writeSplitFile } from '../adapters/splitFiles';
 import { classify, FailureType } from './failures';
 import { loadDataset } from '../adapters/loadDataset';
 import { readRegisteredConfig } from '../adapters/registryStore';
@@ -109,20 +109,13 @@ export function createDataActivities(deps: ActivityDeps) {
             `the ${name} split is empty: the dataset has too few labelled rows`,
             FailureType.validationFailed,
           );
-        const out: ParquetColumn[] = config.features.map((f) => {
+        const features = new Map(config.features.map((f) => [f.name, f]));
+        const bytes = writeSplitFile(config, (column) => {
+          const f = features.get(column);
+          if (!f) return rowsOut.map((r) => labelOf(config, labelSource[r]!));
           const source = columns[f.source]!;
-          return {
-            name: f.name,
-            type: f.type === 'numeric' ? 'DOUBLE' : 'STRING',
-            data: rowsOut.map((r) => deriveFeature(f, source[r]!)),
-          };
+          return rowsOut.map((r) => deriveFeature(f, source[r]!));
         });
-        out.push({
-          name: config.label.name,
-          type: config.task === 'regression' ? 'DOUBLE' : 'INT32',
-          data: rowsOut.map((r) => labelOf(config, labelSource[r]!)),
-        });
-        const bytes = writeParquet(out);
         const key = keys.split(input.modelId, input.runId, name);
         await store.put(key, bytes);
         splits[name] = {

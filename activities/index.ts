@@ -8,6 +8,7 @@ import { createDriftActivities } from './driftActivities';
 import { createSupervisorActivities } from './supervisorActivities';
 import { createEvaluationActivities } from './evaluateActivity';
 import { createExperimentActivities } from './experimentActivities';
+import { createPreflightActivities } from './preflightActivity';
 import { createRegistryActivities } from './registryActivities';
 import { createRollbackActivities } from './rollbackActivities';
 import { createTrainingActivities, type TrainingDeps } from './trainActivity';
@@ -20,6 +21,7 @@ export function createControlActivities(deps: ActivityDeps) {
     ...createDataActivities(deps),
     ...createEvaluationActivities(deps),
     ...createExperimentActivities(deps),
+    ...createPreflightActivities(deps),
     ...createRegistryActivities(deps),
     ...createRollbackActivities(deps),
     ...createAuditActivities(deps),

@@ -15,6 +15,11 @@ export function formatRunSummary(s: RunStatus): string {
       `  training: reused ${s.reused.workflowId} (identical fingerprint), ${s.reused.deviceSeconds.toFixed(1)} ${s.reused.deviceSecondsKind.toUpperCase()}-s not spent again`,
     );
   if (s.fingerprint) lines.push(`  fingerprint: ${s.fingerprint}`);
+  const p = s.preflight;
+  if (p)
+    lines.push(
+      `  preflight: passed in ${p.seconds.toFixed(1)} s on CPU: ${p.steps} step(s) on ${p.rows.train} rows, checkpoint at step ${p.checkpointStep}, resumed at step ${p.resumedAtStep}`,
+    );
   if (s.training)
     lines.push(
       `  training: ${s.training.step} steps on ${s.training.device}, final loss ${s.training.loss?.toFixed(4) ?? '—'}`,

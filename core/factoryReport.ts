@@ -229,7 +229,8 @@ function section(runs: ReportRun[], prices: FactoryReport['prices'], windowDays:
       const s = facts.stageSeconds[stage];
       if (s !== undefined) stageSeconds[stage]!.push(s);
     }
-    if (facts.stoppedIn === 'validate' || facts.stoppedIn === 'prepare') stoppedBeforeTraining++;
+    if (facts.stoppedIn === 'validate' || facts.stoppedIn === 'prepare' || facts.stoppedIn === 'preflight')
+      stoppedBeforeTraining++;
     if (facts.reused) {
       reused.runs++;
       reused[facts.reused.deviceSecondsKind] += facts.reused.deviceSeconds;

@@ -166,6 +166,36 @@ export const ModelConfig = z
       })
       .strict(),
     hyperparameters: z.record(z.string(), z.unknown()).default({}),
+    preflight: z
+      .object({
+        enabled: z.boolean().default(true),
+        steps: z
+          .number()
+          .int()
+          .min(1)
+          .max(100)
+          .default(2)
+          .describe('optimizer steps of the smoke run; a checkpoint is written at the last, loaded, and one more run'),
+        rows: z
+          .number()
+          .int()
+          .min(2)
+          .max(100_000)
+          .default(256)
+          .describe('rows of each of the train and validation splits the smoke run trains on (evenly spread)'),
+        timeoutSeconds: z
+          .number()
+          .int()
+          .min(10)
+          .max(900)
+          .default(300)
+          .describe('the smoke run (both trainer runs) fails when it takes longer'),
+      })
+      .strict()
+      .default({ enabled: true, steps: 2, rows: 256, timeoutSeconds: 300 })
+      .describe(
+        'before the training is queued for a GPU, the trainer runs a few steps on a tiny slice on CPU on the control worker, saves a checkpoint and resumes from it; a failure ends the run as a config or data error with no GPU time spent',
+      ),
     reuse: z
       .enum(['identical', 'never'])
       .default('identical')

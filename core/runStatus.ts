@@ -2,10 +2,20 @@
 import { z } from 'zod';
 import { TrainingProgress } from './progress';
 import { ReusedTraining } from './experiments';
+import { PreflightReport } from './preflight';
 import { Decision, EvaluationReport, GateVerdict, RegisteredVersion } from './reports';
 import { RunInput } from './runInput';
 
-export const STAGES = ['validate', 'prepare', 'train', 'evaluate', 'gate', 'approval', 'register'] as const;
+export const STAGES = [
+  'validate',
+  'prepare',
+  'preflight',
+  'train',
+  'evaluate',
+  'gate',
+  'approval',
+  'register',
+] as const;
 export const Stage = z.enum(['starting', ...STAGES, 'done']);
 export type Stage = z.infer<typeof Stage>;
 
@@ -50,6 +60,9 @@ export const RunStatus = z.object({
   reused: ReusedTraining.nullable()
     .default(null)
     .describe('the earlier training with the same fingerprint that this run reused instead of training'),
+  preflight: PreflightReport.nullable()
+    .default(null)
+    .describe('the smoke run before training (README "Preflight"); null when off, reused or not reached'),
   evaluation: EvaluationReport.nullable(),
   verdict: GateVerdict.nullable(),
   decision: Decision.nullable(),

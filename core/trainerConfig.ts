@@ -40,6 +40,14 @@ export const TrainConfig = z.object({
     .strict()
     .default({ everySteps: null, everySeconds: null }),
   resumeFrom: FilePath.nullable().default(null).describe('checkpoint to continue from, or null to start afresh'),
+  maxSteps: z
+    .int()
+    .min(1)
+    .nullable()
+    .default(null)
+    .describe(
+      'stop once this step is reached (counted across resumes) as if preempted: checkpoint, `preempted`, exit 75 (the preflight smoke run); null: train to the end',
+    ),
   device: Device,
 });
 export type TrainConfig = z.infer<typeof TrainConfig>;

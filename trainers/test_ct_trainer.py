@@ -289,6 +289,26 @@ def test_a_train_run_checkpoints_when_due_and_preempts_without_rewriting_a_check
     assert ct_trainer.read_checkpoint(saved[0]) == b"state"
 
 
+def test_max_steps_stops_the_loop_as_a_preemption_counting_steps_across_a_resume(tmp_path):
+    cfg = config.train_config(train_raw(checkpointDir=str(tmp_path), maxSteps=6,
+                                        resumeFrom=str(tmp_path / "step-00000004.pt")))
+    events = RecordedEvents()
+    run = ct_trainer.TrainRun(cfg, events, StopFlag(), Faults())
+    run.started(device="cpu", step=4, epoch=0, total_steps=9)
+    assert not run.stop_requested
+    run.step_finished(5, rows=10, save=lambda: "unused")
+    assert not run.stop_requested
+    run.step_finished(6, rows=10, save=lambda: "unused")
+    assert run.stop_requested  # the loop checks before step 7
+    saved = []
+    code = run.preempt(6, 0, lambda: saved.append(run.save_checkpoint(6, 0, lambda fh: fh.write(b"s"))) or saved[-1])
+    assert code == ct_trainer.EXIT_PREEMPTED and saved == [ct_trainer.checkpoint_path(str(tmp_path), 6)]
+    assert events.events[-1] == {"event": "preempted", "step": 6, "epoch": 0, "checkpointPath": saved[0],
+                                 "signal": "maxSteps"}
+    with pytest.raises(ct_trainer.TrainerError, match="maxSteps"):
+        config.train_config(train_raw(maxSteps=0))
+
+
 def test_metrics_keep_only_the_finite_values():
     run = ct_trainer.TrainRun(config.train_config(train_raw()), RecordedEvents(), StopFlag(), Faults())
     assert run.metrics("validation", {"loss": 0.3, "auc": None, "drift": float("nan"), "rows": 7}) == \

@@ -31,6 +31,8 @@ import { onVersionedWorkers } from './versioning';
 
 /** Since this patch a run is fingerprinted and may reuse an identical finished training (README "Experiment memory"). */
 export const EXPERIMENT_MEMORY = 'experiment-memory';
+/** Since this patch a run smoke-tests its trainer on the control worker before training (README "Preflight"). */
+export const PREFLIGHT = 'preflight';
 
 export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunStatus> {
   const parsed = parseWorkflowInput(RunInput, rawInput, 'retrainingPipeline input');
@@ -142,6 +144,14 @@ async function retrain(
     status.reused = reusedTraining(from);
     await audit('training-reused', 'system', { fingerprint, ...status.reused, modelKey: trained.modelKey });
   } else {
+    // Configs resolved before preflight existed have no `preflight` section: those runs go on without one.
+    if (config.preflight?.enabled && patched(PREFLIGHT))
+      status.preflight = await stage('preflight', () =>
+        dataStages.preflightTraining.executeWithOptions(
+          { summary: `smoke run on CPU: ${config.preflight.steps} step(s), a checkpoint, a resume` },
+          [{ modelId, runId, config, prepared }],
+        ),
+      );
     trained = await stage('train', () =>
       training(config).trainModel.executeWithOptions(
         { summary: `train on ${prepared.splits.train.rows} rows: ${config.trainer.command.join(' ')}` },

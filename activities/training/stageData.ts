@@ -55,6 +55,7 @@ export async function writeTrainerConfig(
     checkpointDir: staged.checkpointDir,
     checkpoint: config.trainer.checkpoint,
     resumeFrom,
+    maxSteps: null,
     device: config.trainer.device,
   };
   await writeFile(configFile, JSON.stringify(trainerConfig, null, 2));

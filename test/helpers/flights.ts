@@ -49,6 +49,7 @@ export function testModelConfig(
     command?: string[];
     approval?: 'auto' | 'manual';
     reuse?: 'identical' | 'never';
+    preflight?: boolean;
   } = {},
 ): ModelConfig {
   const base = loadModelConfigFile(path.join(projectRoot, 'models', 'flight-delay.yaml'));
@@ -67,5 +68,7 @@ export function testModelConfig(
     approval: { mode: overrides.approval ?? 'auto' },
     // Tests that train the same data twice mean to train twice; experiment memory has its own test.
     reuse: overrides.reuse ?? 'never',
+    // A smoke run costs two trainer starts per run; preflight has its own tests.
+    preflight: { enabled: overrides.preflight ?? false },
   });
 }

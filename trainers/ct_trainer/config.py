@@ -39,6 +39,7 @@ class TrainConfig:
     every_steps: int  # 0: off
     every_seconds: float  # 0: off
     resume_from: Optional[str]
+    max_steps: Optional[int]  # stop there as if preempted (the preflight smoke run); None: train to the end
     device: str  # auto | cpu | cuda
 
 
@@ -108,6 +109,7 @@ def train_config(raw: Dict[str, Any]) -> TrainConfig:
         every_steps=int(every["everySteps"] or 0),
         every_seconds=float(every["everySeconds"] or 0),
         resume_from=None if cfg["resumeFrom"] is None else os.path.abspath(cfg["resumeFrom"]),
+        max_steps=cfg["maxSteps"],
         device=cfg["device"],
     )
 

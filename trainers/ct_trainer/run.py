@@ -41,6 +41,7 @@ class TrainRun:
         self._last_checkpoint_path: Optional[str] = None
         self._last_checkpoint_time = self._last_progress_time = time.monotonic()
         self._rows_since_progress = 0
+        self._step = 0
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def started(self, *, device: str, step: int, epoch: int, total_steps: int, **fields: Any) -> None:
@@ -49,6 +50,7 @@ class TrainRun:
         if cfg.resume_from and os.path.dirname(cfg.resume_from) == cfg.checkpoint_dir:
             # The checkpoint we resumed from already holds this exact state; don't rewrite it.
             self._last_checkpoint_step, self._last_checkpoint_path = step, cfg.resume_from
+        self._step = step
         self.events.emit("started", protocolVersion=PROTOCOL_VERSION, device=device, resumedFrom=cfg.resume_from,
                          step=step, epoch=epoch, totalSteps=total_steps, **fields)
         self._last_checkpoint_time = self._last_progress_time = time.monotonic()
@@ -57,6 +59,7 @@ class TrainRun:
         """After every optimizer step (on `rows` samples): applies the test hooks, if set, then calls `save` when a
         checkpoint is due."""
         self._rows_since_progress += rows
+        self._step = step
         self._faults.after_step(step, resumed=self.config.resume_from is not None)
         if self._checkpoint_due(step):
             save()
@@ -119,11 +122,17 @@ class TrainRun:
     # -- stopping ----------------------------------------------------------------------------------------------
     @property
     def stop_requested(self) -> bool:
-        return self._stop.requested
+        """A signal was received, or the config's `maxSteps` is reached (a preflight run stops there)."""
+        return self._stop.requested or self._at_max_steps
+
+    @property
+    def _at_max_steps(self) -> bool:
+        return self.config.max_steps is not None and self._step >= self.config.max_steps
 
     def preempt(self, step: int, epoch: int, save: Callable[[], str]) -> int:
         """Checkpoints `step` (unless already saved), emits `preempted`; returns the exit code to end with."""
         path = self._last_checkpoint_path if self._last_checkpoint_step == step else save()
-        self.events.emit("preempted", step=step, epoch=epoch, checkpointPath=path, signal=self._stop.signal_name)
-        log.warning("preempted by %s at step %d; checkpoint %s", self._stop.signal_name, step, path)
+        cause = self._stop.signal_name or "maxSteps"
+        self.events.emit("preempted", step=step, epoch=epoch, checkpointPath=path, signal=cause)
+        log.warning("preempted by %s at step %d; checkpoint %s", cause, step, path)
         return EXIT_PREEMPTED

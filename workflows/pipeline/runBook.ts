@@ -47,6 +47,7 @@ export function openRunBook(input: RunInput): RunBook {
     training: null,
     fingerprint: null,
     reused: null,
+    preflight: null,
     evaluation: null,
     verdict: null,
     decision: null,
