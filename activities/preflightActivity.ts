@@ -15,14 +15,13 @@ import {
   spreadRows,
 } from '../core/preflight';
 import type { PreparedData } from '../core/reports';
-import type { TrainConfig } from '../core/trainerConfig';
-import { PROTOCOL_VERSION } from '../core/trainerProtocol';
 import { readParquet } from '../adapters/datasetFiles';
 import { freshDir, trainerEnv } from '../adapters/files';
 import type { ObjectStore } from '../adapters/objectStore';
 import { writeSplitFile, type SplitValue } from '../adapters/splitFiles';
 import { runTrainer } from '../adapters/trainerProcess';
 import { type ActivityDeps, activityLogger } from './context';
+import { trainConfigOf } from './training/stageData';
 import { FailureType } from './failures';
 
 export interface PreflightInput {
@@ -74,23 +73,9 @@ export function createPreflightActivities(deps: ActivityDeps) {
     let cpuSeconds = 0;
 
     const smokeRun = async (name: string, resumeFrom: string | null, maxSteps: number): Promise<SmokeRun> => {
-      const trainerConfig: TrainConfig = {
-        protocolVersion: PROTOCOL_VERSION,
-        mode: 'train',
-        data: { format: 'parquet', train, validation },
-        features: config.features.map((f) => ({ name: f.name, type: f.type })),
-        task: config.task,
-        classes: config.label.classes ?? null,
-        label: config.label.name,
-        hyperparameters: config.hyperparameters,
-        seed: config.seed,
-        outputDir: outputDir!,
-        checkpointDir: checkpointDir!,
-        checkpoint: { everySteps: steps, everySeconds: null },
-        resumeFrom,
-        maxSteps,
-        device: 'cpu',
-      };
+      const files = { trainFile: train, validationFile: validation, checkpointDir: checkpointDir!, outDir: outputDir! };
+      const smoke = { checkpoint: { everySteps: steps, everySeconds: null }, maxSteps, device: 'cpu' as const };
+      const trainerConfig = trainConfigOf(config, files, resumeFrom, smoke);
       const configFile = path.join(dir, `${name}-config.json`);
       await writeFile(configFile, JSON.stringify(trainerConfig, null, 2));
       const seen: Pick<SmokeRun, 'startedStep' | 'checkpoints'> = { startedStep: null, checkpoints: [] };

@@ -34,6 +34,32 @@ export async function stageData(
   return { dir, trainFile, validationFile, checkpointDir: checkpointDir!, outDir: outDir! };
 }
 
+/** The trainer config (trainers/PROTOCOL.md) of a training of `config` on these files; `run` overrides how it runs. */
+export function trainConfigOf(
+  config: ModelConfig,
+  files: Pick<StagedAttempt, 'trainFile' | 'validationFile' | 'checkpointDir' | 'outDir'>,
+  resumeFrom: string | null,
+  run: Partial<Pick<TrainConfig, 'checkpoint' | 'maxSteps' | 'device'>> = {},
+): TrainConfig {
+  return {
+    protocolVersion: PROTOCOL_VERSION,
+    mode: 'train',
+    data: { format: 'parquet', train: files.trainFile, validation: files.validationFile },
+    features: config.features.map((f) => ({ name: f.name, type: f.type })),
+    task: config.task,
+    classes: config.label.classes ?? null,
+    label: config.label.name,
+    hyperparameters: config.hyperparameters,
+    seed: config.seed,
+    outputDir: files.outDir,
+    checkpointDir: files.checkpointDir,
+    checkpoint: run.checkpoint ?? config.trainer.checkpoint,
+    resumeFrom,
+    maxSteps: run.maxSteps ?? null,
+    device: run.device ?? config.trainer.device,
+  };
+}
+
 /** Writes the trainer's config file for a run resuming from the local file `resumeFrom` (or from scratch). */
 export async function writeTrainerConfig(
   staged: StagedAttempt,
@@ -41,23 +67,6 @@ export async function writeTrainerConfig(
   resumeFrom: string | null,
 ): Promise<string> {
   const configFile = path.join(staged.dir, 'trainer-config.json');
-  const trainerConfig: TrainConfig = {
-    protocolVersion: PROTOCOL_VERSION,
-    mode: 'train',
-    data: { format: 'parquet', train: staged.trainFile, validation: staged.validationFile },
-    features: config.features.map((f) => ({ name: f.name, type: f.type })),
-    task: config.task,
-    classes: config.label.classes ?? null,
-    label: config.label.name,
-    hyperparameters: config.hyperparameters,
-    seed: config.seed,
-    outputDir: staged.outDir,
-    checkpointDir: staged.checkpointDir,
-    checkpoint: config.trainer.checkpoint,
-    resumeFrom,
-    maxSteps: null,
-    device: config.trainer.device,
-  };
-  await writeFile(configFile, JSON.stringify(trainerConfig, null, 2));
+  await writeFile(configFile, JSON.stringify(trainConfigOf(config, staged, resumeFrom), null, 2));
   return configFile;
 }
