@@ -16,12 +16,12 @@ import {
 } from '../core/preflight';
 import type { PreparedData } from '../core/reports';
 import { readParquet } from '../adapters/datasetFiles';
-import { freshDir, trainerEnv } from '../adapters/files';
+import { trainerEnv } from '../adapters/files';
 import type { ObjectStore } from '../adapters/objectStore';
 import { writeSplitFile, type SplitValue } from '../adapters/splitFiles';
 import { runTrainer } from '../adapters/trainerProcess';
 import { type ActivityDeps, activityLogger } from './context';
-import { trainConfigOf } from './training/stageData';
+import { attemptFolders, trainConfigOf } from './training/stageData';
 import { FailureType } from './failures';
 
 export interface PreflightInput {
@@ -57,26 +57,20 @@ export function createPreflightActivities(deps: ActivityDeps) {
     const { steps, timeoutSeconds } = config.preflight;
     const log = activityLogger(deps.logger);
     const ctx = Context.current();
-    const dir = await freshDir(path.join(deps.workDir, input.runId, 'preflight'));
-    const [dataDir, checkpointDir, outputDir] = await Promise.all(
-      ['data', 'checkpoints', 'out'].map((d) => freshDir(path.join(dir, d))),
-    );
-    const train = path.join(dataDir!, 'train.parquet');
-    const validation = path.join(dataDir!, 'validation.parquet');
+    const files = await attemptFolders(path.join(deps.workDir, input.runId, 'preflight'));
     const { splits } = input.prepared;
     const rows = {
-      train: await sliceSplit(store, config, splits.train.key, config.preflight.rows, train),
-      validation: await sliceSplit(store, config, splits.validation.key, config.preflight.rows, validation),
+      train: await sliceSplit(store, config, splits.train.key, config.preflight.rows, files.trainFile),
+      validation: await sliceSplit(store, config, splits.validation.key, config.preflight.rows, files.validationFile),
     };
     const deadline = AbortSignal.timeout(timeoutSeconds * 1000);
     const started = Date.now();
     let cpuSeconds = 0;
 
     const smokeRun = async (name: string, resumeFrom: string | null, maxSteps: number): Promise<SmokeRun> => {
-      const files = { trainFile: train, validationFile: validation, checkpointDir: checkpointDir!, outDir: outputDir! };
       const smoke = { checkpoint: { everySteps: steps, everySeconds: null }, maxSteps, device: 'cpu' as const };
       const trainerConfig = trainConfigOf(config, files, resumeFrom, smoke);
-      const configFile = path.join(dir, `${name}-config.json`);
+      const configFile = path.join(files.dir, `${name}-config.json`);
       await writeFile(configFile, JSON.stringify(trainerConfig, null, 2));
       const seen: Pick<SmokeRun, 'startedStep' | 'checkpoints'> = { startedStep: null, checkpoints: [] };
       const run = await runTrainer({
@@ -101,8 +95,8 @@ export function createPreflightActivities(deps: ActivityDeps) {
       return { exitCode, signal, error: lastError, stderrTail, ...seen, timedOut: deadline.aborted };
     };
     const fail = (problem: PreflightProblem): never => {
-      log.warn({ kind: problem.kind, message: problem.message }, 'preflight failed');
       const { kind, message } = problem;
+      log.warn({ kind, message }, 'preflight failed');
       // A process killed from outside (the OOM killer, a restart) may pass on another try; the rest will not.
       if (kind === 'killed') throw ApplicationFailure.retryable(message, FAILURE_TYPE[kind]);
       throw ApplicationFailure.nonRetryable(message, FAILURE_TYPE[kind]);

@@ -16,11 +16,8 @@ export interface SmokeRun {
   timedOut: boolean;
 }
 
-export const PreflightProblemKind = z.enum(['config', 'data', 'checkpoint', 'crash', 'killed', 'timeout']);
-export type PreflightProblemKind = z.infer<typeof PreflightProblemKind>;
-
 export interface PreflightProblem {
-  kind: PreflightProblemKind;
+  kind: 'config' | 'data' | 'checkpoint' | 'crash' | 'killed' | 'timeout';
   message: string;
 }
 
@@ -36,7 +33,7 @@ export type PreflightReport = z.infer<typeof PreflightReport>;
 
 const said = (run: SmokeRun) => run.error?.message ?? (run.stderrTail.trim() || 'no message');
 
-/** A run that did not end as a smoke run may: finished (0) or stopped at maxSteps with a checkpoint (75). */
+/** How the run ended, unless it ended as a smoke run may: finished (0), or stopped at maxSteps (75). */
 function exitProblem(run: SmokeRun, what: string, timeoutSeconds: number): PreflightProblem | null {
   if (run.timedOut)
     return {

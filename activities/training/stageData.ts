@@ -17,27 +17,33 @@ export interface StagedAttempt {
   outDir: string;
 }
 
-/** Empties `attemptDir` and downloads the train and validation splits into it. */
-export async function stageData(
-  store: ObjectStore,
-  attemptDir: string,
-  prepared: PreparedData,
-): Promise<StagedAttempt> {
+/** Empties `attemptDir` and lays out its data, checkpoint and output folders (the data files are not there yet). */
+export async function attemptFolders(attemptDir: string): Promise<StagedAttempt> {
   const dir = await freshDir(attemptDir);
   const [dataDir, checkpointDir, outDir] = await Promise.all(
     ['data', 'checkpoints', 'out'].map((d) => freshDir(path.join(dir, d))),
   );
   const trainFile = path.join(dataDir!, 'train.parquet');
   const validationFile = path.join(dataDir!, 'validation.parquet');
-  await store.downloadFile(prepared.splits.train.key, trainFile);
-  await store.downloadFile(prepared.splits.validation.key, validationFile);
   return { dir, trainFile, validationFile, checkpointDir: checkpointDir!, outDir: outDir! };
+}
+
+/** Empties `attemptDir` and downloads the train and validation splits into it. */
+export async function stageData(
+  store: ObjectStore,
+  attemptDir: string,
+  prepared: PreparedData,
+): Promise<StagedAttempt> {
+  const staged = await attemptFolders(attemptDir);
+  await store.downloadFile(prepared.splits.train.key, staged.trainFile);
+  await store.downloadFile(prepared.splits.validation.key, staged.validationFile);
+  return staged;
 }
 
 /** The trainer config (trainers/PROTOCOL.md) of a training of `config` on these files; `run` overrides how it runs. */
 export function trainConfigOf(
   config: ModelConfig,
-  files: Pick<StagedAttempt, 'trainFile' | 'validationFile' | 'checkpointDir' | 'outDir'>,
+  files: StagedAttempt,
   resumeFrom: string | null,
   run: Partial<Pick<TrainConfig, 'checkpoint' | 'maxSteps' | 'device'>> = {},
 ): TrainConfig {
