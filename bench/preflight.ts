@@ -85,12 +85,14 @@ async function occupySlot(stack: TestStack, tenant: Tenant, modelId: string, sec
 }
 
 async function pair(stack: TestStack, tenant: Tenant, id: string, label: string, busyFor: number) {
-  const runs: Record<'without' | 'with', Failure> = {} as never;
-  for (const preflight of [false, true]) {
+  /** One broken run, with another model's training holding the GPU slot meanwhile when `busyFor` > 0. */
+  const measure = async (preflight: boolean) => {
     const occupant = busyFor > 0 ? await occupySlot(stack, tenant, `busy-${id}-${preflight}`, busyFor) : null;
-    runs[preflight ? 'with' : 'without'] = await failWithCt(stack, tenant, `broken-${id}-${preflight}`, preflight);
+    const failure = await failWithCt(stack, tenant, `broken-${id}-${preflight}`, preflight);
     if (occupant) await occupant.result();
-  }
+    return failure;
+  };
+  const runs = { without: await measure(false), with: await measure(true) };
   const row = (name: string, f: Failure) =>
     out(
       `  ${name.padEnd(18)} failed at ${f.stage.padEnd(9)} after ${f.seconds.toFixed(1).padStart(5)} s; GPU worker slot held ${f.slotSeconds.toFixed(1)} s (${f.deviceSeconds.toFixed(1)} device-s)`,
