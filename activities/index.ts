@@ -12,6 +12,7 @@ import { createPreflightActivities } from './preflightActivity';
 import { createRegistryActivities } from './registryActivities';
 import { createRollbackActivities } from './rollbackActivities';
 import { createTrainingActivities, type TrainingDeps } from './trainActivity';
+import { createTrackingActivities } from './trackingActivities';
 
 export type { ActivityDeps } from './context';
 export type { TrainingDeps } from './trainActivity';
@@ -29,6 +30,7 @@ export function createControlActivities(deps: ActivityDeps) {
     ...createGovernanceActivities(deps),
     ...createDriftActivities(deps),
     ...createSupervisorActivities(deps),
+    ...createTrackingActivities(deps),
   };
 }
 

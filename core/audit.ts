@@ -14,6 +14,7 @@ export const AuditKind = z.enum([
   'rollback',
   'rollback-refused',
   'decision-refused',
+  'tracking-skipped',
 ]);
 export type AuditKind = z.infer<typeof AuditKind>;
 

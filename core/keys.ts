@@ -9,6 +9,8 @@ export const keys = {
     `runs/${modelId}/${runId}/attempts/${String(attempt).padStart(3, '0')}.json`,
   attempts: (modelId: string, runId: string) => `runs/${modelId}/${runId}/attempts/`,
   trainedModel: (modelId: string, runId: string) => `runs/${modelId}/${runId}/model/model.pt`,
+  /** The step series of the run's training (loss, samples/s, validation metrics): what tracking logs as history. */
+  trainingMetrics: (modelId: string, runId: string) => `runs/${modelId}/${runId}/training-metrics.json`,
   /** The finished training of a run fingerprint (experiment memory): what a run with the same one reuses. */
   experiment: (modelId: string, fingerprint: string) => `experiments/${modelId}/${fingerprint}.json`,
   evaluationReport: (modelId: string, runId: string) => `runs/${modelId}/${runId}/evaluation.json`,

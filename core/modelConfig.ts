@@ -72,6 +72,28 @@ export { MetricName };
 const MetricBounds = z.partialRecord(MetricName, z.number());
 const Duration = z.string().regex(/^\d+(\.\d+)?[smhd]$/, 'a duration like 90s, 30m, 4h or 2d');
 
+/** Where runs are logged for people who look at MLflow (README "Experiment tracking (MLflow)"). */
+export const Tracking = z
+  .object({
+    mlflow: z
+      .object({
+        uri: z
+          .url({ protocol: /^https?$/, error: "the MLflow tracking server's http(s) URL, e.g. http://127.0.0.1:5000" })
+          .describe('the MLflow tracking server (its REST API and its mlflow-artifacts proxy)'),
+        experiment: z.string().trim().min(1, 'name the MLflow experiment').max(500).describe('created when missing'),
+        registeredModel: z
+          .string()
+          .trim()
+          .min(1)
+          .max(256)
+          .optional()
+          .describe('MLflow registered model that promoted versions go to (alias champion); default: the model id'),
+      })
+      .strict(),
+  })
+  .strict();
+export type Tracking = z.infer<typeof Tracking>;
+
 export const ModelConfig = z
   .object({
     modelId: ModelId,
@@ -384,6 +406,9 @@ export const ModelConfig = z
       .strict()
       .optional()
       .describe('webhook notifications to people (README "Notifications")'),
+    tracking: Tracking.optional().describe(
+      'experiment tracking: every run logged to an MLflow tracking server (README "Experiment tracking (MLflow)")',
+    ),
     drift: DriftSettings.prefault({}).describe(
       'drift detection: methods, thresholds, correction, persistence (README "Drift detection")',
     ),

@@ -5,6 +5,7 @@ import { ReusedTraining } from './experiments';
 import { PreflightReport } from './preflight';
 import { Decision, EvaluationReport, GateVerdict, RegisteredVersion } from './reports';
 import { RunInput } from './runInput';
+import { TrackingStatus } from './tracking';
 
 export const STAGES = [
   'validate',
@@ -68,6 +69,11 @@ export const RunStatus = z.object({
   decision: Decision.nullable(),
   approval: ApprovalWait.nullable().default(null).describe('set while (and after) the run waits for approval'),
   registered: RegisteredVersion.nullable(),
+  tracking: TrackingStatus.nullable()
+    .default(null)
+    .describe(
+      'the run in MLflow, or why tracking was skipped (README "Experiment tracking (MLflow)"); null: not configured',
+    ),
   error: z.string().nullable(),
 });
 export type RunStatus = z.infer<typeof RunStatus>;
@@ -109,6 +115,8 @@ export function describeStatus(s: RunStatus): string {
   if (s.stage === 'approval' && !s.decision) lines.push(waitingLine(s.approval));
   if (s.decision) lines.push(`decision: ${s.decision.outcome} by ${s.decision.by}`);
   if (s.registered) lines.push(`registered v${s.registered.version}${s.registered.promoted ? ' (champion)' : ''}`);
+  if (s.tracking)
+    lines.push('skipped' in s.tracking ? `tracking skipped: ${s.tracking.skipped}` : `MLflow: ${s.tracking.url}`);
   if (s.error) lines.push(`error: ${s.error}`);
   return lines.join('\n\n');
 }

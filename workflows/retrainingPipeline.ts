@@ -26,6 +26,7 @@ import { type ApprovalDesk, openApprovalDesk } from './pipeline/approvalDesk';
 import { evaluateAndGate, promote } from './pipeline/promotion';
 import { controlSteps, dataStages, registry, training } from './pipeline/proxies';
 import { openRunBook, type RunBook } from './pipeline/runBook';
+import { openTracker, type Tracker } from './pipeline/tracking';
 import { type Notifier, openNotifier } from './notifier';
 import { onVersionedWorkers } from './versioning';
 
@@ -41,9 +42,10 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
   const input = { ...parsed, trigger: declared };
   const book = openRunBook(input);
   const notifier = openNotifier();
+  const tracker = openTracker();
   let outcome: Outcome;
   try {
-    outcome = await retrain(input, idToken, book, openApprovalDesk(book, notifier), notifier);
+    outcome = await retrain(input, idToken, book, openApprovalDesk(book, notifier), notifier, tracker);
   } catch (err) {
     if (!isCancellation(err))
       notifier.send('run-failed', {
@@ -51,12 +53,14 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
         message: `${input.modelId} run ${book.status.workflowId} failed: ${reasonOf(err)}`,
         facts: { stage: book.status.stage, trigger: input.trigger.kind, requestedBy: input.trigger.requestedBy },
       });
+    if (!isCancellation(err)) await tracker.finish(book, 'failed');
     await notifier.settle();
     await tellSupervisor(input.trigger, book.status.workflowId);
     throw err;
   }
   // A decision's Update handler may still be auditing when its decision ends the run: let it answer first.
   await condition(allHandlersFinished);
+  await tracker.finish(book, outcome);
   await notifier.settle();
   const status = book.finish(outcome);
   await tellSupervisor(input.trigger, status.workflowId);
@@ -87,6 +91,7 @@ async function retrain(
   book: RunBook,
   desk: ApprovalDesk,
   notifier: Notifier,
+  tracker: Tracker,
 ): Promise<Outcome> {
   const { modelId, trigger: declared } = input;
   const { status, stage, audit } = book;
@@ -110,6 +115,7 @@ async function retrain(
     return { config: resolved, trigger: started };
   });
   notifier.configure(notificationSettingsOf(config));
+  tracker.configure(config);
   const data = { modelId, runId, config, datasetKeys };
 
   const report = await stage('validate', () =>
@@ -165,6 +171,7 @@ async function retrain(
       );
   }
 
+  tracker.trained(trained);
   const candidate = { modelId, runId, config, prepared, trained };
   const gated = await evaluateAndGate(book, candidate);
   if (!gated.verdict.passed) return 'rejected-by-gate';

@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import { TrainingHeartbeat } from '../../core/attempts';
 import { attemptProgress, type TrainingProgress } from '../../core/progress';
+import type { StepPoint } from '../../core/tracking';
 import type { TrainerRun } from '../../adapters/trainerProcess';
 
 export interface Finished {
@@ -17,6 +18,8 @@ export interface AttemptState {
   finished: Finished | null;
   stalled: boolean;
   validation: Record<string, number>;
+  /** Its progress events as a step series (activities/training/stepSeries.ts). */
+  steps: StepPoint[];
   resumeKey: string | null;
   skipped: { key: string; reason: string }[];
   /** CPU-seconds of every trainer process the attempt ran. */
@@ -36,6 +39,7 @@ export function newAttemptState(
     finished: null,
     stalled: false,
     validation: {},
+    steps: [],
     resumeKey: null,
     skipped: [],
     cpu: 0,

@@ -7,6 +7,7 @@ import { sha256File } from '../../adapters/files';
 import type { ObjectStore } from '../../adapters/objectStore';
 import { retryWhileUnavailable } from '../../adapters/storeRetry';
 import type { AttemptState, Finished } from './attemptState';
+import { storeStepSeries } from './stepSeries';
 
 export interface TrainedModelTarget {
   store: ObjectStore;
@@ -40,6 +41,7 @@ export async function trainingResult(
 ): Promise<TrainingResult> {
   const { progress } = s;
   const done = s.finished!;
+  await storeStepSeries(t, { attempt: progress.attempt, points: s.steps });
   return {
     modelKey: keys.trainedModel(t.modelId, t.runId),
     modelSha256: await sha256File(done.modelPath),

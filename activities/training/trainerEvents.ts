@@ -5,6 +5,7 @@ import type { TrainerEvent } from '../../core/trainerProtocol';
 import type { CheckpointUploads } from '../../adapters/checkpointUploads';
 import { isInside } from '../../adapters/files';
 import type { AttemptState } from './attemptState';
+import { recordStep } from './stepSeries';
 import type { TrainingMetrics } from './trainingMetrics';
 import type { StallWatchdog } from './watchdog';
 
@@ -45,6 +46,7 @@ async function applyEvent(event: TrainerEvent, c: TrainerEventsContext): Promise
       Object.assign(progress, { step, epoch, loss, samplesPerSec });
       progress.samplesProcessed = event.samplesProcessed ?? progress.samplesProcessed;
       c.metrics.progress(step, samplesPerSec);
+      recordStep(s.steps, event);
       await c.pushProgress();
       break;
     }

@@ -53,6 +53,7 @@ export function openRunBook(input: RunInput): RunBook {
     decision: null,
     approval: null,
     registered: null,
+    tracking: null,
     error: null,
   };
   upsertSearchAttributes([
