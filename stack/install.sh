@@ -53,6 +53,17 @@ if [ "$(cat "$venv/.digits-installed" 2>/dev/null)" != "$digits_hash" ]; then
   echo "$digits_hash" > "$venv/.digits-installed"
 fi
 
+# 2b''. MLflow (the tracking server of README "Experiment tracking (MLflow)" and its tests) in its own virtualenv,
+# keyed by its requirements file: it pins many packages, which stay out of the trainers' venv that holds PyTorch.
+mlflow_venv="$tools/mlflow-$(sha256sum < "$root/stack/mlflow/requirements.txt" | cut -c1-12)"
+if [ ! -f "$mlflow_venv/.complete" ]; then
+  say "creating the MLflow virtualenv $mlflow_venv"
+  rm -rf "$mlflow_venv"
+  python3 -m venv "$mlflow_venv"
+  "$mlflow_venv/bin/pip" install --quiet --progress-bar off -r "$root/stack/mlflow/requirements.txt"
+  touch "$mlflow_venv/.complete"
+fi
+
 # 2c. Chromium for the Web UI browser test (Debian's package; playwright-core drives it, no browser download)
 if [ ! -x /usr/bin/chromium ]; then
   say "installing Debian's chromium for the browser test"
@@ -83,4 +94,5 @@ mkdir -p "$root/.ct/tools"
 ln -sfn "$venv" "$root/.ct/tools/venv"
 ln -sfn "$minio_dir/minio" "$root/.ct/tools/minio"
 ln -sfn "$hydra_dir/hydra" "$root/.ct/tools/hydra"
-say "ready: temporal $("$venv/bin/temporal" --version | head -1 | cut -d' ' -f3), minio $MINIO_VERSION, torch $("$venv/bin/python" -c 'import torch; print(torch.__version__)' 2>/dev/null)"
+ln -sfn "$mlflow_venv" "$root/.ct/tools/mlflow"
+say "ready: temporal $("$venv/bin/temporal" --version | head -1 | cut -d' ' -f3), minio $MINIO_VERSION, torch $("$venv/bin/python" -c 'import torch; print(torch.__version__)' 2>/dev/null), mlflow $("$mlflow_venv/bin/python" -c 'import mlflow; print(mlflow.__version__)' 2>/dev/null)"

@@ -14,6 +14,8 @@ export const tools = {
   python: path.join(toolsDir, 'venv', 'bin', 'python'),
   minio: path.join(toolsDir, 'minio'),
   hydra: path.join(toolsDir, 'hydra'),
+  /** The MLflow tracking server (its own venv: README "Experiment tracking (MLflow)"). */
+  mlflow: path.join(toolsDir, 'mlflow', 'bin', 'mlflow'),
 };
 
 /** Fails with the fix when a tool is missing, instead of a bare ENOENT from spawn. */
