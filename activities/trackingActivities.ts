@@ -4,6 +4,7 @@
 // (tag ct.run_id) and the model version it registered (tag ct.version). The registry in S3 stays the source of truth.
 import { ApplicationFailure } from '@temporalio/common';
 import { MlflowError, MlflowTracking, type MlflowRunInfo } from '../adapters/mlflowTracking';
+import { readRegisteredConfig } from '../adapters/registryStore';
 import { keys } from '../core/keys';
 import type { ModelConfig, Tracking } from '../core/modelConfig';
 import type { TrainingResult } from '../core/reports';
@@ -38,8 +39,8 @@ export interface TrackRunInput {
 }
 
 export interface MoveChampionInput {
-  tracking: Tracking['mlflow'];
   modelId: string;
+  /** Our champion now. */
   version: number;
 }
 
@@ -127,14 +128,17 @@ export function createTrackingActivities(deps: ActivityDeps, env: NodeJS.Process
   }
 
   /**
-   * Moves MLflow's `champion` to the model version registered for our `version` (a rollback changed our champion).
-   * A version that was never registered in MLflow (promoted before tracking was configured) moves nothing.
+   * Moves MLflow's `champion` to the model version registered for our `version` (a rollback changed our champion),
+   * when the model's registered config has `tracking`. A version never registered in MLflow (promoted before
+   * tracking was configured, or while it was skipped) moves nothing.
    */
   async function moveChampionAlias(
     input: MoveChampionInput,
   ): Promise<{ moved: boolean; mlflowVersion: string | null }> {
-    const mlflow = clientOf(input.tracking.uri);
-    const name = input.tracking.registeredModel ?? input.modelId;
+    const settings = (await readRegisteredConfig(deps.store, input.modelId))?.tracking?.mlflow;
+    if (!settings) return { moved: false, mlflowVersion: null };
+    const mlflow = clientOf(settings.uri);
+    const name = settings.registeredModel ?? input.modelId;
     return refusalsFinal(async () => {
       const version = await mlflow.findModelVersion(name, VERSION_TAG, String(input.version)).catch((err: unknown) => {
         if (err instanceof MlflowError && err.code === 'RESOURCE_DOES_NOT_EXIST') return null;

@@ -32,6 +32,10 @@ export const RollbackResult = z.object({
   to: z.number().int(),
   by: z.string(),
   override: z.boolean(),
+  tracking: z
+    .string()
+    .optional()
+    .describe('whether MLflow\'s alias champion followed (README "Experiment tracking (MLflow)"), or why not'),
 });
 export type RollbackResult = z.infer<typeof RollbackResult>;
 

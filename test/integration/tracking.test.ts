@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startRetraining } from '../../client';
+import { rollbackModel, startRetraining } from '../../client';
 import type { ModelConfig } from '../../core/modelConfig';
 import { keys } from '../../core/keys';
 import type { RunStatus } from '../../core/runStatus';
@@ -142,5 +142,39 @@ describe('experiment tracking (MLflow)', () => {
       model_version: { tags?: { key: string; value: string }[] };
     };
     assert.equal(alias.model_version.tags?.find((t) => t.key === 'ct.version')?.value, '1');
+  });
+
+  it("a rollback of our champion moves MLflow's champion to the version registered for it", async () => {
+    const base = testModelConfig();
+    const approval = {
+      ...base.approval,
+      roles: { sre: ['olga'] },
+      rollback: { ...base.approval.rollback, roles: ['sre'] },
+    };
+    const tracking = { mlflow: { uri: mlflow.uri, experiment } };
+    await tenant.store.putJson(keys.registeredConfig(modelId), { ...base, modelId, approval, tracking });
+    // Someone moved MLflow's alias meanwhile (ours stays the source of truth): to a second MLflow version.
+    const mv1 = (await api(`/registered-models/alias?name=${modelId}&alias=champion`)) as {
+      model_version: { source: string; run_id: string };
+    };
+    const other = (await api('/model-versions/create', {
+      name: modelId,
+      source: mv1.model_version.source,
+      run_id: mv1.model_version.run_id,
+    })) as { model_version: { version: string } };
+    await api('/registered-models/alias', { name: modelId, alias: 'champion', version: other.model_version.version });
+
+    const result = await rollbackModel(
+      stack.client,
+      { modelId, toVersion: 1, by: 'olga', reason: 'v2 pages on-call' },
+      { taskQueue: tenant.config.taskQueue, workflowId: `rollback/${modelId}/mlflow` },
+    );
+    await recordHistory(stack.client, 'rollback-mlflow-champion', `rollback/${modelId}/mlflow`);
+    assert.equal(result.to, 1);
+    assert.match(result.tracking ?? '', /MLflow champion: model version 1/);
+    const alias = (await api(`/registered-models/alias?name=${modelId}&alias=champion`)) as {
+      model_version: { version: string };
+    };
+    assert.equal(alias.model_version.version, '1');
   });
 });

@@ -19,6 +19,24 @@ const tracking = proxyActivities<ControlActivities>({
   retry: { initialInterval: '3s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
 });
 
+/**
+ * After a rollback moved our champion: MLflow's `champion` follows it (when the model tracks to MLflow and that
+ * version was registered there). Never fails the rollback: says what happened, or why it was skipped.
+ */
+export async function followChampionInMlflow(modelId: string, version: number): Promise<string> {
+  try {
+    const moved = await tracking.moveChampionAlias.executeWithOptions(
+      { summary: `MLflow alias champion to the version of v${version}` },
+      [{ modelId, version }],
+    );
+    return moved.moved ? `MLflow champion: model version ${moved.mlflowVersion}` : 'MLflow champion not moved';
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    log.warn('MLflow champion not moved: tracking skipped', { reason: reasonOf(err) });
+    return `tracking skipped: ${reasonOf(err)}`;
+  }
+}
+
 export interface Tracker {
   /** The run's resolved configuration: tracking is on when it has `tracking`. */
   configure(config: ModelConfig): void;
