@@ -51,7 +51,7 @@ describe('bad input', () => {
     const file = path.join(stack.dir, 'bad.yaml');
     writeFileSync(
       file,
-      'modelId: Bad_Id\ndataset: { format: xls, timeColumn: date, columns: { date: { type: timestamp } } }\nfeatures: [{ name: f, type: numeric, source: nope }]\nlabel: { source: date, positiveWhen: { op: ">", value: 1 } }\ntrainer: { command: [] }\n',
+      'modelId: Bad_Id\ndataset: { format: xls, timeColumn: date, columns: { date: { type: timestamp } } }\nfeatures: [{ name: f, type: numeric, source: nope }]\nlabel: { source: date, positiveWhen: { op: ">", value: 1 } }\ntrainer: { command: [] }\ntracking: { mlflow: { uri: "ftp://mlflow", experiment: "" } }\n',
     );
     assert.throws(
       () => loadModelConfigFile(file),
@@ -60,6 +60,8 @@ describe('bad input', () => {
         assert.match(err.message, /modelId: model ids are/);
         assert.match(err.message, /dataset\.format: /);
         assert.match(err.message, /trainer\.command: /);
+        assert.match(err.message, /tracking\.mlflow\.uri: the MLflow tracking server's http\(s\) URL/);
+        assert.match(err.message, /tracking\.mlflow\.experiment: name the MLflow experiment/);
         return true;
       },
     );

@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import type { ModelConfig } from '../../core/modelConfig';
 import { gpuTaskQueueOf } from '../../core/taskQueues';
@@ -36,6 +38,21 @@ describe('retrainingPipeline branches (time-skipping server, fake activities)', 
     }),
     () => championNow,
   );
+  // Tracking (README "Experiment tracking (MLflow)"): what each run logs, a server that is down, a training that fails.
+  const tracked: { outcome: string; trained: boolean }[] = [];
+  let trackingDown = false;
+  let trainingFails = false;
+  control.trackRun = async (input) => {
+    calls.push('trackRun');
+    tracked.push({ outcome: input.status.outcome, trained: input.trained !== null });
+    if (trackingDown) throw new Error('MLflow tracking server http://127.0.0.1:9 unreachable (GET …): ECONNREFUSED');
+    return { mlflowRunId: 'r1', experimentId: '1', url: 'http://mlflow/#/r1', registeredVersion: null };
+  };
+  const train = gpu.trainModel!;
+  gpu.trainModel = async (input) => {
+    if (trainingFails) throw ApplicationFailure.nonRetryable('the trainer exited 1', 'TrainerFailed');
+    return train(input);
+  };
 
   before(async () => {
     env = await timeSkippingEnvironment();
@@ -129,5 +146,43 @@ describe('retrainingPipeline branches (time-skipping server, fake activities)', 
     } finally {
       championNow = null;
     }
+  });
+
+  it('tracking logs how each run ends, and a tracking server that stays down is skipped, not a failure', async () => {
+    const config = { ...testModelConfig(), tracking: { mlflow: { uri: 'http://127.0.0.1:9', experiment: 'e' } } };
+    tracked.length = 0;
+    candidateRocAuc = 0.42;
+    const rejected = await run(config);
+    assert.equal(rejected.outcome, 'rejected-by-gate');
+    assert.deepEqual(rejected.tracking, {
+      mlflowRunId: 'r1',
+      experimentId: '1',
+      url: 'http://mlflow/#/r1',
+      registeredVersion: null,
+    });
+    assert.deepEqual(tracked, [{ outcome: 'rejected-by-gate', trained: true }]);
+
+    candidateRocAuc = recorded.evaluation.candidate.overall.rocAuc;
+    trackingDown = true;
+    try {
+      const promoted = await run(config);
+      assert.equal(promoted.outcome, 'promoted');
+      assert.match((promoted.tracking as { skipped: string }).skipped, /127\.0\.0\.1:9 unreachable/);
+      assert.equal(calls.filter((c) => c === 'trackRun').length, 5, 'five attempts, then skipped');
+    } finally {
+      trackingDown = false;
+    }
+
+    tracked.length = 0;
+    trainingFails = true;
+    try {
+      await assert.rejects(run(config), WorkflowFailedError);
+      assert.deepEqual(tracked, [{ outcome: 'failed', trained: false }], 'a failed run is logged as failed');
+    } finally {
+      trainingFails = false;
+    }
+    const untracked = await run(testModelConfig());
+    assert.equal(untracked.tracking, null, 'no tracking section: no call');
+    assert.ok(!calls.includes('trackRun'));
   });
 });
