@@ -17,6 +17,10 @@ export interface AttemptState {
   finished: Finished | null;
   stalled: boolean;
   validation: Record<string, number>;
+  /** The newest validation metrics of a progress event (what a sweep's rung ranks trials by). */
+  lastValidation: { step: number; values: Record<string, number | null> } | null;
+  /** The step the trainer stopped at because the config's maxSteps said so (a sweep rung's end). */
+  stoppedAtMaxSteps: number | null;
   resumeKey: string | null;
   skipped: { key: string; reason: string }[];
   /** CPU-seconds of every trainer process the attempt ran. */
@@ -36,6 +40,8 @@ export function newAttemptState(
     finished: null,
     stalled: false,
     validation: {},
+    lastValidation: null,
+    stoppedAtMaxSteps: null,
     resumeKey: null,
     skipped: [],
     cpu: 0,
