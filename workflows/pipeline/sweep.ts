@@ -3,7 +3,7 @@
 // (the trainer checkpoints and stops there), then the best 1/eta by the sweep metric go on from their checkpoints
 // and the rest stay stopped at the rung. Waiting for the whole rung (not ASHA's promotions as trials arrive) makes
 // the winner depend on the metrics alone, not on which trial a busy GPU queue happened to run first.
-import { ActivityFailure, ApplicationFailure, isCancellation } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { TrialRung } from '../../activities/training/trialRung';
 import type { ModelConfig } from '../../core/modelConfig';
 import type { PreparedData, TrainingResult } from '../../core/reports';
@@ -35,7 +35,7 @@ export interface SweepWinner {
 /** The failure type of a trial that reported no sweep metric (activities/failures.ts): it fails the run. */
 const METRIC_MISSING = 'SweepMetricMissing';
 
-/** Runs `fn` over `items`, at most `limit` at a time, results in item order. */
+/** Runs `fn` over `items`, at most `limit` at a time, results in item order; a failure after every lane has ended. */
 async function inPool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = [];
   let next = 0;
@@ -45,7 +45,10 @@ async function inPool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<
       results[i] = await fn(items[i]!);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  // Settled, not Promise.all: a cancelled rung ends only once every trainer it started has stopped.
+  const lanes = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, lane));
+  const failed = lanes.find((l) => l.status === 'rejected');
+  if (failed) throw failed.reason;
   return results;
 }
 
@@ -67,6 +70,9 @@ export async function runSweep(book: RunBook, input: SweepInput, sweep: SweepSet
   const statusOf = (t: Trial) => book.status.sweep!.trials.find((s) => s.name === t.name)!;
   const totalSteps = new Map<string, number | null>();
 
+  // A failure no other trial can escape (no sweep metric) stops the rung's other trials and fails the stage.
+  let fatal: unknown = null;
+  let rungScope = new CancellationScope();
   const trainRung = async (trial: Trial, rung: number, last: boolean): Promise<TrialRung | null> => {
     const stopAtStep = last ? null : rungStop(sweep.halving, rung, totalSteps.get(trial.name) ?? null);
     const shownTrial = statusOf(trial);
@@ -96,9 +102,13 @@ export async function runSweep(book: RunBook, input: SweepInput, sweep: SweepSet
       return reached;
     } catch (err) {
       const cause = err instanceof ActivityFailure ? err.cause : err;
-      if (isCancellation(err) || (cause instanceof ApplicationFailure && cause.type === METRIC_MISSING)) throw err;
+      if (isCancellation(err)) throw err;
       // One trial's failure (its hyperparameters out of memory, say) ends that trial, not the sweep.
       Object.assign(shownTrial, { state: 'failed', error: (cause as Error).message });
+      if (cause instanceof ApplicationFailure && cause.type === METRIC_MISSING) {
+        fatal ??= err;
+        rungScope.cancel();
+      }
       return null;
     }
   };
@@ -108,9 +118,14 @@ export async function runSweep(book: RunBook, input: SweepInput, sweep: SweepSet
   for (let rung = 0; alive.length > 0; rung++) {
     // The last trial standing trains to the end; so does a sweep of one.
     const last = alive.length === 1 && (rung > 0 || trials.length === 1);
-    const reached = (await inPool(alive, sweep.concurrency, (t) => trainRung(t, rung, last))).filter(
-      (r): r is TrialRung => r !== null,
-    );
+    rungScope = new CancellationScope();
+    const rungResults = await rungScope
+      .run(() => inPool(alive, sweep.concurrency, (t) => trainRung(t, rung, last)))
+      .catch((err: unknown) => {
+        throw fatal ?? err;
+      });
+    if (fatal) throw fatal;
+    const reached = rungResults.filter((r): r is TrialRung => r !== null);
     const paused = reached.filter((r) => !r.trained);
     if (paused.length > 0) book.status.sweep.rungs.push(Math.max(...paused.map((r) => r.step)));
     if (!sweep.halving || paused.length === 0) {
