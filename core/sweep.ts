@@ -2,6 +2,7 @@
 // successive-halving decisions between rungs. Pure: the pipeline's sweep stage (workflows/pipeline/sweep.ts) runs
 // the trials and asks these functions what to do next.
 import { z } from 'zod';
+import { seededRandom } from './split';
 
 /** One swept hyperparameter: a list of values (grid or random choice) or a numeric range (random search only). */
 export const SweepDimension = z.union([
@@ -102,18 +103,6 @@ export function sweepIssues(sweep: SweepSettings): Issue[] {
   return issues;
 }
 
-/** A seeded PRNG (mulberry32): the same seed draws the same trials on every worker and every replay. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function draw(dim: SweepDimension, next: () => number): unknown {
   if ('values' in dim) return dim.values[Math.floor(next() * dim.values.length)];
   const u = next();
@@ -126,7 +115,8 @@ function draw(dim: SweepDimension, next: () => number): unknown {
 
 /** The trials of a sweep over `base` hyperparameters: t01, t02… in grid order, or drawn with `seed`. */
 export function planTrials(sweep: SweepSettings, base: Record<string, unknown>, seed: number): Trial[] {
-  const next = random(sweep.seed ?? seed);
+  // The same seed draws the same trials on every worker and every replay.
+  const next = seededRandom(sweep.seed ?? seed);
   const points =
     sweep.search === 'grid'
       ? gridPoints(sweep.space)
