@@ -21,6 +21,8 @@ export interface RecordExperimentInput {
   fingerprint: string;
   codeDigest: string;
   trained: TrainingResult;
+  /** A sweep's winning hyperparameters (README "Sweeps"). */
+  hyperparameters?: Record<string, unknown>;
 }
 
 export function createExperimentActivities(deps: ActivityDeps, cwd = process.cwd()) {
@@ -69,6 +71,7 @@ export function createExperimentActivities(deps: ActivityDeps, cwd = process.cwd
       runId: input.runId,
       recordedAt: new Date().toISOString(),
       trained: input.trained,
+      ...(input.hyperparameters ? { hyperparameters: input.hyperparameters } : {}),
     };
     const recorded = await store.putIfAbsent(
       keys.experiment(input.modelId, input.fingerprint),

@@ -19,6 +19,8 @@ export const FailureType = {
   trainerPreempted: 'TrainerPreempted',
   trainerCrashed: 'TrainerCrashed',
   trainerStalled: 'TrainerStalled',
+  /** a sweep trial reached its rung without the validation metric the sweep ranks by */
+  sweepMetricMissing: 'SweepMetricMissing',
   objectStoreUnavailable: 'ObjectStoreUnavailable',
   /** a data window file was rewritten or grew while a drift check read it */
   windowChanged: 'WindowChanged',

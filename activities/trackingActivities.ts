@@ -68,7 +68,7 @@ export function createTrackingActivities(deps: ActivityDeps, env: NodeJS.Process
         (await mlflow.createRun(experimentId, status.workflowId, startOf(status, input.endedAtMs), [
           { key: RUN_TAG, value: status.runId },
         ]));
-      const steps = input.trained ? await stepSeriesOf(status) : [];
+      const steps = input.trained ? await stepSeriesOf(input.trained.modelKey) : [];
       const metrics = [
         ...stepMetrics(steps),
         ...summaryMetrics(
@@ -95,11 +95,9 @@ export function createTrackingActivities(deps: ActivityDeps, env: NodeJS.Process
     });
   }
 
-  /** The step series stored by the training that made the model (this run's, or the reused run's). */
-  async function stepSeriesOf(status: RunStatus) {
-    const raw = await deps.store.getJsonIfExists(
-      keys.trainingMetrics(status.modelId, status.reused?.runId ?? status.runId),
-    );
+  /** The step series stored beside the model by the training that made it (this run's, a reused run's, a trial's). */
+  async function stepSeriesOf(modelKey: string) {
+    const raw = await deps.store.getJsonIfExists(keys.trainingMetricsOfModel(modelKey));
     const parsed = raw === null ? null : TrainingSteps.safeParse(raw);
     return parsed?.success ? parsed.data.points : [];
   }

@@ -4,8 +4,9 @@
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
-import { attemptRecord, reconstructedAttempt, type TrainingHeartbeat } from '../core/attempts';
+import { type AttemptRecord, attemptRecord, reconstructedAttempt, type TrainingHeartbeat } from '../core/attempts';
 import { ctMetrics } from '../core/ctMetrics';
+import { keys } from '../core/keys';
 import type { ModelConfig } from '../core/modelConfig';
 import type { PreparedData, TrainingResult } from '../core/reports';
 import { type AttemptEnd, classifyAttempt, storeDeadline } from '../core/trainingAttempt';
@@ -21,6 +22,7 @@ import { ProgressReporter } from './training/heartbeat';
 import { trainFromNewestCheckpoint } from './training/resumeLoop';
 import { TrainingMetrics } from './training/trainingMetrics';
 import { storeTrainedModel, type TrainedModelTarget, trainingResult } from './training/trainedModel';
+import { type TrialInput, type TrialRung, type TrialScope, trialRung } from './training/trialRung';
 
 export interface TrainInput {
   modelId: string;
@@ -50,22 +52,45 @@ interface AttemptContext {
   /** Until when (epoch ms) a finished training waits out an outage. */
   deadline: number;
   model: TrainedModelTarget;
+  /** The sweep trial and rung it trains, or null outside sweeps. */
+  trial: TrialScope | null;
+}
+
+/** What an attempt left: its state, and its trained model unless it stopped at a sweep rung. */
+interface AttemptOutput {
+  state: AttemptState;
+  trained: TrainingResult | null;
 }
 
 export function createTrainingActivities(deps: TrainingDeps) {
-  async function trainModel(input: TrainInput): Promise<TrainingResult> {
+  async function onSlot(input: TrainInput, trial: TrialScope | null): Promise<AttemptOutput> {
     const gpus = deps.gpuPool.acquire();
     try {
-      return await trainAttempt(deps, input, gpus);
+      return await trainAttempt(deps, input, gpus, trial);
     } finally {
       deps.gpuPool.release(gpus);
     }
   }
 
-  return { trainModel };
+  async function trainModel(input: TrainInput): Promise<TrainingResult> {
+    return (await onSlot(input, null)).trained!;
+  }
+
+  /** One rung of a sweep trial (README "Sweeps"): trains it to the rung's step, or to the end, from its checkpoint. */
+  async function trainTrial(input: TrialInput): Promise<TrialRung> {
+    const { state, trained } = await onSlot(input, input.trial);
+    return trialRung(input.trial, state, trained);
+  }
+
+  return { trainModel, trainTrial };
 }
 
-async function trainAttempt(deps: TrainingDeps, input: TrainInput, gpus: string[]): Promise<TrainingResult> {
+async function trainAttempt(
+  deps: TrainingDeps,
+  input: TrainInput,
+  gpus: string[],
+  trial: TrialScope | null,
+): Promise<AttemptOutput> {
   const { store } = deps;
   const ctx = Context.current();
   const log = activityLogger(deps.logger);
@@ -73,12 +98,16 @@ async function trainAttempt(deps: TrainingDeps, input: TrainInput, gpus: string[
   const startedAt = new Date();
   const deadline = storeDeadline(startedAt.getTime(), ctx.info.startToCloseTimeoutMs);
   const trainer = input.config.trainer;
-  const checkpoints = new CheckpointStore(store, input.modelId, input.runId);
+  // A sweep trial keeps its checkpoints and model in a folder of its own (keys.trialRun), its attempts beside the run's.
+  const scopeRunId = trial ? keys.trialRun(input.runId, trial.name) : input.runId;
+  const tag = trial ? { trial: { name: trial.name, rung: trial.rung } } : {};
+  const checkpoints = new CheckpointStore(store, input.modelId, scopeRunId);
   const previous = lastHeartbeat(ctx.info.heartbeatDetails, log);
   const metrics = new TrainingMetrics(ctMetrics(ctx.metricMeter), input.modelId);
-  const ledger = openLedger(store, input, attempt, previous, log, metrics);
+  const ledger = openLedger(store, input, attempt, previous, log, metrics, tag);
   const s = newAttemptState(attempt, previous, gpus, startedAt, deps.gpuPool.slotOf(gpus));
   const { progress } = s;
+  if (trial) progress.trial = trial.name;
   const uploads = new CheckpointUploads(checkpoints, {
     maxPending: trainer.maxPendingCheckpoints,
     keep: trainer.keepCheckpoints,
@@ -102,8 +131,8 @@ async function trainAttempt(deps: TrainingDeps, input: TrainInput, gpus: string[
   try {
     reporter.beat();
     await ledger.flush(Date.now()); // records handed on by earlier attempts: one try now, again at the end
-    const model = { store, modelId: input.modelId, runId: input.runId, log };
-    const c: AttemptContext = { log, previous, checkpoints, uploads, reporter, metrics, deadline, model };
+    const model = { store, modelId: input.modelId, runId: scopeRunId, log };
+    const c: AttemptContext = { log, previous, checkpoints, uploads, reporter, metrics, deadline, model, trial };
     const { end, storeWaitUntil } = await trainAndStore(deps, input, s, c);
     const record = attemptRecord({
       ...end,
@@ -115,16 +144,18 @@ async function trainAttempt(deps: TrainingDeps, input: TrainInput, gpus: string[
       resumedFrom: s.resumeKey,
       skippedCheckpoints: s.skipped,
     });
-    ledger.add(input.fingerprint ? { ...record, fingerprint: input.fingerprint } : record);
+    ledger.add({ ...record, ...(input.fingerprint ? { fingerprint: input.fingerprint } : {}), ...tag });
     metrics.attemptEnded(record);
     await ledger.flush(storeWaitUntil);
     reporter.beat(); // hands on whatever the store did not take
     const { wallSeconds, deviceSeconds, lastStep } = record;
     const unrecorded = ledger.pending.length;
     log.info({ outcome: end.outcome, wallSeconds, deviceSeconds, lastStep, unrecorded }, 'training attempt ended');
-    if (end.outcome !== 'succeeded') throw attemptFailure(end, progress, trainer.heartbeatTimeoutSeconds, s.run);
+    const rungReached = end.outcome === 'rung-reached';
+    if (end.outcome !== 'succeeded' && !rungReached)
+      throw attemptFailure(end, progress, trainer.heartbeatTimeoutSeconds, s.run);
     await reporter.push(true);
-    return await trainingResult(c.model, s, trainer.command);
+    return { state: s, trained: rungReached ? null : await trainingResult(c.model, s, trainer.command) };
   } finally {
     reporter.stop();
   }
@@ -138,12 +169,13 @@ function openLedger(
   previous: TrainingHeartbeat | null,
   log: Logger,
   metrics: TrainingMetrics,
+  tag: Pick<AttemptRecord, 'trial'>,
 ): AttemptLedger {
   const ledger = new AttemptLedger(store, input.modelId, input.runId, log, previous?.unrecorded);
   // Its record is not among those it handed on: its worker vanished. Estimate it (never over a real one).
   const vanished = previous && previous.attempt < attempt && !ledger.holds(previous.attempt);
   if (vanished) {
-    const lost = reconstructedAttempt(previous);
+    const lost = { ...reconstructedAttempt(previous), ...tag };
     ledger.add(lost);
     metrics.attemptEnded(lost, false);
   }
@@ -157,19 +189,30 @@ async function trainAndStore(deps: TrainingDeps, input: TrainInput, s: AttemptSt
   const { log, uploads } = c;
   let storeWaitUntil = c.deadline; // a finished training waits out an outage; a failed attempt only briefly
   try {
-    const dir = path.join(deps.workDir, input.runId, `attempt-${ctx.info.attempt}`);
+    const { trial } = c;
+    const attemptDir = `attempt-${ctx.info.attempt}`;
+    const dir = trial
+      ? path.join(deps.workDir, c.model.runId, `rung-${trial.rung}`, attemptDir)
+      : path.join(deps.workDir, input.runId, attemptDir);
+    const maxSteps = trial?.stopAtStep ?? null;
     const graceful = AbortSignal.any([ctx.cancellationSignal, ...(deps.shutdownSignal ? [deps.shutdownSignal] : [])]);
     const pushProgress = (force?: boolean) => c.reporter.push(force);
     const { config, prepared } = input;
     const { pythonBinDir } = deps;
-    await trainFromNewestCheckpoint(s, { ...c, store, config, prepared, dir, pushProgress, pythonBinDir, graceful });
-    const end = classifyAttempt(
-      s.run,
-      { finished: s.finished !== null, stalled: s.stalled, shuttingDown: !!deps.shutdownSignal?.aborted },
-      ctx.cancellationSignal.aborted ? ctx.cancellationDetails : undefined,
-    );
+    const context = { ...c, store, config, prepared, dir, pushProgress, pythonBinDir, graceful, maxSteps };
+    await trainFromNewestCheckpoint(s, context);
+    const observed = {
+      finished: s.finished !== null,
+      stalled: s.stalled,
+      shuttingDown: !!deps.shutdownSignal?.aborted,
+      reachedMaxSteps: maxSteps !== null && (s.stoppedAtMaxSteps ?? -1) >= maxSteps,
+    };
+    const end = classifyAttempt(s.run, observed, ctx.cancellationSignal.aborted ? ctx.cancellationDetails : undefined);
     if (end.outcome === 'succeeded') {
       await storeTrainedModel(c.model, s.finished!, uploads, c.deadline, ctx.cancellationSignal);
+    } else if (end.outcome === 'rung-reached') {
+      // The rung's last checkpoint is where the trial's next rung resumes: it must be in S3 before the rung ends.
+      await uploads.flush(c.deadline, ctx.cancellationSignal);
     } else {
       storeWaitUntil = Date.now() + FAILED_ATTEMPT_STORE_WAIT_MS;
       // What it checkpointed before failing (a preemption's last checkpoint above all) is the next resume point.

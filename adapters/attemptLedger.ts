@@ -37,7 +37,7 @@ export class AttemptLedger {
   /** Writes what is waiting, retrying an outage until `until` (epoch ms); what still cannot be written stays. */
   async flush(until: number): Promise<void> {
     for (const record of [...this.unwritten]) {
-      const key = keys.attempt(this.modelId, this.runId, record.attempt);
+      const key = keys.attempt(this.modelId, this.runId, record.attempt, record.trial);
       try {
         // Real records overwrite (an estimate made while their attempt was thought lost); estimates only fill gaps.
         const write = async () => {

@@ -1,5 +1,6 @@
 // Human-readable summary of a finished (or running) retraining run.
 import type { RunStatus } from '../core/runStatus';
+import type { SweepStatus } from '../core/sweep';
 
 const f4 = (x: number | undefined) => (x === undefined ? '   —  ' : Number.isFinite(x) ? x.toFixed(4) : String(x));
 
@@ -20,6 +21,7 @@ export function formatRunSummary(s: RunStatus): string {
     lines.push(
       `  preflight: passed in ${p.seconds.toFixed(1)} s on CPU: ${p.steps} step(s) on ${p.rows.train} rows, checkpoint at step ${p.checkpointStep}, resumed at step ${p.resumedAtStep}`,
     );
+  if (s.sweep) lines.push(...sweepTable(s.sweep));
   if (s.training)
     lines.push(
       `  training: ${s.training.step} steps on ${s.training.device}, final loss ${s.training.loss?.toFixed(4) ?? '—'}`,
@@ -40,4 +42,20 @@ export function formatRunSummary(s: RunStatus): string {
   if (s.decision) lines.push(`  decision: ${s.decision.outcome} by ${s.decision.by} (${s.decision.mode})`);
   if (s.error) lines.push(`  error: ${s.error}`);
   return lines.join('\n');
+}
+
+/** One line per trial: its values, how far it trained, its metric and how it ended; the winner marked. */
+function sweepTable(sw: SweepStatus): string[] {
+  const rungs = sw.halving ? `, successive halving (rungs at steps ${sw.rungs.join(', ') || '—'})` : '';
+  return [
+    `  sweep: ${sw.trials.length} trials on validation ${sw.metric.name} (${sw.metric.goal})${rungs}`,
+    ...sw.trials.map((t) => {
+      const values = Object.entries(t.values)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(' ');
+      const metric = t.metric === null ? '—' : t.metric.toFixed(4);
+      const end = t.error ? `${t.state}: ${t.error}` : t.state;
+      return `    ${t.name === sw.winner ? '*' : ' '} ${t.name}  ${values.padEnd(36)} step ${String(t.step).padStart(6)}  ${metric.padStart(7)}  ${end}`;
+    }),
+  ];
 }

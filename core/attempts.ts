@@ -14,6 +14,7 @@ export const AttemptOutcome = z.enum([
   'out-of-memory',
   'store-unavailable',
   'lost',
+  'rung-reached',
 ]);
 export type AttemptOutcome = z.infer<typeof AttemptOutcome>;
 
@@ -42,6 +43,10 @@ export const AttemptRecord = z.object({
     .describe('the newest checkpoint this attempt stored: the work after it is lost unless the attempt succeeds'),
   message: z.string(),
   fingerprint: z.string().optional().describe("the run's fingerprint (absent in records of older runs)"),
+  trial: z
+    .object({ name: z.string(), rung: z.int() })
+    .optional()
+    .describe('the sweep trial and rung this attempt trained (README "Sweeps"); absent outside sweeps'),
   /** Written by a later attempt from this one's last heartbeat (its worker vanished): an estimate, never over a record. */
   reconstructed: z.boolean().default(false),
 });

@@ -26,6 +26,8 @@ export function fingerprintDocument(config: ModelConfig, prepared: PreparedData,
     hyperparameters: config.hyperparameters,
     code: codeDigest,
     seed: config.seed,
+    // Only with a sweep: the fingerprints of runs without one stay what they were.
+    ...(config.sweep ? { sweep: config.sweep } : {}),
   })!;
 }
 
@@ -37,6 +39,10 @@ export const ExperimentRecord = z.object({
   runId: z.string(),
   recordedAt: z.string(),
   trained: TrainingResult,
+  hyperparameters: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe("a sweep's winning hyperparameters, which a run reusing it goes on with; absent without a sweep"),
 });
 export type ExperimentRecord = z.infer<typeof ExperimentRecord>;
 

@@ -25,6 +25,8 @@ export const ScrapCause = z.enum([
   'out-of-memory',
   'store-unavailable',
   'attempt-cancelled',
+  // Sweep trials of promoted runs that did not become the model: stopped at a rung, or trained but beaten.
+  'sweep-trial',
   // Whole runs that ended without a promoted model (terminated and timed-out ones count as cancelled).
   ...RunEnd.exclude(['promoted', 'terminated', 'timed-out', 'running']).options,
 ]);
@@ -137,7 +139,8 @@ export const ATTEMPT_SCRAP_CAUSE: Partial<Record<AttemptRecord['outcome'], Scrap
  * Scrap of one run. A run that ended without a promoted model scraps all its compute, under how it ended. A
  * promoted run scraps, of each attempt that did not succeed, its time after the checkpoint the next attempt resumed
  * from when that is the newest one it stored (work after the trainer's last report included); else the share of its
- * steps after the checkpoint resumed from; all of it when it made no progress or nothing resumed from it.
+ * steps after the checkpoint resumed from; all of it when it made no progress or nothing resumed from it. Of a
+ * sweep, every trial but the winner is scrap (`sweep-trial`); the winner's rungs are one chain.
  */
 export function runScrap(run: ReportRun): { byCause: Partial<Record<ScrapCause, number>>; stepsRedone: number } {
   const attempts = [...run.attempts].sort((a, b) => a.attempt - b.attempt);
@@ -151,6 +154,21 @@ export function runScrap(run: ReportRun): { byCause: Partial<Record<ScrapCause, 
     if (total > 0) add(cause, total);
     return { byCause, stepsRedone: 0 };
   }
+  // A sweep trial is a chain of its own (rung after rung, resuming its own checkpoints); all but the winner's are scrap.
+  const chains = new Map<string, AttemptRecord[]>();
+  for (const a of attempts) {
+    const chain = a.trial?.name ?? '';
+    if (a.trial && a.trial.name !== run.facts.sweepWinner) add('sweep-trial', a.deviceSeconds);
+    else chains.set(chain, [...(chains.get(chain) ?? []), a]);
+  }
+  let stepsRedone = 0;
+  for (const chain of chains.values()) stepsRedone += chainScrap(chain, add);
+  return { byCause, stepsRedone };
+}
+
+/** Scrap of one chain of attempts (each resuming the one before), by rung then attempt; its steps redone. */
+function chainScrap(chain: AttemptRecord[], add: (cause: ScrapCause, seconds: number) => void): number {
+  const attempts = [...chain].sort((a, b) => (a.trial?.rung ?? 0) - (b.trial?.rung ?? 0) || a.attempt - b.attempt);
   let stepsRedone = 0;
   attempts.forEach((a, i) => {
     const cause = ATTEMPT_SCRAP_CAUSE[a.outcome];
@@ -169,7 +187,7 @@ export function runScrap(run: ReportRun): { byCause: Partial<Record<ScrapCause, 
     stepsRedone += redoneSince(a.lastStep, kept);
     add(cause, a.deviceSeconds * lostShare);
   });
-  return { byCause, stepsRedone };
+  return stepsRedone;
 }
 
 /** The ISO 8601 week (UTC) of an ISO timestamp: "2026-W49". */

@@ -5,12 +5,17 @@ export const keys = {
   validationReport: (modelId: string, runId: string) => `runs/${modelId}/${runId}/validation-report.json`,
   split: (modelId: string, runId: string, split: string) => `runs/${modelId}/${runId}/splits/${split}.parquet`,
   checkpoints: (modelId: string, runId: string) => `runs/${modelId}/${runId}/checkpoints/`,
-  attempt: (modelId: string, runId: string, attempt: number) =>
-    `runs/${modelId}/${runId}/attempts/${String(attempt).padStart(3, '0')}.json`,
+  /** A sweep trial's attempts sit beside the run's, named by trial and rung: each rung is an activity of its own. */
+  attempt: (modelId: string, runId: string, attempt: number, trial?: { name: string; rung: number }) =>
+    `runs/${modelId}/${runId}/attempts/${trial ? `${trial.name}-r${trial.rung}-` : ''}${String(attempt).padStart(3, '0')}.json`,
+  /** A sweep trial's own folder (its checkpoints and model) inside its run's. */
+  trialRun: (runId: string, trial: string) => `${runId}/trials/${trial}`,
   attempts: (modelId: string, runId: string) => `runs/${modelId}/${runId}/attempts/`,
   trainedModel: (modelId: string, runId: string) => `runs/${modelId}/${runId}/model/model.pt`,
   /** The step series of the run's training (loss, samples/s, validation metrics): what tracking logs as history. */
   trainingMetrics: (modelId: string, runId: string) => `runs/${modelId}/${runId}/training-metrics.json`,
+  /** The step series stored beside a trained model (keys.trainedModel: a run's, a reused run's or a sweep trial's). */
+  trainingMetricsOfModel: (modelKey: string) => modelKey.replace(/model\/model\.pt$/, 'training-metrics.json'),
   /** The finished training of a run fingerprint (experiment memory): what a run with the same one reuses. */
   experiment: (modelId: string, fingerprint: string) => `experiments/${modelId}/${fingerprint}.json`,
   evaluationReport: (modelId: string, runId: string) => `runs/${modelId}/${runId}/evaluation.json`,

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { DriftSettings } from './drift/settings';
 import { ALL_NOTIFICATION_KINDS, NotificationKind } from './notifications';
 import { ObjectKeyPrefix } from './objectKey';
+import { SweepSettings, sweepIssues } from './sweep';
 import { DEFAULT_COMPARISON_METRIC, MetricName, TaskKind, metricProblem } from './taskKind';
 import { TRAINER_HYPERPARAMETERS, TrainerName } from './trainerHyperparameters';
 
@@ -218,6 +219,9 @@ export const ModelConfig = z
       .describe(
         'before the training is queued for a GPU, the trainer runs a few steps on a tiny slice on CPU on the control worker, saves a checkpoint and resumes from it; a failure ends the run as a config or data error with no GPU time spent',
       ),
+    sweep: SweepSettings.optional().describe(
+      'a hyperparameter sweep instead of one training: trials over a search space, weak ones stopped at rungs (README "Sweeps")',
+    ),
     reuse: z
       .enum(['identical', 'never'])
       .default('identical')
@@ -520,6 +524,8 @@ export const ModelConfig = z
         message: `${issue.message} (rules of trainer ${rules})`,
       });
     }
+    if (cfg.sweep)
+      for (const issue of sweepHyperparameterIssues(cfg, cfg.sweep)) ctx.addIssue({ code: 'custom', ...issue });
     for (const name of Object.keys(cfg.drift.features)) {
       if (!names.includes(name))
         ctx.addIssue({
@@ -596,6 +602,42 @@ function taskIssues(cfg: ModelConfig): Issue[] {
   for (const [path, metric] of named) {
     const problem = metricProblem(task, metric);
     if (problem) issues.push({ path, message: problem });
+  }
+  return issues;
+}
+
+/**
+ * A sweep's own problems, and swept hyperparameters the trainer does not take: with hyperparameterRules, names not in
+ * the trainer's schema and values it refuses; without, names with no base value (a typo would otherwise show only as
+ * a trial's config error after the sweep started).
+ */
+function sweepHyperparameterIssues(cfg: ModelConfig, sweep: SweepSettings): Issue[] {
+  const issues = sweepIssues(sweep);
+  const rules = cfg.trainer.hyperparameterRules;
+  const schema = rules ? TRAINER_HYPERPARAMETERS[rules] : undefined;
+  for (const [name, dim] of Object.entries(sweep.space)) {
+    const path = ['sweep', 'space', name];
+    if (schema && !(name in schema.shape)) {
+      const known = Object.keys(schema.shape).join(', ');
+      issues.push({ path, message: `"${name}" is not a hyperparameter of trainer ${rules} (it takes ${known})` });
+      continue;
+    }
+    if (!schema && !(name in cfg.hyperparameters)) {
+      issues.push({
+        path,
+        message: `"${name}" is not among hyperparameters: without trainer.hyperparameterRules, a swept hyperparameter needs a base value there`,
+      });
+      continue;
+    }
+    const tried = 'values' in dim ? dim.values : [dim.min, dim.max];
+    tried.forEach((value, i) => {
+      const problem = schema?.safeParse({ ...cfg.hyperparameters, [name]: value }).error?.issues[0];
+      if (problem)
+        issues.push({
+          path: [...path, ...('values' in dim ? ['values', i] : [i === 0 ? 'min' : 'max'])],
+          message: `${JSON.stringify(value)}: ${problem.message} (rules of trainer ${rules})`,
+        });
+    });
   }
   return issues;
 }

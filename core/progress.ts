@@ -6,6 +6,7 @@ export const TRAINING_PROGRESS_SIGNAL = 'trainingProgress';
 
 export const TrainingProgress = z.object({
   attempt: z.number().int(),
+  trial: z.string().optional().describe('the sweep trial training (README "Sweeps"); absent outside sweeps'),
   step: z.number().int(),
   totalSteps: z.number().int().nullable(),
   epoch: z.number().int(),

@@ -36,6 +36,8 @@ export interface RunFacts {
   trainTaskQueue: string | null;
   /** The earlier training a finished run reused instead of training (experiment memory). */
   reused?: ReusedTraining | null;
+  /** The sweep trial whose model went on (README "Sweeps"); null without a sweep. */
+  sweepWinner?: string | null;
 }
 
 interface Payload {
@@ -141,5 +143,6 @@ export function runFactsFromHistory(
     trainScheduledAt,
     trainTaskQueue,
     reused: result?.reused ?? null,
+    sweepWinner: result?.sweep?.winner ?? null,
   };
 }

@@ -5,12 +5,14 @@ import { ReusedTraining } from './experiments';
 import { PreflightReport } from './preflight';
 import { Decision, EvaluationReport, GateVerdict, RegisteredVersion } from './reports';
 import { RunInput } from './runInput';
+import { SweepStatus } from './sweep';
 import { TrackingStatus } from './tracking';
 
 export const STAGES = [
   'validate',
   'prepare',
   'preflight',
+  'sweep',
   'train',
   'evaluate',
   'gate',
@@ -64,6 +66,9 @@ export const RunStatus = z.object({
   preflight: PreflightReport.nullable()
     .default(null)
     .describe('the smoke run before training (README "Preflight"); null when off, reused or not reached'),
+  sweep: SweepStatus.nullable()
+    .default(null)
+    .describe('the hyperparameter sweep and its trials (README "Sweeps"); null when the model config has none'),
   evaluation: EvaluationReport.nullable(),
   verdict: GateVerdict.nullable(),
   decision: Decision.nullable(),
@@ -105,9 +110,10 @@ export function describeStatus(s: RunStatus): string {
     `**${s.modelId}** — stage **${s.stage}** (${s.outcome}) · trigger ${s.trigger.kind} by ${s.trigger.requestedBy}`,
   ];
   const t = s.training;
-  if (t && (s.stage === 'train' || s.stage === 'evaluate')) {
+  if (s.sweep) lines.push(sweepLine(s.sweep));
+  if (t && (s.stage === 'train' || s.stage === 'sweep' || s.stage === 'evaluate')) {
     lines.push(
-      `training: step ${t.step}${t.totalSteps ? `/${t.totalSteps}` : ''} · epoch ${t.epoch} · loss ${t.loss?.toFixed(4) ?? '—'} · ${t.samplesPerSec?.toFixed(0) ?? '—'} samples/s · attempt ${t.attempt} on ${t.device ?? '?'}`,
+      `training${t.trial ? ` ${t.trial}` : ''}: step ${t.step}${t.totalSteps ? `/${t.totalSteps}` : ''} · epoch ${t.epoch} · loss ${t.loss?.toFixed(4) ?? '—'} · ${t.samplesPerSec?.toFixed(0) ?? '—'} samples/s · attempt ${t.attempt} on ${t.device ?? '?'}`,
     );
     if (t.checkpointKey) lines.push(`last checkpoint: ${t.checkpointKey}`);
   }
@@ -119,6 +125,14 @@ export function describeStatus(s: RunStatus): string {
     lines.push('skipped' in s.tracking ? `tracking skipped: ${s.tracking.skipped}` : `MLflow: ${s.tracking.url}`);
   if (s.error) lines.push(`error: ${s.error}`);
   return lines.join('\n\n');
+}
+
+/** `sweep on accuracy (maximize), halving · t01 finished 0.93 · t02 stopped 0.71 @60 · … · winner t01` */
+export function sweepLine(sw: SweepStatus): string {
+  const trial = (t: SweepStatus['trials'][number]) =>
+    `${t.name} ${t.state}${t.metric === null ? '' : ` ${Number(t.metric.toPrecision(4))}`}${t.state === 'stopped' ? ` @${t.step}` : ''}`;
+  const head = `sweep on ${sw.metric.name} (${sw.metric.goal})${sw.halving ? `, halving at steps ${sw.rungs.join(', ') || '…'}` : ''}`;
+  return [head, ...sw.trials.map(trial), ...(sw.winner ? [`winner ${sw.winner}`] : [])].join(' · ');
 }
 
 /** How long until a deadline, coarse enough for a countdown line: 42s, 3m, 1h 05m, 2d 4h. */

@@ -35,6 +35,7 @@ export const TrainerEvent = z.discriminatedUnion('event', [
       samplesPerSec: z.number(),
       totalSteps: z.number().optional(),
       samplesProcessed: z.number().optional(),
+      validation: z.record(z.string(), z.number().nullable()).optional(),
     })
     .loose(),
   z.object({ event: z.literal('checkpoint'), step: z.number(), epoch: z.number(), path: z.string() }).loose(),

@@ -48,10 +48,19 @@ export function silenceLimitMs(heardFrom: boolean, heartbeatTimeoutSeconds: numb
   return (heardFrom ? heartbeatTimeoutSeconds : Math.max(heartbeatTimeoutSeconds, STARTUP_GRACE_SECONDS)) * 1000;
 }
 
+/** What the attempt saw of its trainer besides the exit. */
+export interface Observed {
+  finished: boolean;
+  stalled: boolean;
+  shuttingDown: boolean;
+  /** It stopped at the step its config's maxSteps asked for (a sweep rung's end), with a checkpoint. */
+  reachedMaxSteps?: boolean;
+}
+
 /** How an attempt whose trainer has run ended: the exit, what we observed, and why we were cancelled (if we were). */
 export function classifyAttempt(
   run: TrainerExit | null,
-  observed: { finished: boolean; stalled: boolean; shuttingDown: boolean },
+  observed: Observed,
   cancelled: CancellationReason | undefined,
 ): AttemptEnd {
   const stderrEnd = run?.stderrTail.split('\n').slice(-5).join('\n');
@@ -72,12 +81,13 @@ export function namingFullDisk(message: string): string {
 
 function outcomeOf(
   run: TrainerExit | null,
-  observed: { finished: boolean; stalled: boolean; shuttingDown: boolean },
+  observed: Observed,
   cancelled: CancellationReason | undefined,
 ): AttemptOutcome {
   if (run?.exitCode === EXIT.ok && observed.finished) return 'succeeded';
   if (observed.stalled) return 'stalled';
   if (cancelled?.cancelRequested) return 'cancelled';
+  if (observed.reachedMaxSteps && run?.exitCode === EXIT.preempted && !cancelled) return 'rung-reached';
   if (cancelled?.workerShutdown || observed.shuttingDown || run?.exitCode === EXIT.preempted) return 'preempted';
   if (cancelled) return 'stalled'; // timed out or no longer known to the server: it stopped hearing from us
   switch (run?.exitCode) {

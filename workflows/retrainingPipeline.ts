@@ -27,6 +27,7 @@ import { evaluateAndGate, promote } from './pipeline/promotion';
 import { controlSteps, dataStages, registry, training } from './pipeline/proxies';
 import { openRunBook, type RunBook } from './pipeline/runBook';
 import { openTracker, type Tracker } from './pipeline/tracking';
+import { runSweep } from './pipeline/sweep';
 import { type Notifier, openNotifier } from './notifier';
 import { onVersionedWorkers } from './versioning';
 
@@ -144,9 +145,12 @@ async function retrain(
   status.fingerprint = fingerprint ?? null;
 
   let trained: TrainingResult;
+  // A sweep's winner goes on with its own hyperparameters (its card and registration show them).
+  let hyperparameters = config.hyperparameters;
   if (memory?.reusable) {
     const from = memory.reusable;
     trained = from.trained;
+    hyperparameters = from.hyperparameters ?? hyperparameters;
     status.reused = reusedTraining(from);
     await audit('training-reused', 'system', { fingerprint, ...status.reused, modelKey: trained.modelKey });
   } else {
@@ -158,21 +162,38 @@ async function retrain(
           [{ modelId, runId, config, prepared }],
         ),
       );
-    trained = await stage('train', () =>
-      training(config).trainModel.executeWithOptions(
-        { summary: `train on ${prepared.splits.train.rows} rows: ${config.trainer.command.join(' ')}` },
-        [{ modelId, runId, config, prepared, ...(fingerprint ? { fingerprint } : {}) }],
-      ),
-    );
+    const trainInput = { modelId, runId, config, prepared, ...(fingerprint ? { fingerprint } : {}) };
+    // Configs could not hold a sweep before this stage existed: no run in flight takes this branch on replay.
+    const { sweep } = config;
+    if (sweep) {
+      const winner = await stage('sweep', () => runSweep(book, trainInput, sweep));
+      ({ trained, hyperparameters } = winner);
+    } else
+      trained = await stage('train', () =>
+        training(config).trainModel.executeWithOptions(
+          { summary: `train on ${prepared.splits.train.rows} rows: ${config.trainer.command.join(' ')}` },
+          [trainInput],
+        ),
+      );
     if (memory)
       await controlSteps().bookkeeping.recordExperiment.executeWithOptions(
         { summary: `remember the training of ${memory.fingerprint.slice(0, 12)}` },
-        [{ modelId, workflowId, runId, fingerprint: memory.fingerprint, codeDigest: memory.codeDigest, trained }],
+        [
+          {
+            modelId,
+            workflowId,
+            runId,
+            fingerprint: memory.fingerprint,
+            codeDigest: memory.codeDigest,
+            trained,
+            ...(sweep ? { hyperparameters } : {}),
+          },
+        ],
       );
   }
 
-  tracker.trained(trained);
-  const candidate = { modelId, runId, config, prepared, trained };
+  const candidate = { modelId, runId, config: { ...config, hyperparameters }, prepared, trained };
+  tracker.trained(trained, candidate.config);
   const gated = await evaluateAndGate(book, candidate);
   if (!gated.verdict.passed) return 'rejected-by-gate';
 

@@ -20,6 +20,10 @@ export interface AttemptState {
   validation: Record<string, number>;
   /** Its progress events as a step series (activities/training/stepSeries.ts). */
   steps: StepPoint[];
+  /** The newest validation metrics of a progress event (what a sweep's rung ranks trials by). */
+  lastValidation: { step: number; values: Record<string, number | null> } | null;
+  /** The step the trainer stopped at because the config's maxSteps said so (a sweep rung's end). */
+  stoppedAtMaxSteps: number | null;
   resumeKey: string | null;
   skipped: { key: string; reason: string }[];
   /** CPU-seconds of every trainer process the attempt ran. */
@@ -40,6 +44,8 @@ export function newAttemptState(
     stalled: false,
     validation: {},
     steps: [],
+    lastValidation: null,
+    stoppedAtMaxSteps: null,
     resumeKey: null,
     skipped: [],
     cpu: 0,

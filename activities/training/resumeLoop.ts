@@ -33,6 +33,8 @@ export interface TrainContext {
   pythonBinDir: string | undefined;
   /** Cancellation or worker shutdown: the trainer checkpoints and stops. */
   graceful: AbortSignal;
+  /** The step to stop at with a checkpoint (a sweep rung's end); null trains to the end. */
+  maxSteps: number | null;
 }
 
 /** Stages the data and runs the trainer from the newest usable resume point; the state says how it went. */
@@ -51,7 +53,7 @@ export async function trainFromNewestCheckpoint(s: AttemptState, c: TrainContext
     for (const candidate of [...resumeCandidates(c.previous?.checkpointKey, stored), null]) {
       const resumeFrom = candidate ? await fetchResumePoint(candidate, staged, s, c) : null;
       if (candidate && !resumeFrom) continue;
-      const configFile = await writeTrainerConfig(staged, c.config, resumeFrom);
+      const configFile = await writeTrainerConfig(staged, c.config, resumeFrom, c.maxSteps);
       c.log.info({ resumeFrom: candidate, command: trainer.command, gpus }, 'starting trainer');
       s.progress.resumedFrom = candidate;
       watchdog.trainerStarting();

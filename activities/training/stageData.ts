@@ -66,13 +66,18 @@ export function trainConfigOf(
   };
 }
 
-/** Writes the trainer's config file for a run resuming from the local file `resumeFrom` (or from scratch). */
+/**
+ * Writes the trainer's config file for a run resuming from the local file `resumeFrom` (or from scratch), stopping
+ * at step `maxSteps` (a sweep rung) or training to the end (null).
+ */
 export async function writeTrainerConfig(
   staged: StagedAttempt,
   config: ModelConfig,
   resumeFrom: string | null,
+  maxSteps: number | null,
 ): Promise<string> {
   const configFile = path.join(staged.dir, 'trainer-config.json');
-  await writeFile(configFile, JSON.stringify(trainConfigOf(config, staged, resumeFrom), null, 2));
+  const run = maxSteps === null ? {} : { maxSteps };
+  await writeFile(configFile, JSON.stringify(trainConfigOf(config, staged, resumeFrom, run), null, 2));
   return configFile;
 }

@@ -45,6 +45,7 @@ async function applyEvent(event: TrainerEvent, c: TrainerEventsContext): Promise
       const { step, epoch, loss, samplesPerSec } = event;
       Object.assign(progress, { step, epoch, loss, samplesPerSec });
       progress.samplesProcessed = event.samplesProcessed ?? progress.samplesProcessed;
+      if (event.validation) s.lastValidation = { step, values: event.validation };
       c.metrics.progress(step, samplesPerSec);
       recordStep(s.steps, event);
       await c.pushProgress();
@@ -80,6 +81,7 @@ async function applyEvent(event: TrainerEvent, c: TrainerEventsContext): Promise
       c.log.warn({ class: event.class, message: event.message }, 'trainer reported an error');
       break;
     case 'preempted':
+      if (event['signal'] === 'maxSteps') s.stoppedAtMaxSteps = event.step ?? progress.step;
       c.log.warn({ step: event.step, checkpoint: event.checkpointPath }, 'trainer checkpointed and stopped');
       break;
   }

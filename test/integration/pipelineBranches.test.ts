@@ -1,12 +1,14 @@
 // retrainingPipeline's branches on the time-skipping test server with fake activities (real results recorded from a
-// real run): the gate's rejection registers nothing, and a day of silence rejects the challenger by timeout.
+// real run): the gate's rejection registers nothing, a day of silence rejects the challenger by timeout, and a
+// sweep halves its trials rung by rung, a trial's own failure ending that trial alone; tracking logs every end.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
-import type { ModelConfig } from '../../core/modelConfig';
+import type { TrialInput, TrialRung } from '../../activities/training/trialRung';
+import { ModelConfig } from '../../core/modelConfig';
 import { gpuTaskQueueOf } from '../../core/taskQueues';
 import { startRetraining } from '../../client';
 import { recordedActivities, recordedStageResults } from '../helpers/cards';
@@ -53,6 +55,20 @@ describe('retrainingPipeline branches (time-skipping server, fake activities)', 
     if (trainingFails) throw ApplicationFailure.nonRetryable('the trainer exited 1', 'TrainerFailed');
     return train(input);
   };
+  // A sweep's trials: the closer the learning rate to 0.02, the better, more so the longer it trains; 0.1 runs out of
+  // memory. Each call is noted as [trial, rung, step it was asked to stop at].
+  const trialCalls: [string, number, number | null][] = [];
+  const TOTAL_STEPS = 90;
+  async function trainTrial(input: TrialInput): Promise<TrialRung> {
+    const { name, rung, stopAtStep } = input.trial;
+    trialCalls.push([name, rung, stopAtStep]);
+    const lr = input.config.hyperparameters['learningRate'] as number;
+    if (lr === 0.1) throw ApplicationFailure.nonRetryable('trainer ran out of memory: CUDA OOM', 'TrainerOutOfMemory');
+    const step = stopAtStep ?? TOTAL_STEPS;
+    const metric = (-Math.abs(Math.log(lr / 0.02)) * step) / TOTAL_STEPS;
+    const trained = stopAtStep === null ? recorded.trained : null;
+    return { name, rung, step, totalSteps: TOTAL_STEPS, metric, trained };
+  }
 
   before(async () => {
     env = await timeSkippingEnvironment();
@@ -69,7 +85,7 @@ describe('retrainingPipeline branches (time-skipping server, fake activities)', 
         connection: env.nativeConnection,
         dataConverter: testDataConverter(),
         taskQueue: gpuTaskQueueOf(QUEUE),
-        activities: gpu,
+        activities: { ...gpu, trainTrial },
       }),
     ]);
     running = workers.map((w) => w.run());
@@ -184,5 +200,60 @@ describe('retrainingPipeline branches (time-skipping server, fake activities)', 
     const untracked = await run(testModelConfig());
     assert.equal(untracked.tracking, null, 'no tracking section: no call');
     assert.ok(!calls.includes('trackRun'));
+  });
+
+  it('a sweep with halving keeps the best third at each rung, trains the last one to the end, and promotes it', async () => {
+    candidateRocAuc = recorded.evaluation.candidate.overall.rocAuc;
+    trialCalls.length = 0;
+    const base = testModelConfig();
+    const rates = [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2];
+    const result = await run(
+      ModelConfig.parse({
+        ...base,
+        sweep: {
+          metric: { name: 'accuracy', goal: 'maximize' },
+          space: { learningRate: { values: rates } },
+          concurrency: 3,
+          halving: { eta: 3, minSteps: 10 },
+        },
+      }),
+    );
+    assert.equal(result.outcome, 'promoted', result.error ?? '');
+    const byRung = (r: number) => trialCalls.filter(([, rung]) => rung === r);
+    assert.equal(byRung(0).length, 9, 'every trial to the first rung');
+    assert.ok(byRung(0).every(([, , stop]) => stop === 10));
+    // 8 reached the first rung (t08, 0.1, ran out of memory): floor(8/3) = 2 go on, to step 30.
+    assert.deepEqual(byRung(1).sort(), [
+      ['t05', 1, 30],
+      ['t06', 1, 30],
+    ]);
+    assert.deepEqual(byRung(2), [['t05', 2, null]], 'the last trial standing trains to the end');
+    const sweep = result.sweep!;
+    assert.equal(sweep.winner, 't05');
+    assert.deepEqual(sweep.rungs, [10, 30]);
+    const t08 = sweep.trials.find((t) => t.name === 't08')!;
+    assert.equal(t08.state, 'failed');
+    assert.match(t08.error ?? '', /out of memory/);
+    assert.deepEqual(
+      sweep.trials.map((t) => t.state),
+      ['stopped', 'stopped', 'stopped', 'stopped', 'finished', 'stopped', 'stopped', 'failed', 'stopped'],
+    );
+    assert.ok(calls.includes('registerChallenger') && !calls.includes('trainModel'));
+  });
+
+  it('a sweep whose every trial fails fails the run at stage sweep, naming each trial', async () => {
+    trialCalls.length = 0;
+    const base = testModelConfig();
+    const result = await run(
+      ModelConfig.parse({
+        ...base,
+        sweep: { metric: { name: 'accuracy', goal: 'maximize' }, space: { learningRate: { values: [0.1] } } },
+      }),
+    ).catch((err: Error) => err);
+    assert.ok(result instanceof Error);
+    assert.match(
+      String((result.cause as Error | undefined)?.message),
+      /stage sweep failed: no trial of the sweep trained to the end \(t01: trainer ran out of memory: CUDA OOM\)/,
+    );
   });
 });

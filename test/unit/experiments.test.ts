@@ -1,5 +1,6 @@
 // The run fingerprint (experiment memory): what changes it, what does not, and the trainer's code digest.
 import assert from 'node:assert/strict';
+import { SweepSettings } from '../../core/sweep';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -51,6 +52,16 @@ describe('run fingerprint', () => {
       ['label', fp({ ...base, label: { ...base.label, name: 'other' } })],
       ['code', fp(base, prepared(), 'sha256:2')],
       ['command', fp({ ...base, trainer: { ...base.trainer, command: [...base.trainer.command, '--x'] } })],
+      [
+        'sweep',
+        fp({
+          ...base,
+          sweep: SweepSettings.parse({
+            metric: { name: 'loss', goal: 'minimize' },
+            space: { epochs: { values: [1, 2] } },
+          }),
+        }),
+      ],
     ];
     for (const [what, v] of variants) assert.notEqual(v, fp(base), `${what} changes the fingerprint`);
     assert.equal(new Set(variants.map(([, v]) => v)).size, variants.length);

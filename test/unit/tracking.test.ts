@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { authorizationOf } from '../../adapters/mlflowTracking';
 import { recordStep } from '../../activities/training/stepSeries';
+import { keys } from '../../core/keys';
 import { ModelConfig } from '../../core/modelConfig';
 import { parseOrThrow } from '../../core/parse';
 import {
@@ -83,17 +84,22 @@ describe('MLflow metrics', () => {
     assert.equal(metrics[0]!.timestamp, 1001);
   });
 
-  it('records progress events with their validation object (numbers only)', () => {
+  it('records progress events with their validation object (its null values left out)', () => {
     const points: StepPoint[] = [];
     const progress = { event: 'progress', step: 3, epoch: 1, loss: 0.5, samplesPerSec: 9 } as const;
     recordStep(points, progress, 42);
-    recordStep(points, { ...progress, step: 4, validation: { accuracy: 0.9, note: 'x', loss: 0.3 } }, 43);
-    recordStep(points, { ...progress, step: 5, validation: 'nope' }, 44);
+    recordStep(points, { ...progress, step: 4, validation: { accuracy: 0.9, auc: null, loss: 0.3 } }, 43);
+    recordStep(points, { ...progress, step: 5, validation: { auc: null } }, 44);
     assert.deepEqual(points, [
       { step: 3, atMs: 42, loss: 0.5, samplesPerSec: 9 },
       { step: 4, atMs: 43, loss: 0.5, samplesPerSec: 9, validation: { accuracy: 0.9, loss: 0.3 } },
       { step: 5, atMs: 44, loss: 0.5, samplesPerSec: 9 },
     ]);
+  });
+
+  it("finds a model's step series beside it: a run's, a sweep trial's", () => {
+    for (const runId of ['r1', keys.trialRun('r1', 't03')])
+      assert.equal(keys.trainingMetricsOfModel(keys.trainedModel('m', runId)), keys.trainingMetrics('m', runId));
   });
 
   it('thins a long series to half, keeping the newest point', () => {

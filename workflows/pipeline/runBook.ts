@@ -48,6 +48,7 @@ export function openRunBook(input: RunInput): RunBook {
     fingerprint: null,
     reused: null,
     preflight: null,
+    sweep: null,
     evaluation: null,
     verdict: null,
     decision: null,
@@ -70,6 +71,8 @@ export function openRunBook(input: RunInput): RunBook {
   setHandler(statusQuery, () => status);
   setHandler(trainingProgressSignal, (progress) => {
     status.training = progress;
+    const trial = progress.trial ? status.sweep?.trials.find((t) => t.name === progress.trial) : undefined;
+    if (trial && trial.state === 'training') trial.step = progress.step;
     show();
   });
 

@@ -40,8 +40,8 @@ export async function followChampionInMlflow(modelId: string, version: number): 
 export interface Tracker {
   /** The run's resolved configuration: tracking is on when it has `tracking`. */
   configure(config: ModelConfig): void;
-  /** What training produced (or the reused training's result). */
-  trained(result: TrainingResult): void;
+  /** What training produced (or the reused training's result), and the config it trained with (a sweep's winner's). */
+  trained(result: TrainingResult, config: ModelConfig): void;
   /** Logs the run as it ends with `outcome`; records a skip instead of failing. */
   finish(book: RunBook, outcome: Outcome): Promise<void>;
 }
@@ -79,7 +79,10 @@ export function openTracker(): Tracker {
   }
   return {
     configure: (c) => (config = c),
-    trained: (t) => (trained = t),
+    trained: (t, c) => {
+      trained = t;
+      config = c;
+    },
     finish,
   };
 }
