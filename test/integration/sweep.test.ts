@@ -16,6 +16,7 @@ import { projectRoot } from '../../stack/paths';
 import { statusQuery } from '../../workflows/definitions';
 import { trainerProcesses } from '../helpers/processes';
 import { recordHistory, startTestStack, type TestStack } from '../helpers/stack';
+import { until } from '../helpers/until';
 
 describe('sweeps with successive halving', () => {
   let stack: TestStack;
@@ -23,11 +24,12 @@ describe('sweeps with successive halving', () => {
   const modelId = 'digits-sweep';
   const digits = loadModelConfigFile(path.join(projectRoot, 'models', 'digits.yaml'));
   // ~900 training images in batches of 64: 14 steps an epoch, 84 in all. Rungs at 17 and 34 steps.
-  const config = (sweep: Record<string, unknown>): ModelConfig =>
+  const config = (sweep: Record<string, unknown>, over: Record<string, unknown> = {}): ModelConfig =>
     ModelConfigSchema.parse({
       ...digits,
       modelId,
       reuse: 'never',
+      ...over,
       preflight: { enabled: false },
       hyperparameters: { ...digits.hyperparameters, epochs: 6 },
       trainer: { ...digits.trainer, checkpoint: { everySteps: 0, everySeconds: 0 } },
@@ -43,25 +45,29 @@ describe('sweeps with successive halving', () => {
   });
   after(async () => stack?.stop());
 
-  const run = async (modelConfig: ModelConfig, name?: string) => {
-    const handle = await startRetraining(
+  const start = (modelConfig: ModelConfig) =>
+    startRetraining(
       stack.client,
       { modelId, dataset: { keys: [digitsMonthKey('2026-01')] }, modelConfig },
       { taskQueue: tenant.config.taskQueue },
     );
+  const run = async (modelConfig: ModelConfig, name?: string) => {
+    const handle = await start(modelConfig);
     const status = await handle.result().catch(async () => handle.query(statusQuery));
     if (name) await recordHistory(stack.client, name, handle.workflowId);
     return status;
   };
 
+  const grid = {
+    metric: { name: 'accuracy', goal: 'maximize' },
+    space: { learningRate: { values: [0.0001, 0.003] }, channels: { values: [[4], [16, 32]] } },
+    concurrency: 2,
+    halving: { eta: 2, minSteps: 17 },
+  };
+  let winnerValues: Record<string, unknown>;
+
   it('stops weak trials at their rungs, resumes the best from their checkpoints, and promotes the winner', async () => {
-    const sweep = {
-      metric: { name: 'accuracy', goal: 'maximize' },
-      space: { learningRate: { values: [0.0001, 0.003] }, channels: { values: [[4], [16, 32]] } },
-      concurrency: 2,
-      halving: { eta: 2, minSteps: 17 },
-    };
-    const s = await run(config(sweep), 'pipeline-sweep');
+    const s = await run(config(grid, { reuse: 'identical' }), 'pipeline-sweep');
     assert.equal(s.outcome, 'promoted', s.error ?? '');
     assert.ok(s.timings.some((t) => t.stage === 'sweep') && !s.timings.some((t) => t.stage === 'train'));
     const sw = s.sweep!;
@@ -77,6 +83,7 @@ describe('sweeps with successive halving', () => {
       [17, 17, 34],
     );
     const winner = sw.trials.find((t) => t.name === sw.winner)!;
+    winnerValues = winner.values;
     assert.equal(winner.state, 'finished');
     assert.ok(winner.step > 34, `the winner trained to the end (${winner.step} steps)`);
     // The two trials kept at the first rung are the two best there; the winner is the best of the last two.
@@ -112,6 +119,44 @@ describe('sweeps with successive halving', () => {
       /sweep: 4 trials on validation accuracy \(maximize\), successive halving \(rungs at steps 17, 34\)/,
     );
     assert.match(summary, new RegExp(`\\* ${winner.name} .* finished`));
+  });
+
+  it('reuses an identical finished sweep: nothing trains, the winner goes on with its hyperparameters', async () => {
+    const s = await run(config(grid, { reuse: 'identical' }));
+    assert.equal(s.outcome, 'promoted', s.error ?? '');
+    assert.ok(s.reused, 'the second identical sweep reuses the first one');
+    assert.equal(s.sweep, null);
+    assert.deepEqual(await tenant.store.list(keys.attempts(modelId, s.runId)), [], 'no training attempt');
+    const card = await readCard(tenant.store, modelId, s.registered!.version);
+    assert.deepEqual(card.parameters.hyperparameters['channels'], winnerValues['channels']);
+    assert.deepEqual(card.parameters.hyperparameters['learningRate'], winnerValues['learningRate']);
+  });
+
+  it('a cancelled sweep stops its trials with a checkpoint and leaves no trainer process', async () => {
+    const slow = { ...digits.trainer, command: ['env', 'CT_TRAINER_STEP_DELAY_MS=100', ...digits.trainer.command] };
+    const handle = await start(config(grid, { trainer: { ...slow, checkpoint: { everySteps: 0, everySeconds: 0 } } }));
+    await until('a trial training', async () => {
+      const s = await handle.query(statusQuery);
+      return s.training?.trial && s.training.step >= 2 ? true : undefined;
+    });
+    await handle.cancel();
+    await assert.rejects(handle.result());
+    const s = await handle.query(statusQuery);
+    assert.equal(s.outcome, 'cancelled');
+    assert.deepEqual(trainerProcesses(s.runId), [], 'no trainer process left');
+    const records = await Promise.all(
+      (await tenant.store.list(keys.attempts(modelId, s.runId))).map(async (k) =>
+        AttemptRecord.parse(await tenant.store.getJson(k)),
+      ),
+    );
+    const outcomes = records.map((r) => r.outcome);
+    assert.ok(outcomes.includes('cancelled'), `a trial in flight was cancelled: ${outcomes.join(', ')}`);
+    assert.ok(
+      outcomes.every((o) => o === 'cancelled' || o === 'rung-reached'),
+      outcomes.join(', '),
+    );
+    for (const r of records.filter((r) => r.outcome === 'cancelled'))
+      assert.match(r.message, /checkpoint .*step-\d{8}\.pt/, 'the cancelled trial checkpointed before it stopped');
   });
 
   it('fails at the first rung, naming what the trainer reports, when it never reports the sweep metric', async () => {

@@ -13,8 +13,8 @@ import {
   rankTrials,
   rungStop,
   type SweepSettings,
+  type SweepStatus,
   type Trial,
-  type TrialStatus,
 } from '../../core/sweep';
 import type { RunBook } from './runBook';
 import { training } from './proxies';
@@ -52,104 +52,123 @@ async function inPool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<
   return results;
 }
 
-/** Trains the sweep's trials rung by rung and answers the winner: the best trial that trained to the end. */
-export async function runSweep(book: RunBook, input: SweepInput, sweep: SweepSettings): Promise<SweepWinner> {
-  const { config } = input;
-  const trials = planTrials(sweep, config.hyperparameters, config.seed);
-  const shown: TrialStatus[] = trials.map((t) => ({
-    name: t.name,
-    values: t.values,
-    state: 'pending',
-    rung: 0,
-    step: 0,
-    metric: null,
-    error: null,
-  }));
-  const status = { metric: sweep.metric, halving: sweep.halving !== undefined, rungs: [] as number[], trials: shown };
-  book.status.sweep = { ...status, winner: null };
-  const statusOf = (t: Trial) => book.status.sweep!.trials.find((s) => s.name === t.name)!;
-  const totalSteps = new Map<string, number | null>();
+/** The sweep's status (on the run's status, the query and the Web UI), every trial pending. */
+function openSweepStatus(book: RunBook, sweep: SweepSettings, trials: Trial[]): SweepStatus {
+  const status: SweepStatus = {
+    metric: sweep.metric,
+    halving: sweep.halving !== undefined,
+    rungs: [],
+    trials: trials.map(({ name, values }) => ({
+      name,
+      values,
+      state: 'pending',
+      rung: 0,
+      step: 0,
+      metric: null,
+      error: null,
+    })),
+    winner: null,
+  };
+  book.status.sweep = status;
+  return status;
+}
 
-  // A failure no other trial can escape (no sweep metric) stops the rung's other trials and fails the stage.
-  let fatal: unknown = null;
-  let rungScope = new CancellationScope();
-  const trainRung = async (trial: Trial, rung: number, last: boolean): Promise<TrialRung | null> => {
-    const stopAtStep = last ? null : rungStop(sweep.halving, rung, totalSteps.get(trial.name) ?? null);
-    const shownTrial = statusOf(trial);
-    Object.assign(shownTrial, { state: 'training', rung });
+/**
+ * Trains one trial's rung on the GPU queue, keeping its status current. A trial's own failure ends that trial
+ * (null); one no trial can escape (no sweep metric) is kept in `fatal` and cancels the rung's other trials.
+ */
+class RungTrainer {
+  fatal: ApplicationFailure | null = null;
+  private scope = new CancellationScope();
+  private readonly totalSteps = new Map<string, number | null>();
+
+  constructor(
+    private readonly input: SweepInput,
+    private readonly sweep: SweepSettings,
+    private readonly status: SweepStatus,
+  ) {}
+
+  /** Every trial of `alive` to `rung` (at most `concurrency` at once): the ones that reached it. */
+  async rung(alive: Trial[], rung: number, last: boolean): Promise<TrialRung[]> {
+    this.scope = new CancellationScope();
+    const results = await this.scope
+      .run(() => inPool(alive, this.sweep.concurrency, (t) => this.train(t, rung, last)))
+      .catch((err: unknown) => {
+        throw this.fatal ?? err;
+      });
+    if (this.fatal) throw this.fatal;
+    return results.filter((r): r is TrialRung => r !== null);
+  }
+
+  private async train(trial: Trial, rung: number, last: boolean): Promise<TrialRung | null> {
+    const { config } = this.input;
+    const stopAtStep = last ? null : rungStop(this.sweep.halving, rung, this.totalSteps.get(trial.name) ?? null);
+    const shown = this.status.trials.find((t) => t.name === trial.name)!;
+    Object.assign(shown, { state: 'training', rung });
     const values = Object.entries(trial.values)
       .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
       .join(' ');
+    const to = stopAtStep === null ? 'the end' : `step ${stopAtStep}`;
     try {
       const reached = await training(config).trainTrial.executeWithOptions(
-        {
-          summary: `trial ${trial.name} rung ${rung + 1} (${values}) to ${stopAtStep === null ? 'the end' : `step ${stopAtStep}`}`,
-        },
+        { summary: `trial ${trial.name} rung ${rung + 1} (${values}) to ${to}` },
         [
           {
-            ...input,
+            ...this.input,
             config: { ...config, hyperparameters: trial.hyperparameters },
-            trial: { name: trial.name, rung, stopAtStep, metric: sweep.metric.name },
+            trial: { name: trial.name, rung, stopAtStep, metric: this.sweep.metric.name },
           },
         ],
       );
-      totalSteps.set(trial.name, reached.totalSteps);
-      Object.assign(shownTrial, {
-        state: reached.trained ? 'finished' : 'paused',
-        step: reached.step,
-        metric: reached.metric,
-      });
+      this.totalSteps.set(trial.name, reached.totalSteps);
+      const state = reached.trained ? 'finished' : 'paused';
+      Object.assign(shown, { state, step: reached.step, metric: reached.metric });
       return reached;
     } catch (err) {
-      const cause = err instanceof ActivityFailure ? err.cause : err;
       if (isCancellation(err)) throw err;
-      // One trial's failure (its hyperparameters out of memory, say) ends that trial, not the sweep.
-      Object.assign(shownTrial, { state: 'failed', error: (cause as Error).message });
+      const cause = err instanceof ActivityFailure ? err.cause : err;
+      Object.assign(shown, { state: 'failed', error: (cause as Error).message });
       if (cause instanceof ApplicationFailure && cause.type === METRIC_MISSING) {
-        fatal ??= err;
-        rungScope.cancel();
+        this.fatal ??= cause;
+        this.scope.cancel();
       }
       return null;
     }
-  };
+  }
+}
 
+/** Trains the sweep's trials rung by rung and answers the winner: the best trial that trained to the end. */
+export async function runSweep(book: RunBook, input: SweepInput, sweep: SweepSettings): Promise<SweepWinner> {
+  const trials = planTrials(sweep, input.config.hyperparameters, input.config.seed);
+  const status = openSweepStatus(book, sweep, trials);
+  const trainer = new RungTrainer(input, sweep, status);
   let alive = trials;
   const done: TrialRung[] = [];
   for (let rung = 0; alive.length > 0; rung++) {
     // The last trial standing trains to the end; so does a sweep of one.
     const last = alive.length === 1 && (rung > 0 || trials.length === 1);
-    rungScope = new CancellationScope();
-    const rungResults = await rungScope
-      .run(() => inPool(alive, sweep.concurrency, (t) => trainRung(t, rung, last)))
-      .catch((err: unknown) => {
-        throw fatal ?? err;
-      });
-    if (fatal) throw fatal;
-    const reached = rungResults.filter((r): r is TrialRung => r !== null);
+    const reached = await trainer.rung(alive, rung, last);
     const paused = reached.filter((r) => !r.trained);
-    if (paused.length > 0) book.status.sweep.rungs.push(Math.max(...paused.map((r) => r.step)));
+    if (paused.length > 0) status.rungs.push(Math.max(...paused.map((r) => r.step)));
     if (!sweep.halving || paused.length === 0) {
       done.push(...reached.filter((r) => r.trained));
       break;
     }
-    const kept = new Set(
-      rankTrials(reached, sweep.metric.goal)
-        .slice(0, keptAtRung(reached.length, sweep.halving.eta))
-        .map((r) => r.name),
-    );
+    const ranked = rankTrials(reached, sweep.metric.goal);
+    const kept = new Set(ranked.slice(0, keptAtRung(reached.length, sweep.halving.eta)).map((r) => r.name));
     for (const r of reached) {
       if (r.trained && kept.has(r.name)) done.push(r);
-      if (!kept.has(r.name)) statusOf(trials.find((t) => t.name === r.name)!).state = 'stopped';
+      if (!kept.has(r.name)) status.trials.find((t) => t.name === r.name)!.state = 'stopped';
     }
-    alive = trials.filter((t) => paused.some((r) => r.name === t.name) && kept.has(t.name));
+    alive = trials.filter((t) => kept.has(t.name) && paused.some((r) => r.name === t.name));
   }
 
   const winner = rankTrials(done, sweep.metric.goal)[0];
   if (!winner) {
-    const why = book.status.sweep.trials.map((t) => `${t.name}: ${t.error ?? t.state}`).join('; ');
+    const why = status.trials.map((t) => `${t.name}: ${t.error ?? t.state}`).join('; ');
     throw ApplicationFailure.nonRetryable(`no trial of the sweep trained to the end (${why})`, 'SweepFailed');
   }
-  book.status.sweep.winner = winner.name;
-  const trial = trials.find((t) => t.name === winner.name)!;
-  return { trained: winner.trained!, hyperparameters: trial.hyperparameters };
+  status.winner = winner.name;
+  const { hyperparameters } = trials.find((t) => t.name === winner.name)!;
+  return { trained: winner.trained!, hyperparameters };
 }
