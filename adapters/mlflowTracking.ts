@@ -7,6 +7,8 @@ import { z } from 'zod';
 import type { KeyValue, LogBatch } from '../core/tracking';
 
 const TIMEOUT_MS = 15_000;
+/** A model file may be large: its upload gets longer (the activity's own timeout bounds it too). */
+const UPLOAD_TIMEOUT_MS = 4 * 60_000;
 const API = '/api/2.0/mlflow';
 
 /** An error answer of the server: its HTTP status and MLflow's error code (RESOURCE_ALREADY_EXISTS, …). */
@@ -137,6 +139,7 @@ export class MlflowTracking {
       body: NodeReadable.toWeb(body) as ReadableStream,
       duplex: 'half',
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      timeoutMs: UPLOAD_TIMEOUT_MS,
     });
   }
 
@@ -176,13 +179,17 @@ export class MlflowTracking {
     return text ? (JSON.parse(text) as unknown) : {};
   }
 
-  private async send(method: string, path: string, init: RequestInit & { duplex?: 'half' }): Promise<Response> {
+  private async send(
+    method: string,
+    path: string,
+    { timeoutMs = this.timeoutMs, ...init }: RequestInit & { duplex?: 'half'; timeoutMs?: number },
+  ): Promise<Response> {
     const headers = new Headers(init.headers);
     if (this.authorization) headers.set('authorization', this.authorization);
     const what = `${method} ${path.split('?')[0]}`;
     let res: Response;
     try {
-      res = await fetch(this.base + path, { ...init, method, headers, signal: AbortSignal.timeout(this.timeoutMs) });
+      res = await fetch(this.base + path, { ...init, method, headers, signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
       const cause = (err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
       throw new MlflowUnreachableError(`MLflow tracking server ${this.address} unreachable (${what}): ${cause}`, {

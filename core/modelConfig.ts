@@ -80,6 +80,10 @@ export const Tracking = z
       .object({
         uri: z
           .url({ protocol: /^https?$/, error: "the MLflow tracking server's http(s) URL, e.g. http://127.0.0.1:5000" })
+          .refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), {
+            error:
+              'no credentials in the URI (it is kept in workflow history): set MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD on the control worker',
+          })
           .describe('the MLflow tracking server (its REST API and its mlflow-artifacts proxy)'),
         experiment: z.string().trim().min(1, 'name the MLflow experiment').max(500).describe('created when missing'),
         registeredModel: z

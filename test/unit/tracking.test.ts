@@ -190,6 +190,10 @@ describe('tracking config', () => {
     );
     assert.throws(() => parse({ mlflow: { uri: 'http://x', experiment: 'e', extra: 1 } }), /tracking\.mlflow: /);
     assert.throws(() => parse({ wandb: {} }), /tracking: /);
+    assert.throws(
+      () => parse({ mlflow: { uri: 'https://bob:secret@mlflow.example', experiment: 'e' } }),
+      /tracking\.mlflow\.uri: no credentials in the URI/,
+    );
   });
 });
 
