@@ -5,7 +5,7 @@
 import cliProgress from 'cli-progress';
 import type { SupervisorStatus } from '../core/continuousTraining';
 import type { TrainingProgress } from '../core/progress';
-import { type RunStatus, waitingLine } from '../core/runStatus';
+import { type RunStatus, sweepLine, waitingLine } from '../core/runStatus';
 
 const BAR_WIDTH = 24;
 const BAR_OPTIONS = {
@@ -70,7 +70,9 @@ export function stagesLine(s: RunStatus, now: number): string {
 }
 
 const training = (s: RunStatus): TrainingProgress | null =>
-  s.training && s.stage === 'train' && s.outcome === 'running' ? s.training : null;
+  s.training && (s.stage === 'train' || s.stage === 'sweep') && s.outcome === 'running' ? s.training : null;
+/** `train`, or in a sweep the trial training: `train t03`. */
+const trainLabel = (t: TrainingProgress) => (t.trial ? `train ${t.trial}` : 'train');
 const awaitingApproval = (s: RunStatus) => s.stage === 'approval' && !s.decision && s.outcome === 'running';
 const verdictText = (s: RunStatus) =>
   s.verdict ? `gate ${s.verdict.passed ? 'PASSED' : 'FAILED'} — ${s.verdict.reasons.join('; ')}` : null;
@@ -78,9 +80,10 @@ const verdictText = (s: RunStatus) =>
 /** The block a terminal redraws: stage, stages, training bar, gate verdict, approval wait, outcome. */
 export function runBlock(s: RunStatus, now: number): string[] {
   const lines = [`${s.workflowId}: stage ${s.stage} (${s.outcome})`, `  ${stagesLine(s, now)}`];
+  if (s.sweep && s.outcome === 'running') lines.push(`  ${sweepLine(s.sweep)}`);
   const t = training(s);
   if (t) {
-    lines.push(`  train ${progressBarLine(t)}`);
+    lines.push(`  ${trainLabel(t)} ${progressBarLine(t)}`);
     if (t.checkpointKey) lines.push(`  last checkpoint: ${t.checkpointKey}`);
   }
   const verdict = verdictText(s);
@@ -99,7 +102,7 @@ export function runBlock(s: RunStatus, now: number): string[] {
 export function runLine(s: RunStatus, now: number): string {
   if (s.outcome !== 'running') return `${s.stage} ${s.outcome}${s.error ? `: ${s.error}` : ''}`;
   const t = training(s);
-  if (t) return ['train', stepOfTotal(t), ...trainingParts(t)].join(' ');
+  if (t) return [trainLabel(t), stepOfTotal(t), ...trainingParts(t)].join(' ');
   if (awaitingApproval(s)) return `approval: ${waitingLine(s.approval, now)}`;
   const verdict = verdictText(s);
   return verdict && s.stage !== 'evaluate' ? `${s.stage}: ${verdict}` : s.stage;

@@ -161,6 +161,10 @@ def test_train_succeeds_and_emits_protocol_events(baseline):
 
     progress = of_type(events, "progress")
     assert sum(p["endOfEpoch"] for p in progress) == 3  # one at the end of every epoch
+    # Validation metrics at each epoch end (what a sweep ranks trials by), and only there.
+    at_epoch_end = [p["validation"] for p in progress if p["endOfEpoch"]]
+    assert len(at_epoch_end) == 3 and all(set(v) == {"loss", "auc"} and 0 <= v["auc"] <= 1 for v in at_epoch_end)
+    assert not any("validation" in p for p in progress if not p["endOfEpoch"])
     assert progress[-1]["step"] == TOTAL_STEPS and progress[-1]["samplesProcessed"] == 3 * 4000
     assert all(p["loss"] > 0 and p["samplesPerSec"] > 0 for p in progress)
 

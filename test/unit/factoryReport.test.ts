@@ -101,6 +101,26 @@ describe('run facts from recorded histories', () => {
 });
 
 describe('scrap', () => {
+  it('of a sweep: every trial but the winner is sweep-trial scrap; the winner is one chain of rungs', () => {
+    const trial = (name: string, rung: number, a: Parameters<typeof attempt>[0]) =>
+      attempt({ ...a, trial: { name, rung } });
+    const attempts = [
+      trial('t1', 0, { attempt: 1, outcome: 'rung-reached', deviceSeconds: 10, lastStep: 10 }),
+      trial('t2', 0, { attempt: 1, outcome: 'rung-reached', deviceSeconds: 10, lastStep: 10 }),
+      trial('t1', 1, { attempt: 1, outcome: 'crashed', deviceSeconds: 5, resumedFromStep: 10, lastStep: 20 }),
+      trial('t1', 1, { attempt: 2, outcome: 'rung-reached', deviceSeconds: 20, resumedFromStep: 10, lastStep: 30 }),
+      trial('t1', 2, { attempt: 1, outcome: 'succeeded', deviceSeconds: 60, resumedFromStep: 30, lastStep: 90 }),
+    ];
+    const promoted = runScrap(run('promoted', attempts, { sweepWinner: 't1' }));
+    assert.equal(promoted.byCause['sweep-trial'], 10, "the stopped trial's rung");
+    assert.equal(promoted.byCause.crashed, 5, 'the crash in rung 1, nothing after its resume point kept');
+    assert.equal(promoted.byCause.preempted, undefined, 'reaching a rung is not a preemption');
+    assert.equal(promoted.stepsRedone, 10);
+    assert.deepEqual(runScrap(run('rejected-by-gate', attempts, { sweepWinner: 't1' })).byCause, {
+      'rejected-by-gate': 105,
+    });
+  });
+
   it('a promoted run that crashed at step 60 and resumed from step 50 scraps the 10 lost steps of the crash', () => {
     const s = runScrap(
       run('promoted', [

@@ -9,6 +9,7 @@ import {
   recordRunStarted,
 } from '../../core/continuousTraining';
 import type { TrainingProgress } from '../../core/progress';
+import type { TrialStatus } from '../../core/sweep';
 import { RunStatus, timeUntil, waitingLine } from '../../core/runStatus';
 import { RetrainRequest } from '../../core/supervisorMessages';
 import {
@@ -93,6 +94,45 @@ describe('ct status view', () => {
 
   it('shows stages with their times, the stage in progress counting up', () => {
     assert.equal(stagesLine(status(), T0 + 12_000), 'stages: validate 1.5s · train 10s…');
+  });
+
+  it('in a sweep, shows each trial and which one trains', () => {
+    const trial = (name: string, state: TrialStatus['state'], step: number, metric: number | null) => ({
+      name,
+      values: { learningRate: 0.001 },
+      state,
+      rung: 0,
+      step,
+      metric,
+      error: null,
+    });
+    const s = status({
+      stage: 'sweep',
+      training: progress({ trial: 't02', step: 20, totalSteps: 84 }),
+      sweep: {
+        metric: { name: 'accuracy', goal: 'maximize' },
+        halving: true,
+        rungs: [17],
+        trials: [
+          trial('t01', 'stopped', 17, 0.41),
+          trial('t02', 'training', 20, 0.8),
+          trial('t03', 'pending', 0, null),
+        ],
+        winner: null,
+      },
+    });
+    const block = runBlock(s, T0 + 12_000);
+    assert.ok(
+      block.includes(
+        '  sweep on accuracy (maximize), halving at steps 17 · t01 stopped 0.41 @17 · t02 training 0.8 · t03 pending',
+      ),
+      block.join('\n'),
+    );
+    assert.ok(
+      block.some((l) => l.startsWith('  train t02 [')),
+      block.join('\n'),
+    );
+    assert.match(runLine(s, T0), /^train t02 20\/84 /);
   });
 
   it('says who may approve, how many have, and when the next deadline fires', () => {

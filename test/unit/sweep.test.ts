@@ -1,11 +1,8 @@
 // Sweeps: the config's bad inputs named by path, the trials a space expands to, the halving decisions, the rung
-// metric, a rung's end read from the trainer's exit, and the scrap of a sweep's trials.
+// metric, and a rung's end read from the trainer's exit (a sweep's scrap: factoryReport.test.ts).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AttemptRecord } from '../../core/attempts';
-import { runScrap } from '../../core/factoryReport';
 import { type ModelConfigInput, ModelConfig } from '../../core/modelConfig';
-import type { RunFacts } from '../../core/runFacts';
 import {
   keptAtRung,
   planTrials,
@@ -196,68 +193,5 @@ describe('successive halving', () => {
     assert.equal(classifyAttempt(run, seen, undefined).outcome, 'preempted');
     const cancelled = { cancelRequested: true, workerShutdown: false };
     assert.equal(classifyAttempt(run, { ...seen, reachedMaxSteps: true }, cancelled).outcome, 'cancelled');
-  });
-});
-
-describe('scrap of a sweep', () => {
-  const attempt = (
-    name: string,
-    rung: number,
-    outcome: AttemptRecord['outcome'],
-    seconds: number,
-    from: number,
-    to: number,
-  ): AttemptRecord => ({
-    attempt: 1,
-    outcome,
-    startedAt: '2026-12-01T00:00:00.000Z',
-    endedAt: '2026-12-01T00:01:00.000Z',
-    wallSeconds: 60,
-    device: 'cpu',
-    gpus: [],
-    deviceSeconds: seconds,
-    deviceSecondsKind: 'cpu',
-    resumedFromStep: from,
-    lastStep: to,
-    samplesProcessed: 0,
-    resumedFrom: null,
-    skippedCheckpoints: [],
-    lastCheckpoint: null,
-    message: '',
-    reconstructed: false,
-    trial: { name, rung },
-  });
-  const facts = (end: RunFacts['end'], winner: string | null): RunFacts => ({
-    modelId: 'm',
-    workflowId: 'w',
-    runId: 'r',
-    startedAt: '2026-12-01T00:00:00.000Z',
-    closedAt: '2026-12-01T01:00:00.000Z',
-    end,
-    stoppedIn: null,
-    stageSeconds: {},
-    trainScheduledAt: null,
-    trainTaskQueue: null,
-    sweepWinner: winner,
-  });
-  const attempts = [
-    attempt('t1', 0, 'rung-reached', 10, 0, 10),
-    attempt('t2', 0, 'rung-reached', 10, 0, 10),
-    attempt('t1', 1, 'crashed', 5, 10, 20),
-    { ...attempt('t1', 1, 'rung-reached', 20, 10, 30), attempt: 2 },
-    attempt('t1', 2, 'succeeded', 60, 30, 90),
-  ];
-
-  it('counts every trial but the winner as sweep-trial scrap, and the winner as one chain of rungs', () => {
-    const { byCause, stepsRedone } = runScrap({ facts: facts('promoted', 't1'), attempts });
-    assert.equal(byCause['sweep-trial'], 10, "the stopped trial's rung");
-    assert.equal(byCause['crashed'], 5, 'the crash in rung 1, nothing after it kept');
-    assert.equal(byCause['preempted'], undefined, 'reaching a rung is not a preemption');
-    assert.equal(stepsRedone, 10);
-  });
-
-  it('a sweep that promoted nothing scraps all of it under how the run ended', () => {
-    const { byCause } = runScrap({ facts: facts('rejected-by-gate', 't1'), attempts });
-    assert.equal(byCause['rejected-by-gate'], 105);
   });
 });

@@ -186,6 +186,13 @@ class LossMeter:
         return mean
 
 
+def epoch_validation(t: Training) -> Dict[str, Optional[float]]:
+    """The validation split's loss and AUC now (what a sweep ranks trials by); the model goes back to training."""
+    values = validation_metrics(predict_logits(t.model, t.enc.vx_num, t.enc.vx_cat, t.device), t.enc.vy)
+    t.model.train()
+    return {k: v for k, v in values.items() if k != "rows"}
+
+
 def train_loop(t: Training, run: TrainRun) -> Optional[int]:
     """Trains to the last step; returns the exit code if stopped early, else None."""
     meter = LossMeter(t.device)
@@ -199,7 +206,8 @@ def train_loop(t: Training, run: TrainRun) -> Optional[int]:
         run.step_finished(t.step, rows, save)
         run.progress(step=t.step, epoch=t.epoch, total_steps=t.total_steps, loss=meter.take,
                      samples_processed=t.samples, force=end_of_epoch, endOfEpoch=end_of_epoch,
-                     learningRate=t.scheduler.get_last_lr()[0])
+                     learningRate=t.scheduler.get_last_lr()[0],
+                     **({"validation": epoch_validation(t)} if end_of_epoch else {}))
     return None
 
 
