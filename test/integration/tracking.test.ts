@@ -2,6 +2,8 @@
 // stack: a run to promotion logged to MLflow and registered there with the alias `champion`, checked through MLflow's
 // REST API; and a run whose tracking server is down, which promotes anyway and says tracking was skipped.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { rollbackModel, startRetraining } from '../../client';
@@ -29,17 +31,18 @@ describe('experiment tracking (MLflow)', () => {
   let tenant: ReturnType<TestStack['tenant']>;
   const modelId = 'tracked';
   const experiment = 'flight delays';
+  const mlflowDir = mkdtempSync(path.join(os.tmpdir(), 'ct-mlflow-'));
 
   before(async () => {
     // Started side by side: MLflow's first start (its store's migrations) takes a while.
-    [stack, mlflow] = await Promise.all([
-      startTestStack(),
-      startMlflow({ dataDir: path.join('/tmp', `ct-mlflow-${process.pid}-${Date.now()}`) }),
-    ]);
+    [stack, mlflow] = await Promise.all([startTestStack(), startMlflow({ dataDir: mlflowDir })]);
     tenant = await flightsTenant(stack);
     await createAuditLog(tenant.config).ensureBucket();
   });
-  after(async () => Promise.all([stack?.stop(), mlflow?.process.stop()]));
+  after(async () => {
+    await Promise.all([stack?.stop(), mlflow?.process.stop()]);
+    rmSync(mlflowDir, { recursive: true, force: true });
+  });
 
   const api = async (pathAndQuery: string, body?: unknown): Promise<Record<string, unknown>> => {
     const res = await fetch(`${mlflow.uri}/api/2.0/mlflow${pathAndQuery}`, {
@@ -107,6 +110,12 @@ describe('experiment tracking (MLflow)', () => {
     const steps = new Set(history.metrics.map((m) => m.step));
     console.log(`train.loss history: ${history.metrics.length} points, steps ${[...steps].join(',')}`);
     assert.ok(steps.size >= 4, `loss at ${steps.size} step(s)`);
+    // The trainer's validation metrics at each epoch end (its `progress` events' `validation`), as their own history.
+    const validation = (await api(`/metrics/get-history?run_id=${mlflowRunId}&metric_key=validation.loss`)) as {
+      metrics: { step: number }[];
+    };
+    console.log(`validation.loss history: steps ${validation.metrics.map((m) => m.step).join(',')}`);
+    assert.equal(validation.metrics.length, 4, 'one per epoch');
     const series = (await tenant.store.getJson(keys.trainingMetrics(modelId, status.runId))) as { points: unknown[] };
     assert.equal(history.metrics.length, series.points.length, 'every stored point logged once');
 
