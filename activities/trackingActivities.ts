@@ -22,6 +22,14 @@ import {
 import { type ActivityDeps, activityLogger } from './context';
 
 export const CHAMPION_ALIAS = 'champion';
+/** How an ended run shows in MLflow: a rejection is a finished run (its gate tag says why), a cancellation KILLED. */
+const MLFLOW_RUN_STATUS = {
+  promoted: 'FINISHED',
+  'rejected-by-gate': 'FINISHED',
+  rejected: 'FINISHED',
+  failed: 'FAILED',
+  cancelled: 'KILLED',
+} as const satisfies Record<Exclude<RunStatus['outcome'], 'running'>, string>;
 const RUN_TAG = 'ct.run_id';
 const VERSION_TAG = 'ct.version';
 
@@ -85,7 +93,9 @@ export function createTrackingActivities(deps: ActivityDeps, env: NodeJS.Process
       for (const batch of batches) await mlflow.logBatch(run.run_id, batch);
       if (input.trained) await uploadModel(mlflow, run, input.trained.modelKey);
       const registeredVersion = await registerChampion(mlflow, input, run);
-      await mlflow.endRun(run.run_id, status.outcome === 'failed' ? 'FAILED' : 'FINISHED', input.endedAtMs);
+      // The workflow sends the outcome it ends with: never 'running'.
+      const ended = status.outcome === 'running' ? 'FINISHED' : MLFLOW_RUN_STATUS[status.outcome];
+      await mlflow.endRun(run.run_id, ended, input.endedAtMs);
       log.info(
         { mlflowRunId: run.run_id, batches: batches.length, points: steps.length, registeredVersion },
         'run logged to MLflow',

@@ -39,6 +39,13 @@ export function formatRunSummary(s: RunStatus): string {
     }
   }
   if (s.verdict) lines.push(`  gate: ${s.verdict.passed ? 'PASSED' : 'FAILED'} — ${s.verdict.reasons.join('; ')}`);
+  const tracked = s.tracking;
+  if (tracked)
+    lines.push(
+      'skipped' in tracked
+        ? `  tracking: skipped — ${tracked.skipped}`
+        : `  MLflow: ${tracked.url}${tracked.registeredVersion ? ` (model version ${tracked.registeredVersion}, alias champion)` : ''}`,
+    );
   if (s.decision) lines.push(`  decision: ${s.decision.outcome} by ${s.decision.by} (${s.decision.mode})`);
   if (s.error) lines.push(`  error: ${s.error}`);
   return lines.join('\n');

@@ -54,7 +54,8 @@ export async function retrainingPipeline(rawInput: RunInputJson): Promise<RunSta
         message: `${input.modelId} run ${book.status.workflowId} failed: ${reasonOf(err)}`,
         facts: { stage: book.status.stage, trigger: input.trigger.kind, requestedBy: input.trigger.requestedBy },
       });
-    if (!isCancellation(err)) await tracker.finish(book, 'failed');
+    // A cancelled run is logged too (as KILLED): its own cancellation must not stop that one call.
+    await CancellationScope.nonCancellable(() => tracker.finish(book, isCancellation(err) ? 'cancelled' : 'failed'));
     await notifier.settle();
     await tellSupervisor(input.trigger, book.status.workflowId);
     throw err;

@@ -13,7 +13,11 @@ import type { RunStatus } from '../../core/runStatus';
 import { startMlflow, type MlflowServer } from '../../stack/mlflowServer';
 import { freePort } from '../../stack/processes';
 import { createAuditLog } from '../../workers/config';
+import { formatRunSummary } from '../../cli/runSummary';
+import { statusQuery } from '../../workflows/definitions';
 import { testModelConfig } from '../helpers/flights';
+import { trainingHeartbeat } from '../helpers/processes';
+import { until } from '../helpers/until';
 import { flightsTenant, recordHistory, startTestStack, type TestStack } from '../helpers/stack';
 
 interface MlflowRun {
@@ -151,6 +155,36 @@ describe('experiment tracking (MLflow)', () => {
       model_version: { tags?: { key: string; value: string }[] };
     };
     assert.equal(alias.model_version.tags?.find((t) => t.key === 'ct.version')?.value, '1');
+  });
+
+  it('a cancelled run is logged as KILLED, and ct status says where', async () => {
+    const base = testModelConfig({ hyperparameters: { epochs: 2 } });
+    const slow = ['env', 'CT_TRAINER_STEP_DELAY_MS=200', ...base.trainer.command];
+    const modelConfig: ModelConfig = {
+      ...base,
+      modelId,
+      trainer: { ...base.trainer, command: slow },
+      tracking: { mlflow: { uri: mlflow.uri, experiment } },
+    };
+    const handle = await startRetraining(
+      stack.client,
+      { modelId, dataset: { keys: ['data/jan.parquet'] }, modelConfig },
+      { taskQueue: tenant.config.taskQueue },
+    );
+    await until('training under way', async () => ((await trainingHeartbeat(handle))?.step ?? 0) >= 1);
+    await handle.cancel();
+    await assert.rejects(handle.result());
+    await recordHistory(stack.client, 'pipeline-mlflow-tracking-cancelled', handle.workflowId);
+    const status = await handle.query(statusQuery);
+    assert.equal(status.outcome, 'cancelled');
+    assert.ok(status.tracking && 'mlflowRunId' in status.tracking, JSON.stringify(status.tracking));
+    const mlRun = (await api(`/runs/get?run_id=${status.tracking.mlflowRunId}`)) as { run: MlflowRun };
+    assert.equal(mlRun.run.info.status, 'KILLED');
+    assert.equal(mlRun.run.data.tags?.find((t) => t.key === 'ct.outcome')?.value, 'cancelled');
+    assert.match(
+      formatRunSummary(status),
+      new RegExp(`MLflow: ${mlflow.uri}/#/experiments/\\d+/runs/${status.tracking.mlflowRunId}`),
+    );
   });
 
   it("a rollback of our champion moves MLflow's champion to the version registered for it", async () => {
