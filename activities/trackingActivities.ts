@@ -142,9 +142,9 @@ export function createTrackingActivities(deps: ActivityDeps, env: NodeJS.Process
    */
   async function moveChampionAlias(
     input: MoveChampionInput,
-  ): Promise<{ moved: boolean; mlflowVersion: string | null }> {
+  ): Promise<{ tracked: boolean; moved: boolean; mlflowVersion: string | null }> {
     const settings = (await readRegisteredConfig(deps.store, input.modelId))?.tracking?.mlflow;
-    if (!settings) return { moved: false, mlflowVersion: null };
+    if (!settings) return { tracked: false, moved: false, mlflowVersion: null };
     const mlflow = clientOf(settings.uri);
     const name = settings.registeredModel ?? input.modelId;
     return refusalsFinal(async () => {
@@ -152,9 +152,9 @@ export function createTrackingActivities(deps: ActivityDeps, env: NodeJS.Process
         if (err instanceof MlflowError && err.code === 'RESOURCE_DOES_NOT_EXIST') return null;
         throw err;
       });
-      if (version === null) return { moved: false, mlflowVersion: null };
+      if (version === null) return { tracked: true, moved: false, mlflowVersion: null };
       await mlflow.setAlias(name, CHAMPION_ALIAS, version);
-      return { moved: true, mlflowVersion: version };
+      return { tracked: true, moved: true, mlflowVersion: version };
     });
   }
 

@@ -22,5 +22,6 @@ export async function rollbackChampion(rawInput: RollbackInputJson): Promise<Rol
   ]);
   const result = await control.rollbackChampion(input);
   if (!patched(MLFLOW_TRACKING)) return result;
-  return { ...result, tracking: await followChampionInMlflow(result.modelId, result.to) };
+  const tracking = await followChampionInMlflow(result.modelId, result.to);
+  return tracking === null ? result : { ...result, tracking };
 }

@@ -21,15 +21,19 @@ const tracking = proxyActivities<ControlActivities>({
 
 /**
  * After a rollback moved our champion: MLflow's `champion` follows it (when the model tracks to MLflow and that
- * version was registered there). Never fails the rollback: says what happened, or why it was skipped.
+ * version was registered there). Never fails the rollback: says what happened, or why it was skipped; null when the
+ * model does not track to MLflow.
  */
-export async function followChampionInMlflow(modelId: string, version: number): Promise<string> {
+export async function followChampionInMlflow(modelId: string, version: number): Promise<string | null> {
   try {
     const moved = await tracking.moveChampionAlias.executeWithOptions(
       { summary: `MLflow alias champion to the version of v${version}` },
       [{ modelId, version }],
     );
-    return moved.moved ? `MLflow champion: model version ${moved.mlflowVersion}` : 'MLflow champion not moved';
+    if (!moved.tracked) return null;
+    return moved.moved
+      ? `MLflow champion: model version ${moved.mlflowVersion}`
+      : `MLflow champion not moved: v${version} was never registered in MLflow`;
   } catch (err) {
     if (isCancellation(err)) throw err;
     log.warn('MLflow champion not moved: tracking skipped', { reason: reasonOf(err) });
