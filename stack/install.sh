@@ -64,11 +64,27 @@ if [ ! -f "$mlflow_venv/.complete" ]; then
   touch "$mlflow_venv/.complete"
 fi
 
+# 2b''. Ray (the `ray` training backend and its local test cluster), layered the same way: its workers run the
+# trainers, so it lives beside PyTorch
+ray_hash=$(sha256sum < "$root/stack/ray/requirements.txt" | cut -c1-12)
+if [ "$(cat "$venv/.ray-installed" 2>/dev/null)" != "$ray_hash" ]; then
+  say "installing Ray into $venv"
+  "$venv/bin/pip" install --quiet --progress-bar off -r "$root/stack/ray/requirements.txt"
+  echo "$ray_hash" > "$venv/.ray-installed"
+fi
+
 # 2c. Chromium for the Web UI browser test (Debian's package; playwright-core drives it, no browser download)
 if [ ! -x /usr/bin/chromium ]; then
   say "installing Debian's chromium for the browser test"
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get install -y -q chromium >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q chromium >/dev/null; }
+fi
+
+# 2d. iproute2 for the local Ray test cluster, whose nodes are network namespaces (stack/rayCluster.ts)
+if ! command -v ip >/dev/null 2>&1; then
+  say "installing Debian's iproute2 for the Ray test cluster"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get install -y -q iproute2 >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q iproute2 >/dev/null; }
 fi
 
 # 3. MinIO, built once per pinned version
@@ -95,4 +111,4 @@ ln -sfn "$venv" "$root/.ct/tools/venv"
 ln -sfn "$minio_dir/minio" "$root/.ct/tools/minio"
 ln -sfn "$hydra_dir/hydra" "$root/.ct/tools/hydra"
 ln -sfn "$mlflow_venv" "$root/.ct/tools/mlflow"
-say "ready: temporal $("$venv/bin/temporal" --version | head -1 | cut -d' ' -f3), minio $MINIO_VERSION, torch $("$venv/bin/python" -c 'import torch; print(torch.__version__)' 2>/dev/null), mlflow $("$mlflow_venv/bin/python" -c 'import mlflow; print(mlflow.__version__)' 2>/dev/null)"
+say "ready: temporal $("$venv/bin/temporal" --version | head -1 | cut -d' ' -f3), minio $MINIO_VERSION, torch $("$venv/bin/python" -c 'import torch; print(torch.__version__)' 2>/dev/null), ray $("$venv/bin/python" -c 'import ray; print(ray.__version__)' 2>/dev/null), mlflow $("$mlflow_venv/bin/python" -c 'import mlflow; print(mlflow.__version__)' 2>/dev/null)"

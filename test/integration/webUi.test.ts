@@ -77,8 +77,20 @@ describe('the Temporal Web UI (Chromium)', () => {
     };
 
     // 1. The workflow list, filtered by the model's search attribute.
-    await page.goto(`${ui}/namespaces/${ns}/workflows?query=${encodeURIComponent('CtModel="flight-delay"')}`);
-    await page.getByText(handle.workflowId).first().waitFor();
+    // The list does not refresh itself: under CI load the run may reach visibility after the first load, so reload.
+    const listUrl = `${ui}/namespaces/${ns}/workflows?query=${encodeURIComponent('CtModel="flight-delay"')}`;
+    await until(
+      'the run in the list',
+      async () => {
+        await page.goto(listUrl);
+        const shown = page.getByText(handle.workflowId).first();
+        return shown.waitFor({ timeout: 10_000 }).then(
+          () => true,
+          () => false,
+        );
+      },
+      120_000,
+    );
     await page.screenshot({ path: path.join(shots, '1-list-by-ctmodel.png'), fullPage: true });
     const list = await page.innerText('main');
     assert.match(list, /CtModel = "flight-delay"/);
