@@ -37,23 +37,22 @@ if [ ! -f "$venv/.complete" ]; then
   touch "$venv/.complete"
 fi
 
-# 2b. Test-only packages (SciPy, the drift engine's reference), layered on the venv so PyTorch is not reinstalled
-test_hash=$(sha256sum < "$root/test/requirements.txt" | cut -c1-12)
-if [ "$(cat "$venv/.test-installed" 2>/dev/null)" != "$test_hash" ]; then
-  say "installing test packages into $venv"
-  "$venv/bin/pip" install --quiet --progress-bar off -r "$root/test/requirements.txt"
-  echo "$test_hash" > "$venv/.test-installed"
-fi
+# 2b. Packages layered onto the venv (so PyTorch is not reinstalled), each kept by its requirements file's hash
+layer() { # <marker> <requirements file> <what they are>
+  local hash
+  hash=$(sha256sum < "$2" | cut -c1-12)
+  if [ "$(cat "$venv/.$1-installed" 2>/dev/null)" != "$hash" ]; then
+    say "installing $3 into $venv"
+    "$venv/bin/pip" install --quiet --progress-bar off -r "$2"
+    echo "$hash" > "$venv/.$1-installed"
+  fi
+}
+layer test "$root/test/requirements.txt" "test packages (SciPy, the drift engine's reference)"
+layer digits "$root/trainers/digits/requirements.txt" "the digits example's packages (scikit-learn: its bundled digits)"
+# Ray (the `ray` training backend and its local test cluster): its workers run the trainers, so it sits beside PyTorch.
+layer ray "$root/stack/ray/requirements.txt" "Ray"
 
-# 2b'. The digits example's packages (scikit-learn, whose bundled digits are its data), layered the same way
-digits_hash=$(sha256sum < "$root/trainers/digits/requirements.txt" | cut -c1-12)
-if [ "$(cat "$venv/.digits-installed" 2>/dev/null)" != "$digits_hash" ]; then
-  say "installing the digits example's packages into $venv"
-  "$venv/bin/pip" install --quiet --progress-bar off -r "$root/trainers/digits/requirements.txt"
-  echo "$digits_hash" > "$venv/.digits-installed"
-fi
-
-# 2b''. MLflow (the tracking server of README "Experiment tracking (MLflow)" and its tests) in its own virtualenv,
+# 2c. MLflow (the tracking server of README "Experiment tracking (MLflow)" and its tests) in its own virtualenv,
 # keyed by its requirements file: it pins many packages, which stay out of the trainers' venv that holds PyTorch.
 mlflow_venv="$tools/mlflow-$(sha256sum < "$root/stack/mlflow/requirements.txt" | cut -c1-12)"
 if [ ! -f "$mlflow_venv/.complete" ]; then
@@ -64,28 +63,16 @@ if [ ! -f "$mlflow_venv/.complete" ]; then
   touch "$mlflow_venv/.complete"
 fi
 
-# 2b''. Ray (the `ray` training backend and its local test cluster), layered the same way: its workers run the
-# trainers, so it lives beside PyTorch
-ray_hash=$(sha256sum < "$root/stack/ray/requirements.txt" | cut -c1-12)
-if [ "$(cat "$venv/.ray-installed" 2>/dev/null)" != "$ray_hash" ]; then
-  say "installing Ray into $venv"
-  "$venv/bin/pip" install --quiet --progress-bar off -r "$root/stack/ray/requirements.txt"
-  echo "$ray_hash" > "$venv/.ray-installed"
-fi
-
-# 2c. Chromium for the Web UI browser test (Debian's package; playwright-core drives it, no browser download)
-if [ ! -x /usr/bin/chromium ]; then
-  say "installing Debian's chromium for the browser test"
-  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get install -y -q chromium >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q chromium >/dev/null; }
-fi
-
-# 2d. iproute2 for the local Ray test cluster, whose nodes are network namespaces (stack/rayCluster.ts)
-if ! command -v ip >/dev/null 2>&1; then
-  say "installing Debian's iproute2 for the Ray test cluster"
-  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get install -y -q iproute2 >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q iproute2 >/dev/null; }
-fi
+# 2d. Debian packages the tests use: Chromium for the Web UI browser test (playwright-core drives it, no browser
+# download), iproute2 for the local Ray test cluster, whose nodes are network namespaces (stack/rayCluster.ts)
+debian() { # <package> <the file it installs> <what for>
+  [ -x "$2" ] && return
+  say "installing Debian's $1 for $3"
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get install -y -q "$1" >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q "$1" >/dev/null; }
+}
+debian chromium /usr/bin/chromium "the browser test"
+debian iproute2 /usr/sbin/ip "the Ray test cluster"
 
 # 3. MinIO, built once per pinned version
 minio_dir="$tools/minio-$MINIO_VERSION"
