@@ -17,6 +17,7 @@ import {
   summaryMetrics,
   tagList,
   TrainingSteps,
+  trialLogs,
   type TrackingStatus,
 } from '../core/tracking';
 import { type ActivityDeps, activityLogger } from './context';
@@ -92,6 +93,7 @@ export function createTrackingActivities(deps: ActivityDeps, env: NodeJS.Process
       });
       for (const batch of batches) await mlflow.logBatch(run.run_id, batch);
       if (input.trained) await uploadModel(mlflow, run, input.trained.modelKey);
+      if (status.sweep) await logTrials(mlflow, experimentId, input, run.run_id);
       const registeredVersion = await registerChampion(mlflow, input, run);
       // The workflow sends the outcome it ends with: never 'running'.
       const ended = status.outcome === 'running' ? 'FINISHED' : MLFLOW_RUN_STATUS[status.outcome];
@@ -115,6 +117,20 @@ export function createTrackingActivities(deps: ActivityDeps, env: NodeJS.Process
   async function uploadModel(mlflow: MlflowTracking, run: MlflowRunInfo, modelKey: string): Promise<void> {
     const { size, etag } = await deps.store.head(modelKey);
     await mlflow.uploadArtifact(run.artifact_uri, 'model/model.pt', await deps.store.getStream(modelKey, etag), size);
+  }
+
+  /** A sweep's trials as nested runs (found again on a retry by their own `ct.run_id`). */
+  async function logTrials(mlflow: MlflowTracking, experimentId: string, input: TrackRunInput, parentRunId: string) {
+    const { status, endedAtMs } = input;
+    for (const trial of trialLogs(status.sweep!, status.runId, parentRunId, endedAtMs)) {
+      const child =
+        (await mlflow.findRunByTag(experimentId, RUN_TAG, trial.key)) ??
+        (await mlflow.createRun(experimentId, `${status.workflowId} ${trial.name}`, startOf(status, endedAtMs), [
+          { key: RUN_TAG, value: trial.key },
+        ]));
+      for (const batch of logBatches(trial.batch)) await mlflow.logBatch(child.run_id, batch);
+      await mlflow.endRun(child.run_id, trial.status, endedAtMs);
+    }
   }
 
   /** A promoted run's version in MLflow's registry (found again on a retry), with `champion` on it. */

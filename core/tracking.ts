@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { ModelConfig } from './modelConfig';
 import type { EvaluationReport, GateVerdict } from './reports';
+import type { SweepStatus } from './sweep';
 
 /** MLflow's limits (mlflow/utils/validation.py): per log-batch request, and per key and value. */
 export const MLFLOW_LIMITS = {
@@ -128,6 +129,47 @@ export function summaryMetrics(
   return values
     .filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]))
     .map(([key, value]) => ({ key: mlflowKey(key), value, timestamp, step }));
+}
+
+/** One sweep trial as a nested MLflow run of its run: its swept values, its sweep metric where it stopped, its end. */
+export interface TrialLog {
+  name: string;
+  /** Finds the nested run again on a retry. */
+  key: string;
+  status: 'FINISHED' | 'FAILED' | 'KILLED';
+  batch: LogBatch;
+}
+
+/** The sweep's trials as nested runs of the MLflow run `parentRunId` (README "Experiment tracking (MLflow)"). */
+export function trialLogs(sweep: SweepStatus, runId: string, parentRunId: string, timestamp: number): TrialLog[] {
+  return sweep.trials.map((t) => {
+    const metrics = t.metric === null ? [] : [{ key: mlflowKey(`validation.${sweep.metric.name}`), value: t.metric }];
+    const tags: Record<string, string> = {
+      'mlflow.parentRunId': parentRunId,
+      'ct.run_id': `${runId}/${t.name}`,
+      'ct.trial': t.name,
+      'ct.trial.state': t.state,
+      'ct.trial.winner': String(t.name === sweep.winner),
+      'ct.trial.error': t.error ?? '',
+    };
+    return {
+      name: t.name,
+      key: `${runId}/${t.name}`,
+      // Stopped at a rung is how halving ends a trial, not a failure; still pending or training: the run was stopped.
+      status: t.state === 'failed' ? 'FAILED' : t.state === 'finished' || t.state === 'stopped' ? 'FINISHED' : 'KILLED',
+      batch: {
+        params: flattenParams(t.values, 'hyperparameters').map(({ key, value }) => ({
+          key: mlflowKey(key),
+          value: clip(value, MLFLOW_LIMITS.paramValueLength),
+        })),
+        tags: tagList(tags),
+        metrics: [
+          ...metrics.map((m) => ({ ...m, timestamp, step: t.step })),
+          { key: 'trial.step', value: t.step, timestamp, step: t.step },
+        ],
+      },
+    };
+  });
 }
 
 export interface LogBatch {

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { rollbackModel, startRetraining } from '../../client';
-import type { ModelConfig } from '../../core/modelConfig';
+import { type ModelConfig, ModelConfig as ModelConfigSchema } from '../../core/modelConfig';
 import { keys } from '../../core/keys';
 import type { RunStatus } from '../../core/runStatus';
 import { startMlflow, type MlflowServer } from '../../stack/mlflowServer';
@@ -155,6 +155,48 @@ describe('experiment tracking (MLflow)', () => {
       model_version: { tags?: { key: string; value: string }[] };
     };
     assert.equal(alias.model_version.tags?.find((t) => t.key === 'ct.version')?.value, '1');
+  });
+
+  it("a sweep's trials are nested runs of the run's MLflow run, each with its values and metric", async () => {
+    const modelConfig: ModelConfig = ModelConfigSchema.parse({
+      ...testModelConfig({ hyperparameters: { epochs: 1 } }),
+      modelId,
+      tracking: { mlflow: { uri: mlflow.uri, experiment } },
+      sweep: {
+        metric: { name: 'auc', goal: 'maximize' },
+        space: { learningRate: { values: [0.0003, 0.01] } },
+        concurrency: 1,
+      },
+    });
+    const handle = await startRetraining(
+      stack.client,
+      { modelId, dataset: { keys: ['data/jan.parquet'] }, modelConfig },
+      { taskQueue: tenant.config.taskQueue },
+    );
+    const status = await handle.result();
+    assert.ok(status.tracking && 'mlflowRunId' in status.tracking, JSON.stringify(status.tracking));
+    const parent = status.tracking.mlflowRunId;
+    const { experimentId } = status.tracking;
+    const nested = (await api('/runs/search', {
+      experiment_ids: [experimentId],
+      filter: `tags.mlflow.parentRunId = '${parent}'`,
+    })) as { runs: MlflowRun[] };
+    assert.equal(nested.runs.length, 2, 'one nested run per trial');
+    const byTrial = new Map(nested.runs.map((r) => [r.data.tags?.find((t) => t.key === 'ct.trial')?.value, r]));
+    for (const trial of status.sweep!.trials) {
+      const r = byTrial.get(trial.name)!;
+      assert.equal(r.info.status, 'FINISHED');
+      const params = Object.fromEntries((r.data.params ?? []).map((p) => [p.key, p.value]));
+      assert.equal(params['hyperparameters.learningRate'], String(trial.values['learningRate']));
+      const auc = r.data.metrics?.find((m) => m.key === 'validation.auc');
+      assert.equal(auc?.value, trial.metric);
+      const winner = r.data.tags?.find((t) => t.key === 'ct.trial.winner')?.value;
+      assert.equal(winner, String(trial.name === status.sweep!.winner));
+    }
+    const parentRun = (await api(`/runs/get?run_id=${parent}`)) as { run: MlflowRun };
+    const lr = parentRun.run.data.params?.find((p) => p.key === 'hyperparameters.learningRate')?.value;
+    const won = status.sweep!.trials.find((t) => t.name === status.sweep!.winner)!;
+    assert.equal(lr, String(won.values['learningRate']), "the run's params are the winner's");
   });
 
   it('a cancelled run is logged as KILLED, and ct status says where', async () => {

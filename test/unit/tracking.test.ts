@@ -19,7 +19,9 @@ import {
   stepMetrics,
   summaryMetrics,
   tagList,
+  trialLogs,
 } from '../../core/tracking';
+import type { SweepStatus, TrialStatus } from '../../core/sweep';
 import { testModelConfig } from '../helpers/flights';
 
 const L = MLFLOW_LIMITS;
@@ -132,6 +134,55 @@ describe('MLflow metrics', () => {
     );
     assert.ok(metrics.every((m) => m.timestamp === 5_000 && m.step === 32));
     assert.deepEqual(summaryMetrics({ evaluation: null, verdict: null, validation: {} }, 0, 0), []);
+  });
+});
+
+describe('MLflow nested runs of a sweep', () => {
+  it('one per trial: its values as params, its metric at the step it stopped, stopped and finished FINISHED', () => {
+    const trial = (name: string, state: TrialStatus['state'], metric: number | null, error: string | null = null) => ({
+      name,
+      values: { learningRate: 0.01, channels: [8] },
+      state,
+      rung: 1,
+      step: 34,
+      metric,
+      error,
+    });
+    const sweep: SweepStatus = {
+      metric: { name: 'accuracy', goal: 'maximize' },
+      halving: true,
+      rungs: [17, 34],
+      trials: [trial('t01', 'stopped', 0.8), trial('t02', 'finished', 0.9), trial('t03', 'failed', null, 'OOM')],
+      winner: 't02',
+    };
+    const logs = trialLogs(sweep, 'run-1', 'parent-9', 1000);
+    assert.deepEqual(
+      logs.map((l) => [l.name, l.key, l.status]),
+      [
+        ['t01', 'run-1/t01', 'FINISHED'],
+        ['t02', 'run-1/t02', 'FINISHED'],
+        ['t03', 'run-1/t03', 'FAILED'],
+      ],
+    );
+    const [stopped, , failed] = logs;
+    assert.deepEqual(stopped!.batch.params, [
+      { key: 'hyperparameters.learningRate', value: '0.01' },
+      { key: 'hyperparameters.channels', value: '[8]' },
+    ]);
+    assert.deepEqual(stopped!.batch.metrics, [
+      { key: 'validation.accuracy', value: 0.8, timestamp: 1000, step: 34 },
+      { key: 'trial.step', value: 34, timestamp: 1000, step: 34 },
+    ]);
+    const tags = Object.fromEntries(failed!.batch.tags.map((t) => [t.key, t.value]));
+    assert.deepEqual(tags, {
+      'mlflow.parentRunId': 'parent-9',
+      'ct.run_id': 'run-1/t03',
+      'ct.trial': 't03',
+      'ct.trial.state': 'failed',
+      'ct.trial.winner': 'false',
+      'ct.trial.error': 'OOM',
+    });
+    assert.equal(trialLogs({ ...sweep, trials: [trial('t04', 'training', null)] }, 'r', 'p', 1)[0]!.status, 'KILLED');
   });
 });
 
