@@ -190,10 +190,9 @@ async function trainAndStore(deps: TrainingDeps, input: TrainInput, s: AttemptSt
   let storeWaitUntil = c.deadline; // a finished training waits out an outage; a failed attempt only briefly
   try {
     const { trial } = c;
-    const attemptDir = `attempt-${ctx.info.attempt}`;
-    const dir = trial
-      ? path.join(deps.workDir, c.model.runId, `rung-${trial.rung}`, attemptDir)
-      : path.join(deps.workDir, input.runId, attemptDir);
+    // c.model.runId is the run's, or a sweep trial's folder in it (each rung an attempt folder of its own).
+    const rung = trial ? [`rung-${trial.rung}`] : [];
+    const dir = path.join(deps.workDir, c.model.runId, ...rung, `attempt-${ctx.info.attempt}`);
     const maxSteps = trial?.stopAtStep ?? null;
     const graceful = AbortSignal.any([ctx.cancellationSignal, ...(deps.shutdownSignal ? [deps.shutdownSignal] : [])]);
     const pushProgress = (force?: boolean) => c.reporter.push(force);

@@ -1,6 +1,6 @@
 // Human-readable summary of a finished (or running) retraining run.
 import type { RunStatus } from '../core/runStatus';
-import type { SweepStatus } from '../core/sweep';
+import { type SweepStatus, trialValuesText } from '../core/sweep';
 
 const f4 = (x: number | undefined) => (x === undefined ? '   —  ' : Number.isFinite(x) ? x.toFixed(4) : String(x));
 
@@ -57,9 +57,7 @@ function sweepTable(sw: SweepStatus): string[] {
   return [
     `  sweep: ${sw.trials.length} trials on validation ${sw.metric.name} (${sw.metric.goal})${rungs}`,
     ...sw.trials.map((t) => {
-      const values = Object.entries(t.values)
-        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-        .join(' ');
+      const values = trialValuesText(t.values);
       const metric = t.metric === null ? '—' : t.metric.toFixed(4);
       const end = t.error ? `${t.state}: ${t.error}` : t.state;
       return `    ${t.name === sw.winner ? '*' : ' '} ${t.name}  ${values.padEnd(36)} step ${String(t.step).padStart(6)}  ${metric.padStart(7)}  ${end}`;

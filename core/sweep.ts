@@ -62,12 +62,19 @@ export const SweepSettings = z
 export type SweepSettings = z.infer<typeof SweepSettings>;
 
 /** One trial: its name and the hyperparameters it trains with (the base ones with the swept values in). */
-export const Trial = z.object({
-  name: z.string(),
-  values: z.record(z.string(), z.unknown()).describe('the swept values alone'),
-  hyperparameters: z.record(z.string(), z.unknown()),
-});
-export type Trial = z.infer<typeof Trial>;
+export interface Trial {
+  name: string;
+  /** The swept values alone. */
+  values: Record<string, unknown>;
+  hyperparameters: Record<string, unknown>;
+}
+
+/** A trial's swept values for people: `learningRate=0.001 channels=[16,32]`. */
+export function trialValuesText(values: Record<string, unknown>): string {
+  return Object.entries(values)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(' ');
+}
 
 type Issue = { path: (string | number)[]; message: string };
 

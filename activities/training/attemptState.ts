@@ -21,7 +21,7 @@ export interface AttemptState {
   /** Its progress events as a step series (activities/training/stepSeries.ts). */
   steps: StepPoint[];
   /** The newest validation metrics of a progress event (what a sweep's rung ranks trials by). */
-  lastValidation: { step: number; values: Record<string, number | null> } | null;
+  lastValidation: Record<string, number | null> | null;
   /** The step the trainer stopped at because the config's maxSteps said so (a sweep rung's end). */
   stoppedAtMaxSteps: number | null;
   resumeKey: string | null;

@@ -45,7 +45,7 @@ async function applyEvent(event: TrainerEvent, c: TrainerEventsContext): Promise
       const { step, epoch, loss, samplesPerSec } = event;
       Object.assign(progress, { step, epoch, loss, samplesPerSec });
       progress.samplesProcessed = event.samplesProcessed ?? progress.samplesProcessed;
-      if (event.validation) s.lastValidation = { step, values: event.validation };
+      if (event.validation) s.lastValidation = event.validation;
       c.metrics.progress(step, samplesPerSec);
       recordStep(s.steps, event);
       await c.pushProgress();

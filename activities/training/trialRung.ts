@@ -41,7 +41,7 @@ export function trialRung(trial: TrialScope, s: AttemptState, trained: TrainingR
   // At the end the trainer's final `metrics` event has the last word; at a rung, its last progress report.
   const final = trained && trial.metric in s.validation ? s.validation : null;
   const where = `trial ${trial.name} at step ${progress.step}${trial.stopAtStep === null ? ' (the end)' : ` (rung ${trial.rung + 1})`}`;
-  const found = rungMetric(final ?? s.lastValidation?.values ?? null, trial.metric, where);
+  const found = rungMetric(final ?? s.lastValidation, trial.metric, where);
   if ('missing' in found) throw ApplicationFailure.nonRetryable(found.missing, FailureType.sweepMetricMissing);
   return {
     name: trial.name,

@@ -15,6 +15,7 @@ import {
   type SweepSettings,
   type SweepStatus,
   type Trial,
+  trialValuesText,
 } from '../../core/sweep';
 import type { RunBook } from './runBook';
 import { training } from './proxies';
@@ -105,9 +106,7 @@ class RungTrainer {
     const stopAtStep = last ? null : rungStop(this.sweep.halving, rung, this.totalSteps.get(trial.name) ?? null);
     const shown = this.status.trials.find((t) => t.name === trial.name)!;
     Object.assign(shown, { state: 'training', rung });
-    const values = Object.entries(trial.values)
-      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-      .join(' ');
+    const values = trialValuesText(trial.values);
     const to = stopAtStep === null ? 'the end' : `step ${stopAtStep}`;
     try {
       const reached = await training(config).trainTrial.executeWithOptions(
