@@ -13,6 +13,8 @@ const GCS_PORT = 6379;
 const DASHBOARD_PORT = 8265;
 /** Ours: 10.231.<n>.0/24, one subnet per cluster, only on the bridge and namespaces made here. */
 const SUBNET_PREFIX = '10.231';
+/** Each node's interface on the bridge, the same name in every namespace. */
+const NODE_INTERFACE = 'ctnet0';
 
 export interface RayNode {
   name: string;
@@ -131,8 +133,9 @@ export async function startRayCluster(opts: RayClusterOptions): Promise<RayClust
       ip('link', 'add', outside, 'type', 'veth', 'peer', 'name', inside);
       ip('link', 'set', inside, 'netns', netns);
       ip('link', 'set', outside, 'master', bridge, 'up');
-      ip('netns', 'exec', netns, 'ip', 'addr', 'add', `${address}/24`, 'dev', inside);
-      ip('netns', 'exec', netns, 'ip', 'link', 'set', inside, 'up');
+      ip('netns', 'exec', netns, 'ip', 'link', 'set', inside, 'name', NODE_INTERFACE);
+      ip('netns', 'exec', netns, 'ip', 'addr', 'add', `${address}/24`, 'dev', NODE_INTERFACE);
+      ip('netns', 'exec', netns, 'ip', 'link', 'set', NODE_INTERFACE, 'up');
       const tmp = path.join(opts.dataDir, 'ray', name);
       mkdirSync(tmp, { recursive: true });
       const common = ['--block', '--node-ip-address', address, '--num-cpus', cpus, '--disable-usage-stats'];
@@ -150,7 +153,13 @@ export async function startRayCluster(opts: RayClusterOptions): Promise<RayClust
           : ['--address', gcsAddress, '--resources', JSON.stringify({ [name]: 1 })];
       // RAY_TMPDIR: each node's sessions and sockets in its own folder (`--temp-dir` is for the head alone).
       // PATH: a job's `python3` (a trainer command) is the trainers' Python, as on the GPU worker (trainerEnv).
-      const env = { RAY_TMPDIR: tmp, PATH: `${path.dirname(ray)}:${process.env['PATH'] ?? ''}` };
+      // GLOO_SOCKET_IFNAME: gloo finds its address from the hostname, which here is the host's (127.0.1.1); Ray's
+      // workers, and the trainers' ranks they start, inherit it.
+      const env = {
+        RAY_TMPDIR: tmp,
+        PATH: `${path.dirname(ray)}:${process.env['PATH'] ?? ''}`,
+        GLOO_SOCKET_IFNAME: NODE_INTERFACE,
+      };
       const proc = startProcess(
         `ray-${name}`,
         'ip',

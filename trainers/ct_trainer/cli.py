@@ -9,6 +9,7 @@ import sys
 from typing import Callable, List, Optional
 
 from .config import PredictConfig, TrainConfig, predict_config, read_config_file, train_config
+from .distributed import Ranks
 from .errors import EXIT_CRASH, TrainerError, classify_runtime_error, config_error
 from .events import EventStream
 from .faults import Faults
@@ -36,7 +37,13 @@ def _run(argv: Optional[List[str]], train: Train, predict: Optional[Predict], ev
     raw = read_config_file(args.config)
     if args.mode == "train":
         config = train_config(raw)
-        return train(config, TrainRun(config, events, stop, Faults.from_env()))
+        ranks = Ranks.from_env()
+        if ranks.distributed:
+            ranks.die_with_parent()
+        try:
+            return train(config, TrainRun(config, events, stop, Faults.from_env(), ranks))
+        finally:
+            ranks.leave()
     if predict is None:
         raise config_error("this trainer has no predict mode")
     return predict(predict_config(raw), events)

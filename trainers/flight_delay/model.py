@@ -44,11 +44,13 @@ def build_model(features: List[Dict[str, str]], vocabs: Dict[str, List[str]], hp
 
 
 class Batches:
-    """Yields (x_num, x_cat, y) batches on `device` for permutation `perm`, from `start`."""
+    """Yields (x_num, x_cat, y) batches on `device` for permutation `perm`, from `start`: with `shard` (rank, world
+    size), every world_size-th row of each batch from the rank's own."""
 
-    def __init__(self, tensors: Batch, device: torch.device, batch_size: int):
+    def __init__(self, tensors: Batch, device: torch.device, batch_size: int, shard: Tuple[int, int] = (0, 1)):
         self.device = device
         self.batch_size = batch_size
+        self.shard = shard
         self.resident = True
         if device.type == "cuda":
             nbytes = sum(t.numel() * t.element_size() for t in tensors)
@@ -59,17 +61,20 @@ class Batches:
                 self.resident = False
         self.tensors = tensors
 
+    def _rows(self, perm: torch.Tensor, b: int) -> torch.Tensor:
+        rank, world = self.shard
+        return perm[b * self.batch_size:(b + 1) * self.batch_size][rank::world]
+
     def iterate(self, perm: torch.Tensor, start: int, n_batches: int) -> Iterator[Batch]:
-        bs = self.batch_size
         if self.resident:
             perm = perm.to(self.device, non_blocking=True) if self.device.type == "cuda" else perm
             for b in range(start, n_batches):
-                idx = perm[b * bs:(b + 1) * bs]
+                idx = self._rows(perm, b)
                 yield tuple(t.index_select(0, idx) for t in self.tensors)
             return
 
         def load(b: int) -> Batch:
-            idx = perm[b * bs:(b + 1) * bs]
+            idx = self._rows(perm, b)
             return tuple(t.index_select(0, idx).pin_memory().to(self.device, non_blocking=True)
                          for t in self.tensors)
 

@@ -3,6 +3,11 @@
 Everything a step depends on lives in `Training` and goes into each checkpoint: model, optimizer and schedule
 state, every RNG, the place in the current epoch's permutation and the generator behind it. The protocol's duties
 (events, when to checkpoint, stopping, test hooks) belong to ct_trainer's TrainRun.
+
+Data-parallel (`trainer.workers` > 1): every rank draws the same permutation and takes every world_size-th row of
+each batch, and DistributedDataParallel averages the gradients, so the steps, the schedule and the place in the data
+(the sampler's position is `position` in the permutation) are those of one worker: a checkpoint written by rank 0
+resumes any number of ranks on the same trajectory.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
-from ct_trainer import PROTOCOL_VERSION, TrainConfig, TrainRun, atomic_write, checkpoint_error, config_error
+from ct_trainer import EXIT_OK, PROTOCOL_VERSION, TrainConfig, TrainRun, atomic_write, checkpoint_error, config_error
+from ct_trainer.distributed import Ranks
 from ct_trainer.torch_runtime import (capture_rng, cpu_state_dict, load_torch_checkpoint, resolve_device,
                                       restore_rng, seed_everything, torch, torch_payload)
 
@@ -83,13 +89,16 @@ def cosine_schedule(total_steps: int) -> Callable[[int], float]:
 class Training:
     """The model, its optimizer and schedule, and the place in the data: one step at a time."""
 
-    def __init__(self, cfg: TrainConfig, hp: Dict[str, Any], enc: Encoded, device: torch.device) -> None:
-        self.cfg, self.hp, self.enc, self.device = cfg, hp, enc, device
+    def __init__(self, cfg: TrainConfig, hp: Dict[str, Any], enc: Encoded, device: torch.device,
+                 ranks: Ranks) -> None:
+        self.cfg, self.hp, self.enc, self.device, self.ranks = cfg, hp, enc, device, ranks
         self.rows = len(enc.y)
         self.n_batches = (self.rows + hp["batchSize"] - 1) // hp["batchSize"]
         self.total_steps = hp["epochs"] * self.n_batches
         seed_everything(cfg.seed)  # before the model, whose initial weights it decides
         self.model = build_model(cfg.features, enc.vocabs, hp).to(device)
+        # Trains through the wrapper; checkpoints and the model file hold the plain module's state.
+        self.forward = torch.nn.parallel.DistributedDataParallel(self.model) if ranks.distributed else self.model
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=hp["learningRate"],
                                            weight_decay=hp["weightDecay"])
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, cosine_schedule(self.total_steps))
@@ -101,7 +110,7 @@ class Training:
         self.use_amp = device.type == "cuda" and torch.cuda.is_bf16_supported()
         self.loss_fn = torch.nn.BCEWithLogitsLoss()
         self.batches = Batches((torch.from_numpy(enc.x_num), torch.from_numpy(enc.x_cat), torch.from_numpy(enc.y)),
-                               device, hp["batchSize"])
+                               device, hp["batchSize"], (ranks.rank, ranks.world_size))
 
     def restore(self, ck: Resume) -> None:
         path = self.cfg.resume_from
@@ -124,20 +133,22 @@ class Training:
         log.info("resumed from %s at step %d (epoch %d, batch %d)", path, self.step, self.epoch, self.position)
 
     def train_step(self) -> Tuple[torch.Tensor, int, bool]:
-        """One optimizer step on the next batch; returns its loss, its rows and whether it ended the epoch."""
+        """One optimizer step on the next batch (this rank's share of it); returns its loss, the batch's rows (all
+        ranks') and whether it ended the epoch."""
         if self.perm is None:
             self.epoch_gen_state = self.perm_gen.get_state()
             self.perm = torch.randperm(self.rows, generator=self.perm_gen)
             self.batch_iter = self.batches.iterate(self.perm, self.position, self.n_batches)
         xb_num, xb_cat, yb = next(self.batch_iter)
         with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.use_amp):
-            logits = self.model(xb_num, xb_cat)
-        loss = self.loss_fn(logits.float(), yb)
+            logits = self.forward(xb_num, xb_cat)
+        # A rank whose share of a short last batch is empty still joins the gradient average, with zeros.
+        loss = self.loss_fn(logits.float(), yb) if yb.shape[0] else logits.float().sum() * 0.0
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         self.scheduler.step()
-        rows = yb.shape[0]
+        rows = min(self.hp["batchSize"], self.rows - self.position * self.hp["batchSize"])
         self.step += 1
         self.position += 1
         self.samples += rows
@@ -207,7 +218,7 @@ def train_loop(t: Training, run: TrainRun) -> Optional[int]:
         run.progress(step=t.step, epoch=t.epoch, total_steps=t.total_steps, loss=meter.take,
                      samples_processed=t.samples, force=end_of_epoch, endOfEpoch=end_of_epoch,
                      learningRate=t.scheduler.get_last_lr()[0],
-                     **({"validation": epoch_validation(t)} if end_of_epoch else {}))
+                     **({"validation": epoch_validation(t)} if end_of_epoch and run.ranks.leader else {}))
     return None
 
 
@@ -226,22 +237,24 @@ def save_model(t: Training, metrics: Dict[str, float]) -> str:
     return path
 
 
-def prepare(cfg: TrainConfig, hp: Dict[str, Any], train: RawSplit, valid: RawSplit) -> Training:
+def prepare(cfg: TrainConfig, hp: Dict[str, Any], train: RawSplit, valid: RawSplit, ranks: Ranks) -> Training:
     device = resolve_device(cfg.device)
+    if ranks.distributed:
+        device = ranks.init(device)
     for d in (cfg.output_dir, cfg.checkpoint_dir):
         try:
             os.makedirs(d, exist_ok=True)
         except OSError as exc:
             raise config_error(f"cannot create directory {d}: {exc}")
     resume = load_resume(cfg, hp) if cfg.resume_from else None
-    t = Training(cfg, hp, encode(cfg, train, valid, resume), device)
+    t = Training(cfg, hp, encode(cfg, train, valid, resume), device, ranks)
     if resume is not None:
         t.restore(resume)
     return t
 
 
 def run_train(cfg: TrainConfig, hp: Dict[str, Any], train: RawSplit, valid: RawSplit, run: TrainRun) -> int:
-    t = prepare(cfg, hp, train, valid)
+    t = prepare(cfg, hp, train, valid, run.ranks)
     run.started(device=t.device.type, step=t.step, epoch=t.epoch, total_steps=t.total_steps, epochs=hp["epochs"],
                 trainRows=t.rows, validationRows=valid.rows)
     log.info("training on %s: %d rows, %d steps/epoch, %d total steps, %d torch threads",
@@ -250,6 +263,8 @@ def run_train(cfg: TrainConfig, hp: Dict[str, Any], train: RawSplit, valid: RawS
     if stopped is not None:
         return stopped
     run.final_checkpoint(t.step, partial(t.save_checkpoint, run))
+    if not run.ranks.leader:
+        return EXIT_OK  # rank 0 evaluates and writes the model
     metrics = run.metrics("validation", validation_metrics(predict_logits(t.model, t.enc.vx_num, t.enc.vx_cat,
                                                                           t.device), t.enc.vy))
     return run.done(model_path=save_model(t, metrics), step=t.step, samples_processed=t.samples)
