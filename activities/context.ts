@@ -42,6 +42,8 @@ export interface ActivityDeps {
   supervisor?: SupervisorMessenger;
   /** Verifies signed approval tokens; never logged, never in workflow history. */
   approvalSecret?: string;
+  /** The Ray cluster of the `ray` training backend (app config `ray`); unset: this worker trains locally only. */
+  ray?: { address: string; python: string };
   /** Who acted (unset: dev mode, names as declared). */
   identity?: IdentityService;
   /** Signs notification webhooks (X-CT-Signature); unset: they go unsigned. Never logged. */

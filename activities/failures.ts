@@ -22,6 +22,10 @@ export const FailureType = {
   /** a sweep trial reached its rung without the validation metric the sweep ranks by */
   sweepMetricMissing: 'SweepMetricMissing',
   objectStoreUnavailable: 'ObjectStoreUnavailable',
+  /** the Ray cluster of the `ray` training backend did not answer */
+  trainingBackendUnavailable: 'TrainingBackendUnavailable',
+  /** the Ray cluster refused the attempt, or none is configured */
+  trainingBackendRejected: 'TrainingBackendRejected',
   /** a data window file was rewritten or grew while a drift check read it */
   windowChanged: 'WindowChanged',
 } as const;

@@ -16,10 +16,12 @@ import { CheckpointUploads } from '../adapters/checkpointUploads';
 import { type ActivityDeps, activityLogger } from './context';
 import { GpuPool } from '../adapters/gpuPool';
 import { type ObjectStore, ObjectStoreUnavailableError } from '../adapters/objectStore';
+import { RayRejectedError, RayUnreachableError } from '../adapters/rayJobs';
 import { type AttemptState, lastHeartbeat, newAttemptState } from './training/attemptState';
 import { attemptFailure } from './training/failureMapping';
 import { ProgressReporter } from './training/heartbeat';
 import { trainFromNewestCheckpoint } from './training/resumeLoop';
+import { trainerBackend } from './training/trainerBackend';
 import { TrainingMetrics } from './training/trainingMetrics';
 import { storeTrainedModel, type TrainedModelTarget, trainingResult } from './training/trainedModel';
 import { type TrialInput, type TrialRung, type TrialScope, trialRung } from './training/trialRung';
@@ -198,7 +200,9 @@ async function trainAndStore(deps: TrainingDeps, input: TrainInput, s: AttemptSt
     const pushProgress = (force?: boolean) => c.reporter.push(force);
     const { config, prepared } = input;
     const { pythonBinDir } = deps;
-    const context = { ...c, store, config, prepared, dir, pushProgress, pythonBinDir, graceful, maxSteps };
+    const job = { modelId: input.modelId, runId: c.model.runId, attempt: ctx.info.attempt };
+    const backend = trainerBackend(config.trainer, { ray: deps.ray, pythonBinDir, job });
+    const context = { ...c, store, config, prepared, dir, pushProgress, pythonBinDir, graceful, maxSteps, backend };
     await trainFromNewestCheckpoint(s, context);
     const observed = {
       finished: s.finished !== null,
@@ -224,12 +228,17 @@ async function trainAndStore(deps: TrainingDeps, input: TrainInput, s: AttemptSt
     storeWaitUntil = Math.min(storeWaitUntil, Date.now() + FAILED_ATTEMPT_STORE_WAIT_MS);
     // Cancelled while it resumed or started the trainer: what failed then failed because of the cancellation.
     const cancelled = ctx.cancellationDetails?.cancelRequested === true;
-    const end: AttemptEnd = {
-      outcome: cancelled ? 'cancelled' : err instanceof ObjectStoreUnavailableError ? 'store-unavailable' : 'crashed',
-      message: err.message,
-    };
+    const end: AttemptEnd = { outcome: cancelled ? 'cancelled' : failedOutcome(err), message: err.message };
     return { end, storeWaitUntil };
   } finally {
     uploads.close();
   }
+}
+
+/** The outcome of an attempt that failed before or around its trainer rather than in it. */
+function failedOutcome(err: Error): AttemptEnd['outcome'] {
+  if (err instanceof ObjectStoreUnavailableError) return 'store-unavailable';
+  if (err instanceof RayUnreachableError) return 'backend-unavailable';
+  if (err instanceof RayRejectedError) return 'backend-rejected';
+  return 'crashed';
 }

@@ -1,8 +1,9 @@
 // Runs a trainer (any language, trainers/PROTOCOL.md) as its own process group, streaming its JSON-line events.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { parseTrainerLine, type TrainerEvent } from '../core/trainerProtocol';
+import type { TrainerEvent } from '../core/trainerProtocol';
 import { cpuSeconds } from './processStats';
+import { TrainerOutput, type TrainerOutputHandlers } from './trainerOutput';
 
 export interface TrainerRun {
   exitCode: number | null;
@@ -13,14 +14,12 @@ export interface TrainerRun {
   cpuSeconds: number;
 }
 
-export interface RunTrainerOptions {
+export interface RunTrainerOptions extends TrainerOutputHandlers {
   command: string[];
   mode: 'train' | 'predict';
   configFile: string;
   cwd: string;
   env: NodeJS.ProcessEnv;
-  onEvent: (event: TrainerEvent) => void | Promise<void>;
-  onStderr?: (line: string) => void;
   /** Aborting asks the trainer to checkpoint (SIGTERM) and kills its whole group after `graceMs`. */
   signal?: AbortSignal;
   graceMs?: number;
@@ -28,7 +27,6 @@ export interface RunTrainerOptions {
   killSignal?: AbortSignal;
 }
 
-const STDERR_TAIL_LINES = 20;
 // /proc forgets a process once it is reaped, and a crash can come right after its last line: sample its CPU time
 // on every line it writes and on a timer, never only when its (possibly backlogged) events are handled.
 const CPU_SAMPLE_MS = 500;
@@ -69,27 +67,14 @@ export async function runTrainer(opts: RunTrainerOptions): Promise<TrainerRun> {
   };
   const cpuTimer = setInterval(sampleCpu, CPU_SAMPLE_MS);
 
-  let lastError: TrainerRun['lastError'] = null;
-  const stderr: string[] = [];
-  // Events are handled one at a time, in order: a checkpoint upload finishes before the next event is seen.
-  let chain = Promise.resolve();
-  let handlerError: Error | undefined;
+  const output = new TrainerOutput(opts);
   createInterface({ input: child.stdout }).on('line', (line) => {
     sampleCpu();
-    const event = parseTrainerLine(line);
-    if (!event) return;
-    if (event.event === 'error') lastError = event;
-    chain = chain
-      .then(() => opts.onEvent(event))
-      .catch((err: unknown) => {
-        handlerError ??= err instanceof Error ? err : new Error(JSON.stringify(err));
-      });
+    output.event(line);
   });
   createInterface({ input: child.stderr }).on('line', (line) => {
     sampleCpu();
-    stderr.push(line);
-    if (stderr.length > STDERR_TAIL_LINES) stderr.shift();
-    opts.onStderr?.(line);
+    output.log(line);
   });
   const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
     child.once('error', reject);
@@ -101,7 +86,8 @@ export async function runTrainer(opts: RunTrainerOptions): Promise<TrainerRun> {
   killGroup('SIGKILL');
   if (killTimer) clearTimeout(killTimer);
   clearInterval(cpuTimer);
-  await Promise.all([chain, cpu.reading]);
-  if (handlerError) throw handlerError;
-  return { exitCode, signal, lastError, stderrTail: stderr.join('\n'), cpuSeconds: cpu.seconds };
+  await cpu.reading;
+  await output.drained();
+  const { lastError, stderrTail } = output;
+  return { exitCode, signal, lastError, stderrTail, cpuSeconds: cpu.seconds };
 }

@@ -206,6 +206,18 @@ export const AppConfig = z
       .strict()
       .default({ retentionDays: 365, mode: 'COMPLIANCE' }),
     identity: IdentityConfig,
+    ray: z
+      .object({
+        address: z.url().describe("the Ray cluster's dashboard (Jobs API), e.g. http://raycluster-head-svc:8265"),
+        python: z
+          .string()
+          .min(1)
+          .default('python3')
+          .describe("the cluster's Python (with PyTorch and Ray) that runs ct_trainer.ray_job"),
+      })
+      .strict()
+      .optional()
+      .describe('the Ray cluster of models whose trainer.backend is ray'),
     approvalSecret: z
       .string()
       .min(16, 'use at least 16 characters')
@@ -274,6 +286,7 @@ export const ENV_VARS: Record<string, string> = {
   CT_PYTHON: 'python',
   CT_LOG_LEVEL: 'logLevel',
   CT_GPUS_PER_JOB: 'gpusPerJob',
+  CT_RAY_ADDRESS: 'ray.address',
   CT_DATASET_CACHE_MIB: 'datasetCacheMiB',
   CT_PRICE_GPU_HOUR: 'prices.gpuHour',
   CT_PRICE_CPU_HOUR: 'prices.cpuHour',

@@ -13,6 +13,10 @@ export const AttemptOutcome = z.enum([
   'data-error',
   'out-of-memory',
   'store-unavailable',
+  /** The training backend (a Ray cluster) did not answer: retried. */
+  'backend-unavailable',
+  /** The training backend refused the attempt (no cluster configured, resources it does not have): not retried. */
+  'backend-rejected',
   'lost',
   'rung-reached',
 ]);

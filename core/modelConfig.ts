@@ -150,6 +150,35 @@ export const ModelConfig = z
           'the known trainer whose hyperparameter schema applies (flight-delay: trainers/flight_delay); hyperparameters are then checked when the config is registered',
         ),
         device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+        backend: z
+          .enum(['local', 'ray'])
+          .default('local')
+          .describe(
+            "where an attempt runs: local (a process on the GPU worker's host; torchrun for workers > 1) or ray (a job on the Ray cluster of the worker's ray.address, ranks placed by Ray Train)",
+          ),
+        workers: z
+          .number()
+          .int()
+          .min(1)
+          .max(256)
+          .default(1)
+          .describe(
+            'data-parallel ranks (torch.distributed: gloo on CPU, NCCL on GPU); the trainer must support it (trainers/PROTOCOL.md, "Data-parallel training")',
+          ),
+        ray: z
+          .object({
+            resourcesPerWorker: z
+              .record(z.string().min(1), z.number().min(0))
+              .default({ CPU: 1 })
+              .describe('Ray resources each rank holds, e.g. {"CPU": 4, "GPU": 1}'),
+            placement: z
+              .enum(['SPREAD', 'PACK'])
+              .default('SPREAD')
+              .describe('SPREAD: ranks on different nodes where they can be; PACK: as few nodes as possible'),
+          })
+          .strict()
+          .default({ resourcesPerWorker: { CPU: 1 }, placement: 'SPREAD' })
+          .describe('with backend ray'),
         timeoutMinutes: z.number().positive().default(120),
         heartbeatTimeoutSeconds: z
           .number()

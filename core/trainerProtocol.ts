@@ -36,6 +36,7 @@ export const TrainerEvent = z.discriminatedUnion('event', [
       totalSteps: z.number().optional(),
       samplesProcessed: z.number().optional(),
       validation: z.record(z.string(), z.number().nullable()).optional(),
+      rank: z.number().int().min(0).optional().describe('the data-parallel rank reporting (absent: rank 0)'),
     })
     .loose(),
   z.object({ event: z.literal('checkpoint'), step: z.number(), epoch: z.number(), path: z.string() }).loose(),

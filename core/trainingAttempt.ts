@@ -44,8 +44,12 @@ export function resumeCandidates(heartbeatKey: string | null | undefined, stored
  * How long a trainer may stay silent before it counts as stalled. Until its first event it is starting up
  * (importing its framework, loading data): on a loaded machine that alone can outlast a short heartbeat timeout.
  */
-export function silenceLimitMs(heardFrom: boolean, heartbeatTimeoutSeconds: number): number {
-  return (heardFrom ? heartbeatTimeoutSeconds : Math.max(heartbeatTimeoutSeconds, STARTUP_GRACE_SECONDS)) * 1000;
+export function silenceLimitMs(
+  heardFrom: boolean,
+  heartbeatTimeoutSeconds: number,
+  startupGraceSeconds = STARTUP_GRACE_SECONDS,
+): number {
+  return (heardFrom ? heartbeatTimeoutSeconds : Math.max(heartbeatTimeoutSeconds, startupGraceSeconds)) * 1000;
 }
 
 /** What the attempt saw of its trainer besides the exit. */

@@ -153,6 +153,7 @@ export function activityDeps(config: AppConfig, logger: Logger, client?: Client)
     approvalSecret: config.approvalSecret,
     identity: identityService(config),
     notifySecret: config.notifications.secret,
+    ...(config.ray ? { ray: config.ray } : {}),
   };
 }
 

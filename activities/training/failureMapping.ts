@@ -36,6 +36,13 @@ export function attemptFailure(
         `trainer stalled at step ${step} (silent for ${heartbeatTimeoutSeconds}s): killed, will resume`,
         FailureType.trainerStalled,
       );
+    case 'backend-unavailable':
+      return ApplicationFailure.retryable(
+        `${message} (at step ${step}; resuming from ${resumingFrom})`,
+        FailureType.trainingBackendUnavailable,
+      );
+    case 'backend-rejected':
+      return ApplicationFailure.nonRetryable(message, FailureType.trainingBackendRejected);
     case 'store-unavailable':
       return ApplicationFailure.retryable(
         `${message} (at step ${step}; resuming from ${resumingFrom})`,

@@ -11,8 +11,9 @@ import type { CheckpointStore } from '../../adapters/checkpointStore';
 import type { CheckpointUploads } from '../../adapters/checkpointUploads';
 import { trainerEnv } from '../../adapters/files';
 import type { ObjectStore } from '../../adapters/objectStore';
-import { runTrainer, type TrainerRun } from '../../adapters/trainerProcess';
+import type { TrainerRun } from '../../adapters/trainerProcess';
 import type { AttemptState } from './attemptState';
+import type { TrainerBackend } from './trainerBackend';
 import { type StagedAttempt, stageData, writeTrainerConfig } from './stageData';
 import { trainerEventHandler } from './trainerEvents';
 import type { TrainingMetrics } from './trainingMetrics';
@@ -35,6 +36,8 @@ export interface TrainContext {
   graceful: AbortSignal;
   /** The step to stop at with a checkpoint (a sweep rung's end); null trains to the end. */
   maxSteps: number | null;
+  /** Where the trainer runs (trainer.backend). */
+  backend: TrainerBackend;
 }
 
 /** Stages the data and runs the trainer from the newest usable resume point; the state says how it went. */
@@ -43,7 +46,14 @@ export async function trainFromNewestCheckpoint(s: AttemptState, c: TrainContext
   const trainer = c.config.trainer;
   const gpus = s.progress.gpus ?? [];
   const onStall = () => (s.stalled = true);
-  const watchdog = new StallWatchdog(trainer.heartbeatTimeoutSeconds, c.log, () => s.progress.step, onStall);
+  const watchdog = new StallWatchdog({
+    heartbeatTimeoutSeconds: trainer.heartbeatTimeoutSeconds,
+    ranks: trainer.workers,
+    startupGraceSeconds: c.backend.startupGraceSeconds,
+    log: c.log,
+    currentStep: () => s.progress.step,
+    onStall,
+  });
   try {
     const { log, uploads, pushProgress, metrics } = c;
     const { outDir } = staged;
@@ -54,10 +64,11 @@ export async function trainFromNewestCheckpoint(s: AttemptState, c: TrainContext
       const resumeFrom = candidate ? await fetchResumePoint(candidate, staged, s, c) : null;
       if (candidate && !resumeFrom) continue;
       const configFile = await writeTrainerConfig(staged, c.config, resumeFrom, c.maxSteps);
-      c.log.info({ resumeFrom: candidate, command: trainer.command, gpus }, 'starting trainer');
+      const { backend, workers } = trainer;
+      c.log.info({ resumeFrom: candidate, command: trainer.command, gpus, backend, workers }, 'starting trainer');
       s.progress.resumedFrom = candidate;
       watchdog.trainerStarting();
-      s.run = await runTrainer({
+      s.run = await c.backend.run({
         command: trainer.command,
         mode: 'train',
         configFile,

@@ -25,7 +25,11 @@ export interface TrainerEventsContext {
 /** The trainer's event handler. */
 export function trainerEventHandler(c: TrainerEventsContext) {
   return async (event: TrainerEvent) => {
-    c.watchdog.heard();
+    if (event.event === 'progress') {
+      const rank = event.rank ?? 0;
+      c.watchdog.heard(rank, event.totalSteps !== undefined && event.step >= event.totalSteps);
+      if (rank !== 0) return; // the other ranks' progress is liveness; rank 0's is the attempt's
+    } else c.watchdog.heard();
     await applyEvent(event, c);
   };
 }

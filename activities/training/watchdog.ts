@@ -1,5 +1,6 @@
-// Liveness: a trainer that says nothing for the heartbeat timeout is stalled (stopped, hung in a collective):
-// kill its whole tree now rather than wait for a checkpoint it cannot write.
+// Liveness: a trainer that says nothing for the heartbeat timeout is stalled (stopped, hung in a collective): kill
+// its whole tree now rather than wait for a checkpoint it cannot write. With data-parallel ranks, each rank reports
+// its own progress, and any one rank silent that long stalls the attempt (every rank, on every node, is torn down).
 import type { Logger } from 'pino';
 import { silenceLimitMs } from '../../core/trainingAttempt';
 
@@ -7,26 +8,43 @@ const CHECK_EVERY_MS = 1000;
 
 export class StallWatchdog {
   private readonly stall = new AbortController();
-  private lastEvent = Date.now();
-  private heardFrom = false;
+  private startedAt = Date.now();
+  /** When each rank last spoke; a rank past its last step is done and no longer watched. */
+  private readonly lastHeard = new Map<number, number>();
+  private readonly finished = new Set<number>();
   private readonly timer: NodeJS.Timeout;
 
   /** Starts watching at once; `onStall` runs once, when the trainer is killed. */
   constructor(
-    private readonly heartbeatTimeoutSeconds: number,
-    private readonly log: Logger,
-    currentStep: () => number,
-    onStall: () => void,
+    private readonly opts: {
+      heartbeatTimeoutSeconds: number;
+      /** Data-parallel ranks expected to report (trainer.workers). */
+      ranks: number;
+      /** The least a starting trainer is given to say its first word. */
+      startupGraceSeconds: number;
+      log: Logger;
+      currentStep: () => number;
+      onStall: () => void;
+    },
   ) {
-    this.timer = setInterval(() => {
-      const silentMs = Date.now() - this.lastEvent;
-      if (silentMs > silenceLimitMs(this.heardFrom, this.heartbeatTimeoutSeconds) && !this.stall.signal.aborted) {
-        const why = 'trainer stalled: killing its process tree';
-        this.log.warn({ silentSeconds: silentMs / 1000, step: currentStep() }, why);
-        this.stall.abort();
-        onStall();
-      }
-    }, CHECK_EVERY_MS);
+    this.timer = setInterval(() => this.check(), CHECK_EVERY_MS);
+  }
+
+  private check(): void {
+    if (this.stall.signal.aborted) return;
+    const { heartbeatTimeoutSeconds, startupGraceSeconds, ranks } = this.opts;
+    const now = Date.now();
+    for (let rank = 0; rank < ranks; rank++) {
+      if (this.finished.has(rank)) continue;
+      const heard = this.lastHeard.get(rank);
+      const silentMs = now - (heard ?? this.startedAt);
+      if (silentMs <= silenceLimitMs(heard !== undefined, heartbeatTimeoutSeconds, startupGraceSeconds)) continue;
+      const why = 'trainer stalled: killing its process tree';
+      this.opts.log.warn({ silentSeconds: silentMs / 1000, rank, ranks, step: this.opts.currentStep() }, why);
+      this.stall.abort();
+      this.opts.onStall();
+      return;
+    }
   }
 
   /** Aborted when the trainer is to be killed. */
@@ -36,14 +54,15 @@ export class StallWatchdog {
 
   /** A trainer is starting: it is silent until its first event, and gets the startup grace for it. */
   trainerStarting(): void {
-    this.lastEvent = Date.now();
-    this.heardFrom = false;
+    this.startedAt = Date.now();
+    this.lastHeard.clear();
+    this.finished.clear();
   }
 
-  /** The trainer said something. */
-  heard(): void {
-    this.lastEvent = Date.now();
-    this.heardFrom = true;
+  /** Rank `rank` said something; `done` when it has trained its last step (rank 0 then evaluates alone). */
+  heard(rank = 0, done = false): void {
+    this.lastHeard.set(rank, Date.now());
+    if (done) this.finished.add(rank);
   }
 
   stop(): void {

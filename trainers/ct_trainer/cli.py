@@ -40,10 +40,9 @@ def _run(argv: Optional[List[str]], train: Train, predict: Optional[Predict], ev
         ranks = Ranks.from_env()
         if ranks.distributed:
             ranks.die_with_parent()
-        try:
-            return train(config, TrainRun(config, events, stop, Faults.from_env(), ranks))
-        finally:
-            ranks.leave()
+        code = train(config, TrainRun(config, events, stop, Faults.from_env(), ranks))
+        ranks.leave()  # not after an exception: the others may be in a collective it would not join
+        return code
     if predict is None:
         raise config_error("this trainer has no predict mode")
     return predict(predict_config(raw), events)

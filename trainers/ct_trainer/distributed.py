@@ -95,8 +95,11 @@ class Ranks:
         return bool(t.item())
 
     def leave(self) -> None:
+        """After the trainer returned on every rank: waits for all (rank 0 evaluates and writes the model last), then
+        closes the group. A rank tearing its connections down while another still holds them can abort."""
         if self._agree_device is not None:
             import torch.distributed as dist
 
             if dist.is_initialized():
+                dist.barrier()
                 dist.destroy_process_group()

@@ -20,7 +20,8 @@ from .errors import EXIT_CRASH, EXIT_PREEMPTED
 log = logging.getLogger("trainer")
 
 
-def _exit_code(exitcode: int) -> int:
+def exit_code(exitcode: int) -> int:
+    """A child's exit status as a process exit code."""
     return 128 - exitcode if exitcode < 0 else exitcode  # killed by a signal: the shell's convention
 
 
@@ -35,9 +36,11 @@ def launch(workers: int, argv: List[str]) -> int:
         elastic_launch(config, argv[0])(*argv[1:])
         return 0
     except ChildFailedError as err:
+        if 0 not in err.failures:
+            return 0  # rank 0 wrote the model and ended well; another's trouble after that changes nothing
         first = min(err.failures.values(), key=lambda f: f.timestamp)
         log.warning("rank %d ended with exit code %d", first.local_rank, first.exitcode)
-        return _exit_code(first.exitcode)
+        return exit_code(first.exitcode)
     except SignalException as err:
         log.warning("%s received: ranks stopped", signal.Signals(err.sigval).name)
         return EXIT_PREEMPTED

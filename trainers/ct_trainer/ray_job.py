@@ -30,6 +30,7 @@ from typing import Any, Dict, List, Tuple
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")  # Ray folds alike lines of different workers: every rank's must arrive
 
 from .errors import EXIT_CRASH  # noqa: E402
+from .launch import exit_code  # noqa: E402
 
 log = logging.getLogger("trainer")
 STOP_POLL_SECONDS = 0.5
@@ -143,10 +144,11 @@ def main(argv: List[str] | None = None) -> int:
     pumping.join()
     ended = print_events()
     log.info("ranks ended with %s", ended)
-    if len(ended) < args.workers:
-        return max(ended.values(), default=EXIT_CRASH) or EXIT_CRASH
-    failed = [code for _, code in sorted(ended.items()) if code != 0]
-    return (ended[0] if ended.get(0) else failed[0]) if failed else 0
+    if ended.get(0) == 0:
+        return 0  # rank 0 wrote the model and ended well; another's trouble after that changes nothing
+    if 0 not in ended:
+        return EXIT_CRASH  # its worker was lost (a node, a kill): Ray Train's failure is logged above
+    return exit_code(ended[0])
 
 
 if __name__ == "__main__":
