@@ -6,13 +6,13 @@
 //     baseline: from scratch): steps lost, read from the attempt records, and recovery seconds from the kill to
 //     training progressing again in the next attempt.
 import { startRetraining } from '../client';
-import { AttemptRecord, stepsRedone } from '../core/attempts';
-import { keys } from '../core/keys';
+import { stepsRedone } from '../core/attempts';
 import { ModelConfig } from '../core/modelConfig';
 import { RayJobs } from '../adapters/rayJobs';
 import { tools } from '../stack/paths';
 import { type RayCluster, startRayCluster } from '../stack/rayCluster';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../test/helpers/flights';
+import { attemptRecords, nextAttemptProgressing } from '../test/helpers/attempts';
 import { trainingHeartbeat, waitFor } from '../test/helpers/processes';
 import { startTestStack, type TestStack } from '../test/helpers/stack';
 
@@ -96,22 +96,10 @@ async function killNode(stack: TestStack, killAt: number, checkpointing: boolean
     await waitFor(`step ${killAt}`, async () => ((await trainingHeartbeat(handle))?.step ?? 0) >= killAt, 300_000);
     const killedAt = Date.now();
     cluster.killNode('node1');
-    await waitFor(
-      'progress in the next attempt',
-      async () => {
-        const beat = await trainingHeartbeat(handle);
-        return beat !== null && beat.attempt >= 2 && beat.loss !== null;
-      },
-      300_000,
-    );
+    await nextAttemptProgressing(handle);
     const recoverySeconds = (Date.now() - killedAt) / 1000;
     await handle.result();
-    const records = await Promise.all(
-      (await tenant.store.list(keys.attempts('flight-delay', runId)))
-        .sort()
-        .map(async (k) => AttemptRecord.parse(await tenant.store.getJson(k))),
-    );
-    const [lost, next] = records;
+    const [lost, next] = await attemptRecords(tenant.store, 'flight-delay', runId);
     return {
       reached: lost!.lastStep,
       outcome: lost!.outcome,

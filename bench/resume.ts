@@ -8,9 +8,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startRetraining } from '../client';
-import { AttemptRecord, stepsRedone } from '../core/attempts';
-import { keys } from '../core/keys';
+import { stepsRedone } from '../core/attempts';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../test/helpers/flights';
+import { attemptRecords, nextAttemptProgressing } from '../test/helpers/attempts';
 import { startWorkerProcess, trainingHeartbeat, waitFor } from '../test/helpers/processes';
 import { startTestStack, type TestStack } from '../test/helpers/stack';
 
@@ -51,22 +51,11 @@ async function killAndResume(
   const killedAt = Date.now();
   workerA.child.kill('SIGKILL');
   const workerB = await startWorkerProcess('gpu', tenant.config, stack.dir, `bench-b-${n}`);
-  await waitFor(
-    'progress on the new attempt',
-    async () => {
-      const beat = await trainingHeartbeat(handle);
-      return beat !== null && beat.attempt >= 2 && beat.loss !== null;
-    },
-    300_000,
-  );
+  await nextAttemptProgressing(handle);
   const recoverySeconds = (Date.now() - killedAt) / 1000;
   await handle.result();
   await workerB.stop();
-  const records = await Promise.all(
-    (await tenant.store.list(keys.attempts('flight-delay', runId)))
-      .sort()
-      .map(async (k) => AttemptRecord.parse(await tenant.store.getJson(k))),
-  );
+  const records = await attemptRecords(tenant.store, 'flight-delay', runId);
   const lost = records[0]!;
   const next = records[1]!;
   return {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { startRetraining } from '../../client';
-import { type AttemptRecord, AttemptRecord as AttemptRecordSchema, stepsRedone } from '../../core/attempts';
+import { stepsRedone } from '../../core/attempts';
 import { keys } from '../../core/keys';
 import { type ModelConfig, ModelConfig as ModelConfigSchema } from '../../core/modelConfig';
 import type { RunStatus } from '../../core/runStatus';
@@ -19,6 +19,7 @@ import { tools } from '../../stack/paths';
 import { type RayCluster, startRayCluster } from '../../stack/rayCluster';
 import { statusQuery } from '../../workflows/definitions';
 import { testModelConfig } from '../helpers/flights';
+import { attemptRecords } from '../helpers/attempts';
 import { alive, trainerProcesses, trainingHeartbeat } from '../helpers/processes';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { flightsParquet, readFlightsSlice } from '../helpers/flights';
@@ -97,10 +98,7 @@ describe('data-parallel training (torchrun locally, Ray Train on a Ray cluster)'
   }
   const finished = (handle: WorkflowHandle): Promise<RunStatus> =>
     handle.result().catch(async () => handle.query(statusQuery));
-  async function attempts(tenant: Tenant, runId: string): Promise<AttemptRecord[]> {
-    const found = (await tenant.store.list(keys.attempts('flight-delay', runId))).sort();
-    return Promise.all(found.map(async (k) => AttemptRecordSchema.parse(await tenant.store.getJson(k))));
-  }
+  const attempts = (tenant: Tenant, runId: string) => attemptRecords(tenant.store, 'flight-delay', runId);
   const jobsOf = async (runId: string) => (await jobs.list()).filter((j) => j.metadata?.['runId'] === runId);
 
   it('trains 2 ranks with torchrun on the local backend to a promoted version', async () => {

@@ -8,10 +8,11 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { startRetraining } from '../../client';
-import { AttemptRecord, stepsRedone, TrainingHeartbeat } from '../../core/attempts';
+import { stepsRedone, TrainingHeartbeat } from '../../core/attempts';
 import { keys } from '../../core/keys';
 import type { TrainingResult } from '../../core/reports';
 import { listVersions } from '../../adapters/registryStore';
+import { attemptRecords } from '../helpers/attempts';
 import { flightsParquet, readFlightsSlice, testModelConfig } from '../helpers/flights';
 import {
   processesInGroup,
@@ -44,10 +45,7 @@ const slowConfig = (epochs = 4) => {
 
 type Tenant = ReturnType<TestStack['tenant']>;
 
-async function attempts(tenant: Tenant, runId: string): Promise<AttemptRecord[]> {
-  const list = await tenant.store.list(keys.attempts('flight-delay', runId));
-  return Promise.all(list.sort().map(async (k) => AttemptRecord.parse(await tenant.store.getJson(k))));
-}
+const attempts = (tenant: Tenant, runId: string) => attemptRecords(tenant.store, 'flight-delay', runId);
 
 /** The outage tests: a trainer slow to start on a loaded machine must not pass for stalled. */
 const outageConfig = (epochs = 4) => {

@@ -18,7 +18,7 @@ describe('Ray placement', () => {
     );
   });
   it('needs every resource of a worker on one node, GPUs and custom ones included', () => {
-    const nodes = [{ CPU: 8, GPU: 1 }, { CPU: 8 }];
+    const nodes: Record<string, number>[] = [{ CPU: 8, GPU: 1 }, { CPU: 8 }];
     assert.match(placementProblem(nodes, 2, { CPU: 1, GPU: 1 })!, /room for 1/);
     assert.equal(placementProblem(nodes, 2, { CPU: 4 }), null);
     assert.match(placementProblem([], 1, { CPU: 1 })!, /no alive node/);
