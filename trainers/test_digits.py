@@ -243,3 +243,14 @@ def test_predict_without_a_model_exits_3(tmp_path, data):
     rc, events, _ = run_trainer("predict", write_config(tmp_path, cfg))
     assert rc == 3 and events[-1]["class"] == "data" and "none.pt" in events[-1]["message"]
     assert not (tmp_path / "s.txt").exists()
+
+
+def test_workers_above_one_without_data_parallel_support_is_a_config_error(tmp_path, data):
+    """The digits trainer never joins a process group: run as 2 ranks it says so instead of training twice."""
+    config = write_config(tmp_path, train_config(tmp_path, data))
+    proc = subprocess.run([sys.executable, "-m", "ct_trainer.launch", "--workers", "2", "--", sys.executable,
+                           str(TRAINER), "train", "--config", str(config)],
+                          cwd=HERE, capture_output=True, text=True, env=trainer_env(), timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    errors = of_type(parse_events(proc.stdout), "error")
+    assert errors and errors[0]["class"] == "config" and "trainer.workers" in errors[0]["message"]
