@@ -201,7 +201,7 @@ async function trainAndStore(deps: TrainingDeps, input: TrainInput, s: AttemptSt
     const { config, prepared } = input;
     const { pythonBinDir } = deps;
     const job = { modelId: input.modelId, runId: c.model.runId, attempt: ctx.info.attempt };
-    const backend = trainerBackend(config.trainer, { ray: deps.ray, pythonBinDir, job });
+    const backend = trainerBackend(config.trainer, { ray: deps.ray, pythonBinDir, job, log });
     const context = { ...c, store, config, prepared, dir, pushProgress, pythonBinDir, graceful, maxSteps, backend };
     await trainFromNewestCheckpoint(s, context);
     const observed = {

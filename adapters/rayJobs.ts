@@ -2,6 +2,7 @@
 // what the cluster's alive nodes offer. node:http rather than fetch: the dashboard refuses a POST carrying fetch's
 // Sec-Fetch-* headers ("method not allowed for browser traffic").
 import http from 'node:http';
+import WebSocket from 'ws';
 import { z } from 'zod';
 
 /** The cluster did not answer (down, wrong address, network): retried. */
@@ -74,6 +75,33 @@ export class RayJobs {
       .object({ logs: z.string() })
       .parse(await this.request('GET', `/api/jobs/${encodeURIComponent(submissionId)}/logs`));
     return body.logs;
+  }
+
+  /**
+   * Streams the job's log from its start, as it is written (the Jobs API's websocket tail), to `onText` until the
+   * job ends or the connection drops: then `onEnd` runs, once.
+   */
+  tail(submissionId: string, onText: (text: string) => void, onEnd: () => void): { close(): void } {
+    const url = new URL(`/api/jobs/${encodeURIComponent(submissionId)}/logs/tail`, this.address);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(url, { handshakeTimeout: REQUEST_TIMEOUT_MS });
+    let ended = false;
+    const end = () => {
+      if (!ended) onEnd();
+      ended = true;
+    };
+    ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
+      if (isBinary) return;
+      const bytes = Array.isArray(data)
+        ? Buffer.concat(data)
+        : Buffer.isBuffer(data)
+          ? data
+          : Buffer.from(new Uint8Array(data));
+      onText(bytes.toString('utf8'));
+    });
+    ws.on('close', end);
+    ws.on('error', end);
+    return { close: () => ws.terminate() };
   }
 
   /** Asks Ray to stop the job (SIGTERM to its driver, SIGKILL seconds later); its workers die with the driver. */

@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { newLines, placementProblem, shellCommand } from '../core/rayPlacement';
+import { JobLogLines, placementProblem, shellCommand } from '../core/rayAttempt';
 import { isTerminal, type RayJob, RayJobs, RayRejectedError } from './rayJobs';
 import { TrainerOutput } from './trainerOutput';
 import type { RunTrainerOptions, TrainerRun } from './trainerProcess';
@@ -22,6 +22,7 @@ export interface RayTrainerOptions extends RunTrainerOptions {
   /** The cluster's Python, with PyTorch and Ray; the folder holding ct_trainer. */
   python: string;
   sdkRoot: string;
+  warn: (fields: object, message: string) => void;
 }
 
 const POLL_MS = 500;
@@ -30,6 +31,8 @@ const STOP_WAIT_MS = 60_000;
 
 export async function runRayTrainer(opts: RayTrainerOptions): Promise<TrainerRun> {
   const { jobs, submissionId } = opts;
+  for (const orphan of await stopJobsOfRun(jobs, opts.metadata['runId']!))
+    opts.warn({ job: orphan }, 'stopped the Ray job of an earlier attempt of this run, whose worker was lost');
   const problem = placementProblem(await jobs.aliveNodeResources(), opts.workers, opts.resourcesPerWorker);
   if (problem) throw new RayRejectedError(`Ray cluster at ${jobs.address} ${problem}`);
   const stopFile = path.join(path.dirname(opts.configFile), `stop-${submissionId}`);
@@ -74,7 +77,23 @@ export async function runRayTrainer(opts: RayTrainerOptions): Promise<TrainerRun
   else opts.killSignal?.addEventListener('abort', onKill, { once: true });
 
   const output = new TrainerOutput(opts);
-  let offset = 0;
+  const log = new JobLogLines();
+  // The driver prints the ranks' events on stdout; the rest of its log is Ray's and the trainers' stderr.
+  const take = (lines: string[]) => {
+    for (const line of lines)
+      if (line.startsWith('{')) output.event(line);
+      else output.log(line);
+  };
+  // The log streams in as it is written; a dropped stream is opened again (from the start: JobLogLines skips).
+  const stream: { tail: { close(): void } | null } = { tail: null };
+  const follow = () => {
+    log.restart();
+    stream.tail = jobs.tail(
+      submissionId,
+      (text) => take(log.add(text)),
+      () => (stream.tail = null),
+    );
+  };
   let job: RayJob | null = null;
   let stopSent: number | null = null;
   try {
@@ -82,12 +101,7 @@ export async function runRayTrainer(opts: RayTrainerOptions): Promise<TrainerRun
       let lastSeen: Error | null = null;
       try {
         job = await jobs.status(submissionId);
-        const read = newLines(await jobs.logs(submissionId), offset);
-        offset = read.offset;
-        // The driver prints the ranks' events on stdout; the rest of its log is Ray's and the trainers' stderr.
-        for (const line of read.lines)
-          if (line.startsWith('{')) output.event(line);
-          else output.log(line);
+        if (!stream.tail && !isTerminal(job)) follow();
       } catch (err) {
         if (err instanceof RayRejectedError) throw err;
         lastSeen = err as Error; // a blip; the watchdog decides when silence is a stall
@@ -104,7 +118,11 @@ export async function runRayTrainer(opts: RayTrainerOptions): Promise<TrainerRun
         );
       await sleep(POLL_MS);
     }
+    // What the stream had not brought yet (it may lag the job's end): the whole log, once.
+    stream.tail?.close();
+    take(log.finish(await jobs.logs(submissionId)));
   } finally {
+    stream.tail?.close();
     opts.signal?.removeEventListener('abort', onAbort);
     opts.killSignal?.removeEventListener('abort', onKill);
   }
@@ -122,4 +140,22 @@ export async function runRayTrainer(opts: RayTrainerOptions): Promise<TrainerRun
     stderrTail,
     cpuSeconds: ((Date.now() - startedAt) / 1000) * heldCpus,
   };
+}
+
+/**
+ * Stops the jobs of `runId` still running: an earlier attempt's, whose worker died (the server retried the attempt
+ * after its heartbeat timeout, but nobody stopped its job). Resolves once they ended; returns their ids.
+ */
+async function stopJobsOfRun(jobs: RayJobs, runId: string): Promise<string[]> {
+  const running = (await jobs.list()).filter((j) => j.metadata?.['runId'] === runId && !isTerminal(j));
+  const ids = running.map((j) => j.submission_id).filter((id): id is string => !!id);
+  await Promise.all(ids.map((id) => jobs.stop(id)));
+  const deadline = Date.now() + STOP_WAIT_MS;
+  for (const id of ids)
+    while (!isTerminal(await jobs.status(id))) {
+      if (Date.now() > deadline)
+        throw new Error(`Ray job ${id} of an earlier attempt did not end after it was stopped`);
+      await sleep(POLL_MS);
+    }
+  return ids;
 }

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
 import type { ModelConfig } from '../../core/modelConfig';
 import { STARTUP_GRACE_SECONDS } from '../../core/trainingAttempt';
 import { RayJobs, RayRejectedError } from '../../adapters/rayJobs';
@@ -26,6 +27,7 @@ export interface BackendDeps {
   pythonBinDir?: string;
   /** Named on the Ray job (its submission id and metadata). */
   job: { modelId: string; runId: string; attempt: number };
+  log: Logger;
 }
 
 export function trainerBackend(trainer: ModelConfig['trainer'], deps: BackendDeps): TrainerBackend {
@@ -52,6 +54,7 @@ export function trainerBackend(trainer: ModelConfig['trainer'], deps: BackendDep
           placement: trainer.ray.placement,
           python: ray.python,
           sdkRoot: SDK_ROOT,
+          warn: (fields, message) => deps.log.warn(fields, message),
         }),
     };
   }

@@ -20,7 +20,7 @@ import { type RayCluster, startRayCluster } from '../../stack/rayCluster';
 import { statusQuery } from '../../workflows/definitions';
 import { testModelConfig } from '../helpers/flights';
 import { attemptRecords } from '../helpers/attempts';
-import { alive, trainerProcesses, trainingHeartbeat } from '../helpers/processes';
+import { alive, startWorkerProcess, trainerProcesses, trainingHeartbeat } from '../helpers/processes';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { flightsParquet, readFlightsSlice } from '../helpers/flights';
 import { until } from '../helpers/until';
@@ -190,6 +190,34 @@ describe('data-parallel training (torchrun locally, Ray Train on a Ray cluster)'
       assert.equal(r.outcome, 'backend-unavailable');
       assert.match(r.message, new RegExp(`Ray cluster at ${address} unreachable: .*ECONNREFUSED`));
     }
+  });
+
+  it("a worker killed mid-training: the next attempt stops the lost attempt's Ray job before its own", async () => {
+    const tenant = stack.tenant();
+    await tenant.store.ensureBucket();
+    await tenant.store.put('data/jan.parquet', flightsParquet(await readFlightsSlice(0, 20_000)));
+    await stack.startWorkers(tenant.config, { gpu: false });
+    const env = { CT_RAY_ADDRESS: cluster.dashboardUrl };
+    const first = await startWorkerProcess('gpu', tenant.config, stack.dir, 'ray-gpu-a', env);
+    const { handle, runId } = await start(tenant, distributedConfig('ray', 2, 100));
+    await until('step 10', async () => ((await trainingHeartbeat(handle))?.step ?? 0) >= 10, 240_000);
+    first.child.kill('SIGKILL'); // its Ray job trains on, owned by nobody
+    const [orphan] = await jobsOf(runId);
+    assert.equal(orphan?.status, 'RUNNING');
+    const second = await startWorkerProcess('gpu', tenant.config, stack.dir, 'ray-gpu-b', env);
+    try {
+      const s = await finished(handle);
+      assert.equal(s.outcome, 'promoted', s.error ?? '');
+    } finally {
+      await second.stop();
+    }
+    const byId = new Map((await jobsOf(runId)).map((j) => [j.submission_id, j.status]));
+    assert.equal(byId.get(orphan.submission_id), 'STOPPED', "the lost attempt's job was stopped");
+    assert.deepEqual([...byId.values()].sort(), ['STOPPED', 'SUCCEEDED']);
+    assert.deepEqual(
+      (await attempts(tenant, runId)).map((a) => a.outcome),
+      ['lost', 'succeeded'],
+    );
   });
 
   it('a node killed mid-training costs at most one checkpoint interval; the model is registered once', async () => {

@@ -2,8 +2,9 @@
 // line, the job's shell command line, and the backend a model config picks.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import pino from 'pino';
 import { ModelConfig } from '../../core/modelConfig';
-import { newLines, placementProblem, shellCommand } from '../../core/rayPlacement';
+import { JobLogLines, placementProblem, shellCommand } from '../../core/rayAttempt';
 import { RayRejectedError } from '../../adapters/rayJobs';
 import { trainerBackend } from '../../activities/training/trainerBackend';
 import { testModelConfig } from '../helpers/flights';
@@ -26,12 +27,20 @@ describe('Ray placement', () => {
   });
 });
 
-describe("a Ray job's log read by line", () => {
+describe("a Ray job's log followed by line", () => {
   it('hands out complete lines once each, keeping a line still being written for later', () => {
-    const first = newLines('a\nb\npart', 0);
-    assert.deepEqual(first, { lines: ['a', 'b'], offset: 4 });
-    assert.deepEqual(newLines('a\nb\npart', first.offset), { lines: [], offset: 4 });
-    assert.deepEqual(newLines('a\nb\npartial\n{"x":1}\n', first.offset), { lines: ['partial', '{"x":1}'], offset: 20 });
+    const log = new JobLogLines();
+    assert.deepEqual(log.add('a\nb\npar'), ['a', 'b']);
+    assert.deepEqual(log.add('tial'), []);
+    assert.deepEqual(log.add('\n{"x":1}\n'), ['partial', '{"x":1}']);
+  });
+  it('skips what an earlier stream brought when a new one replays the log from its start', () => {
+    const log = new JobLogLines();
+    assert.deepEqual(log.add('a\nb\nc'), ['a', 'b']);
+    log.restart();
+    assert.deepEqual(log.add('a\n'), []);
+    assert.deepEqual(log.add('b\ncd\ne'), ['cd']);
+    assert.deepEqual(log.finish('a\nb\ncd\nef'), ['ef'], 'the last line, without its newline, at the end');
   });
 });
 
@@ -51,16 +60,17 @@ describe('the backend a model config picks', () => {
     return ModelConfig.parse({ ...base, trainer: { ...base.trainer, ...trainer } }).trainer;
   };
   const job = { modelId: 'm', runId: 'r', attempt: 1 };
+  const log = pino({ level: 'silent' });
   it('refuses ray on a worker with no Ray cluster, naming the setting', () => {
     assert.throws(
-      () => trainerBackend(config({ backend: 'ray' }), { job }),
+      () => trainerBackend(config({ backend: 'ray' }), { job, log }),
       (err: unknown) => err instanceof RayRejectedError && /ray\.address.*CT_RAY_ADDRESS/.test(err.message),
     );
   });
   it('gives a Ray job more time to start than a local process', () => {
     const ray = { address: 'http://127.0.0.1:8265', python: 'python3' };
-    const onRay = trainerBackend(config({ backend: 'ray', workers: 2 }), { ray, job });
-    const local = trainerBackend(config({ workers: 2 }), { job });
+    const onRay = trainerBackend(config({ backend: 'ray', workers: 2 }), { ray, job, log });
+    const local = trainerBackend(config({ workers: 2 }), { job, log });
     assert.ok(onRay.startupGraceSeconds > local.startupGraceSeconds);
   });
   it('refuses workers below 1 and unknown backends in the model config', () => {
