@@ -84,7 +84,8 @@ export class RayJobs {
   tail(submissionId: string, onText: (text: string) => void, onEnd: () => void): { close(): void } {
     const url = new URL(`/api/jobs/${encodeURIComponent(submissionId)}/logs/tail`, this.address);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    const ws = new WebSocket(url, { handshakeTimeout: REQUEST_TIMEOUT_MS });
+    // Without per-message compression: offered it, Ray's dashboard (aiohttp) closes the stream at once.
+    const ws = new WebSocket(url, { handshakeTimeout: REQUEST_TIMEOUT_MS, perMessageDeflate: false });
     let ended = false;
     const end = () => {
       if (!ended) onEnd();

@@ -199,10 +199,11 @@ describe('data-parallel training (torchrun locally, Ray Train on a Ray cluster)'
     await stack.startWorkers(tenant.config, { gpu: false });
     const env = { CT_RAY_ADDRESS: cluster.dashboardUrl };
     const first = await startWorkerProcess('gpu', tenant.config, stack.dir, 'ray-gpu-a', env);
-    const { handle, runId } = await start(tenant, distributedConfig('ray', 2, 100));
+    // 300 ms a step: the lost attempt's job still trains when the next attempt starts (heartbeat timeout + backoff).
+    const { handle, runId } = await start(tenant, distributedConfig('ray', 2, 300));
     await until('step 10', async () => ((await trainingHeartbeat(handle))?.step ?? 0) >= 10, 240_000);
-    first.child.kill('SIGKILL'); // its Ray job trains on, owned by nobody
     const [orphan] = await jobsOf(runId);
+    first.child.kill('SIGKILL'); // its Ray job trains on, owned by nobody
     assert.equal(orphan?.status, 'RUNNING');
     const second = await startWorkerProcess('gpu', tenant.config, stack.dir, 'ray-gpu-b', env);
     try {
