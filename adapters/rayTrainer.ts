@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { JobLogLines, placementProblem, shellCommand } from '../core/rayAttempt';
+import { JobLogLines, placementProblem, rayJobEntrypoint } from '../core/rayAttempt';
 import { isTerminal, type RayJob, RayJobs, RayRejectedError } from './rayJobs';
 import { TrainerOutput } from './trainerOutput';
 import type { RunTrainerOptions, TrainerRun } from './trainerProcess';
@@ -36,31 +36,11 @@ export async function runRayTrainer(opts: RayTrainerOptions): Promise<TrainerRun
   const problem = placementProblem(await jobs.aliveNodeResources(), opts.workers, opts.resourcesPerWorker);
   if (problem) throw new RayRejectedError(`Ray cluster at ${jobs.address} ${problem}`);
   const stopFile = path.join(path.dirname(opts.configFile), `stop-${submissionId}`);
-  const entrypoint = [
-    'cd',
-    opts.cwd,
-    '&&',
-    `PYTHONPATH=${shellCommand([opts.sdkRoot])}`,
-    'exec',
-    shellCommand([
-      opts.python,
-      '-m',
-      'ct_trainer.ray_job',
-      '--workers',
-      String(opts.workers),
-      '--resources',
-      JSON.stringify(opts.resourcesPerWorker),
-      '--placement',
-      opts.placement,
-      '--stop-file',
-      stopFile,
-      '--',
-      ...opts.command,
-      opts.mode,
-      '--config',
-      opts.configFile,
-    ]),
-  ].join(' ');
+  const entrypoint = rayJobEntrypoint({
+    ...opts,
+    stopFile,
+    trainerArgv: [...opts.command, opts.mode, '--config', opts.configFile],
+  });
   const startedAt = Date.now();
   await jobs.submit(submissionId, entrypoint, opts.metadata);
 

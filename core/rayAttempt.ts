@@ -59,6 +59,23 @@ export class JobLogLines {
   }
 }
 
+/** The shell command a Ray job runs for one trainer run: ct_trainer.ray_job, from the worker's folder, with the SDK. */
+export function rayJobEntrypoint(o: {
+  cwd: string;
+  sdkRoot: string;
+  python: string;
+  workers: number;
+  resourcesPerWorker: Record<string, number>;
+  placement: string;
+  stopFile: string;
+  trainerArgv: string[];
+}): string {
+  const driver = [o.python, '-m', 'ct_trainer.ray_job', '--workers', String(o.workers)];
+  const options = ['--resources', JSON.stringify(o.resourcesPerWorker), '--placement', o.placement];
+  const argv = [...driver, ...options, '--stop-file', o.stopFile, '--', ...o.trainerArgv];
+  return `${shellCommand(['cd', o.cwd])} && PYTHONPATH=${shellCommand([o.sdkRoot])} exec ${shellCommand(argv)}`;
+}
+
 /** `args` as one POSIX shell command line. */
 export function shellCommand(args: string[]): string {
   return args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ');

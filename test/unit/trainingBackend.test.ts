@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
 import { ModelConfig } from '../../core/modelConfig';
-import { JobLogLines, placementProblem, shellCommand } from '../../core/rayAttempt';
+import { JobLogLines, placementProblem, rayJobEntrypoint, shellCommand } from '../../core/rayAttempt';
 import { RayRejectedError } from '../../adapters/rayJobs';
 import { trainerBackend } from '../../activities/training/trainerBackend';
 import { testModelConfig } from '../helpers/flights';
@@ -45,6 +45,22 @@ describe("a Ray job's log followed by line", () => {
 });
 
 describe("the Ray job's command line", () => {
+  it('runs the Ray job driver from the worker folder with the SDK on the path, every argument quoted', () => {
+    const entrypoint = rayJobEntrypoint({
+      cwd: '/srv/my repo',
+      sdkRoot: '/srv/my repo/trainers',
+      python: 'python3',
+      workers: 2,
+      resourcesPerWorker: { CPU: 1 },
+      placement: 'SPREAD',
+      stopFile: '/w/stop-1',
+      trainerArgv: ['python3', 'train.py', 'train', '--config', '/w/c.json'],
+    });
+    assert.equal(
+      entrypoint,
+      `cd '/srv/my repo' && PYTHONPATH='/srv/my repo/trainers' exec python3 -m ct_trainer.ray_job --workers 2 --resources '{"CPU":1}' --placement SPREAD --stop-file /w/stop-1 -- python3 train.py train --config /w/c.json`,
+    );
+  });
   it('quotes what the shell would split or expand', () => {
     assert.equal(
       shellCommand(['python3', '-m', 'x.y', '--resources', '{"CPU":1}']),
