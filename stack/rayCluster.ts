@@ -92,9 +92,10 @@ function killNamespace(netns: string): void {
 /** A subnet no interface of this machine uses yet, tried from one our pid picks (two test files start at once). */
 function freeSubnet(): number {
   const routes = spawnSync('ip', ['-4', 'route', 'show'], { encoding: 'utf8' }).stdout;
+  const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
   for (let k = 0; k < 254; k++) {
     const n = ((process.pid + k) % 254) + 1;
-    if (!routes.includes(`${SUBNET_PREFIX}.${n}.`)) return n;
+    if (!routes.includes(`${SUBNET_PREFIX}.${n}.`) && !links.includes(`ctrh${n}n`)) return n;
   }
   throw new Error(`no free ${SUBNET_PREFIX}.x.0/24 subnet for a Ray test cluster`);
 }
@@ -108,10 +109,14 @@ export async function startRayCluster(opts: RayClusterOptions): Promise<RayClust
   const bridge = `ctrb${subnet}`;
   const nodes: RayNode[] = [];
   const namespaces: string[] = [];
+  const links: string[] = [];
   const stop = async () => {
     for (const ns of namespaces) killNamespace(ns);
     await Promise.all(nodes.map((n) => n.process.stop(2_000)));
     for (const ns of namespaces) spawnSync('ip', ['netns', 'del', ns]);
+    // A namespace outlives `netns del` while a reference to it remains, and its veth pair with it: delete the
+    // pairs here, or the next cluster on the same subnet finds their names taken.
+    for (const link of links) spawnSync('ip', ['link', 'del', link]);
     spawnSync('ip', ['link', 'del', bridge]);
     rmSync(path.join(opts.dataDir, 'ray'), { recursive: true, force: true });
   };
@@ -131,6 +136,7 @@ export async function startRayCluster(opts: RayClusterOptions): Promise<RayClust
       ip('netns', 'exec', netns, 'ip', 'link', 'set', 'lo', 'up');
       const [outside, inside] = [`ctrh${subnet}n${i}`, `ctrn${subnet}n${i}`];
       ip('link', 'add', outside, 'type', 'veth', 'peer', 'name', inside);
+      links.push(outside);
       ip('link', 'set', inside, 'netns', netns);
       ip('link', 'set', outside, 'master', bridge, 'up');
       ip('netns', 'exec', netns, 'ip', 'link', 'set', inside, 'name', NODE_INTERFACE);
