@@ -32,6 +32,11 @@ export const RayJob = z
   .loose();
 export type RayJob = z.infer<typeof RayJob>;
 
+const ListedRayJob = RayJob.extend({
+  submission_id: z.string().nullable().optional(),
+  metadata: z.record(z.string(), z.string()).nullable().optional(),
+});
+
 const Nodes = z.object({
   data: z.object({
     result: z.object({
@@ -57,16 +62,8 @@ export class RayJobs {
   }
 
   /** Every job the cluster knows, with its submission id and metadata. */
-  async list(): Promise<(RayJob & { submission_id?: string | null; metadata?: Record<string, string> | null })[]> {
-    const jobs = z
-      .array(
-        RayJob.extend({
-          submission_id: z.string().nullable().optional(),
-          metadata: z.record(z.string(), z.string()).nullable().optional(),
-        }),
-      )
-      .parse(await this.request('GET', '/api/jobs/'));
-    return jobs;
+  async list(): Promise<z.infer<typeof ListedRayJob>[]> {
+    return z.array(ListedRayJob).parse(await this.request('GET', '/api/jobs/'));
   }
 
   /** The job's whole log so far (its driver's stdout and stderr). */

@@ -2,13 +2,13 @@
 // the data-parallel ranks with Ray Train; the trainer's events are read from the job's log as they come, exactly as
 // a local trainer's stdout. A stop asks the ranks to checkpoint (the stop file) and stops the job after the grace;
 // a kill stops it at once. Ray's nodes must see the attempt folder and the trainer code at the same paths (README,
-// "Training on Ray").
+// "Beyond one machine").
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JobLogLines, placementProblem, rayJobEntrypoint } from '../core/rayAttempt';
 import { isTerminal, type RayJob, RayJobs, RayRejectedError } from './rayJobs';
-import { TrainerOutput } from './trainerOutput';
+import { TrainerOutput, whenAborted } from './trainerOutput';
 import type { RunTrainerOptions, TrainerRun } from './trainerProcess';
 
 export interface RayTrainerOptions extends RunTrainerOptions {
@@ -50,11 +50,7 @@ export async function runRayTrainer(opts: RayTrainerOptions): Promise<TrainerRun
     writeFile(stopFile, '').catch(() => undefined);
     stopAt ??= Date.now() + (opts.graceMs ?? 30_000);
   };
-  const onKill = () => (stopAt = Date.now());
-  if (opts.signal?.aborted) onAbort();
-  else opts.signal?.addEventListener('abort', onAbort, { once: true });
-  if (opts.killSignal?.aborted) onKill();
-  else opts.killSignal?.addEventListener('abort', onKill, { once: true });
+  const unlisten = [whenAborted(opts.signal, onAbort), whenAborted(opts.killSignal, () => (stopAt = Date.now()))];
 
   const output = new TrainerOutput(opts);
   const log = new JobLogLines();
@@ -103,8 +99,7 @@ export async function runRayTrainer(opts: RayTrainerOptions): Promise<TrainerRun
     take(log.finish(await jobs.logs(submissionId)));
   } finally {
     stream.tail?.close();
-    opts.signal?.removeEventListener('abort', onAbort);
-    opts.killSignal?.removeEventListener('abort', onKill);
+    for (const remove of unlisten) remove();
   }
   await output.drained();
   if (job.status === 'FAILED' && job.driver_exit_code == null)

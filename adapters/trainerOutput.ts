@@ -4,6 +4,13 @@ import { parseTrainerLine, type TrainerEvent } from '../core/trainerProtocol';
 
 const STDERR_TAIL_LINES = 20;
 
+/** Runs `fn` once when `signal` aborts (now, if it already has); returns what removes it. */
+export function whenAborted(signal: AbortSignal | undefined, fn: () => void): () => void {
+  if (signal?.aborted) fn();
+  else signal?.addEventListener('abort', fn, { once: true });
+  return () => signal?.removeEventListener('abort', fn);
+}
+
 export interface TrainerOutputHandlers {
   onEvent: (event: TrainerEvent) => void | Promise<void>;
   onStderr?: (line: string) => void;

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { TrainerEvent } from '../core/trainerProtocol';
 import { cpuSeconds } from './processStats';
-import { TrainerOutput, type TrainerOutputHandlers } from './trainerOutput';
+import { TrainerOutput, type TrainerOutputHandlers, whenAborted } from './trainerOutput';
 
 export interface TrainerRun {
   exitCode: number | null;
@@ -51,11 +51,7 @@ export async function runTrainer(opts: RunTrainerOptions): Promise<TrainerRun> {
     killGroup('SIGTERM');
     killTimer = setTimeout(() => killGroup('SIGKILL'), opts.graceMs ?? 30_000);
   };
-  if (opts.signal?.aborted) onAbort();
-  else opts.signal?.addEventListener('abort', onAbort, { once: true });
-  const onKill = () => killGroup('SIGKILL');
-  if (opts.killSignal?.aborted) onKill();
-  else opts.killSignal?.addEventListener('abort', onKill, { once: true });
+  const unlisten = [whenAborted(opts.signal, onAbort), whenAborted(opts.killSignal, () => killGroup('SIGKILL'))];
   // One read in flight at a time: a chatty trainer's lines do not each cost a /proc read.
   const cpu = { seconds: 0, reading: null as Promise<void> | null };
   const sampleCpu = () => {
@@ -80,8 +76,7 @@ export async function runTrainer(opts: RunTrainerOptions): Promise<TrainerRun> {
     child.once('error', reject);
     child.once('close', (code, sig) => resolve([code, sig]));
   });
-  opts.signal?.removeEventListener('abort', onAbort);
-  opts.killSignal?.removeEventListener('abort', onKill);
+  for (const remove of unlisten) remove();
   // The trainer is gone; make sure nothing it started outlives it.
   killGroup('SIGKILL');
   if (killTimer) clearTimeout(killTimer);

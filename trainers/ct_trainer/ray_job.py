@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from typing import Any, Dict, List, Tuple
 
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")  # Ray folds alike lines of different workers: every rank's must arrive
@@ -44,13 +45,12 @@ def _free_port() -> int:
 
 
 def _watch_stop_file(path: str, rank: subprocess.Popen) -> None:
-    stopped = threading.Event()
-
     def watch() -> None:
-        while rank.poll() is None and not stopped.wait(STOP_POLL_SECONDS):
+        while rank.poll() is None:
             if os.path.exists(path):
                 rank.send_signal(signal.SIGTERM)
                 return
+            time.sleep(STOP_POLL_SECONDS)
 
     threading.Thread(target=watch, daemon=True).start()
 
