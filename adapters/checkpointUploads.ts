@@ -85,10 +85,14 @@ export class CheckpointUploads {
     // The newest waiting checkpoint is the best resume point: drop from the oldest end, never it.
     while (this.pending > this.opts.maxPending && this.waiting.length > 1) {
       const dropped = this.waiting.shift()!;
-      this.opts.log.warn(
-        { step: dropped.step, maxPending: this.opts.maxPending, unavailableSince: this.unavailableSince },
-        'object store unreachable: dropping the oldest local checkpoint',
-      );
+      const { maxPending } = this.opts;
+      if (this.unavailableSince) {
+        const why = 'object store unreachable: dropping the oldest local checkpoint';
+        this.opts.log.warn({ step: dropped.step, maxPending, unavailableSince: this.unavailableSince }, why);
+      } else {
+        // Events that come in bursts (a job log read through Ray) can bring more checkpoints than uploads keep up with.
+        this.opts.log.info({ step: dropped.step, maxPending }, 'uploads behind: dropping a superseded checkpoint');
+      }
       void rm(dropped.file, { force: true }).catch(() => undefined);
     }
   }

@@ -1,9 +1,9 @@
 // A real, isolated stack per test file: Temporal dev server and MinIO on free ports with fresh state,
 // a fresh bucket, real workers (in this process) on a fresh task queue.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import proto from '@temporalio/proto';
@@ -37,14 +37,48 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
+/**
+ * The workflow bundle, built once per source state and shared by every test file through a file under .ct/ (each
+ * file runs in its own process, and bundling costs seconds of CPU each time). Keyed by a digest of everything the
+ * bundle can contain: workflows/, core/ and the lockfile.
+ */
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({
-    workflowsPath,
-    failureConverterPath,
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
-  });
+  bundle ??= cachedBundle();
   return bundle;
+}
+
+async function cachedBundle(): Promise<WorkflowBundleWithSourceMap> {
+  const digest = createHash('sha256');
+  const files = ['workflows', 'core'].flatMap((dir) =>
+    readdirSync(path.join(projectRoot, dir), { recursive: true, encoding: 'utf8' }).map((f) => path.join(dir, f)),
+  );
+  for (const f of [...files.filter((f) => f.endsWith('.ts')).sort(), 'package-lock.json']) {
+    digest.update(f).update(readFileSync(path.join(projectRoot, f)));
+  }
+  const file = path.join(projectRoot, '.ct', 'cache', `workflow-bundle-${digest.digest('hex').slice(0, 16)}.json`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as WorkflowBundleWithSourceMap;
+  } catch {
+    const built = await bundleWorkflowCode({
+      workflowsPath,
+      failureConverterPath,
+      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+    });
+    try {
+      const dir = path.dirname(file);
+      mkdirSync(dir, { recursive: true });
+      for (const old of readdirSync(dir).filter((f) => f.startsWith('workflow-bundle-') && f.endsWith('.json'))) {
+        rmSync(path.join(dir, old), { force: true }); // an earlier source state's
+      }
+      const partial = `${file}.${process.pid}`; // renamed into place whole: files bundling side by side never mix
+      writeFileSync(partial, JSON.stringify(built));
+      renameSync(partial, file);
+    } catch (err) {
+      testLogger.warn({ err: (err as Error).message }, 'workflow bundle not cached');
+    }
+    return built;
+  }
 }
 
 const recentLogLines: string[] = [];

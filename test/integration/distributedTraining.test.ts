@@ -21,7 +21,7 @@ import { statusQuery } from '../../workflows/definitions';
 import { testModelConfig } from '../helpers/flights';
 import { attemptRecords } from '../helpers/attempts';
 import { alive, startWorkerProcess, trainerProcesses, trainingHeartbeat } from '../helpers/processes';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { loggedLines, startTestStack, type TestStack } from '../helpers/stack';
 import { flightsParquet, readFlightsSlice } from '../helpers/flights';
 import { until } from '../helpers/until';
 
@@ -32,7 +32,7 @@ const CHECKPOINT_EVERY = 5;
 function distributedConfig(backend: 'local' | 'ray', workers: number, stepDelayMs = 0, over: object = {}): ModelConfig {
   const base = testModelConfig({
     command: ['env', `CT_TRAINER_STEP_DELAY_MS=${stepDelayMs}`, 'python3', 'trainers/flight_delay/train.py'],
-    hyperparameters: { epochs: stepDelayMs ? 8 : 2 },
+    hyperparameters: { epochs: stepDelayMs ? 4 : 2 }, // 4 epochs: ~125 steps
   });
   return ModelConfigSchema.parse({
     ...base,
@@ -134,18 +134,23 @@ describe('data-parallel training (torchrun locally, Ray Train on a Ray cluster)'
   it('tears every rank down when one is stopped (SIGSTOP) and trains on in the next attempt', async () => {
     const { handle, runId } = await start(rayTenant, distributedConfig('ray', 2, 100));
     await until('step 20', async () => ((await trainingHeartbeat(handle))?.step ?? 0) >= 20, 240_000);
-    const pid = rankProcess(runId, 1);
-    assert.ok(pid, 'rank 1 found');
+    const [pid, other] = [rankProcess(runId, 1), rankProcess(runId, 0)];
+    assert.ok(pid && other, 'both ranks found');
     const stoppedAt = Date.now();
     process.kill(pid, 'SIGSTOP');
+    // Detection is the watchdog's verdict (its log line's time); tearing the job down comes after it.
+    const stall = await until('the stall', async () => loggedLines(/trainer stalled/).find((l) => l.runId === runId));
+    const detectedS = ((stall.time as number) - stoppedAt) / 1000;
+    assert.ok(detectedS <= HEARTBEAT_TIMEOUT_S + 5, `stall detected ${detectedS}s after the stop`);
+    await until('both ranks torn down', async () => !alive(pid) && !alive(other), 30_000);
+    console.log(
+      `stall detected ${detectedS} s after the stop, ranks gone ${(Date.now() - stoppedAt) / 1000} s after it`,
+    );
     const s = await finished(handle);
     assert.equal(s.outcome, 'promoted', s.error ?? '');
     const [stalled, next] = await attempts(rayTenant, runId);
     assert.equal(stalled?.outcome, 'stalled');
-    const detectedS = (Date.parse(stalled.endedAt) - stoppedAt) / 1000;
-    assert.ok(detectedS <= HEARTBEAT_TIMEOUT_S + 5, `torn down ${detectedS}s after the stop`);
     assert.equal(next?.outcome, 'succeeded');
-    assert.ok(!alive(pid), 'the stopped rank was killed');
     assert.deepEqual(trainerProcesses(runId), []);
   });
 

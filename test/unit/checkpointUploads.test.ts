@@ -43,4 +43,51 @@ describe('checkpoint uploads', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('a burst past maxPending with the store up drops superseded checkpoints, newest kept, without an outage warning', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ct-uploads-'));
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const store = {
+        upload: async (file: string) => {
+          await held; // the first upload is slow: the burst queues up behind it
+          return { key: path.basename(file), sha256: 'x', bytes: 1 };
+        },
+        prune: () => Promise.resolve([]),
+      } as unknown as CheckpointStore;
+      type Line = { level: number; msg: string; step?: number };
+      const lines: Line[] = [];
+      const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Line) });
+      const recorded: number[] = [];
+      const uploads = new CheckpointUploads(store, {
+        maxPending: 2,
+        keep: 3,
+        log,
+        onStored: (stored) => {
+          recorded.push(stored.step);
+          return Promise.resolve(stored.key);
+        },
+      });
+      for (const step of [5, 10, 15, 20]) {
+        const file = path.join(dir, `step-${step}.pt`);
+        await writeFile(file, 'weights');
+        uploads.add(file, step);
+      }
+      release();
+      await uploads.flush(Date.now() + 10_000);
+      assert.deepEqual(recorded, [5, 20], 'the one in flight and the newest');
+      const dropped = lines.filter((l) => /dropping/.test(l.msg));
+      assert.deepEqual(
+        dropped.map((l) => [l.level, l.msg, l.step]),
+        [
+          [30, 'uploads behind: dropping a superseded checkpoint', 10],
+          [30, 'uploads behind: dropping a superseded checkpoint', 15],
+        ],
+      );
+      uploads.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
