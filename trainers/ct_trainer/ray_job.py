@@ -92,6 +92,7 @@ def main(argv: List[str] | None = None) -> int:
     import ray
     from ray.train import FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     @ray.remote(num_cpus=0)
     class Relay:
@@ -112,7 +113,9 @@ def main(argv: List[str] | None = None) -> int:
             return lines, self.codes
 
     ray.init(log_to_driver=True)
-    relay = Relay.remote()  # type: ignore[attr-defined]
+    # On the driver's node: events in the relay share the driver's fate, not that of a node that may be lost.
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    relay = Relay.options(scheduling_strategy=here).remote()  # type: ignore[attr-defined]
     done = threading.Event()
 
     def print_events() -> Dict[int, int]:
