@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import { silenceLimitMs } from '../../core/trainingAttempt';
 
-const CHECK_EVERY_MS = 1000;
+const CHECK_EVERY_MS = 250; // a quarter second late at most: the bound is the heartbeat timeout, not it plus a second
 
 export class StallWatchdog {
   private readonly stall = new AbortController();
