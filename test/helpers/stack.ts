@@ -40,7 +40,7 @@ export interface TestStack {
 /**
  * The workflow bundle, built once per source state and shared by every test file through a file under .ct/ (each
  * file runs in its own process, and bundling costs seconds of CPU each time). Keyed by a digest of everything the
- * bundle can contain: workflows/, core/ and the lockfile.
+ * bundle can contain (workflows/, core/, the lockfile) and of this file, which holds the bundler's options.
  */
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
@@ -53,7 +53,7 @@ async function cachedBundle(): Promise<WorkflowBundleWithSourceMap> {
   const files = ['workflows', 'core'].flatMap((dir) =>
     readdirSync(path.join(projectRoot, dir), { recursive: true, encoding: 'utf8' }).map((f) => path.join(dir, f)),
   );
-  for (const f of [...files.filter((f) => f.endsWith('.ts')).sort(), 'package-lock.json']) {
+  for (const f of [...files.filter((f) => f.endsWith('.ts')).sort(), 'package-lock.json', 'test/helpers/stack.ts']) {
     digest.update(f).update(readFileSync(path.join(projectRoot, f)));
   }
   const file = path.join(projectRoot, '.ct', 'cache', `workflow-bundle-${digest.digest('hex').slice(0, 16)}.json`);
