@@ -35,6 +35,9 @@ export type RayJob = z.infer<typeof RayJob>;
 const ListedRayJob = RayJob.extend({
   submission_id: z.string().nullable().optional(),
   metadata: z.record(z.string(), z.string()).nullable().optional(),
+  /** When Ray started and ended the job (epoch ms). */
+  start_time: z.number().nullable().optional(),
+  end_time: z.number().nullable().optional(),
 });
 
 const Nodes = z.object({

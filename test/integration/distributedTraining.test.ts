@@ -227,8 +227,7 @@ describe('data-parallel training (torchrun locally, Ray Train on a Ray cluster)'
       const byId = new Map((await jobsOf(runId)).map((j) => [j.submission_id, j]));
       const [lost, ended] = [byId.get(orphan.submission_id), byId.get(next.submission_id)];
       assert.equal(lost?.status, 'STOPPED', "the lost attempt's job was stopped");
-      const timeOf = (j: unknown, field: 'start_time' | 'end_time') => (j as Record<string, number>)[field]!;
-      assert.ok(timeOf(lost, 'end_time') <= timeOf(next, 'start_time'), 'stopped before the next job started');
+      assert.ok(lost.end_time! <= next.start_time!, 'stopped before the next job started');
       assert.ok(ended && isTerminal(ended), `the next attempt's job ended: ${ended?.status}`);
       assert.equal(byId.size, 2, 'one job per attempt');
     } finally {
